@@ -1,0 +1,190 @@
+"""The agent: the one long-lived process per user that turns spooled records into exported telemetry.
+
+Loop: take the oldest records, process them in order, export the spans they finished, and only when that
+export succeeded save the state snapshot and delete the records. While exports fail, the same spans are
+retried with backoff and no new record is taken, so the spool (bounded) is the buffer and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+from otel_claude import spool
+from otel_claude import state as state_store
+from otel_claude.config import AgentConfig
+from otel_claude.metrics import HookMetrics, PipelineMetrics
+from otel_claude.outbox import export_spans
+from otel_claude.processor import EventProcessor, UsageTracker
+from otel_claude.providers import Providers
+from otel_claude.records import BadRecord, decode_record, write_dead_letter
+from otel_claude.span_context import Context, ProcessorSettings
+from otel_claude.status_file import StatusWriter
+from otel_claude.version import __version__
+
+_log = logging.getLogger(__name__)
+BATCH_SIZE = 512
+POLL_INTERVAL_S = 0.05
+MAX_BACKOFF_S = 30.0
+HOUSEKEEPING_INTERVAL_S = 2.0
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        providers: Providers,
+        usage_factory: Callable[[Context], UsageTracker | None] | None = None,
+    ) -> None:
+        self.config = config
+        self.providers = providers
+        self.paths = spool.SpoolPaths(config.state_dir)
+        self.state = state_store.load(config.state_dir)
+        meter = providers.meter_provider.get_meter("otel_claude", __version__)
+        settings = ProcessorSettings(
+            capture_content=config.capture_content,
+            project_label=config.project_label,
+            user_name=config.user_name,
+            settle_s=config.settle_ms / 1000,
+        )
+        self.ctx = Context(providers.tracer_provider.get_tracer("otel_claude", __version__), HookMetrics(meter), settings)
+        self.processor = EventProcessor(self.ctx, self.state, usage_factory(self.ctx) if usage_factory else None)
+        self._backlog = (0, 0)
+        self._dropped = 0
+        self.pipeline = PipelineMetrics(meter, lambda: self._backlog, lambda: self._dropped)
+        self.status = StatusWriter(config, providers)
+        self._stop = threading.Event()
+        self._last_event_at = time.monotonic()
+        self._last_housekeeping = 0.0
+        self.processed_total = 0
+        self.dead_letters_total = 0
+
+    def request_stop(self, *_: object) -> None:
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.request_stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self, *, exit_when_idle: bool) -> None:
+        spool.ensure_layout(self.paths)
+        spool.sweep_tmp(self.paths)
+        self._housekeeping(force=True)
+        while not self._stop.is_set():
+            batch = self._next_batch()
+            if batch:
+                self._process(batch)
+                self._commit(batch)
+                self._last_event_at = time.monotonic()
+            else:
+                if exit_when_idle and self._idle_long_enough():
+                    _log.info("no event for %.0f s and no open session: exiting", self.config.idle_exit_s)
+                    break
+                self._stop.wait(POLL_INTERVAL_S)
+            self._housekeeping()
+        self.shutdown()
+
+    def _idle_long_enough(self) -> bool:
+        if self.config.idle_exit_s <= 0 or self.state.sessions:
+            return False
+        return time.monotonic() - self._last_event_at > self.config.idle_exit_s
+
+    def _next_batch(self) -> list[str]:
+        names = spool.pending_names(self.paths)
+        if self.state.committed_names:
+            done = set(self.state.committed_names)
+            for name in names:
+                if name in done:
+                    spool.release(self.paths, name)  # processed before a crash, not yet deleted
+            names = [name for name in names if name not in done]
+        return names[:BATCH_SIZE]
+
+    def _process(self, batch: list[str]) -> None:
+        for name in batch:
+            try:
+                blob = spool.read_record(self.paths, name)
+            except OSError as exc:
+                self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
+                continue
+            try:
+                received_ns, event = decode_record(blob)
+            except BadRecord as exc:
+                self._dead_letter(name, blob, exc)
+                continue
+            try:
+                self.processor.handle(event, received_ns)
+            except Exception as exc:  # a bug on one record must not stop the records behind it
+                if self.config.debug:
+                    raise
+                _log.exception("processing %s failed", name)
+                self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
+        self.processed_total += len(batch)
+        self.pipeline.processed(len(batch))
+
+    def _dead_letter(self, name: str, blob: bytes, error: BadRecord) -> None:
+        _log.warning("dead-lettering %s: %s", name, error)
+        self.dead_letters_total += 1
+        self.pipeline.dead_letter(error.reason)
+        try:
+            write_dead_letter(self.paths.dead_letters, name, blob, error)
+        except OSError as exc:
+            _log.error("cannot write the dead-letter file: %s", exc)
+
+    def _commit(self, batch: list[str]) -> None:
+        """Exports what the batch finished, retrying until it succeeds, then saves state and frees the records."""
+        if not self._export_until_done():
+            return
+        self.state.committed_names = list(batch)
+        state_store.save(self.config.state_dir, self.state)
+        for name in batch:
+            spool.release(self.paths, name)
+
+    def _export_until_done(self) -> bool:
+        backoff = 0.5
+        outbox = self.providers.outbox
+        while len(outbox):
+            spans = outbox.peek()
+            if export_spans(self.providers.span_exporter, spans, self.providers.span_result):
+                outbox.discard(len(spans))
+                continue
+            self.pipeline.export_failed("traces")
+            _log.warning("span export failed (%s); retrying in %.1f s", self.providers.span_result.error, backoff)
+            self._housekeeping(force=True)
+            if self._stop.wait(backoff):
+                return False  # stopping: the records stay in the spool for the next agent
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+        return True
+
+    def _housekeeping(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_housekeeping < HOUSEKEEPING_INTERVAL_S:
+            return
+        self._last_housekeeping = now
+        sizes = list(spool.iter_sizes(self.paths))
+        self._backlog = (len(sizes), sum(sizes))
+        self._dropped = self.status.dropped_count()
+        try:
+            spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes)
+        except OSError as exc:
+            _log.error("cannot update the spool's full marker: %s", exc)
+        if self.processor.close_idle(self.config.session_idle_s):
+            self._export_until_done()
+            state_store.save(self.config.state_dir, self.state)
+        self.status.write(self, running=True)
+
+    def shutdown(self) -> None:
+        """Flushes metrics and writes the last status; spans not exported stay as records in the spool."""
+        try:
+            self.providers.meter_provider.force_flush(timeout_millis=5000)
+        except Exception:
+            _log.exception("metric flush failed")
+        self.status.write(self, running=False)
+        self.providers.meter_provider.shutdown()
+        self.providers.tracer_provider.shutdown()

@@ -1,0 +1,83 @@
+"""The agent's settings, read once at start from the config file overlaid with the process environment."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from otel_claude import env
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    state_dir: str
+    config_file: str
+    otlp_endpoint: str
+    traces_exporter: str
+    metrics_exporters: frozenset[str]
+    metric_export_interval_ms: int
+    prometheus_host: str
+    prometheus_port: int
+    capture_content: bool
+    project_label: str
+    settle_ms: int
+    idle_exit_s: float
+    session_idle_s: float
+    spool_max_bytes: int
+    user_name: str
+    debug: bool
+    problems: list[env.Problem] = field(default_factory=list)
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
+    merged = env.effective_environment(environ)
+    problems: list[env.Problem] = []
+    project_mode = merged.get(env.OTEL_CLAUDE_PROJECT_LABEL, "name").strip().lower() or "name"
+    if project_mode not in ("name", "hash", "none"):
+        problems.append(env.Problem(env.OTEL_CLAUDE_PROJECT_LABEL, project_mode, "name"))
+        project_mode = "name"
+    metrics_exporters = frozenset(
+        part.strip().lower() for part in merged.get(env.OTEL_METRICS_EXPORTER, "otlp,prometheus").split(",")
+    ) - {""}
+    return AgentConfig(
+        state_dir=env.state_dir(merged),
+        config_file=env.config_file(merged),
+        otlp_endpoint=merged.get(env.OTEL_EXPORTER_OTLP_ENDPOINT) or env.DEFAULT_OTLP_ENDPOINT,
+        traces_exporter=(merged.get(env.OTEL_TRACES_EXPORTER) or "otlp").strip().lower(),
+        metrics_exporters=metrics_exporters,
+        metric_export_interval_ms=env.get_int(
+            merged, env.OTEL_METRIC_EXPORT_INTERVAL, env.DEFAULT_METRIC_EXPORT_INTERVAL_MS, problems
+        ),
+        prometheus_host=merged.get(env.OTEL_EXPORTER_PROMETHEUS_HOST) or env.DEFAULT_PROMETHEUS_HOST,
+        prometheus_port=env.get_int(merged, env.OTEL_EXPORTER_PROMETHEUS_PORT, env.DEFAULT_PROMETHEUS_PORT, problems),
+        capture_content=env.get_bool(merged, env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, False, problems),
+        project_label=project_mode,
+        settle_ms=env.get_int(merged, env.OTEL_CLAUDE_TRANSCRIPT_SETTLE_MS, env.DEFAULT_SETTLE_MS, problems),
+        idle_exit_s=env.get_float(
+            merged, env.OTEL_CLAUDE_AGENT_IDLE_EXIT_SECONDS, env.DEFAULT_IDLE_EXIT_SECONDS, problems
+        ),
+        session_idle_s=env.get_float(
+            merged, env.OTEL_CLAUDE_SESSION_IDLE_SECONDS, env.DEFAULT_SESSION_IDLE_SECONDS, problems
+        ),
+        spool_max_bytes=env.get_int(merged, env.OTEL_CLAUDE_SPOOL_MAX_BYTES, env.DEFAULT_SPOOL_MAX_BYTES, problems),
+        user_name=_user_name(),
+        debug=merged.get(env.OTEL_CLAUDE_DEBUG) == "1",
+        problems=problems,
+    )
+
+
+def apply_standard_variables(environ: Mapping[str, str] | None = None) -> None:
+    """Puts the config file's OTEL_* values into os.environ where the process has none, so the SDK's own
+    exporters and Resource read them exactly as they always do (the process environment still wins)."""
+    for key, value in env.effective_environment(environ).items():
+        if key.startswith("OTEL_") and key not in os.environ:
+            os.environ[key] = value

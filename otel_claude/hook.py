@@ -1,0 +1,123 @@
+"""`otel-claude hook`: the command Claude Code runs on every event. It must never harm the session.
+
+It reads stdin (not from a TTY), stamps the receive time, hands the bytes to the spool, makes sure an agent
+runs, prints nothing and exits 0, whatever happens. It imports only `os`, `sys`, `time` and `fcntl` and this
+package's standard-library modules: no json, no logging, no subprocess, no OpenTelemetry, no pydantic.
+`otel-claude install` registers it as `python -I -S <this file>`, which skips `site` and the CLI entirely.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+if __package__ in (None, ""):
+    # Run as a file with -I -S: make this package importable without site-packages.
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from otel_claude import env, spool  # noqa: E402
+from otel_claude.agent_lock import agent_is_running, lock_path  # noqa: E402
+from otel_claude.launcher import spawn_agent  # noqa: E402
+
+HOOK_LOG_MAX_BYTES = 1 << 20
+_READ_CHUNK = 1 << 20
+
+
+def _read_stdin() -> bytes:
+    try:
+        if os.isatty(0):
+            return b""
+    except OSError:
+        return b""
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(0, _READ_CHUNK)
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _log(state_dir: str, message: str) -> None:
+    """One line in the hook's own log file (never stdout); rotated at 1 MiB, one old file kept."""
+    line = f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} pid={os.getpid()} {message}\n".encode("utf-8", "replace")
+    for directory in (state_dir, spool.fallback_dir()):
+        path = os.path.join(directory, "hook.log")
+        try:
+            os.makedirs(directory, mode=spool.DIR_MODE, exist_ok=True)
+            try:
+                if os.stat(path).st_size > HOOK_LOG_MAX_BYTES:
+                    os.replace(path, path + ".1")
+            except FileNotFoundError:
+                pass
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, spool.FILE_MODE)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+            return
+        except OSError:
+            continue
+
+
+def state_dir_from_argv(argv: list[str]) -> str | None:
+    """`--state-dir DIR`, which install writes into the command: Claude Code strips OTEL_* from hooks."""
+    for index, arg in enumerate(argv):
+        if arg == "--state-dir" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--state-dir="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def run(received_ns: int, payload: bytes, state: str) -> None:
+    """Spools one record and makes sure an agent runs. Raises on failure; `main` decides what that means."""
+    paths = spool.SpoolPaths(state)
+    try:
+        spool.ensure_layout(paths)
+        if not spool.has_room(paths, len(payload)):
+            spool.record_drop(paths, spool.fallback_dir(), received_ns, len(payload), "spool_full")
+            _log(state, f"dropped a record of {len(payload)} bytes: the spool is full")
+        else:
+            spool.append(paths, received_ns, payload)
+    except OSError as exc:
+        spool.record_drop(paths, spool.fallback_dir(), received_ns, len(payload), type(exc).__name__)
+        _log(state, f"could not spool a record of {len(payload)} bytes: {exc!r}")
+        return
+    if not agent_is_running(lock_path(state)):
+        spawn_agent(state)
+
+
+def main(argv: list[str] | None = None) -> int:
+    received_ns = time.time_ns()
+    debug = os.environ.get(env.OTEL_CLAUDE_DEBUG) == "1"
+    state = ""
+    try:
+        state = state_dir_from_argv(sys.argv[1:] if argv is None else argv) or env.state_dir()
+        payload = _read_stdin()
+        run(received_ns, payload, state)
+    except BaseException as exc:  # never harm the session: log, exit 0
+        if debug:
+            raise
+        try:
+            _log(state or spool.fallback_dir(), f"hook failed: {exc!r}")
+        except BaseException:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:  # only reached with OTEL_CLAUDE_DEBUG=1
+        import traceback
+
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)  # skip interpreter teardown: it costs time and can print nothing useful

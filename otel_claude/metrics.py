@@ -1,0 +1,124 @@
+"""The agent's metric instruments for hook events, tool calls, turns and the pipeline itself.
+
+Label sets are bounded: tool names, outcomes, event names, error types, project and user names. Never session
+ids, prompts, paths or commands: those belong on spans. Token and cost instruments live in usage_metrics.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+
+from otel_claude import semconv as sc
+
+Labels = Mapping[str, str]
+
+
+class HookMetrics:
+    """Counters and histograms fed by the event processor."""
+
+    def __init__(self, meter: Meter) -> None:
+        self._hook_events = meter.create_counter(sc.METRIC_HOOK_EVENTS, "{event}", "Hook events received, by event")
+        self._tool_calls = meter.create_counter(sc.METRIC_TOOL_CALLS, "{call}", "Tool calls, by tool and outcome")
+        self._tool_duration = meter.create_histogram(
+            sc.METRIC_TOOL_DURATION,
+            sc.UNIT_SECONDS,
+            "Tool call duration from PreToolUse to its end",
+            explicit_bucket_boundaries_advisory=list(sc.TOOL_DURATION_BUCKETS_S),
+        )
+        self._tool_errors = meter.create_counter(sc.METRIC_TOOL_ERRORS, "{error}", "Failed tool calls, by error type")
+        self._sessions = meter.create_counter(sc.METRIC_SESSIONS, "{session}", "Sessions started, by source")
+        self._turns = meter.create_counter(sc.METRIC_TURNS, "{turn}", "Turns ended, by outcome")
+        self._turn_duration = meter.create_histogram(
+            sc.METRIC_TURN_DURATION,
+            sc.UNIT_SECONDS,
+            "Turn duration from the prompt to Stop",
+            explicit_bucket_boundaries_advisory=list(sc.TURN_DURATION_BUCKETS_S),
+        )
+        self._subagents = meter.create_counter(sc.METRIC_SUBAGENTS, "{subagent}", "Subagents finished, by type")
+        self._subagent_duration = meter.create_histogram(
+            sc.METRIC_SUBAGENT_DURATION,
+            sc.UNIT_SECONDS,
+            "Subagent duration from SubagentStart to SubagentStop",
+            explicit_bucket_boundaries_advisory=list(sc.TURN_DURATION_BUCKETS_S),
+        )
+        self._compactions = meter.create_counter(sc.METRIC_COMPACTIONS, "{compaction}", "Compactions, by trigger")
+        self._permission_requests = meter.create_counter(
+            sc.METRIC_PERMISSION_REQUESTS, "{request}", "Permission requests, by tool"
+        )
+        self._notifications = meter.create_counter(sc.METRIC_NOTIFICATIONS, "{notification}", "Notifications, by type")
+
+    def hook_event(self, event: str, labels: Labels) -> None:
+        self._hook_events.add(1, {**labels, sc.CC_HOOK_EVENT: event})
+
+    def tool_call(
+        self, tool: str, outcome: str, agent_kind: str, duration_s: float, error_type: str | None, labels: Labels
+    ) -> None:
+        attributes = {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.CC_TOOL_OUTCOME: outcome, sc.CC_AGENT_KIND: agent_kind}
+        self._tool_calls.add(1, attributes)
+        if outcome != sc.OUTCOME_UNFINISHED:
+            self._tool_duration.record(max(duration_s, 0.0), attributes)
+        if error_type is not None:
+            self._tool_errors.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.ERROR_TYPE: error_type})
+
+    def session_started(self, source: str, labels: Labels) -> None:
+        self._sessions.add(1, {**labels, sc.CC_SESSION_SOURCE: source})
+
+    def turn_ended(self, outcome: str, duration_s: float, labels: Labels) -> None:
+        attributes = {**labels, sc.CC_TURN_OUTCOME: outcome}
+        self._turns.add(1, attributes)
+        self._turn_duration.record(max(duration_s, 0.0), attributes)
+
+    def subagent_ended(self, agent_type: str, duration_s: float, labels: Labels) -> None:
+        attributes = {**labels, sc.GEN_AI_AGENT_NAME: agent_type}
+        self._subagents.add(1, attributes)
+        self._subagent_duration.record(max(duration_s, 0.0), attributes)
+
+    def compaction(self, trigger: str, labels: Labels) -> None:
+        self._compactions.add(1, {**labels, sc.CC_COMPACTION_TRIGGER: trigger})
+
+    def permission_request(self, tool: str, labels: Labels) -> None:
+        self._permission_requests.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool})
+
+    def notification(self, notification_type: str, labels: Labels) -> None:
+        self._notifications.add(1, {**labels, sc.CC_NOTIFICATION_TYPE: notification_type})
+
+
+class PipelineMetrics:
+    """The health of otel-claude's own pipeline: spool backlog, drops, dead letters, export failures."""
+
+    def __init__(self, meter: Meter, backlog: Callable[[], tuple[int, int]], dropped: Callable[[], int]) -> None:
+        self._backlog = backlog
+        self._dropped = dropped
+        meter.create_observable_gauge(
+            sc.METRIC_SPOOL_BACKLOG, [self._observe_backlog], "{record}", "Records waiting in the spool"
+        )
+        meter.create_observable_gauge(
+            sc.METRIC_SPOOL_BACKLOG_BYTES, [self._observe_backlog_bytes], "By", "Bytes waiting in the spool"
+        )
+        meter.create_observable_counter(
+            sc.METRIC_SPOOL_DROPPED, [self._observe_dropped], "{record}", "Records the hook could not spool"
+        )
+        self._processed = meter.create_counter(sc.METRIC_RECORDS_PROCESSED, "{record}", "Spool records processed")
+        self._dead_letters = meter.create_counter(sc.METRIC_DEAD_LETTERS, "{record}", "Records dead-lettered")
+        self._export_failures = meter.create_counter(sc.METRIC_EXPORT_FAILURES, "{export}", "Failed exports")
+
+    def _observe_backlog(self, options: CallbackOptions) -> Iterable[Observation]:
+        yield Observation(self._backlog()[0])
+
+    def _observe_backlog_bytes(self, options: CallbackOptions) -> Iterable[Observation]:
+        yield Observation(self._backlog()[1])
+
+    def _observe_dropped(self, options: CallbackOptions) -> Iterable[Observation]:
+        yield Observation(self._dropped())
+
+    def processed(self, count: int) -> None:
+        if count:
+            self._processed.add(count)
+
+    def dead_letter(self, reason: str) -> None:
+        self._dead_letters.add(1, {sc.CC_DEAD_LETTER_REASON: reason})
+
+    def export_failed(self, signal: str) -> None:
+        self._export_failures.add(1, {sc.CC_EXPORT_SIGNAL: signal})

@@ -1,0 +1,141 @@
+"""Which keys name a secret, which keys are safe, and which values are only placeholders.
+
+A key is judged by its last meaningful word, so `api_key`, `DB_PASSWORD`, `accessToken` and
+`X-Amz-Security-Token` are secret while `input_tokens`, `max_tokens`, `token_count`, `secret_name`,
+`apiKeySource` and `password_min_length` are not: the last word says what the value is.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Final
+
+from otel_claude import semconv
+from otel_claude.redaction.patterns import MARKER_PREFIX
+
+_WORD_RE: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+# Last words that make a key secret on their own.
+_SECRET_WORDS: Final = frozenset({
+    "pwd", "pw", "pass", "token", "credential", "credentials", "creds", "cookie", "cookies", "auth",
+    "authorization", "secret", "secrets", "password", "passwords", "passwd", "passphrase",
+})
+# Suffixes that make a single word secret: DBPASSWORD, accesstoken, clientsecret.
+_SECRET_SUFFIXES: Final = ("password", "passwords", "passwd", "passphrase", "secret", "secrets", "token", "cookie")
+# `<qualifier> key` (api_key, SECRET_KEY, AccountKey) is secret; a key of any other kind (primary_key,
+# sort_key, cache_key, public_key, a dict's "key") is not.
+_KEY_QUALIFIERS: Final = frozenset({
+    "api", "access", "secret", "private", "encryption", "encrypt", "decryption", "signing", "sign", "master",
+    "account", "license", "licence", "client", "app", "application", "service", "auth", "session", "admin",
+    "deploy", "storage", "shared", "subscription", "consumer", "sas", "webhook", "ssh", "tls", "ssl", "gpg",
+    "pgp", "hmac", "jwt", "aes", "crypto", "root", "write", "ingest", "ingestion", "vault", "rsa", "personal",
+    "openai", "anthropic", "stripe", "sendgrid", "twilio", "mailgun", "github", "gitlab", "slack", "aws", "gcp",
+    "google", "azure", "hf", "huggingface", "npm", "pypi", "datadog", "dd", "sentry", "algolia", "mapbox",
+    "firebase", "groq", "mistral", "cohere", "deepseek", "gemini", "xai", "perplexity", "replicate", "pusher",
+})
+# Words that describe an encoding of the value rather than what it is: `client_key_data`, `password_hash`,
+# `secret_key_base` are judged by the word before them.
+_TRANSPARENT: Final = frozenset({
+    "data", "value", "val", "b64", "base64", "hex", "pem", "raw", "plain", "plaintext", "str", "hash", "base",
+    "encrypted", "enc", "literal",
+})
+_ALWAYS_SECRET: Final = frozenset({"private_key_id", "privatekeyid", "set_cookie"})
+
+# Headers whose whole value (scheme and all) is a credential.
+HEADER_KEYS: Final = frozenset({"authorization", "proxy_authorization", "cookie", "set_cookie"})
+
+
+def key_words(key: str) -> list[str]:
+    """`X-Amz-Security-Token` -> ['x', 'amz', 'security', 'token']; trailing digits (API_KEY_2) dropped."""
+    words = [w.lower() for w in _WORD_RE.findall(key)]
+    while words and words[-1].isdigit():
+        words.pop()
+    return words
+
+
+@functools.lru_cache(maxsize=8192)
+def is_sensitive_key(key: str) -> bool:
+    """Whether a value stored under `key` is a secret (a dict key, an attribute key, `KEY=` or `key:`)."""
+    words = key_words(key)
+    if not words:
+        return False
+    if "_".join(words) in _ALWAYS_SECRET:
+        return True
+    if len(words) > 1 and words[-1] in _TRANSPARENT:
+        words = words[:-1]
+    last = words[-1]
+    if last in _SECRET_WORDS:
+        return True
+    if last in ("key", "keys"):
+        return len(words) > 1 and words[-2] in _KEY_QUALIFIERS
+    if last.endswith(_SECRET_SUFFIXES) and not last.startswith("secretar"):
+        return True
+    for suffix in ("key", "keys"):
+        if last.endswith(suffix) and last[: -len(suffix)] in _KEY_QUALIFIERS:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def is_header_key(key: str) -> bool:
+    return "_".join(key_words(key)) in HEADER_KEYS
+
+
+# Attributes whose values are never scrubbed: ids, names, model names, counts. Values here are produced
+# by otel-claude itself from structured fields, never from content.
+SAFE_ATTRIBUTE_KEYS: Final = frozenset({
+    semconv.GEN_AI_OPERATION_NAME, semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_CONVERSATION_ID,
+    semconv.GEN_AI_AGENT_ID, semconv.GEN_AI_AGENT_NAME, semconv.GEN_AI_TOOL_NAME, semconv.GEN_AI_TOOL_CALL_ID,
+    semconv.GEN_AI_TOOL_TYPE, semconv.GEN_AI_REQUEST_MODEL, semconv.GEN_AI_RESPONSE_MODEL, semconv.GEN_AI_RESPONSE_ID,
+    semconv.GEN_AI_RESPONSE_FINISH_REASONS, semconv.GEN_AI_TOKEN_TYPE, semconv.ERROR_TYPE, semconv.SESSION_ID,
+    semconv.SERVICE_NAME, semconv.SERVICE_VERSION, semconv.CC_SPAN_TYPE, semconv.CC_HOOK_EVENT, semconv.CC_PROMPT_ID,
+    semconv.CC_PERMISSION_MODE, semconv.CC_EFFORT, semconv.CC_TOOL_OUTCOME, semconv.CC_TOOL_DURATION_MS,
+    semconv.CC_TOOL_INPUT_SIZE, semconv.CC_TOOL_RESPONSE_SIZE, semconv.CC_UNFINISHED, semconv.CC_CLOSED_BY,
+    semconv.CC_AGENT_KIND, semconv.CC_SUBAGENT_TYPE, semconv.CC_SUBAGENT_BACKGROUND,
+    semconv.CC_SUBAGENT_PARENT_TOOL_CALL_ID, semconv.CC_TURN_OUTCOME, semconv.CC_TURN_TRIGGER,
+    semconv.CC_TURN_PROMPTS, semconv.CC_PROMPT_SIZE, semconv.CC_SESSION_SOURCE, semconv.CC_SESSION_END_REASON,
+    semconv.CC_COMPACTION_TRIGGER, semconv.CC_NOTIFICATION_TYPE, semconv.CC_EVENT_FIELDS, semconv.CC_RECEIVED_AT,
+    semconv.CC_REDACTED_KEYS, semconv.CC_COST_USD, semconv.CC_COST_KNOWN, semconv.CC_CACHE_CREATION_5M_TOKENS,
+    semconv.CC_CACHE_CREATION_1H_TOKENS, semconv.CC_REQUEST_ID, semconv.CC_SPEED, semconv.CC_LONG_CONTEXT,
+    semconv.CC_REPORTED_COST_USD, semconv.CC_TOKEN_KIND, semconv.CC_BACKFILL,
+})
+SAFE_ATTRIBUTE_PREFIXES: Final = ("gen_ai.usage.",)
+
+# Keys inside JSON payloads (HookInput, transcript lines) whose values are ids, paths or names.
+SAFE_JSON_KEYS: Final = frozenset({
+    "session_id", "sessionId", "transcript_path", "agent_transcript_path", "cwd", "hook_event_name", "tool_use_id",
+    "prompt_id", "promptId", "agent_id", "agentId", "agent_type", "agentType", "model", "id", "uuid", "parentUuid",
+    "requestId", "request_id", "message_id", "messageId", "tool_name", "permission_mode", "permissionMode",
+    "timestamp", "type", "role", "stop_reason", "subagent_type",
+})
+
+
+def is_safe_attribute_key(key: str) -> bool:
+    return key in SAFE_ATTRIBUTE_KEYS or key.startswith(SAFE_ATTRIBUTE_PREFIXES)
+
+
+_PLACEHOLDER_RE: Final = re.compile(
+    r"""^(?:
+        [*xX.\u2022#_-]+                      # masks: ****, xxxx, ...
+      | \$\{?[A-Za-z_][A-Za-z0-9_]*\}?.*      # $VAR, ${VAR} and anything built from it
+      | \$\(.*                                # $(command)
+      | %\(?[A-Za-z_]*\)?s                   # %s, %(name)s
+      | \{\{.*\}\}                            # {{ template }}
+      | \{[A-Za-z_][A-Za-z0-9_.]*\}           # {name}
+      | <[^<>]{1,64}>                         # <your-token>
+      | (?i:none|null|nil|true|false|undefined|yes|no|on|off|required|optional|str|string|int|bool|boolean|bytes|
+             any|object|number|secretstr|redacted|hidden|masked|empty|unset|env|dummy|placeholder)
+    )$""",
+    re.VERBOSE,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """A value that holds no secret: empty, a mask, a variable reference, a template, a type name."""
+    v = value.strip()
+    if len(v) < 3 or v.startswith(MARKER_PREFIX):
+        return True
+    if "${" in v or "{{" in v:
+        return True
+    return _PLACEHOLDER_RE.match(v) is not None

@@ -1,0 +1,177 @@
+"""What the transcript reader yields: LLM calls (one per assistant usage line) and Claude Code's own cost-state lines.
+
+Plain frozen dataclasses, so the agent can keep them in memory and the dedup can serialize what it needs.
+Field names follow the transcript (Claude Code 2.1.330), units are tokens and nanoseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SPEED_FAST = "fast"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one API response, as `message.usage` reports them."""
+
+    input_tokens: int = 0  # uncached input only (Anthropic's `input_tokens` excludes cache reads and writes)
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0  # = cache_creation_5m_tokens + cache_creation_1h_tokens
+    cache_creation_5m_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
+    speed: str | None = None  # standard | fast
+    inference_geo: str | None = None  # e.g. "us" for US-only inference
+    service_tier: str | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_creation_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Everything the request sent: the figure the vendor's prompt-length price tiers look at."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_creation_tokens
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_creation_tokens,
+            self.cache_creation_5m_tokens,
+            self.cache_creation_1h_tokens,
+            self.speed,
+            self.inference_geo,
+            self.service_tier,
+        ]
+
+    @classmethod
+    def from_list(cls, values: list[Any]) -> Usage:
+        ints = [int(v) for v in values[:6]]
+        strs = [v if isinstance(v, str) else None for v in (list(values[6:9]) + [None, None, None])[:3]]
+        return cls(*ints, speed=strs[0], inference_geo=strs[1], service_tier=strs[2])
+
+
+def usage_from_json(raw: Mapping[str, Any]) -> Usage | None:
+    """`message.usage` to Usage; None when the required counts are missing (ccusage skips such lines too)."""
+    input_tokens = _count(raw.get("input_tokens"))
+    output_tokens = _count(raw.get("output_tokens"))
+    if input_tokens is None or output_tokens is None:
+        return None
+    total_creation = _count(raw.get("cache_creation_input_tokens")) or 0
+    split = raw.get("cache_creation")
+    if isinstance(split, Mapping):
+        five = _count(split.get("ephemeral_5m_input_tokens")) or 0
+        hour = _count(split.get("ephemeral_1h_input_tokens")) or 0
+        if five + hour == 0 and total_creation > 0:
+            # A breakdown of zeros beside a non-zero total: trust the total, priced as 5-minute writes.
+            five = total_creation
+    else:
+        # Without the breakdown (Claude Code before the 1-hour cache), every write was a 5-minute write.
+        five, hour = total_creation, 0
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=_count(raw.get("cache_read_input_tokens")) or 0,
+        cache_creation_tokens=five + hour,
+        cache_creation_5m_tokens=five,
+        cache_creation_1h_tokens=hour,
+        speed=_text(raw.get("speed")),
+        inference_geo=_text(raw.get("inference_geo")),
+        service_tier=_text(raw.get("service_tier")),
+    )
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return max(int(value), 0)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True, slots=True)
+class LlmCall:
+    """One API response of Claude Code, as its transcript shows it."""
+
+    session_id: str
+    model: str  # message.model: the model that answered
+    usage: Usage
+    timestamp_ns: int  # the line's timestamp: when the response was written
+    start_ns: int  # when the request was sent (its api-request line), else the line's timestamp
+    message_id: str | None = None
+    request_id: str | None = None
+    requested_model: str | None = None
+    stop_reason: str | None = None
+    is_sidechain: bool = False
+    agent_id: str | None = None  # set in subagent transcripts
+    prompt_id: str | None = None  # the user prompt this call answers (the turn)
+    uuid: str | None = None
+    cwd: str | None = None
+    path: str = ""  # the transcript file the call was read from
+    offset: int = 0  # byte offset of its line in that file
+    replaces: Usage | None = None  # set when this line superseded an earlier one for the same response
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What identifies the response: message id and request id (ccusage's key), else the line itself."""
+        if self.message_id:
+            return (self.message_id, self.request_id or "")
+        return (self.session_id, self.uuid or f"{self.path}@{self.offset}")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    """One model's entry in a cost-state line (`modelUsage`)."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_creation_tokens: int
+    cost_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class CostState:
+    """Claude Code's own running cost of the session (`type: cost-state` lines, 2.1.330; undocumented)."""
+
+    session_id: str
+    total_cost_usd: float
+    models: Mapping[str, ModelUsage]
+    has_unknown_model_cost: bool
+    # The cost added since the previous cost-state this reader saw in the file, per model (never negative).
+    delta_usd_by_model: Mapping[str, float] = field(default_factory=dict)
+    offset: int = 0
+
+
+def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | None:
+    total = data.get("totalCostUSD")
+    if isinstance(total, bool) or not isinstance(total, int | float):
+        return None
+    models: dict[str, ModelUsage] = {}
+    raw_models = data.get("modelUsage")
+    if isinstance(raw_models, Mapping):
+        for name, raw in raw_models.items():
+            if not isinstance(name, str) or not isinstance(raw, Mapping):
+                continue
+            cost = raw.get("costUSD")
+            models[name] = ModelUsage(
+                input_tokens=_count(raw.get("inputTokens")) or 0,
+                output_tokens=_count(raw.get("outputTokens")) or 0,
+                cache_read_tokens=_count(raw.get("cacheReadInputTokens")) or 0,
+                cache_creation_tokens=_count(raw.get("cacheCreationInputTokens")) or 0,
+                cost_usd=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else 0.0,
+            )
+    return CostState(
+        session_id=str(data.get("sessionId") or ""),
+        total_cost_usd=float(total),
+        models=models,
+        has_unknown_model_cost=bool(data.get("hasUnknownModelCost")),
+        offset=offset,
+    )

@@ -1,0 +1,34 @@
+"""Drives the event processor in-process over fixture sessions, with injected providers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+
+from otel_claude.metrics import HookMetrics
+from otel_claude.models import parse_hook_input
+from otel_claude.processor import EventProcessor, UsageTracker
+from otel_claude.replay import to_ns
+from otel_claude.span_context import Context, ProcessorSettings
+from otel_claude.state import AgentState
+
+
+def make_processor(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    settings: ProcessorSettings | None = None,
+    usage: UsageTracker | None = None,
+) -> EventProcessor:
+    ctx = Context(
+        tracer_provider.get_tracer("test"),
+        HookMetrics(meter_provider.get_meter("test")),
+        settings or ProcessorSettings(user_name="dev"),
+    )
+    return EventProcessor(ctx, AgentState(), usage)
+
+
+def feed(processor: EventProcessor, entries: list[dict[str, Any]]) -> None:
+    for entry in entries:
+        processor.handle(parse_hook_input(entry["payload"]), to_ns(entry["ts"]))
