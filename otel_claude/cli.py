@@ -72,8 +72,8 @@ def _main(args: list[str]) -> int:
     backfill = commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
     backfill.add_argument("rest", nargs=argparse.REMAINDER)
 
-    demo = commands.add_parser("demo", help="install into a scratch HOME, replay a bundled session, show results")
-    demo.add_argument("--keep-running", action="store_true", help="leave the agent running afterwards")
+    demo = commands.add_parser("demo", help="install, start the agent, replay a bundled real session, show where telemetry went")
+    demo.add_argument("--stop", action="store_true", help="stop the agent afterwards (it keeps running by default)")
 
     options = parser.parse_args(args)
     if options.command == "hook":
@@ -114,6 +114,6 @@ def _main(args: list[str]) -> int:
     if options.command == "demo":
         from otel_claude.demo import run_demo
 
-        return run_demo(keep_running=options.keep_running)
+        return run_demo(stop_after=options.stop)
     parser.error(f"unknown command {options.command}")
     return 2

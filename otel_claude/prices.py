@@ -124,6 +124,7 @@ def _rates(raw: Mapping[str, Any], where: str) -> Rates:
         return float(value)
 
     base_input = number("input")
+
     # The vendor's standard cache multipliers stand in for a write or read price a user file leaves out.
     def optional(key: str, factor: float) -> float:
         return number(key) if key in raw else base_input * factor

@@ -98,6 +98,7 @@ CC_LONG_CONTEXT: Final = "claude_code.long_context"
 CC_REPORTED_COST_USD: Final = "claude_code.reported.cost.usd"  # Claude Code's own cost-state figure
 CC_TOKEN_KIND: Final = "claude_code.token.kind"  # input | output | cache_read | cache_creation
 CC_BACKFILL: Final = "claude_code.backfill"
+CC_REDACTED_PATTERNS: Final = "claude_code.redacted.patterns"  # names of the secret kinds the redactor removed
 CC_COST_TIER: Final = "claude_code.cost.tier"  # standard | long_context | unknown_model | fast_unpriced
 CC_PRICE_TABLE: Final = "claude_code.cost.price_table"  # version of the price table that priced the call
 CC_INFERENCE_GEO: Final = "claude_code.inference_geo"

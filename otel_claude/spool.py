@@ -173,7 +173,7 @@ def _unlink_quietly(path: str) -> None:
 def pending_names(paths: SpoolPaths) -> list[str]:
     try:
         names = os.listdir(paths.new_dir)
-    except FileNotFoundError:
+    except OSError:
         return []
     return sorted(name for name in names if name.endswith(".rec"))
 
@@ -198,7 +198,7 @@ def iter_sizes(paths: SpoolPaths) -> Iterator[int]:
                     yield entry.stat(follow_symlinks=False).st_size
                 except OSError:
                     continue
-    except FileNotFoundError:
+    except OSError:
         return
 
 

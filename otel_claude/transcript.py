@@ -30,6 +30,7 @@ _log = logging.getLogger(__name__)
 READ_CAP_BYTES = 8 * 1024 * 1024  # bytes of complete lines taken per read
 LINE_CAP_BYTES = 64 * 1024 * 1024  # a longer line is skipped, never held in memory
 _FINGERPRINT_BYTES = 64
+_FINGERPRINT_HEAD_BYTES = 1024
 _SKIP_CHUNK = 1024 * 1024
 MAX_READS_PER_CALL = 64  # read_all_new stops after this many capped reads (512 MiB) and lets the caller come back
 
@@ -42,7 +43,7 @@ class Cursor:
     dev: int | None = None
     ino: int | None = None
     offset: int = 0
-    fingerprint: str = ""  # sha1 of the bytes just before `offset`: detects a rewritten file
+    fingerprint: str = ""  # sha1 of the first bytes and those just before `offset`: detects a rewritten file
     skipping: bool = False  # inside an over-long line: drop bytes up to its newline
     context: dict[str, Any] = field(default_factory=dict)  # prompt id, pending requests, last cost-state
 
@@ -134,10 +135,14 @@ def read_all_new(cursor: Cursor, dedup: Dedup | None = None, *, max_reads: int =
 
 
 def _fingerprint(fd: int, offset: int) -> str:
+    """A hash of the file's first bytes and of the bytes just before `offset`: changes when the file was rewritten."""
     if offset <= 0:
         return ""
+    head = os.pread(fd, min(offset, _FINGERPRINT_HEAD_BYTES), 0)
     start = max(0, offset - _FINGERPRINT_BYTES)
-    return hashlib.sha1(os.pread(fd, offset - start, start), usedforsecurity=False).hexdigest()
+    digest = hashlib.sha1(head, usedforsecurity=False)
+    digest.update(os.pread(fd, offset - start, start))
+    return digest.hexdigest()
 
 
 def _read(
@@ -169,8 +174,8 @@ def _read(
     if skipping:
         offset, skipping = _skip_long_line(fd, offset, size, max_bytes)
         skipped = 0 if skipping else 1
-    data, consumed, over_long = (b"", 0, False) if skipping else _complete_lines(
-        fd, offset, size, max_bytes, max_line_bytes
+    data, consumed, over_long = (
+        (b"", 0, False) if skipping else _complete_lines(fd, offset, size, max_bytes, max_line_bytes)
     )
     if over_long:
         _log.warning("transcript %s: a line at byte %d is over %d bytes; skipped", cursor.path, offset, max_line_bytes)

@@ -126,14 +126,16 @@ class LineParser:
             return None
         usage = usage_from_json(raw_usage)
         timestamp = parse_timestamp_ns(data.get("timestamp"))
-        if usage is None or timestamp is None:
+        session_id = _str(data.get("sessionId"))
+        # Not a transcript line without a session (e.g. `claude -p --output-format stream-json` output).
+        if usage is None or timestamp is None or session_id is None:
             return None
         request_ref = _str(data.get("requestRef"))
         sent = self._requests.pop(request_ref, None) if request_ref else None
         if sent is not None and request_ref:
             self._requests[request_ref] = sent  # later lines of the same response need it too
         return LlmCall(
-            session_id=_str(data.get("sessionId")) or "",
+            session_id=session_id,
             model=model,
             usage=usage,
             timestamp_ns=timestamp,

@@ -51,9 +51,19 @@ class Usage:
 
     @classmethod
     def from_list(cls, values: list[Any]) -> Usage:
-        ints = [int(v) for v in values[:6]]
-        strs = [v if isinstance(v, str) else None for v in (list(values[6:9]) + [None, None, None])[:3]]
-        return cls(*ints, speed=strs[0], inference_geo=strs[1], service_tier=strs[2])
+        counts = [int(v) for v in values[:6]] + [0] * max(0, 6 - len(values))
+        texts = [v if isinstance(v, str) else None for v in [*values[6:9], None, None, None][:3]]
+        return cls(
+            input_tokens=counts[0],
+            output_tokens=counts[1],
+            cache_read_tokens=counts[2],
+            cache_creation_tokens=counts[3],
+            cache_creation_5m_tokens=counts[4],
+            cache_creation_1h_tokens=counts[5],
+            speed=texts[0],
+            inference_geo=texts[1],
+            service_tier=texts[2],
+        )
 
 
 def usage_from_json(raw: Mapping[str, Any]) -> Usage | None:

@@ -94,7 +94,9 @@ class UsageMetrics:
             sc.GEN_AI_RESPONSE_MODEL: call.model,
         }
         # Billable input per the convention: uncached input plus cache reads and writes.
-        self._token_usage.record(call.usage.prompt_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_INPUT})
+        self._token_usage.record(
+            call.usage.prompt_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_INPUT}
+        )
         self._token_usage.record(
             call.usage.output_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_OUTPUT}
         )

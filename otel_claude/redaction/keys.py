@@ -71,10 +71,7 @@ def is_sensitive_key(key: str) -> bool:
         return len(words) > 1 and words[-2] in _KEY_QUALIFIERS
     if last.endswith(_SECRET_SUFFIXES) and not last.startswith("secretar"):
         return True
-    for suffix in ("key", "keys"):
-        if last.endswith(suffix) and last[: -len(suffix)] in _KEY_QUALIFIERS:
-            return True
-    return False
+    return any(last.endswith(suffix) and last[: -len(suffix)] in _KEY_QUALIFIERS for suffix in ("key", "keys"))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -67,7 +67,9 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     SecretPattern("anthropic_oauth_token", _B + r"sk-ant-o(?:at|rt)\d\d-[A-Za-z0-9_-]{20,}"),
     SecretPattern("anthropic_api_key", _B + r"sk-ant-[a-z]{2,8}\d\d-[A-Za-z0-9_-]{20,}"),
     SecretPattern("openrouter_key", _B + r"sk-or-v\d-[A-Za-z0-9]{32,}"),
-    SecretPattern("openai_key", _B + r"sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,}" + _E + ")"),
+    SecretPattern(
+        "openai_key", _B + r"sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,}" + _E + ")"
+    ),
     SecretPattern("aws_access_key_id", _B + r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])"),
     SecretPattern("aws_bedrock_api_key", _B + r"ABSK[A-Za-z0-9+/]{100,}={0,2}"),
     SecretPattern("github_token", _B + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})"),
@@ -76,13 +78,18 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     SecretPattern("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}"),
     SecretPattern("stripe_key", _B + r"(?:(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})"),
     SecretPattern("google_api_key", _B + r"AIza[A-Za-z0-9_-]{35}" + _E),
-    SecretPattern("google_oauth", _B + r"(?:ya29\.[A-Za-z0-9_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,}|1//0[A-Za-z0-9_-]{30,})"),
+    SecretPattern(
+        "google_oauth", _B + r"(?:ya29\.[A-Za-z0-9_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,}|1//0[A-Za-z0-9_-]{30,})"
+    ),
     SecretPattern("npm_token", _B + r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
     SecretPattern("pypi_token", _B + r"pypi-AgE[A-Za-z0-9_-]{50,}"),
     SecretPattern("huggingface_token", _B + r"(?:hf_|api_org_)[A-Za-z0-9]{30,}(?![A-Za-z0-9])"),
     SecretPattern("sendgrid_api_key", _B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _E),
     SecretPattern("twilio_api_key", _B + r"SK[0-9a-fA-F]{32}(?![0-9A-Za-z])"),
-    SecretPattern("grafana_token", _B + r"(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{60,})"),
+    SecretPattern(
+        "grafana_token",
+        _B + r"(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{60,})",
+    ),
     SecretPattern("jwt", _B + r"eyJ[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}"),
     SecretPattern("digitalocean_token", _B + r"do[opr]_v1_[a-f0-9]{64}"),
     SecretPattern("databricks_token", _B + r"dapi[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9])"),
@@ -107,8 +114,11 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     SecretPattern("sentry_token", _B + r"sntry[us]_[A-Za-z0-9+/=_]{40,}"),
     SecretPattern("mailgun_api_key", _B + r"key-[a-f0-9]{32}(?![A-Za-z0-9])"),
     # Formats that do not start with a literal: only tried on texts that hold their needle.
-    SecretPattern("azure_client_secret", r"(?<![A-Za-z0-9_~.])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
-                  needle="Q~"),
+    SecretPattern(
+        "azure_client_secret",
+        r"(?<![A-Za-z0-9_~.])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
+        needle="Q~",
+    ),
     SecretPattern("telegram_bot_token", r"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{33}" + _E, needle=":AA"),
 )
 
@@ -116,11 +126,18 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
 # already replaced by a marker is not matched again.
 CONTEXT_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     SecretPattern("azure_sas_token", r"[?&]sig=(?P<v>[A-Za-z0-9%+/=_-]{20,})"),
-    SecretPattern("bearer_token", r"(?<![A-Za-z])(?i:bearer)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)", validate=_has_digit),
-    SecretPattern("basic_auth", r"(?<![A-Za-z])(?i:basic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
-                  validate=_is_basic_credential),
+    SecretPattern(
+        "bearer_token", r"(?<![A-Za-z])(?i:bearer)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)", validate=_has_digit
+    ),
+    SecretPattern(
+        "basic_auth",
+        r"(?<![A-Za-z])(?i:basic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
+        validate=_is_basic_credential,
+    ),
     # `curl -u user:password`: the lazy scan is bounded to the rest of one line of a curl command.
-    SecretPattern("basic_auth", r"\bcurl\b[^\n]{0,512}?[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"']{1,128}:(?P<v>[^\s\"']{1,256})"),
+    SecretPattern(
+        "basic_auth", r"\bcurl\b[^\n]{0,512}?[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"']{1,128}:(?P<v>[^\s\"']{1,256})"
+    ),
 )
 
 

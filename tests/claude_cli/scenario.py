@@ -5,6 +5,13 @@ A scenario is a JSON object:
     {
       "description": "what the run exercises",
       "compact_summary": "text the stand-in answers a /compact summarising request with (optional)",
+      "files": {"CLAUDE.md": "..."},                        # created in the project directory first (optional)
+      "runs": [                                             # the `claude -p` invocations, in order
+        {"prompt": "E2E_TOOLS_OK: ...",                     # carries the conversation's marker
+         "permission_mode": "default",                      # optional, default bypassPermissions
+         "resume": true,                                    # optional: resume the session of the first run
+         "concurrent": true}                                # optional: start together with the next concurrent runs
+      ],
       "responses": [
         {"conversation": "E2E_TOOLS_OK",                   # the marker that names the conversation
          "content": [{"type": "text", "text": "..."},
@@ -58,10 +65,20 @@ class Step:
         return [b["name"] for b in self.content if b["type"] == "tool_use"]
 
 
+@dataclass(frozen=True)
+class Run:
+    prompt: str
+    permission_mode: str = "bypassPermissions"
+    resume: bool = False
+    concurrent: bool = False
+
+
 @dataclass
 class Scenario:
     name: str
     steps: list[Step]
+    runs: list[Run] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
     description: str = ""
     compact_summary: str = "The user asked for a few file operations; they all ran. Nothing is pending."
     _by_conversation: dict[str, list[Step]] = field(default_factory=dict, repr=False)
@@ -131,10 +148,13 @@ def load_scenario(name_or_path: str | Path, variables: dict[str, str] | None = N
         steps.append(Step(conversation=item["conversation"], content=tuple(content), usage=item.get("usage"),
                           model=item.get("model"), stop_reason=item.get("stop_reason"),
                           delay_ms=int(item.get("delay_ms", 0))))
-    scenario = Scenario(name=path.stem, steps=steps, description=raw.get("description", ""))
+    runs = [Run(prompt=r["prompt"], permission_mode=r.get("permission_mode", "bypassPermissions"),
+                resume=bool(r.get("resume")), concurrent=bool(r.get("concurrent"))) for r in raw.get("runs", [])]
+    scenario = Scenario(name=path.stem, steps=steps, runs=runs, files=dict(raw.get("files", {})),
+                        description=raw.get("description", ""))
     if raw.get("compact_summary"):
         scenario.compact_summary = raw["compact_summary"]
-    left = [p for p in _placeholders(raw)]
+    left = _placeholders(raw)
     if left:
         raise ValueError(f"{path.name}: unfilled placeholders {sorted(set(left))}")
     return scenario

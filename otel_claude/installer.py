@@ -1,0 +1,162 @@
+"""Edits Claude Code's settings.json: adds our hook to each event, and removes exactly that again.
+
+Nothing else in the file changes: other settings and other hooks are kept as they are, a second install is a
+no-op, the first change leaves a backup beside the file, and a file that is not valid JSON is never rewritten.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import otel_claude
+
+HOOK_TIMEOUT_S = 10  # a hook that hangs costs the session this much at most, not Claude Code's 600 s default
+BACKUP_SUFFIX = ".otel-claude.bak"
+MARKER = "otel_claude/hook.py"  # every command we write contains it; uninstall removes only such handlers
+
+
+class SettingsError(RuntimeError):
+    """The settings file cannot be edited safely (not JSON, not an object, unexpected shapes)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    path: Path
+    before: str | None  # None: the file did not exist
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                (self.before or "").splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                fromfile=f"{self.path} (now)",
+                tofile=f"{self.path} (after)",
+            )
+        )
+
+
+def settings_path(scope: str, project_dir: str = ".") -> Path:
+    """Where Claude Code reads settings for a scope (CLAUDE_CONFIG_DIR moves ~/.claude)."""
+    if scope == "user":
+        base = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
+        return Path(base) / "settings.json"
+    name = "settings.json" if scope == "project" else "settings.local.json"
+    return Path(project_dir).resolve() / ".claude" / name
+
+
+def hook_script() -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(otel_claude.__file__)), "hook.py")
+
+
+def hook_command(state_dir: str | None = None) -> str:
+    """This installation's interpreter running the hook file with no site import: the fastest start Python has."""
+    command = f"{shlex.quote(sys.executable)} -I -S {shlex.quote(hook_script())}"
+    if state_dir:
+        command += f" --state-dir {shlex.quote(state_dir)}"
+    return command
+
+
+def _is_ours(handler: Any) -> bool:
+    return isinstance(handler, dict) and MARKER in str(handler.get("command", ""))
+
+
+def _load(path: Path) -> tuple[str | None, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, {}
+    if not text.strip():
+        return text, {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SettingsError(f"{path} is not valid JSON ({exc}); not touching it") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} does not hold a JSON object; not touching it")
+    return text, data
+
+
+def _render(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_install(path: Path, events: list[str], command: str) -> Change:
+    before, data = _load(path)
+    hooks = data.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise SettingsError(f"{path}: \"hooks\" is not an object; not touching it")
+    for event in events:
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise SettingsError(f"{path}: hooks.{event} is not a list; not touching it")
+        ours = [h for g in groups if isinstance(g, dict) for h in g.get("hooks", []) if _is_ours(h)]
+        if len(ours) == 1 and ours[0].get("command") == command:
+            continue  # already installed as it should be
+        _remove_ours(groups)
+        groups.append({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}]})
+    if before is not None and not _has_changes(before, data):
+        return Change(path, before, before)
+    return Change(path, before, _render(data))
+
+
+def _has_changes(before: str, data: dict[str, Any]) -> bool:
+    try:
+        return bool(json.loads(before) != data)
+    except ValueError:
+        return True
+
+
+def _remove_ours(groups: list[Any]) -> None:
+    for group in list(groups):
+        if not isinstance(group, dict) or not isinstance(group.get("hooks"), list):
+            continue
+        group["hooks"] = [h for h in group["hooks"] if not _is_ours(h)]
+        if not group["hooks"]:
+            groups.remove(group)
+
+
+def plan_uninstall(path: Path) -> Change:
+    before, data = _load(path)
+    if before is None:
+        return Change(path, None, "")
+    hooks = data.get("hooks")
+    if isinstance(hooks, dict):
+        for event in list(hooks):
+            groups = hooks[event]
+            if isinstance(groups, list):
+                _remove_ours(groups)
+                if not groups:
+                    del hooks[event]
+        if not hooks:
+            del data["hooks"]
+    if not _has_changes(before, data):
+        return Change(path, before, before)
+    return Change(path, before, _render(data))
+
+
+def apply(change: Change) -> None:
+    """Writes the change atomically, after a one-time backup of the original file."""
+    if not change.changed:
+        return
+    change.path.parent.mkdir(parents=True, exist_ok=True)
+    backup = change.path.with_name(change.path.name + BACKUP_SUFFIX)
+    if change.before is not None and not backup.exists():
+        shutil.copy2(change.path, backup)
+    tmp = change.path.with_name(f".{change.path.name}.{os.getpid()}.tmp")
+    tmp.write_text(change.after, encoding="utf-8")
+    if change.path.exists():
+        shutil.copymode(change.path, tmp)
+    os.replace(tmp, change.path)

@@ -1,0 +1,203 @@
+"""Scrub attribute values: strings, bytes, sequences, mappings, and JSON held in strings.
+
+A string that is a JSON document is parsed and scrubbed as a structure, so a secret under a key named
+`password`, `api_key`, `authorization`... is removed whatever its form, then re-serialised; strings with
+nothing to remove come back as the very same object, untouched. Values under allow-listed keys (ids,
+model names, token counts) are never looked at.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+from otel_claude.redaction.keys import SAFE_JSON_KEYS, is_placeholder, is_safe_attribute_key, is_sensitive_key
+from otel_claude.redaction.kv import names_a_key
+from otel_claude.redaction.patterns import CombinedPatterns, SecretPattern, combine, marker
+from otel_claude.redaction.text import scrub_combined, scrub_text
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SENSITIVE_KEY: Final = "sensitive_key"
+GCP_SERVICE_ACCOUNT: Final = "gcp_service_account"
+SCRUB_FAILED: Final = "scrub_failed"
+_MAX_DEPTH: Final = 48  # JSON nesting we recurse into; deeper documents are scrubbed as text
+
+
+class _TooDeep(Exception):
+    pass
+
+
+@dataclass
+class AttributesResult:
+    """Scrubbed attributes, the keys whose values changed (or were dropped), and the pattern names that fired."""
+
+    attributes: dict[str, Any]
+    changed_keys: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+
+class Scrubber:
+    """Removes secrets from telemetry values. Stateless and safe to share between threads."""
+
+    def __init__(self, *, extra_patterns: Sequence[SecretPattern] = (), extra_safe_keys: Iterable[str] = ()) -> None:
+        self._extra: CombinedPatterns | None = combine(tuple(extra_patterns)) if extra_patterns else None
+        self._extra_safe_keys = frozenset(extra_safe_keys)
+
+    # --- text -------------------------------------------------------------------------------------
+    def scrub_text(self, text: str) -> tuple[str, list[str]]:
+        """Scrub a plain text (no JSON parsing)."""
+        out, names = scrub_text(text)
+        if self._extra is not None:
+            out = scrub_combined(out, self._extra, names)
+        return (out, names) if names else (text, names)
+
+    def _scrub_string(self, text: str, depth: int) -> tuple[str, list[str]]:
+        if _looks_like_json(text) and depth < _MAX_DEPTH:
+            try:
+                document = json.loads(text)
+                names: list[str] = []
+                scrubbed = self._scrub_json(document, depth + 1, names, sensitive=None)
+            except (ValueError, RecursionError, _TooDeep):
+                pass  # not JSON after all, or too deep: the text rules below still apply
+            else:
+                if not names:
+                    return text, names
+                return _dumps(scrubbed, text), names
+        return self.scrub_text(text)
+
+    # --- values -----------------------------------------------------------------------------------
+    def scrub_value(self, value: T) -> tuple[T, list[str]]:
+        """Scrub a str, bytes, sequence or mapping; other values are returned as they are.
+
+        Returns the scrubbed value (the same object when nothing was found) and the names that fired.
+        """
+        names: list[str] = []
+        result = self._scrub_any(value, 0, names)
+        return (result if names else value), names
+
+    def _scrub_any(self, value: Any, depth: int, names: list[str]) -> Any:
+        if isinstance(value, str):
+            out, found = self._scrub_string(value, depth)
+            names.extend(found)
+            return out
+        if isinstance(value, bytes | bytearray):
+            text = bytes(value).decode("utf-8", "surrogateescape")
+            out, found = self._scrub_string(text, depth)
+            if not found:
+                return value
+            names.extend(found)
+            return out.encode("utf-8", "surrogateescape")
+        if depth >= _MAX_DEPTH:
+            raise _TooDeep
+        if isinstance(value, Mapping):
+            return self._scrub_json(value, depth + 1, names, sensitive=None)
+        if isinstance(value, list | tuple):
+            items = [self._scrub_any(v, depth + 1, names) for v in value]
+            return tuple(items) if isinstance(value, tuple) else items
+        return value
+
+    def _scrub_json(self, value: Any, depth: int, names: list[str], sensitive: str | None) -> Any:
+        """Recurse into parsed JSON. `sensitive` is the redaction name when an enclosing key named a secret."""
+        if depth >= _MAX_DEPTH:
+            raise _TooDeep
+        if isinstance(value, str):
+            if sensitive is not None:
+                if is_placeholder(value):
+                    return value
+                names.append(sensitive)
+                return marker(sensitive)
+            out, found = self._scrub_string(value, depth)
+            names.extend(found)
+            return out
+        if isinstance(value, Mapping):
+            service_account = value.get("type") == "service_account"
+            result: dict[Any, Any] = {}
+            for k, v in value.items():
+                key = str(k)
+                child = sensitive
+                if child is None:
+                    if key in SAFE_JSON_KEYS or key in self._extra_safe_keys:
+                        result[k] = v
+                        continue
+                    if is_sensitive_key(key) and not (isinstance(v, str) and names_a_key(v, key)):
+                        child = GCP_SERVICE_ACCOUNT if service_account else SENSITIVE_KEY
+                result[k] = self._scrub_json(v, depth + 1, names, child)
+            return result
+        if isinstance(value, list | tuple):
+            return [self._scrub_json(v, depth + 1, names, sensitive) for v in value]
+        return value
+
+    # --- attribute mappings -----------------------------------------------------------------------
+    def scrub_attributes(self, attributes: Mapping[str, Any] | None) -> AttributesResult:
+        """Scrub span, event or link attributes. An attribute that cannot be scrubbed is dropped, never kept."""
+        result = AttributesResult(attributes={})
+        if not attributes:
+            return result
+        for key, value in attributes.items():
+            try:
+                new, names = self._scrub_attribute(key, value)
+            except Exception:  # a bug here must not leak the value it failed on: drop it
+                logger.warning("redaction failed on attribute %s; the attribute was dropped", key, exc_info=True)
+                result.changed_keys.append(key)
+                result.names.append(SCRUB_FAILED)
+                continue
+            result.attributes[key] = new
+            if names:
+                result.changed_keys.append(key)
+                result.names.extend(names)
+        return result
+
+    def _scrub_attribute(self, key: str, value: Any) -> tuple[Any, list[str]]:
+        if is_safe_attribute_key(key) or key in self._extra_safe_keys:
+            return value, []
+        if is_sensitive_key(key):
+            return self._redact_whole(value)
+        return self.scrub_value(value)
+
+    def _redact_whole(self, value: Any) -> tuple[Any, list[str]]:
+        if isinstance(value, str):
+            return (value, []) if is_placeholder(value) else (marker(SENSITIVE_KEY), [SENSITIVE_KEY])
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            names = [SENSITIVE_KEY for v in value if not is_placeholder(v)]
+            if not names:
+                return value, []
+            return tuple(v if is_placeholder(v) else marker(SENSITIVE_KEY) for v in value), names
+        return self.scrub_value(value)
+
+
+def _looks_like_json(text: str) -> bool:
+    # Only the ends are looked at: cheap on a 10 MB string.
+    head = text[:64].lstrip()
+    tail = text[-64:].rstrip()
+    return bool(head) and bool(tail) and ((head[0] == "{" and tail[-1] == "}") or (head[0] == "[" and tail[-1] == "]"))
+
+
+def _dumps(document: Any, original: str) -> str:
+    compact = '": ' not in original[:4096] and '", "' not in original[:4096]
+    separators = (",", ":") if compact else (", ", ": ")
+    out = json.dumps(document, ensure_ascii=False, separators=separators)
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes cannot go out as UTF-8
+        out = json.dumps(document, ensure_ascii=True, separators=separators)
+    return out
+
+
+DEFAULT_SCRUBBER: Final = Scrubber()
+
+
+def scrub_value(value: T) -> tuple[T, list[str]]:
+    """Scrub one value with the default scrubber; returns the value and the names of what was removed."""
+    return DEFAULT_SCRUBBER.scrub_value(value)
+
+
+def scrub_mapping(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Scrub attributes with the default scrubber; returns them and the keys whose values changed."""
+    result = DEFAULT_SCRUBBER.scrub_attributes(attributes)
+    return result.attributes, result.changed_keys

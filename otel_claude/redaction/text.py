@@ -1,0 +1,125 @@
+"""Scrub secrets out of one text: private key blocks, token formats, URL passwords, then key/value secrets.
+
+Each stage sees the output of the one before, so a secret replaced by a marker is not matched twice and
+a marker is never mistaken for a value. Every stage is linear in the length of the text (see patterns.py
+and kv.py), and each is skipped by a cheap test when its trigger is absent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from otel_claude.redaction.keys import is_placeholder
+from otel_claude.redaction.kv import scrub_key_values
+from otel_claude.redaction.patterns import (
+    CONTEXT,
+    DB_SCHEMES,
+    GATED,
+    PRIVATE_KEY_BEGIN_RE,
+    PRIVATE_KEY_BODY_RE,
+    PRIVATE_KEY_END_RE,
+    PRIVATE_KEY_MAX_SPAN,
+    TOKENS,
+    URL_CREDENTIALS_RE,
+    URL_SCHEME_RE,
+    CombinedPatterns,
+    marker,
+)
+
+# Shorter texts cannot hold any secret we recognise (the shortest, `pw=abc`, has six characters).
+_MIN_LENGTH: Final = 6
+
+
+def scrub_text(text: str) -> tuple[str, list[str]]:
+    """Return `text` with secrets replaced by `[REDACTED:<name>]`, and the names that fired (in order)."""
+    names: list[str] = []
+    if len(text) < _MIN_LENGTH:
+        return text, names
+    out = text
+    if "PRIVATE KEY" in out:
+        out = _scrub_private_keys(out, names)
+    out = scrub_combined(out, TOKENS, names)
+    for pattern, regex in GATED:
+        if pattern.needle and pattern.needle in out:
+            out = _scrub_single(out, pattern.name, regex, names)
+    out = scrub_combined(out, CONTEXT, names)
+    if "://" in out:
+        out = _scrub_url_credentials(out, names)
+    out = scrub_key_values(out, names)
+    return out, names
+
+
+def _scrub_private_keys(text: str, names: list[str]) -> str:
+    # Procedural rather than one `BEGIN[\s\S]*?END` regex: a BEGIN with no END would make that regex scan
+    # to the end of the text once per BEGIN. Here the END search only moves forward.
+    parts: list[str] = []
+    pos = 0
+    end_m: re.Match[str] | None = None
+    no_end_left = False
+    while (begin := PRIVATE_KEY_BEGIN_RE.search(text, pos)) is not None:
+        if not no_end_left and (end_m is None or end_m.start() < begin.end()):
+            end_m = PRIVATE_KEY_END_RE.search(text, begin.end())
+            no_end_left = end_m is None
+        if end_m is not None and end_m.start() >= begin.end() and end_m.start() - begin.end() <= PRIVATE_KEY_MAX_SPAN:
+            stop = end_m.end()
+        else:  # truncated key: take the body that follows, as far as it looks like one
+            body = PRIVATE_KEY_BODY_RE.match(text, begin.end(), min(len(text), begin.end() + PRIVATE_KEY_MAX_SPAN))
+            stop = body.end() if body is not None else begin.end()
+        parts.append(text[pos : begin.start()])
+        parts.append(marker("private_key"))
+        names.append("private_key")
+        pos = stop
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def scrub_combined(text: str, combined: CombinedPatterns, names: list[str]) -> str:
+    regex = combined.regex
+    patterns = combined.patterns
+    groupindex = regex.groupindex
+
+    def replace(m: re.Match[str]) -> str:
+        index = int((m.lastgroup or "p0")[1:])
+        pattern = patterns[index]
+        whole = m.group(0)
+        value_group = f"v{index}"
+        if value_group in groupindex:
+            start, end = m.span(value_group)
+        else:
+            start, end = m.span()
+        secret = m.string[start:end]
+        if pattern.validate is not None and not pattern.validate(secret):
+            return whole
+        names.append(pattern.name)
+        offset = m.start()
+        return whole[: start - offset] + marker(pattern.name) + whole[end - offset :]
+
+    return regex.sub(replace, text)
+
+
+def _scrub_single(text: str, name: str, regex: re.Pattern[str], names: list[str]) -> str:
+    def replace(m: re.Match[str]) -> str:
+        names.append(name)
+        return marker(name)
+
+    return regex.sub(replace, text)
+
+
+def _scrub_url_credentials(text: str, names: list[str]) -> str:
+    def replace(m: re.Match[str]) -> str:
+        password = m.group("v")
+        if is_placeholder(password) or password.startswith(("{", "%")):
+            return m.group(0)
+        scheme_m = URL_SCHEME_RE.search(text, max(0, m.start() - 31), m.start())
+        scheme = scheme_m.group(1).lower() if scheme_m is not None else ""
+        name = "db_connection_password" if scheme in DB_SCHEMES else "url_password"
+        names.append(name)
+        start, end = m.span("v")
+        offset = m.start()
+        whole = m.group(0)
+        return whole[: start - offset] + marker(name) + whole[end - offset :]
+
+    return URL_CREDENTIALS_RE.sub(replace, text)

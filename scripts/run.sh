@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job: set up, install the hook into Claude Code, start the agent, replay a bundled real session,
+# and print where the telemetry went. Where Docker runs, the Collector/Tempo/Prometheus/Grafana stack starts too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-venv.sh
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  : "${GRAFANA_ADMIN_PASSWORD:=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"
+  export GRAFANA_ADMIN_PASSWORD
+  docker compose up -d --wait
+  echo "Grafana: http://127.0.0.1:3000 (admin / $GRAFANA_ADMIN_PASSWORD), Prometheus: http://127.0.0.1:9090"
+else
+  echo "(no Docker engine here: the stack is not started; the agent's own Prometheus endpoint still works)"
+fi
+exec .venv/bin/otel-claude demo "$@"

@@ -1,0 +1,268 @@
+"""Real otel-claude processes in a sandbox: the hook as install registers it, agents, and Collectors that fail.
+
+Shared by the reliability tests and the benchmarks (benchmarks/ put `tests/` on sys.path). Every sandbox has its
+own state dir, runtime dir (where the hook counts losses when the state dir is unusable), config file and ports,
+and `close()` stops every agent it started: `otel-claude stop`, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import otel_claude
+from otel_claude import agent_lock, spool
+from support.otlp_receiver import OtlpReceiver, free_port
+
+PYTHON = sys.executable
+HOOK_FILE = str(Path(otel_claude.__file__).resolve().parent / "hook.py")
+OTEL_CLAUDE = str(Path(PYTHON).parent / "otel-claude")
+
+
+def hook_command(state_dir: str | None = None) -> list[str]:
+    """Exactly what `otel-claude install` registers: no site, no CLI, the state dir on the command line."""
+    command = [PYTHON, "-I", "-S", HOOK_FILE]
+    return [*command, "--state-dir", state_dir] if state_dir else command
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
+    """Polls `predicate` until it is truthy or `timeout` passes; never a bare sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+class BlackholeServer:
+    """A TCP port that accepts connections and never answers: a Collector that hangs."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.port = int(self._sock.getsockname()[1])
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._held: list[socket.socket] = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        self._sock.settimeout(0.2)
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            self._held.append(conn)  # keep it open, read nothing, write nothing
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(2)
+        for conn in self._held:
+            conn.close()
+        self._sock.close()
+
+
+class GatedOtlpReceiver(OtlpReceiver):
+    """An OTLP receiver that, while `hold` is set, records a trace export and then withholds the reply.
+
+    The agent then sits between "the Collector has the spans" and "the export succeeded": the window in which a
+    crash makes the batch in flight be delivered twice.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
+        self.hold = threading.Event()
+        self.held = threading.Event()  # set once a trace export is being withheld
+        self.held_request_index: int | None = None
+        self._release = threading.Event()
+
+    def _record(self, signal: str, request: Any) -> None:
+        super()._record(signal, request)
+        if signal == "traces" and self.hold.is_set():
+            with self._lock:
+                self.held_request_index = len(self.trace_requests) - 1
+            self.held.set()
+            self._release.wait(60)
+
+    def stop(self) -> None:
+        self._release.set()
+        super().stop()
+
+
+def production_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without any OTEL_* (the developer's shell must not leak in) and without the
+    test suite's OTEL_CLAUDE_DEBUG: these tests check what users get, where errors are swallowed."""
+    source = os.environ if base is None else base
+    return {key: value for key, value in source.items() if not key.startswith("OTEL_")}
+
+
+class Sandbox:
+    """One user's otel-claude: state dir, env, and the agents started in it."""
+
+    def __init__(self, root: str | Path | None = None, *, endpoint: str | None = None, **extra_env: str) -> None:
+        self._own_root = root is None
+        self.root = Path(root or tempfile.mkdtemp(prefix="otel-claude-rel-"))
+        self.state_dir = self.root / "state"
+        self.runtime_dir = self.root / "run"
+        self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.prometheus_port = free_port()
+        self.env = production_environ()
+        self.env.update(
+            {
+                "OTEL_CLAUDE_STATE_DIR": str(self.state_dir),
+                "OTEL_CLAUDE_CONFIG_FILE": str(self.root / "no-config.env"),
+                "XDG_RUNTIME_DIR": str(self.runtime_dir),
+                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint or f"http://127.0.0.1:{free_port()}",
+                "OTEL_EXPORTER_PROMETHEUS_PORT": str(self.prometheus_port),
+                "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+                # A backstop: an agent this sandbox forgot to stop exits on its own once idle.
+                "OTEL_CLAUDE_AGENT_IDLE_EXIT_SECONDS": "120",
+            }
+        )
+        self.env.update(extra_env)
+        self._foreground: list[subprocess.Popen[bytes]] = []
+        self.agent_pids: set[int] = set()
+
+    @property
+    def paths(self) -> spool.SpoolPaths:
+        return spool.SpoolPaths(str(self.state_dir))
+
+    # --- the hook ---------------------------------------------------------------------------------
+
+    def hook(
+        self, payload: bytes, *, state_dir: str | None = None, timeout: float = 20, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        command = hook_command(state_dir or str(self.state_dir))
+        result = subprocess.run(
+            command, input=payload, capture_output=True, timeout=timeout, env=dict(env or self.env), check=False
+        )
+        self._remember_agent()
+        return result
+
+    # --- the agent --------------------------------------------------------------------------------
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [OTEL_CLAUDE, *args], capture_output=True, text=True, timeout=timeout, env=self.env, check=False
+        )
+
+    def start_agent(self) -> subprocess.Popen[bytes]:
+        """A foreground `otel-claude agent`; returns once it holds the lock (or raises)."""
+        process = subprocess.Popen(
+            [OTEL_CLAUDE, "agent", "--state-dir", str(self.state_dir)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._foreground.append(process)
+        if not wait_for(lambda: self.agent_pid() == process.pid or process.poll() is not None, 30):
+            raise AssertionError("the agent did not take its lock within 30 s")
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise AssertionError(f"the agent exited with {process.returncode}: {stderr}")
+        self.agent_pids.add(process.pid)
+        return process
+
+    def agent_pid(self) -> int | None:
+        return agent_lock.holder_pid(agent_lock.lock_path(str(self.state_dir)))
+
+    def _remember_agent(self) -> None:
+        pid = self.agent_pid()
+        if pid:
+            self.agent_pids.add(pid)
+
+    def wait_agent(self, timeout: float = 30) -> int:
+        if not wait_for(self.agent_pid, timeout):
+            raise AssertionError(f"no agent runs in {self.state_dir} after {timeout} s:\n{self.agent_log()}")
+        pid = self.agent_pid()
+        assert pid is not None
+        self.agent_pids.add(pid)
+        return pid
+
+    def kill_agent(self) -> int:
+        """SIGKILL, as a crash or the OOM killer would; returns the pid."""
+        pid = self.wait_agent()
+        os.kill(pid, signal.SIGKILL)
+        for process in self._foreground:
+            if process.pid == pid:
+                process.wait(10)
+        if not wait_for(lambda: self.agent_pid() is None, 10):
+            raise AssertionError("the killed agent still holds its lock")
+        return pid
+
+    def stop_agents(self, timeout: float = 20) -> None:
+        """`otel-claude stop`, then SIGKILL whatever still runs: no agent outlives its test."""
+        if self.agent_pid() is not None:
+            self.cli("stop", "--state-dir", str(self.state_dir), "--timeout", str(timeout), timeout=timeout + 10)
+        self._remember_agent()
+        for pid in self.agent_pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for process in self._foreground:
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
+            if process.stderr:
+                process.stderr.close()
+        self._foreground.clear()
+        self.agent_pids.clear()
+
+    def close(self) -> None:
+        self.stop_agents()
+        if self._own_root:
+            import shutil
+
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # --- what the user sees -----------------------------------------------------------------------
+
+    def pending(self) -> list[str]:
+        return spool.pending_names(self.paths)
+
+    def wait_drained(self, timeout: float = 60) -> bool:
+        return wait_for(lambda: not self.pending(), timeout)
+
+    def status(self, state_dir: str | None = None) -> dict[str, Any]:
+        result = self.cli("status", "--json", "--state-dir", state_dir or str(self.state_dir))
+        assert result.returncode == 0, result.stderr
+        data: dict[str, Any] = json.loads(result.stdout)
+        return data
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        try:
+            text = Path(self.paths.dead_letters).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def agent_log(self) -> str:
+        try:
+            return (self.state_dir / "agent.log").read_text(encoding="utf-8", errors="replace")[-4000:]
+        except OSError:
+            return "<no agent.log>"
+
+    def spool_records(self, records: Iterable[tuple[int, bytes]]) -> int:
+        """Writes records straight into the spool, as the hook would (fast setup for many records)."""
+        spool.ensure_layout(self.paths)
+        count = 0
+        for received_ns, payload in records:
+            spool.append(self.paths, received_ns, payload)
+            count += 1
+        return count

@@ -1,0 +1,78 @@
+"""Running the real `otel-claude` hook and agent processes in tests, and always cleaning up after them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import otel_claude
+from otel_claude import agent_lock
+
+HOOK_SCRIPT = str(Path(otel_claude.__file__).parent / "hook.py")
+OTEL_CLAUDE = [sys.executable, "-m", "otel_claude"]
+
+
+def hook_argv() -> list[str]:
+    """The hook exactly as `otel-claude install` registers it."""
+    return [sys.executable, "-I", "-S", HOOK_SCRIPT]
+
+
+def production_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment without OTEL_CLAUDE_DEBUG: the hook then behaves as in production (never raises)."""
+    env = dict(base)
+    env.pop("OTEL_CLAUDE_DEBUG", None)
+    return env
+
+
+def run_hook(payload: bytes, env: Mapping[str, str], timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(hook_argv(), input=payload, env=dict(env), capture_output=True, timeout=timeout)
+
+
+def otel_claude_cmd(*args: str, env: Mapping[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*OTEL_CLAUDE, *args], env=dict(env), capture_output=True, text=True, timeout=timeout)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def stop_agent(state_dir: str, env: Mapping[str, str]) -> None:
+    """`otel-claude stop`, then SIGKILL if the agent is still there: no agent outlives its test."""
+    path = agent_lock.lock_path(state_dir)
+    pid = agent_lock.holder_pid(path)
+    if pid is None:
+        return
+    otel_claude_cmd("stop", "--state-dir", state_dir, "--timeout", "20", env=env, timeout=60)
+    if agent_lock.agent_is_running(path):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels` (Prometheus text format)."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{key}="{val}"' in head for key, val in labels.items()):
+            total += float(value)
+    return total
