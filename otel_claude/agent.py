@@ -51,7 +51,9 @@ class Agent:
             user_name=config.user_name,
             settle_s=config.settle_ms / 1000,
         )
-        self.ctx = Context(providers.tracer_provider.get_tracer("otel_claude", __version__), HookMetrics(meter), settings)
+        self.ctx = Context(
+            providers.tracer_provider.get_tracer("otel_claude", __version__), HookMetrics(meter), settings
+        )
         self.processor = EventProcessor(self.ctx, self.state, usage_factory(self.ctx) if usage_factory else None)
         self._backlog = (0, 0)
         self._dropped = 0

@@ -9,9 +9,8 @@ import signal
 import sys
 import time
 
-from otel_claude import agent_lock, spool
+from otel_claude import agent_lock, env, spool
 from otel_claude import config as config_module
-from otel_claude import env
 
 _log = logging.getLogger(__name__)
 LOG_MAX_BYTES = 5 * 1024 * 1024

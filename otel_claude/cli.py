@@ -72,7 +72,9 @@ def _main(args: list[str]) -> int:
     backfill = commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
     backfill.add_argument("rest", nargs=argparse.REMAINDER)
 
-    demo = commands.add_parser("demo", help="install, start the agent, replay a bundled real session, show where telemetry went")
+    demo = commands.add_parser(
+        "demo", help="install, start the agent, replay a bundled real session, show where telemetry went"
+    )
     demo.add_argument("--stop", action="store_true", help="stop the agent afterwards (it keeps running by default)")
 
     options = parser.parse_args(args)

@@ -11,6 +11,7 @@ Values are parsed leniently: a bad value falls back to the default (the agent lo
 from __future__ import annotations
 
 import os
+
 TYPE_CHECKING = False  # typing's own constant costs an import on the hook's path
 if TYPE_CHECKING:
     from collections.abc import Mapping

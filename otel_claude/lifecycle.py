@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from otel_claude import ids
+from otel_claude import ids, tool_calls
 from otel_claude import semconv as sc
-from otel_claude import tool_calls
 from otel_claude.models import HookInput, SessionStart, Stop, StopFailure, UserPromptSubmit
 from otel_claude.span_context import Context, json_text, remember
 from otel_claude.state import Session, Turn
@@ -37,7 +36,9 @@ def end_run(ctx: Context, session: Session, now_ns: int, reason: str, *, closed_
     end_turn(ctx, session, now_ns, sc.TURN_UNFINISHED, closed_by=closed_by or "SessionEnd")
     end_compaction(ctx, session, now_ns, closed_by=closed_by or "SessionEnd")
     for subagent in list(session.subagents.values()):
-        tool_calls.close_subagent(ctx, session, subagent, now_ns, closed_by=closed_by or "SessionEnd", start_missing=False)
+        tool_calls.close_subagent(
+            ctx, session, subagent, now_ns, closed_by=closed_by or "SessionEnd", start_missing=False
+        )
     tool_calls.close_open_calls(ctx, session, now_ns, closed_by or "SessionEnd", main_only=False)
     if session.run is None:
         return

@@ -77,8 +77,8 @@ class TrackingMetricExporter(MetricExporter):
 
     def __init__(self, inner: MetricExporter, result: ExportResult) -> None:
         super().__init__(
-            preferred_temporality=inner._preferred_temporality,  # noqa: SLF001 - keep the inner's choices
-            preferred_aggregation=inner._preferred_aggregation,  # noqa: SLF001
+            preferred_temporality=inner._preferred_temporality,
+            preferred_aggregation=inner._preferred_aggregation,
         )
         self._inner = inner
         self.result = result

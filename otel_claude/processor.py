@@ -139,7 +139,9 @@ class EventProcessor:
         """Puts an event on the innermost open span it belongs to, so nothing in a HookInput is lost."""
         target = self._innermost(session, event)
         if target is not None:
-            self.ctx.add_event(target, event.hook_event_name, now, {**self.ctx.event_attributes(event), **(extra or {})})
+            self.ctx.add_event(
+                target, event.hook_event_name, now, {**self.ctx.event_attributes(event), **(extra or {})}
+            )
 
     @staticmethod
     def _innermost(session: Session, event: HookInput) -> OpenSpan | None:

@@ -124,7 +124,13 @@ OUTCOME_ERROR: Final = "error"
 OUTCOME_INTERRUPTED: Final = "interrupted"
 OUTCOME_PERMISSION_DENIED: Final = "permission_denied"
 OUTCOME_UNFINISHED: Final = "unfinished"
-TOOL_OUTCOMES: Final = (OUTCOME_SUCCESS, OUTCOME_ERROR, OUTCOME_INTERRUPTED, OUTCOME_PERMISSION_DENIED, OUTCOME_UNFINISHED)
+TOOL_OUTCOMES: Final = (
+    OUTCOME_SUCCESS,
+    OUTCOME_ERROR,
+    OUTCOME_INTERRUPTED,
+    OUTCOME_PERMISSION_DENIED,
+    OUTCOME_UNFINISHED,
+)
 
 # Turn outcomes.
 TURN_COMPLETED: Final = "completed"
@@ -194,10 +200,38 @@ UNIT_TOKEN: Final = "{token}"
 
 # Bucket boundaries fit for each unit (the SDK's defaults are sized for milliseconds).
 TOOL_DURATION_BUCKETS_S: Final = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
 )
 TURN_DURATION_BUCKETS_S: Final = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0)
 # gen_ai.client.token.usage: the buckets the GenAI metrics convention recommends.
 TOKEN_USAGE_BUCKETS: Final = (
-    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+    1,
+    4,
+    16,
+    64,
+    256,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+
 TYPE_CHECKING = False  # typing's own constant costs an import on the hook's path
 if TYPE_CHECKING:
     from collections.abc import Iterator

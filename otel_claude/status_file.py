@@ -44,7 +44,7 @@ class StatusWriter:
         return count_lines(self._paths.drops_log) + count_lines(os.path.join(spool.fallback_dir(), "drops.log"))
 
     def write(self, agent: Agent, *, running: bool) -> None:
-        backlog_records, backlog_bytes = agent._backlog  # noqa: SLF001 - the agent's own figures
+        backlog_records, backlog_bytes = agent._backlog
         document = {
             "version": __version__,
             "pid": os.getpid(),
@@ -54,7 +54,7 @@ class StatusWriter:
             "records_processed": agent.processed_total,
             "dead_letters": agent.dead_letters_total,
             "spool": {"records": backlog_records, "bytes": backlog_bytes, "max_bytes": self._config.spool_max_bytes},
-            "dropped_records": agent._dropped,  # noqa: SLF001
+            "dropped_records": agent._dropped,
             "open_sessions": len(agent.state.sessions),
             "span_export": _result(self._providers.span_result),
             "metric_export": _result(self._providers.metric_result),

@@ -63,10 +63,10 @@ def test_hook_path_imports_no_heavy_module(tmp_path: Path, hook_env: dict[str, s
     [
         b"",
         b"not json at all",
-        b"{\"hook_event_name\": 5}",
+        b'{"hook_event_name": 5}',
         b"\xff\xfe\x00 invalid utf-8 \x00",
         b"[" * 100_000,
-        b"{\"session_id\": \"s\", \"hook_event_name\": \"BrandNewEvent\", \"x\": {\"y\": [1, 2]}}",
+        b'{"session_id": "s", "hook_event_name": "BrandNewEvent", "x": {"y": [1, 2]}}',
     ],
     ids=["empty", "garbage", "wrong-type", "invalid-utf8", "deep-nesting", "unknown-event"],
 )
@@ -79,7 +79,7 @@ def test_bad_input_exits_zero_silently_and_is_spooled(
     dead = Path(paths.dead_letters)
     # The agent takes every record; what it cannot use lands in the dead-letter file with the reason.
     wait_for(lambda: not spool.pending_names(paths), 30, "the agent to take the record")
-    if payload.startswith(b"{\"session_id\""):
+    if payload.startswith(b'{"session_id"'):
         assert not dead.exists()
     else:
         reasons = [json.loads(line)["reason"] for line in dead.read_text().splitlines()]
@@ -144,7 +144,9 @@ def test_records_are_whole_and_private(hook_env: dict[str, str]) -> None:
 
     fd = os.open(lock_path(paths.root), os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
-    payloads = [f'{{"session_id": "s{i}", "hook_event_name": "Stop", "pad": "{"y" * 70_000}"}}'.encode() for i in range(20)]
+    payloads = [
+        f'{{"session_id": "s{i}", "hook_event_name": "Stop", "pad": "{"y" * 70_000}"}}'.encode() for i in range(20)
+    ]
     try:
         procs = [subprocess.Popen(hook_argv(), stdin=subprocess.PIPE, env=hook_env) for _ in payloads]
         for proc, payload in zip(procs, payloads, strict=True):

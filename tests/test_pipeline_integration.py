@@ -60,7 +60,9 @@ def expected_tool_calls(name: str) -> Counter[tuple[str, str]]:
     """(tool, outcome) per tool_use_id, from the fixture's own events."""
     entries = load_session(name)
     ends = {
-        e["payload"]["tool_use_id"]: e for e in entries if e["event"] in ("PostToolUse", "PostToolUseFailure", "PermissionDenied")
+        e["payload"]["tool_use_id"]: e
+        for e in entries
+        if e["event"] in ("PostToolUse", "PostToolUseFailure", "PermissionDenied")
     }
     counts: Counter[tuple[str, str]] = Counter()
     for entry in entries:
@@ -72,7 +74,9 @@ def expected_tool_calls(name: str) -> Counter[tuple[str, str]]:
         elif end["event"] == "PostToolUseFailure":
             outcome = sc.OUTCOME_INTERRUPTED if end["payload"].get("is_interrupt") else sc.OUTCOME_ERROR
         else:
-            outcome = {"PostToolUse": sc.OUTCOME_SUCCESS, "PermissionDenied": sc.OUTCOME_PERMISSION_DENIED}[end["event"]]
+            outcome = {"PostToolUse": sc.OUTCOME_SUCCESS, "PermissionDenied": sc.OUTCOME_PERMISSION_DENIED}[
+                end["event"]
+            ]
         counts[(entry["payload"]["tool_name"], outcome)] += 1
     return counts
 
@@ -83,7 +87,9 @@ def test_replay_exports_one_span_per_tool_call_and_matching_metrics(
 ) -> None:
     replay(name, agent_env, "--wait", "--timeout", "60")
     spans = receiver.spans()
-    tool_ids = [span_attributes(s)[sc.GEN_AI_TOOL_CALL_ID] for s in spans if span_attributes(s).get(sc.CC_SPAN_TYPE) == "tool"]
+    tool_ids = [
+        span_attributes(s)[sc.GEN_AI_TOOL_CALL_ID] for s in spans if span_attributes(s).get(sc.CC_SPAN_TYPE) == "tool"
+    ]
     expected = expected_tool_calls(name)
     assert Counter(tool_ids).most_common(1)[0][1] == 1 if tool_ids else True
     assert len(tool_ids) == sum(expected.values())
@@ -92,7 +98,9 @@ def test_replay_exports_one_span_per_tool_call_and_matching_metrics(
     prometheus = f"http://127.0.0.1:{agent_env['OTEL_EXPORTER_PROMETHEUS_PORT']}/metrics"
     text = scrape(prometheus)
     for (tool, outcome), count in expected.items():
-        got = metric_value(text, "otel_claude_tool_calls_total", gen_ai_tool_name=tool, claude_code_tool_outcome=outcome)
+        got = metric_value(
+            text, "otel_claude_tool_calls_total", gen_ai_tool_name=tool, claude_code_tool_outcome=outcome
+        )
         assert got == count, (tool, outcome)
     events = Counter(e["event"] for e in load_session(name))
     for event, count in events.items():
@@ -103,7 +111,9 @@ def test_replay_exports_one_span_per_tool_call_and_matching_metrics(
 
 def _mid_run_starts(name: str) -> int:
     """SessionStart events inside an open run (source=compact) start no new run."""
-    return sum(1 for e in load_session(name) if e["event"] == "SessionStart" and e["payload"].get("source") == "compact")
+    return sum(
+        1 for e in load_session(name) if e["event"] == "SessionStart" and e["payload"].get("source") == "compact"
+    )
 
 
 def test_receiver_down_then_up_delivers_everything_once(tmp_path: Path, agent_env: dict[str, str]) -> None:

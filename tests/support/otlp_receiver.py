@@ -33,7 +33,7 @@ class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, owner: OtlpReceiver) -> None:
         self.owner = owner
 
-    def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC's name
+    def Export(self, request: Any, context: Any) -> Any:
         self.owner._record("traces", request)
         return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -42,7 +42,7 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
     def __init__(self, owner: OtlpReceiver) -> None:
         self.owner = owner
 
-    def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Export(self, request: Any, context: Any) -> Any:
         self.owner._record("metrics", request)
         return metrics_service_pb2.ExportMetricsServiceResponse()
 

@@ -1,0 +1,107 @@
+"""install/uninstall edit settings.json without touching anything else, idempotently, with a backup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from otel_claude import hook_events, installer
+from otel_claude.cli import main
+
+ORIGINAL = {
+    "model": "opus",
+    "permissions": {"allow": ["Bash(git *)"]},
+    "hooks": {"Stop": [{"matcher": "", "hooks": [{"type": "command", "command": "notify-send done"}]}]},
+}
+
+
+@pytest.fixture
+def settings(isolated_home: Path) -> Path:
+    path = isolated_home / ".claude" / "settings.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(ORIGINAL))
+    return path
+
+
+def _ours(data: dict[str, object]) -> dict[str, int]:
+    hooks = data.get("hooks", {})
+    assert isinstance(hooks, dict)
+    return {
+        event: sum(1 for g in groups for h in g["hooks"] if installer.MARKER in h["command"])
+        for event, groups in hooks.items()
+    }
+
+
+def test_install_adds_one_handler_per_known_event_and_keeps_the_rest(settings: Path) -> None:
+    assert main(["install", "--claude-version", "2.1.330"]) == 0
+    data = json.loads(settings.read_text())
+    assert data["model"] == "opus" and data["permissions"] == ORIGINAL["permissions"]
+    assert data["hooks"]["Stop"][0] == ORIGINAL["hooks"]["Stop"][0]  # type: ignore[index]
+    expected = hook_events.events_for((2, 1, 330))
+    assert _ours(data) == dict.fromkeys(expected, 1)
+    command = data["hooks"]["PreToolUse"][0]["hooks"][0]
+    assert command["timeout"] == installer.HOOK_TIMEOUT_S and " -I -S " in command["command"]
+    assert Path(installer.hook_script()).is_file() and installer.hook_script() in command["command"]
+    assert json.loads((settings.parent / "settings.json.otel-claude.bak").read_text()) == ORIGINAL
+
+
+def test_second_install_changes_nothing(settings: Path) -> None:
+    main(["install", "--claude-version", "2.1.330"])
+    first = settings.read_text()
+    stamp = settings.stat().st_mtime_ns
+    assert main(["install", "--claude-version", "2.1.330"]) == 0
+    assert settings.read_text() == first and settings.stat().st_mtime_ns == stamp
+
+
+def test_uninstall_removes_exactly_what_install_added(settings: Path) -> None:
+    main(["install", "--claude-version", "2.1.330"])
+    assert main(["uninstall"]) == 0
+    assert json.loads(settings.read_text()) == ORIGINAL
+
+
+def test_older_or_unknown_versions_get_only_events_they_know(settings: Path) -> None:
+    main(["install", "--claude-version", "2.1.100"])
+    events = set(_ours(json.loads(settings.read_text())))
+    assert "PostToolBatch" not in events and "MessageDisplay" not in events and "Setup" in events
+    assert events <= set(hook_events.events_for((2, 1, 100)))
+    assert set(hook_events.events_for(None)) == set(hook_events.CLASSIC_EVENTS)
+    assert hook_events.parse_version("2.1.330 (Claude Code)") == (2, 1, 330)
+
+
+def test_dry_run_prints_the_change_and_writes_nothing(settings: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["install", "--dry-run", "--claude-version", "2.1.330", "--endpoint", "http://c:4317"]) == 0
+    out = capsys.readouterr().out
+    assert "+++" in out and "PreToolUse" in out and "OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4317" in out
+    assert json.loads(settings.read_text()) == ORIGINAL
+
+
+def test_project_and_local_scopes(isolated_home: Path, tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    assert main(["install", "--project", "--project-dir", str(project), "--claude-version", "2.1.330"]) == 0
+    assert main(["install", "--local", "--project-dir", str(project), "--claude-version", "2.1.330"]) == 0
+    assert _ours(json.loads((project / ".claude" / "settings.json").read_text()))
+    assert _ours(json.loads((project / ".claude" / "settings.local.json").read_text()))
+    assert not (isolated_home / ".claude" / "settings.json").exists()
+
+
+def test_config_file_holds_standard_names_and_is_private(isolated_home: Path) -> None:
+    argv = ["install", "--claude-version", "2.1.330", "--endpoint", "http://collector:4317",
+            "--headers", "authorization=Bearer x", "--resource-attributes", "team=a",
+            "--prometheus-port", "9999"]  # fmt: skip
+    assert main(argv) == 0
+    config = isolated_home / ".config" / "otel-claude" / "otel-claude.env"
+    text = config.read_text()
+    for line in ("OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4317",
+                 "OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer x",
+                 "OTEL_RESOURCE_ATTRIBUTES=team=a", "OTEL_EXPORTER_PROMETHEUS_PORT=9999"):  # fmt: skip
+        assert line in text
+    assert config.stat().st_mode & 0o777 == 0o600
+
+
+def test_invalid_settings_file_is_never_rewritten(settings: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings.write_text("{ not json")
+    assert main(["install", "--claude-version", "2.1.330"]) == 1
+    assert settings.read_text() == "{ not json" and "not valid JSON" in capsys.readouterr().err
