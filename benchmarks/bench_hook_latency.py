@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from reliability.harness import PYTHON, BlackholeServer, Sandbox, hook_command  # noqa: E402
-from reliability.synthetic import big_tool_response, fixture_payloads  # noqa: E402
-from support.otlp_receiver import OtlpReceiver, free_port  # noqa: E402
+from reliability.harness import PYTHON, BlackholeServer, Sandbox, hook_command
+from reliability.synthetic import big_tool_response, fixture_payloads
+from support.otlp_receiver import OtlpReceiver, free_port
 
 P50_TARGET = 2.0
 P99_TARGET = 4.0
@@ -83,9 +83,7 @@ class Row:
         return self.ratio_p50 <= P50_TARGET and self.ratio_p99 <= P99_TARGET and self.agent_alive
 
 
-def measure(
-    state: str, sandbox: Sandbox, label: str, payloads: list[bytes], calls: int, reader: str
-) -> Row:
+def measure(state: str, sandbox: Sandbox, label: str, payloads: list[bytes], calls: int, reader: str) -> Row:
     hook = hook_command(str(sandbox.state_dir))
     env = sandbox.env
     commands: dict[str, Callable[[bytes], float]] = {
@@ -174,8 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         receiver.stop()
         blackhole.close()
-    print(f"python {sys.version.split()[0]}, targets: hook p50 <= {P50_TARGET}x and p99 <= {P99_TARGET}x "
-          "the p50 of `python -S -c pass`")
+    print(
+        f"python {sys.version.split()[0]}, targets: hook p50 <= {P50_TARGET}x and p99 <= {P99_TARGET}x "
+        "the p50 of `python -S -c pass`"
+    )
     print(render(rows))
     if options.json:
         Path(options.json).write_text(

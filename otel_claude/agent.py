@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from opentelemetry.metrics import Meter
+
 from otel_claude import spool
 from otel_claude import state as state_store
 from otel_claude.config import AgentConfig
 from otel_claude.metrics import HookMetrics, PipelineMetrics
 from otel_claude.outbox import export_spans
 from otel_claude.processor import EventProcessor, UsageTracker
+from otel_claude.state import AgentState
 from otel_claude.providers import Providers
 from otel_claude.records import BadRecord, decode_record, write_dead_letter
 from otel_claude.span_context import Context, ProcessorSettings
@@ -38,7 +41,7 @@ class Agent:
         self,
         config: AgentConfig,
         providers: Providers,
-        usage_factory: Callable[[Context], UsageTracker | None] | None = None,
+        usage_factory: Callable[[Meter, AgentState], UsageTracker] | None = None,
     ) -> None:
         self.config = config
         self.providers = providers
@@ -54,7 +57,8 @@ class Agent:
         self.ctx = Context(
             providers.tracer_provider.get_tracer("otel_claude", __version__), HookMetrics(meter), settings
         )
-        self.processor = EventProcessor(self.ctx, self.state, usage_factory(self.ctx) if usage_factory else None)
+        usage = usage_factory(meter, self.state) if usage_factory else None
+        self.processor = EventProcessor(self.ctx, self.state, usage)
         self._backlog = (0, 0)
         self._dropped = 0
         self.pipeline = PipelineMetrics(meter, lambda: self._backlog, lambda: self._dropped)
@@ -85,6 +89,8 @@ class Agent:
                 self._process(batch)
                 self._commit(batch)
                 self._last_event_at = time.monotonic()
+            elif self._run_due_reads():
+                self._last_event_at = time.monotonic()
             else:
                 if exit_when_idle and self._idle_long_enough():
                     _log.info("no event for %.0f s and no open session: exiting", self.config.idle_exit_s)
@@ -93,8 +99,20 @@ class Agent:
             self._housekeeping()
         self.shutdown()
 
+    def _run_due_reads(self) -> bool:
+        """Transcript re-reads whose settle time has come: export what they found, then save the cursors."""
+        usage = self.processor.usage
+        if usage is None:
+            return False
+        pending = len(self.state.settles)
+        emitted = usage.run_due(self.ctx)
+        if emitted or len(self.state.settles) != pending:
+            if self._export_until_done():
+                state_store.save(self.config.state_dir, self.state)
+        return emitted
+
     def _idle_long_enough(self) -> bool:
-        if self.config.idle_exit_s <= 0 or self.state.sessions:
+        if self.config.idle_exit_s <= 0 or self.state.sessions or self.state.settles:
             return False
         return time.monotonic() - self._last_event_at > self.config.idle_exit_s
 

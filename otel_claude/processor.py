@@ -53,6 +53,8 @@ class UsageTracker(Protocol):
 
     def settle(self, ctx: Context, session: Session, now_ns: int) -> None: ...
 
+    def run_due(self, ctx: Context) -> bool: ...
+
 
 class EventProcessor:
     def __init__(

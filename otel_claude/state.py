@@ -78,9 +78,19 @@ class Session(BaseModel):
     closed_tools: list[str] = Field(default_factory=list)
     closed_subagents: list[str] = Field(default_factory=list)
     closed_prompts: list[str] = Field(default_factory=list)
-    transcript_cursors: dict[str, Any] = Field(default_factory=dict)
-    transcript_dedup: dict[str, Any] = Field(default_factory=dict)
     reported_cost_usd: float | None = None
+
+
+class TranscriptState(BaseModel):
+    """One transcript file being followed: where reading stopped, what was counted, where its calls nest."""
+
+    session_id: str
+    project: str | None = None
+    agent_id: str | None = None  # a subagent's transcript
+    trace_id: int | None = None  # a subagent's calls go in the trace of the turn that started it
+    cursor: dict[str, Any] = Field(default_factory=dict)
+    dedup: dict[str, Any] = Field(default_factory=dict)
+    last_used_ns: int = 0
 
 
 class AgentState(BaseModel):
@@ -89,6 +99,10 @@ class AgentState(BaseModel):
     # Names of the last committed batch: if the agent died before deleting them, they are not processed twice.
     committed_names: list[str] = Field(default_factory=list)
     unknown_models: list[str] = Field(default_factory=list)
+    # Transcripts by path, kept beyond their session's end (a resumed session appends to the same file).
+    transcripts: dict[str, TranscriptState] = Field(default_factory=dict)
+    # (due wall-clock ns, path): re-reads after Stop, for the lines Claude Code writes after the hook fired.
+    settles: list[tuple[int, str]] = Field(default_factory=list)
 
 
 def snapshot_path(state_dir: str) -> str:

@@ -153,3 +153,27 @@ def test_bad_records_are_dead_lettered_and_the_agent_exports_the_rest(
     reasons = [json.loads(line)["reason"] for line in dead.read_text().splitlines()]
     assert reasons == ["invalid_json", "invalid_fields", "invalid_fields"]
     assert len({span_attributes(s).get(sc.GEN_AI_TOOL_CALL_ID) for s in receiver.spans()} - {None}) == 8
+
+
+@pytest.mark.parametrize("name", SESSION_NAMES)
+def test_llm_calls_nest_in_their_turn_or_subagent(name: str, receiver: OtlpReceiver, agent_env: dict[str, str]) -> None:
+    agent_env["OTEL_CLAUDE_TRANSCRIPT_SETTLE_MS"] = "200"
+    replay(name, agent_env, "--wait", "--timeout", "60")
+    spans = receiver.spans()
+    wait_for(
+        lambda: not json.loads((Path(agent_env["OTEL_CLAUDE_STATE_DIR"]) / "state.json").read_text()).get("settles"),
+        20,
+        "settle reads",
+    )
+    spans = receiver.spans()
+    by_id = {(s.trace_id, s.span_id): s for s in spans}
+    chats = [s for s in spans if span_attributes(s).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_LLM]
+    assert chats, "the fixture transcripts hold API responses"
+    for chat in chats:
+        parent = by_id.get((chat.trace_id, chat.parent_span_id))
+        assert parent is not None, f"{chat.name} has no exported parent"
+        kind = span_attributes(parent)[sc.CC_SPAN_TYPE]
+        assert kind in (sc.SPAN_TYPE_TURN, sc.SPAN_TYPE_SUBAGENT)
+        if span_attributes(chat).get(sc.GEN_AI_AGENT_ID):
+            assert kind == sc.SPAN_TYPE_SUBAGENT
+    assert len({s.span_id for s in chats}) == len(chats)

@@ -4,10 +4,11 @@ Formats follow gitleaks' default rules (config/gitleaks.toml) and grafana/agento
 (go/agento11y/redaction_patterns_gen.go), loosened where a truncated or older key would still leak something
 (e.g. `{20,}` instead of an exact length) and tightened where a bare prefix would hit ordinary text.
 
-Every pattern here must run in linear time on any input: each one starts with a literal (so the regex engine
-only tries positions where that literal occurs) or is gated by a needle that must be present, and every
-repetition is over a character class that cannot also match what follows it, so nothing backtracks
-quadratically. Secrets known only by their key (`password=...`, JSON keys, headers) are found by `kv.py`.
+Speed and safety on any input: every pattern runs only when one of its needles (lower-case literals) occurs
+in the lower-cased text, which costs a substring search; most patterns start with a literal, so the regex
+engine jumps between occurrences of it (the word-boundary check comes after the literal, as a lookbehind, to
+keep that); and every repetition is over a character class that cannot also match what follows it, so
+nothing backtracks more than a bounded amount and each pattern is linear in the length of the text. Secrets known only by their key (`password=...`, JSON keys, headers) are found by `kv.py`.
 """
 
 from __future__ import annotations
@@ -32,15 +33,16 @@ class SecretPattern:
     """One secret format.
 
     `regex` may hold one group named `v`: then only that group is replaced (e.g. the token after `Bearer `),
-    otherwise the whole match is. `needle`, when set, is a literal that every match contains; the pattern
-    only runs on texts holding it (for formats that do not start with a literal). `validate` vetoes a match
-    whose replaced text is not really a secret.
+    otherwise the whole match is. `needles` are lower-case literals, one of which every match contains (in
+    lower case); the pattern only runs on texts holding one. `validate` vetoes a match whose replaced text
+    is not really a secret.
     """
 
     name: str
     regex: str
-    needle: str | None = None
+    needles: tuple[str, ...]
     validate: Callable[[str], bool] | None = None
+
 
 
 def _has_digit(value: str) -> bool:
@@ -58,121 +60,99 @@ def _is_basic_credential(value: str) -> bool:
     return b":" in decoded and all(32 <= b < 127 for b in decoded)
 
 
-_B = r"(?<![A-Za-z0-9_])"  # start boundary that, unlike \b, also refuses a preceding underscore
+
+def _start(literal: str, width: int | None = None) -> str:
+    """`literal` (a regex of fixed `width`) as the start of a token: not preceded by a letter, digit or `_`.
+
+    The check is a lookbehind placed after the literal, so the regex still starts with the literal.
+    """
+    if width is None:  # a class or an escaped character counts as one
+        width = len(re.sub(r"\[[^\]]*\]|\\.", "x", literal))
+    return f"{literal}(?<![A-Za-z0-9_].{{{width}}})"
+
+
+def _p(name: str, regex: str, *needles: str, validate: Callable[[str], bool] | None = None) -> SecretPattern:
+    return SecretPattern(name, regex, tuple(n.lower() for n in needles), validate)
+
+
 _E = r"(?![A-Za-z0-9_-])"  # end boundary for fixed-length formats
 
-# Order matters where prefixes overlap: at one position the first alternative that matches wins.
+# Applied in this order; where prefixes overlap the more specific pattern comes first.
 TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
-    SecretPattern("anthropic_admin_key", _B + r"sk-ant-admin\d\d-[A-Za-z0-9_-]{20,}"),
-    SecretPattern("anthropic_oauth_token", _B + r"sk-ant-o(?:at|rt)\d\d-[A-Za-z0-9_-]{20,}"),
-    SecretPattern("anthropic_api_key", _B + r"sk-ant-[a-z]{2,8}\d\d-[A-Za-z0-9_-]{20,}"),
-    SecretPattern("openrouter_key", _B + r"sk-or-v\d-[A-Za-z0-9]{32,}"),
-    SecretPattern(
-        "openai_key", _B + r"sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,}" + _E + ")"
-    ),
-    SecretPattern("aws_access_key_id", _B + r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])"),
-    SecretPattern("aws_bedrock_api_key", _B + r"ABSK[A-Za-z0-9+/]{100,}={0,2}"),
-    SecretPattern("github_token", _B + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})"),
-    SecretPattern("gitlab_token", _B + r"gl(?:pat|dt|ptt|rt|soat|ft|imt|cbt|agent|oas|ffct)-[A-Za-z0-9_-]{20,}"),
-    SecretPattern("slack_token", _B + r"(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})"),
-    SecretPattern("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}"),
-    SecretPattern("stripe_key", _B + r"(?:(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})"),
-    SecretPattern("google_api_key", _B + r"AIza[A-Za-z0-9_-]{35}" + _E),
-    SecretPattern(
-        "google_oauth", _B + r"(?:ya29\.[A-Za-z0-9_-]{20,}|GOCSPX-[A-Za-z0-9_-]{20,}|1//0[A-Za-z0-9_-]{30,})"
-    ),
-    SecretPattern("npm_token", _B + r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
-    SecretPattern("pypi_token", _B + r"pypi-AgE[A-Za-z0-9_-]{50,}"),
-    SecretPattern("huggingface_token", _B + r"(?:hf_|api_org_)[A-Za-z0-9]{30,}(?![A-Za-z0-9])"),
-    SecretPattern("sendgrid_api_key", _B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _E),
-    SecretPattern("twilio_api_key", _B + r"SK[0-9a-fA-F]{32}(?![0-9A-Za-z])"),
-    SecretPattern(
-        "grafana_token",
-        _B + r"(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{60,})",
-    ),
-    SecretPattern("jwt", _B + r"eyJ[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}"),
-    SecretPattern("digitalocean_token", _B + r"do[opr]_v1_[a-f0-9]{64}"),
-    SecretPattern("databricks_token", _B + r"dapi[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9])"),
-    SecretPattern("shopify_token", _B + r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"),
-    SecretPattern("vault_token", _B + r"hv[sbr]\.[A-Za-z0-9_-]{24,}"),
-    SecretPattern("linear_api_key", _B + r"lin_api_[A-Za-z0-9]{40}"),
-    SecretPattern("doppler_token", _B + r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}"),
-    SecretPattern("age_secret_key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
-    SecretPattern("postman_api_key", _B + r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}"),
-    SecretPattern("heroku_api_key", _B + r"HRKU-AA[0-9a-zA-Z_-]{58}"),
-    SecretPattern("atlassian_api_token", _B + r"ATATT3[A-Za-z0-9_=-]{100,}"),
-    SecretPattern("perplexity_api_key", _B + r"pplx-[A-Za-z0-9]{48}"),
-    SecretPattern("groq_api_key", _B + r"gsk_[A-Za-z0-9]{48,}"),
-    SecretPattern("xai_api_key", _B + r"xai-[A-Za-z0-9]{60,}"),
-    SecretPattern("replicate_api_token", _B + r"r8_[A-Za-z0-9]{37,}"),
-    SecretPattern("notion_token", _B + r"(?:ntn_[A-Za-z0-9]{40,}|secret_[A-Za-z0-9]{43}(?![A-Za-z0-9]))"),
-    SecretPattern("square_token", _B + r"(?:sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}|EAAA[A-Za-z0-9_-]{60,})"),
-    SecretPattern("onepassword_token", _B + r"ops_eyJ[A-Za-z0-9+/]{100,}={0,3}"),
-    SecretPattern("flyio_token", _B + r"(?:fo1_[A-Za-z0-9_-]{40,}|fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})"),
-    SecretPattern("planetscale_token", _B + r"pscale_(?:tkn|oauth|pw)_[A-Za-z0-9_.=-]{32,}"),
-    SecretPattern("tailscale_key", _B + r"tskey-[a-z]+-[A-Za-z0-9]{8,}-[A-Za-z0-9]{10,}"),
-    SecretPattern("sentry_token", _B + r"sntry[us]_[A-Za-z0-9+/=_]{40,}"),
-    SecretPattern("mailgun_api_key", _B + r"key-[a-f0-9]{32}(?![A-Za-z0-9])"),
-    # Formats that do not start with a literal: only tried on texts that hold their needle.
-    SecretPattern(
-        "azure_client_secret",
-        r"(?<![A-Za-z0-9_~.])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
-        needle="Q~",
-    ),
-    SecretPattern("telegram_bot_token", r"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{33}" + _E, needle=":AA"),
+    _p("anthropic_admin_key", _start("sk-ant-admin") + r"\d\d-[A-Za-z0-9_-]{20,}", "sk-ant-"),
+    _p("anthropic_oauth_token", _start("sk-ant-o") + r"(?:at|rt)\d\d-[A-Za-z0-9_-]{20,}", "sk-ant-"),
+    _p("anthropic_api_key", _start("sk-ant-") + r"[a-z]{2,8}\d\d-[A-Za-z0-9_-]{20,}", "sk-ant-"),
+    _p("openrouter_key", _start("sk-or-v") + r"\d-[A-Za-z0-9]{32,}", "sk-or-"),
+    _p("openai_key", _start("sk-") + r"(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,}" + _E + ")",
+       "sk-"),
+    _p("aws_access_key_id", _start("A(?:3T[A-Z0-9]|KIA|SIA|BIA|CCA)", 4) + r"[A-Z2-7]{16}(?![A-Za-z0-9])",
+       "a3t", "akia", "asia", "abia", "acca"),
+    _p("aws_bedrock_api_key", _start("ABSK") + r"[A-Za-z0-9+/]{100,}={0,2}", "absk"),
+    _p("github_token", _start("gh[pousr]_") + r"[A-Za-z0-9]{30,}", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    _p("github_token", _start("github_pat_") + r"[A-Za-z0-9_]{40,}", "github_pat_"),
+    _p("gitlab_token", _start("gl") + r"(?:pat|dt|ptt|rt|soat|ft|imt|cbt|agent|oas|ffct)-[A-Za-z0-9_-]{20,}",
+       "glpat-", "gldt-", "glptt-", "glrt-", "glsoat-", "glft-", "glimt-", "glcbt-", "glagent-", "gloas-", "glffct-"),
+    _p("slack_token", _start("x") + r"(?:ox[abposre]-[A-Za-z0-9-]{10,}|app-\d-[A-Za-z0-9-]{10,})", "xox", "xapp-"),
+    _p("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}", "hooks.slack.com/"),
+    _p("stripe_key", _start("[sr]k_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,}", "k_live_", "k_test_", "k_prod_"),
+    _p("stripe_key", _start("whsec_") + r"[A-Za-z0-9+/=]{20,}", "whsec_"),
+    _p("google_api_key", _start("AIza") + r"[A-Za-z0-9_-]{35}" + _E, "aiza"),
+    _p("google_oauth", _start("ya29\\.") + r"[A-Za-z0-9_-]{20,}", "ya29."),
+    _p("google_oauth", _start("GOCSPX-") + r"[A-Za-z0-9_-]{20,}", "gocspx-"),
+    _p("google_oauth", r"1//0(?<![A-Za-z0-9_/].{4})[A-Za-z0-9_-]{30,}", "1//0"),
+    _p("npm_token", _start("npm_") + r"[A-Za-z0-9]{36}(?![A-Za-z0-9])", "npm_"),
+    _p("pypi_token", _start("pypi-AgE") + r"[A-Za-z0-9_-]{50,}", "pypi-age"),
+    _p("huggingface_token", _start("hf_") + r"[A-Za-z0-9]{30,}(?![A-Za-z0-9])", "hf_"),
+    _p("huggingface_token", _start("api_org_") + r"[A-Za-z0-9]{30,}(?![A-Za-z0-9])", "api_org_"),
+    _p("sendgrid_api_key", _start("SG\\.") + r"[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _E, "sg."),
+    _p("twilio_api_key", _start("SK") + r"[0-9a-fA-F]{32}(?![0-9A-Za-z])", "sk"),
+    _p("grafana_token", _start("gl") + r"(?:c_[A-Za-z0-9+/]{32,}={0,2}|sa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})", "glc_", "glsa_"),
+    _p("grafana_token", _start("eyJrIjoi") + r"[A-Za-z0-9]{60,}", "eyjrijoi"),
+    _p("jwt", _start("eyJ") + r"[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}", "eyj"),
+    _p("digitalocean_token", _start("do[opr]_v1_") + r"[a-f0-9]{64}", "doo_v1_", "dop_v1_", "dor_v1_"),
+    _p("databricks_token", _start("dapi") + r"[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9])", "dapi"),
+    _p("shopify_token", _start("shp") + r"(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", "shpat_", "shpca_", "shppa_", "shpss_"),
+    _p("vault_token", _start("hv[sbr]\\.") + r"[A-Za-z0-9_-]{24,}", "hvs.", "hvb.", "hvr."),
+    _p("linear_api_key", _start("lin_api_") + r"[A-Za-z0-9]{40}", "lin_api_"),
+    _p("doppler_token", _start("dp\\.") + r"(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}", "dp."),
+    _p("age_secret_key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}", "age-secret-key-1"),
+    _p("postman_api_key", _start("PMAK-") + r"[a-fA-F0-9]{24}-[a-fA-F0-9]{34}", "pmak-"),
+    _p("heroku_api_key", _start("HRKU-AA") + r"[0-9a-zA-Z_-]{58}", "hrku-aa"),
+    _p("atlassian_api_token", _start("ATATT3") + r"[A-Za-z0-9_=-]{100,}", "atatt3"),
+    _p("perplexity_api_key", _start("pplx-") + r"[A-Za-z0-9]{48}", "pplx-"),
+    _p("groq_api_key", _start("gsk_") + r"[A-Za-z0-9]{48,}", "gsk_"),
+    _p("xai_api_key", _start("xai-") + r"[A-Za-z0-9]{60,}", "xai-"),
+    _p("replicate_api_token", _start("r8_") + r"[A-Za-z0-9]{37,}", "r8_"),
+    _p("notion_token", _start("ntn_") + r"[A-Za-z0-9]{40,}", "ntn_"),
+    _p("notion_token", _start("secret_") + r"[A-Za-z0-9]{43}(?![A-Za-z0-9])", "secret_"),
+    _p("square_token", _start("sq0") + r"(?:atp|csp)-[A-Za-z0-9_-]{22,}", "sq0atp-", "sq0csp-"),
+    _p("square_token", _start("EAAA") + r"[A-Za-z0-9_-]{60,}", "eaaa"),
+    _p("onepassword_token", _start("ops_eyJ") + r"[A-Za-z0-9+/]{100,}={0,3}", "ops_eyj"),
+    _p("flyio_token", _start("f") + r"(?:o1_[A-Za-z0-9_-]{40,}|m[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})",
+       "fo1_", "fm1", "fm2"),
+    _p("planetscale_token", _start("pscale_") + r"(?:tkn|oauth|pw)_[A-Za-z0-9_.=-]{32,}", "pscale_"),
+    _p("tailscale_key", _start("tskey-") + r"[a-z]+-[A-Za-z0-9]{8,}-[A-Za-z0-9]{10,}", "tskey-"),
+    _p("sentry_token", _start("sntry[us]_") + r"[A-Za-z0-9+/=_]{40,}", "sntrys_", "sntryu_"),
+    _p("mailgun_api_key", _start("key-") + r"[a-f0-9]{32}(?![A-Za-z0-9])", "key-"),
+    # Formats that do not start with a literal: they are tried on every position, but only on texts that
+    # hold their needle.
+    _p("azure_client_secret", r"(?<![A-Za-z0-9_~.])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
+       "q~"),
+    _p("telegram_bot_token", r"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{33}" + _E, ":aa"),
 )
 
 # Secrets known by what stands before them; only group `v` is replaced. Run after TOKEN_PATTERNS, so a token
 # already replaced by a marker is not matched again.
 CONTEXT_PATTERNS: Final[tuple[SecretPattern, ...]] = (
-    SecretPattern("azure_sas_token", r"[?&]sig=(?P<v>[A-Za-z0-9%+/=_-]{20,})"),
-    SecretPattern(
-        "bearer_token", r"(?<![A-Za-z])(?i:bearer)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)", validate=_has_digit
-    ),
-    SecretPattern(
-        "basic_auth",
-        r"(?<![A-Za-z])(?i:basic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
-        validate=_is_basic_credential,
-    ),
+    _p("azure_sas_token", r"[?&]sig=(?P<v>[A-Za-z0-9%+/=_-]{20,})", "sig="),
+    _p("bearer_token", r"[Bb](?<![A-Za-z].)(?i:earer)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)", "bearer",
+       validate=_has_digit),
+    _p("basic_auth", r"[Bb](?<![A-Za-z].)(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])", "basic",
+       validate=_is_basic_credential),
     # `curl -u user:password`: the lazy scan is bounded to the rest of one line of a curl command.
-    SecretPattern(
-        "basic_auth", r"\bcurl\b[^\n]{0,512}?[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"']{1,128}:(?P<v>[^\s\"']{1,256})"
-    ),
+    _p("basic_auth", r"\bcurl\b[^\n]{0,512}?[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"']{1,128}:(?P<v>[^\s\"']{1,256})",
+       "curl"),
 )
-
-
-@dataclass(frozen=True)
-class CombinedPatterns:
-    """Patterns joined into one alternation so a text is scanned once; group `p{i}` tells which matched."""
-
-    regex: re.Pattern[str]
-    patterns: tuple[SecretPattern, ...]
-
-
-def combine(patterns: tuple[SecretPattern, ...]) -> CombinedPatterns:
-    parts = [f"(?P<p{i}>{p.regex.replace('(?P<v>', f'(?P<v{i}>')})" for i, p in enumerate(patterns)]
-    return CombinedPatterns(re.compile("|".join(parts)), patterns)
-
-
-TOKENS: Final = combine(tuple(p for p in TOKEN_PATTERNS if p.needle is None))
-CONTEXT: Final = combine(CONTEXT_PATTERNS)
-GATED: Final = tuple((p, re.compile(p.regex)) for p in TOKEN_PATTERNS if p.needle is not None)
+COMPILED: Final = tuple((p, re.compile(p.regex)) for p in (*TOKEN_PATTERNS, *CONTEXT_PATTERNS))
 ALL_PATTERN_NAMES: Final = frozenset(p.name for p in (*TOKEN_PATTERNS, *CONTEXT_PATTERNS))
 
-# --- private key blocks: found procedurally (see text.py) so a BEGIN without an END stays linear ---
-PRIVATE_KEY_BEGIN_RE: Final = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,60}PRIVATE KEY(?: BLOCK)?-----")
-PRIVATE_KEY_END_RE: Final = re.compile(r"-----END[ A-Z0-9_-]{0,60}PRIVATE KEY(?: BLOCK)?-----")
-# When no END follows (a truncated key), everything that can be key body is redacted. Escaped newlines
-# (`\n` as two characters, as in JSON) are part of the body.
-PRIVATE_KEY_BODY_RE: Final = re.compile(r"[A-Za-z0-9+/=\s:,.\\-]*")
-PRIVATE_KEY_MAX_SPAN: Final = 64 * 1024  # an RSA-8192 PEM is about 6.4 KB; an END further away is not this key's
-
-# --- passwords in URLs: scheme://user:password@host. Anchored on the literal "://". ---
-URL_CREDENTIALS_RE: Final = re.compile(r"://[^\s:@/?#'\"<>\\]{0,256}:(?P<v>[^\s@/?#'\"<>\\]{1,256})@(?=[A-Za-z0-9\[\]._-])")
-URL_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30})$")
-DB_SCHEMES: Final = frozenset({
-    "postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss", "amqp", "amqps",
-    "mssql", "sqlserver", "oracle", "clickhouse", "cockroachdb", "cassandra", "neo4j", "neo4j+s", "couchdb",
-    "elasticsearch", "memcached", "postgresql+psycopg2", "postgresql+asyncpg", "mysql+pymysql", "snowflake", "db2",
-    "influxdb",
-})

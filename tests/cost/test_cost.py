@@ -6,8 +6,8 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
-from conftest import FIXTURES
 
+from cost.support import FIXTURES
 from otel_claude.backfill import discover
 from otel_claude.cost import (
     TIER_FAST_UNPRICED,

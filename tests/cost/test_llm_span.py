@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import MAIN_TRANSCRIPT
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from cost.support import MAIN_TRANSCRIPT
 from otel_claude import ids
 from otel_claude import semconv as sc
 from otel_claude.cost import cost_of_call

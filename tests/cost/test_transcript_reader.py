@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, MAIN_TRANSCRIPT
-from transcript_gen import SessionWriter, usage
 
+from cost.support import FIXTURES, MAIN_TRANSCRIPT
+from cost.transcript_gen import SessionWriter, usage
 from otel_claude.dedup import Dedup
 from otel_claude.transcript import Cursor, new_cursor, read_all_new, read_new
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from conftest import MAIN_TRANSCRIPT
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, NumberDataPoint
 
+from cost.support import MAIN_TRANSCRIPT
 from otel_claude import semconv as sc
 from otel_claude.cost import cost_of_call
 from otel_claude.dedup import Dedup

@@ -200,12 +200,14 @@ def turn_lines(session: SessionWriter, moment: datetime, rng: random.Random, mod
     session.cost_state(rng.random(), {model: rng.random()})
 
 
-def corpus_lines(session_id: str, target_bytes: int, seed: int = 7, result_size: int = 6000) -> Iterator[str]:
-    """Lines of one big session transcript of about `target_bytes`."""
+def corpus_lines(
+    session_id: str, target_bytes: int, seed: int = 7, result_size: int = 6000, agent_id: str | None = None
+) -> Iterator[str]:
+    """Lines of one big session transcript (or of one subagent's, with `agent_id`) of about `target_bytes`."""
     rng = random.Random(seed)
     moment = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
     written = 0
-    session = SessionWriter(session_id)
+    session = SessionWriter(session_id, agent_id=agent_id, sidechain=agent_id is not None)
     while written < target_bytes:
         turn_lines(session, moment, rng, "claude-opus-4-6", result_size)
         for line in session.lines:

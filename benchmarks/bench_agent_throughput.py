@@ -1,0 +1,201 @@
+"""Agent throughput and memory: events per second from the spool to a local OTLP receiver, and the agent's RSS.
+
+Synthetic load: copies of the real fixture sessions (tests/fixtures/claude-code-2.1.330/sessions/) with fresh
+session, prompt, tool and agent ids, many copies in flight at once, every copy ending with SessionEnd. The
+records are written straight into the spool (otel_claude.spool.append), then a foreground `otel-claude agent`
+is started, pinned to one CPU, and timed until the spool is empty (a record leaves the spool only after the
+spans it finished were exported). The receiver runs in this process, on the other CPU.
+
+RSS is read from /proc at 25 %, 50 % and 100 % of the events: with the state of ended sessions released it
+must stay flat while the number of finished sessions grows fourfold.
+
+Targets (from the issue): >= 2,000 events/s on one core; RSS at 100 % within 15 % (or 16 MiB) of RSS at 25 %.
+
+    .venv/bin/python benchmarks/bench_agent_throughput.py                 # 100k events
+    .venv/bin/python benchmarks/bench_agent_throughput.py --short         # 5k events, for CI
+    .venv/bin/python benchmarks/bench_agent_throughput.py --check         # exit 1 when a target is missed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from reliability.harness import Sandbox
+from reliability.synthetic import interleaved
+from support.otlp_receiver import OtlpReceiver
+
+TARGET_EVENTS_PER_S = 2000.0
+RSS_GROWTH_LIMIT = 0.15
+RSS_GROWTH_SLACK_BYTES = 16 << 20
+
+
+def rss_bytes(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of `pid`, in bytes."""
+    values: dict[str, int] = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) * 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+def count_pending(new_dir: str) -> int:
+    with os.scandir(new_dir) as entries:
+        return sum(1 for entry in entries if entry.name.endswith(".rec"))
+
+
+@dataclass
+class Result:
+    events: int
+    sessions: int
+    concurrency: int
+    startup_s: float = 0.0
+    drain_s: float = 0.0
+    steady_events_per_s: float = 0.0
+    rss: dict[str, int] = field(default_factory=dict)  # "25%" -> bytes
+    peak_rss: int = 0
+    spans: int = 0
+    open_sessions: int | None = None
+    dead_letters: int = 0
+    cpu: str = ""
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.drain_s if self.drain_s else 0.0
+
+    @property
+    def rss_growth(self) -> int:
+        return self.rss.get("100%", 0) - self.rss.get("25%", 0)
+
+    @property
+    def rss_ok(self) -> bool:
+        base = self.rss.get("25%", 0)
+        return self.rss_growth <= max(base * RSS_GROWTH_LIMIT, RSS_GROWTH_SLACK_BYTES)
+
+    @property
+    def ok(self) -> bool:
+        return self.events_per_s >= TARGET_EVENTS_PER_S and self.rss_ok and self.dead_letters == 0
+
+
+def run(events: int, concurrency: int, cpu: int | None, profile: str | None) -> Result:
+    receiver = OtlpReceiver().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-agent-") as root:
+            sandbox = Sandbox(Path(root), endpoint=receiver.endpoint)
+            records = list(interleaved(events, concurrency, time.time_ns() - 3_600_000_000_000))
+            sessions = len({json.loads(payload)["session_id"] for _, payload in records})
+            sandbox.spool_records(records)
+            result = Result(events=len(records), sessions=sessions, concurrency=concurrency)
+            del records
+            try:
+                _drain(sandbox, result, cpu, profile)
+            finally:
+                sandbox.stop_agents(timeout=60)
+            status = sandbox.status()  # after the stop: the agent's last report is final
+            result.open_sessions = (status.get("last_report") or {}).get("open_sessions")
+            result.dead_letters = status["dead_letters"]
+            result.spans = len(receiver.spans())
+    finally:
+        receiver.stop()
+    return result
+
+
+def _drain(sandbox: Sandbox, result: Result, cpu: int | None, profile: str | None) -> None:
+    """Starts the agent and follows the spool until it is empty, taking RSS at the marks."""
+    marks = {"25%": 0.75, "50%": 0.5, "100%": 0.0}  # fraction of records still pending
+    started = time.perf_counter()
+    process = _start_profiled(sandbox, profile) if profile else sandbox.start_agent()
+    pid = process.pid
+    if cpu is not None:
+        for tid in os.listdir(f"/proc/{pid}/task"):  # threads started later inherit the main thread's mask
+            os.sched_setaffinity(int(tid), {cpu})
+        result.cpu = f"agent pinned to CPU {cpu}"
+    result.startup_s = time.perf_counter() - started
+    quarter_at: float | None = None
+    while True:
+        pending = count_pending(sandbox.paths.new_dir)
+        now = time.perf_counter()
+        for label, fraction in marks.items():
+            if label not in result.rss and pending <= result.events * fraction:
+                result.rss[label] = rss_bytes(pid)[0]
+                if label == "25%":
+                    quarter_at = now
+        if pending == 0:
+            result.drain_s = now - started
+            if quarter_at is not None and now > quarter_at:
+                result.steady_events_per_s = result.events * 0.75 / (now - quarter_at)
+            break
+        if process.poll() is not None:
+            raise SystemExit(f"the agent died:\n{sandbox.agent_log()}")
+        time.sleep(0.2)  # listing a big spool is not free: do not slow the agent down
+    result.peak_rss = rss_bytes(pid)[1]
+
+
+def _start_profiled(sandbox: Sandbox, out: str):  # type: ignore[no-untyped-def]
+    """The agent under cProfile, stopped by SIGTERM so the profile is written."""
+    import subprocess
+
+    from reliability.harness import PYTHON, wait_for
+
+    code = (
+        "import cProfile, sys; from otel_claude.cli import main; "
+        f'cProfile.run(\'main(["agent", "--state-dir", {str(sandbox.state_dir)!r}])\', {out!r})'
+    )
+    process = subprocess.Popen([PYTHON, "-c", code], env=sandbox.env)
+    sandbox._foreground.append(process)
+    if not wait_for(lambda: sandbox.agent_pid() == process.pid, 30):
+        raise SystemExit("the profiled agent did not start")
+    sandbox.agent_pids.add(process.pid)
+    return process
+
+
+def render(result: Result) -> str:
+    mib = 1 << 20
+    rss = ", ".join(f"{label} {value / mib:.1f} MiB" for label, value in result.rss.items())
+    lines = [
+        f"events:          {result.events} from {result.sessions} sessions, {result.concurrency} in flight at a time",
+        f"agent:           {result.cpu or 'not pinned'}; start to lock held {result.startup_s:.2f} s",
+        f"drain:           {result.drain_s:.2f} s from agent start to empty spool",
+        f"throughput:      {result.events_per_s:,.0f} events/s overall, {result.steady_events_per_s:,.0f} events/s "
+        f"from 25 % to 100 % (target >= {TARGET_EVENTS_PER_S:,.0f})",
+        f"RSS:             {rss}; peak {result.peak_rss / mib:.1f} MiB; growth 25 %->100 % "
+        f"{result.rss_growth / mib:+.1f} MiB ({'flat' if result.rss_ok else 'GROWING'})",
+        f"spans received:  {result.spans}",
+        f"open sessions:   {result.open_sessions} after the drain; dead letters: {result.dead_letters}",
+        f"targets:         {'ok' if result.ok else 'MISSED'}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="5k events")
+    parser.add_argument("--events", type=int, help="events to push (default 100000)")
+    parser.add_argument("--concurrency", type=int, default=200, help="sessions in flight at a time")
+    parser.add_argument("--cpu", type=int, default=None, help="CPU to pin the agent to (default: the last one)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the agent to one CPU")
+    parser.add_argument("--profile", metavar="FILE", help="run the agent under cProfile, write the stats here")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    options = parser.parse_args(argv)
+    events = options.events or (5000 if options.short else 100_000)
+    cpu = None if options.no_pin else (options.cpu if options.cpu is not None else max(os.sched_getaffinity(0)))
+    result = run(events, options.concurrency, cpu, options.profile)
+    print(render(result))
+    if options.check and not result.ok:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

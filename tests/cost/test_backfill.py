@@ -1,0 +1,125 @@
+"""Backfill: the same spans and metrics as live, original timestamps, idempotent, ledger private."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from cost.support import fixture_projects
+from otel_claude import semconv as sc
+from otel_claude.backfill import run_backfill
+from otel_claude.backfill_cli import backfill_main
+
+FIXTURE_CALLS = 24  # unique responses in the fixture transcripts, subagents included
+
+
+def _token_total(reader: InMemoryMetricReader) -> float:
+    data = reader.get_metrics_data()
+    assert data is not None
+    return sum(
+        p.value
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == sc.METRIC_TOKENS
+        for p in m.data.data_points
+    )
+
+
+def test_backfill_exports_each_call_once_with_original_times(
+    tmp_path: Path,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+    meter_provider: MeterProvider,
+    metric_reader: InMemoryMetricReader,
+) -> None:
+    projects = fixture_projects(tmp_path)
+    state = tmp_path / "state"
+    stream = io.StringIO()
+    summary = run_backfill([str(projects)], tracer_provider, meter_provider, str(state), progress_stream=stream)
+    spans = span_exporter.get_finished_spans()
+    assert summary.calls_exported == len(spans) == FIXTURE_CALLS
+    assert summary.errors == [] and summary.unknown_models == set()
+    assert summary.cost_usd == pytest.approx(
+        0.1976676 + 0.1116954 + 0.043568 + 0.087564 + 0.1114712 + 0.16959939999999998 + 0.11073159999999999 + 0.1239094
+    )  # Claude Code's own figures
+    assert all(s.name.startswith("chat ") and (s.attributes or {}).get(sc.CC_BACKFILL) is True for s in spans)
+    first = min(spans, key=lambda s: s.start_time or 0)
+    assert datetime.fromtimestamp((first.start_time or 0) / 1e9, UTC).date().isoformat() == "2026-11-23"
+    assert (first.attributes or {}).get(sc.CC_PROJECT) == "project"
+    assert "100.0%" in stream.getvalue()
+    tokens = _token_total(metric_reader)
+    for path in (state / "backfill").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    # A second run exports nothing new and records no more tokens.
+    span_exporter.clear()
+    again = run_backfill([str(projects)], tracer_provider, meter_provider, str(state), progress=False)
+    assert again.calls_exported == 0 and span_exporter.get_finished_spans() == ()
+    assert again.files_unchanged == again.files
+    assert _token_total(metric_reader) == tokens
+
+
+def test_grown_transcript_exports_only_the_new_calls(
+    tmp_path: Path, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter, meter_provider: MeterProvider
+) -> None:
+    projects = fixture_projects(tmp_path)
+    state = str(tmp_path / "state")
+    run_backfill([str(projects)], tracer_provider, meter_provider, state, progress=False)
+    span_exporter.clear()
+    transcript = next(projects.glob("-home-dev-project/c77f9869*.jsonl"))
+    line = next(raw for raw in transcript.read_text().splitlines() if '"type":"assistant"' in raw)
+    new = json.loads(line)
+    new["message"]["id"] = "msg_new"
+    new["requestId"] = "req_new"
+    with open(transcript, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(new, separators=(",", ":")) + "\n")
+    summary = run_backfill([str(projects)], tracer_provider, meter_provider, state, progress=False)
+    assert summary.calls_exported == 1
+    assert [s.attributes.get(sc.GEN_AI_RESPONSE_ID) for s in span_exporter.get_finished_spans()] == ["msg_new"]
+
+
+def test_time_window_and_openmetrics_output(
+    tmp_path: Path, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter, meter_provider: MeterProvider
+) -> None:
+    projects = fixture_projects(tmp_path)
+    state = str(tmp_path / "state")
+    outside = run_backfill(
+        [str(projects)], tracer_provider, meter_provider, state, False, since=datetime(2026, 11, 24, tzinfo=UTC)
+    )
+    assert outside.calls_exported == 0 and outside.calls_outside_window == FIXTURE_CALLS
+    om = tmp_path / "backfill.om"
+    inside = run_backfill([str(projects)], tracer_provider, meter_provider, state, False, openmetrics_path=str(om))
+    assert inside.calls_exported == FIXTURE_CALLS  # the window left everything for this run
+    text = om.read_text()
+    assert text.startswith("# TYPE otel_claude_tokens counter") and text.endswith("# EOF\n")
+    sample = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("otel_claude_tokens_total{") and 'kind="input"' in line and "opus" in line
+    )
+    labels, value, stamp = sample.rsplit(" ", 2)
+    assert 'claude_code_backfill="true"' in labels and 'gen_ai_request_model="claude-opus-5-5"' in labels
+    assert int(stamp) == int(datetime(2026, 11, 23, 23, 59, 59, tzinfo=UTC).timestamp())
+    assert float(value) > 0
+    assert stat.S_IMODE(om.stat().st_mode) == 0o600
+
+
+def test_cli_dry_run_prints_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_CLAUDE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("OTEL_CLAUDE_CONFIG_FILE", str(tmp_path / "none.env"))
+    projects = fixture_projects(tmp_path)
+    assert backfill_main([str(projects), "--dry-run", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["calls_exported"] == FIXTURE_CALLS and out["unknown_models"] == []
+    assert not (tmp_path / "state" / "backfill").exists()  # a dry run records nothing
