@@ -22,10 +22,10 @@ from otel_claude.config import AgentConfig
 from otel_claude.metrics import HookMetrics, PipelineMetrics
 from otel_claude.outbox import export_spans
 from otel_claude.processor import EventProcessor, UsageTracker
-from otel_claude.state import AgentState
 from otel_claude.providers import Providers
 from otel_claude.records import BadRecord, decode_record, write_dead_letter
 from otel_claude.span_context import Context, ProcessorSettings
+from otel_claude.state import AgentState
 from otel_claude.status_file import StatusWriter
 from otel_claude.version import __version__
 
@@ -106,9 +106,8 @@ class Agent:
             return False
         pending = len(self.state.settles)
         emitted = usage.run_due(self.ctx)
-        if emitted or len(self.state.settles) != pending:
-            if self._export_until_done():
-                state_store.save(self.config.state_dir, self.state)
+        if (emitted or len(self.state.settles) != pending) and self._export_until_done():
+            state_store.save(self.config.state_dir, self.state)
         return emitted
 
     def _idle_long_enough(self) -> bool:
