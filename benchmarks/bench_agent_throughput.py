@@ -148,9 +148,10 @@ def _start_profiled(sandbox: Sandbox, out: str):  # type: ignore[no-untyped-def]
 
     from reliability.harness import PYTHON, wait_for
 
+    argv = ["agent", "--state-dir", str(sandbox.state_dir)]
     code = (
-        "import cProfile, sys; from otel_claude.cli import main; "
-        f'cProfile.run(\'main(["agent", "--state-dir", {str(sandbox.state_dir)!r}])\', {out!r})'
+        "import cProfile; from otel_claude.cli import main; "
+        f"cProfile.runctx('main(argv)', {{}}, {{'main': main, 'argv': {argv!r}}}, {out!r})"
     )
     process = subprocess.Popen([PYTHON, "-c", code], env=sandbox.env)
     sandbox._foreground.append(process)

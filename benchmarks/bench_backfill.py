@@ -66,12 +66,12 @@ def generate(root: str, total: int) -> int:
         session = f"{index:08d}-0000-4000-8000-000000000000"
         project = os.path.join(root, f"-home-dev-project{index % 7}")
         os.makedirs(os.path.join(project, session, "subagents"), exist_ok=True)
-        for path, size, seed in (
-            (os.path.join(project, f"{session}.jsonl"), SESSION_BYTES * 3 // 4, index),
-            (os.path.join(project, session, "subagents", "agent-a1.jsonl"), SESSION_BYTES // 4, index + 10**6),
+        for path, size, agent in (
+            (os.path.join(project, f"{session}.jsonl"), SESSION_BYTES * 3 // 4, None),
+            (os.path.join(project, session, "subagents", "agent-a1.jsonl"), SESSION_BYTES // 4, "a1"),
         ):
             with open(path, "w", encoding="utf-8") as handle:
-                for line in corpus_lines(session if "agent" not in path else session, size, seed=seed):
+                for line in corpus_lines(session, size, seed=index, agent_id=agent):
                     handle.write(line + "\n")
             written += os.path.getsize(path)
         index += 1

@@ -19,6 +19,7 @@ from opentelemetry.metrics import Meter
 from otel_claude import spool
 from otel_claude import state as state_store
 from otel_claude.config import AgentConfig
+from otel_claude.counter_ledger import LedgerMeter
 from otel_claude.metrics import HookMetrics, PipelineMetrics
 from otel_claude.outbox import export_spans
 from otel_claude.processor import EventProcessor, UsageTracker
@@ -47,7 +48,7 @@ class Agent:
         self.providers = providers
         self.paths = spool.SpoolPaths(config.state_dir)
         self.state = state_store.load(config.state_dir)
-        meter = providers.meter_provider.get_meter("otel_claude", __version__)
+        meter = LedgerMeter(providers.meter_provider.get_meter("otel_claude", __version__), self.state.counters)
         settings = ProcessorSettings(
             capture_content=config.capture_content,
             project_label=config.project_label,

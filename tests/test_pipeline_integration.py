@@ -177,3 +177,39 @@ def test_llm_calls_nest_in_their_turn_or_subagent(name: str, receiver: OtlpRecei
         if span_attributes(chat).get(sc.GEN_AI_AGENT_ID):
             assert kind == sc.SPAN_TYPE_SUBAGENT
     assert len({s.span_id for s in chats}) == len(chats)
+
+
+def test_counts_survive_an_agent_killed_with_sigkill(receiver: OtlpReceiver, agent_env: dict[str, str]) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from otel_claude.agent_lock import holder_pid, lock_path
+
+    replay("main", agent_env, "--wait", "--timeout", "60")
+    state_dir = agent_env["OTEL_CLAUDE_STATE_DIR"]
+    pid = holder_pid(lock_path(state_dir))
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: holder_pid(lock_path(state_dir)) is None, 10, "the killed agent's lock to be released")
+    subprocess.Popen(
+        [sys.executable, "-m", "otel_claude", "agent", "--background", "--state-dir", state_dir],
+        env=agent_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    prometheus = f"http://127.0.0.1:{agent_env['OTEL_EXPORTER_PROMETHEUS_PORT']}/metrics"
+
+    def serving() -> bool:
+        try:
+            return "otel_claude_tool_calls_total" in scrape(prometheus)
+        except OSError:
+            return False
+
+    wait_for(serving, 30, "the restarted agent's endpoint")
+    text = scrape(prometheus)
+    for (tool, outcome), count in expected_tool_calls("main").items():
+        got = metric_value(
+            text, "otel_claude_tool_calls_total", gen_ai_tool_name=tool, claude_code_tool_outcome=outcome
+        )
+        assert got == count, (tool, outcome)

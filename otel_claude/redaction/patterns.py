@@ -8,7 +8,8 @@ Speed and safety on any input: every pattern runs only when one of its needles (
 in the lower-cased text, which costs a substring search; most patterns start with a literal, so the regex
 engine jumps between occurrences of it (the word-boundary check comes after the literal, as a lookbehind, to
 keep that); and every repetition is over a character class that cannot also match what follows it, so
-nothing backtracks more than a bounded amount and each pattern is linear in the length of the text. Secrets known only by their key (`password=...`, JSON keys, headers) are found by `kv.py`.
+nothing backtracks more than a bounded amount and each pattern is linear in the length of the text.
+Secrets known only by their key (`password=...`, JSON keys, headers) are found by `kv.py`.
 """
 
 from __future__ import annotations
@@ -106,9 +107,12 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _p("huggingface_token", _start("api_org_") + r"[A-Za-z0-9]{30,}(?![A-Za-z0-9])", "api_org_"),
     _p("sendgrid_api_key", _start("SG\\.") + r"[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}" + _E, "sg."),
     _p("twilio_api_key", _start("SK") + r"[0-9a-fA-F]{32}(?![0-9A-Za-z])", "sk"),
-    _p("grafana_token", _start("gl") + r"(?:c_[A-Za-z0-9+/]{32,}={0,2}|sa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})", "glc_", "glsa_"),
+    _p("grafana_token", _start("glc_") + r"[A-Za-z0-9+/]{32,}={0,2}", "glc_"),
+    _p("grafana_token", _start("glsa_") + r"[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}", "glsa_"),
     _p("grafana_token", _start("eyJrIjoi") + r"[A-Za-z0-9]{60,}", "eyjrijoi"),
-    _p("jwt", _start("eyJ") + r"[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}", "eyj"),
+    # header.payload.signature, and the five parts of an encrypted JWT.
+    _p("jwt", _start("eyJ") + r"[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}",
+       "eyj"),
     _p("digitalocean_token", _start("do[opr]_v1_") + r"[a-f0-9]{64}", "doo_v1_", "dop_v1_", "dor_v1_"),
     _p("databricks_token", _start("dapi") + r"[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9])", "dapi"),
     _p("shopify_token", _start("shp") + r"(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", "shpat_", "shpca_", "shppa_", "shpss_"),
@@ -156,3 +160,23 @@ CONTEXT_PATTERNS: Final[tuple[SecretPattern, ...]] = (
 COMPILED: Final = tuple((p, re.compile(p.regex)) for p in (*TOKEN_PATTERNS, *CONTEXT_PATTERNS))
 ALL_PATTERN_NAMES: Final = frozenset(p.name for p in (*TOKEN_PATTERNS, *CONTEXT_PATTERNS))
 
+
+# --- private key blocks: found procedurally (see text.py) so a BEGIN without an END stays linear ---
+PRIVATE_KEY_BEGIN_RE: Final = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,60}PRIVATE KEY(?: BLOCK)?-----")
+PRIVATE_KEY_END_RE: Final = re.compile(r"-----END[ A-Z0-9_-]{0,60}PRIVATE KEY(?: BLOCK)?-----")
+# When no END follows (a truncated key), everything that can be key body is redacted. Escaped newlines
+# (`\n` as two characters, as in JSON) are part of the body.
+PRIVATE_KEY_BODY_RE: Final = re.compile(r"[A-Za-z0-9+/=\s:,.\\-]*")
+PRIVATE_KEY_MAX_SPAN: Final = 64 * 1024  # an RSA-8192 PEM is about 6.4 KB; an END further away is not this key's
+
+# --- passwords in URLs: scheme://user:password@host. Anchored on the literal "://". ---
+URL_CREDENTIALS_RE: Final = re.compile(
+    r"://[^\s:@/?#'\"<>\\]{0,256}:(?P<v>[^\s@/?#'\"<>\\]{1,256})@(?=[A-Za-z0-9\[\]._-])"
+)
+URL_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30})$")
+DB_SCHEMES: Final = frozenset({
+    "postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss", "amqp", "amqps",
+    "mssql", "sqlserver", "oracle", "clickhouse", "cockroachdb", "cassandra", "neo4j", "neo4j+s", "couchdb",
+    "elasticsearch", "memcached", "postgresql+psycopg2", "postgresql+asyncpg", "mysql+pymysql", "snowflake", "db2",
+    "influxdb",
+})

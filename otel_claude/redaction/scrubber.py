@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from otel_claude.redaction.keys import SAFE_JSON_KEYS, is_placeholder, is_safe_attribute_key, is_sensitive_key
 from otel_claude.redaction.kv import names_a_key
-from otel_claude.redaction.patterns import CombinedPatterns, SecretPattern, combine, marker
-from otel_claude.redaction.text import scrub_combined, scrub_text
+from otel_claude.redaction.patterns import SecretPattern, marker
+from otel_claude.redaction.text import CompiledPatterns, scrub_text
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +47,13 @@ class Scrubber:
     """Removes secrets from telemetry values. Stateless and safe to share between threads."""
 
     def __init__(self, *, extra_patterns: Sequence[SecretPattern] = (), extra_safe_keys: Iterable[str] = ()) -> None:
-        self._extra: CombinedPatterns | None = combine(tuple(extra_patterns)) if extra_patterns else None
+        self._extra: CompiledPatterns = tuple((p, re.compile(p.regex)) for p in extra_patterns)
         self._extra_safe_keys = frozenset(extra_safe_keys)
 
     # --- text -------------------------------------------------------------------------------------
     def scrub_text(self, text: str) -> tuple[str, list[str]]:
         """Scrub a plain text (no JSON parsing)."""
-        out, names = scrub_text(text)
-        if self._extra is not None:
-            out = scrub_combined(out, self._extra, names)
+        out, names = scrub_text(text, self._extra)
         return (out, names) if names else (text, names)
 
     def _scrub_string(self, text: str, depth: int) -> tuple[str, list[str]]:

@@ -13,40 +13,49 @@ from typing import Final
 from otel_claude.redaction.keys import is_placeholder
 from otel_claude.redaction.kv import scrub_key_values
 from otel_claude.redaction.patterns import (
-    CONTEXT,
+    COMPILED,
     DB_SCHEMES,
-    GATED,
     PRIVATE_KEY_BEGIN_RE,
     PRIVATE_KEY_BODY_RE,
     PRIVATE_KEY_END_RE,
     PRIVATE_KEY_MAX_SPAN,
-    TOKENS,
     URL_CREDENTIALS_RE,
     URL_SCHEME_RE,
-    CombinedPatterns,
+    SecretPattern,
     marker,
 )
 
-# Shorter texts cannot hold any secret we recognise (the shortest, `pw=abc`, has six characters).
+CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
+
+# Shorter texts cannot hold any secret we recognise (the shortest, `pw=abc`, has six characters); texts
+# shorter than the shortest token format skip the token patterns.
 _MIN_LENGTH: Final = 6
+_MIN_TOKEN_LENGTH: Final = 14
+_ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
-def scrub_text(text: str) -> tuple[str, list[str]]:
+def lower_same_length(text: str) -> str:
+    """`text.lower()`, unless that changes the length (a few non-ASCII letters): then ASCII letters only."""
+    low = text.lower()
+    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+
+
+def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]:
     """Return `text` with secrets replaced by `[REDACTED:<name>]`, and the names that fired (in order)."""
     names: list[str] = []
     if len(text) < _MIN_LENGTH:
         return text, names
+    low = lower_same_length(text)
     out = text
-    if "PRIVATE KEY" in out:
+    if "private key" in low:
         out = _scrub_private_keys(out, names)
-    out = scrub_combined(out, TOKENS, names)
-    for pattern, regex in GATED:
-        if pattern.needle and pattern.needle in out:
-            out = _scrub_single(out, pattern.name, regex, names)
-    out = scrub_combined(out, CONTEXT, names)
-    if "://" in out:
+    if len(text) >= _MIN_TOKEN_LENGTH:
+        for pattern, regex in (*COMPILED, *extra) if extra else COMPILED:
+            if any(needle in low for needle in pattern.needles):
+                out = scrub_pattern(out, pattern, regex, names)
+    if "://" in low:
         out = _scrub_url_credentials(out, names)
-    out = scrub_key_values(out, names)
+    out = scrub_key_values(out, names, None if names else low)
     return out, names
 
 
@@ -76,34 +85,19 @@ def _scrub_private_keys(text: str, names: list[str]) -> str:
     return "".join(parts)
 
 
-def scrub_combined(text: str, combined: CombinedPatterns, names: list[str]) -> str:
-    regex = combined.regex
-    patterns = combined.patterns
-    groupindex = regex.groupindex
+def scrub_pattern(text: str, pattern: SecretPattern, regex: re.Pattern[str], names: list[str]) -> str:
+    """Replace every match of one pattern (only its group `v`, when it has one)."""
+    has_value_group = "v" in regex.groupindex
+    validate = pattern.validate
 
     def replace(m: re.Match[str]) -> str:
-        index = int((m.lastgroup or "p0")[1:])
-        pattern = patterns[index]
-        whole = m.group(0)
-        value_group = f"v{index}"
-        if value_group in groupindex:
-            start, end = m.span(value_group)
-        else:
-            start, end = m.span()
-        secret = m.string[start:end]
-        if pattern.validate is not None and not pattern.validate(secret):
-            return whole
+        start, end = m.span("v") if has_value_group else m.span()
+        if validate is not None and not validate(m.string[start:end]):
+            return m.group(0)
         names.append(pattern.name)
+        whole = m.group(0)
         offset = m.start()
         return whole[: start - offset] + marker(pattern.name) + whole[end - offset :]
-
-    return regex.sub(replace, text)
-
-
-def _scrub_single(text: str, name: str, regex: re.Pattern[str], names: list[str]) -> str:
-    def replace(m: re.Match[str]) -> str:
-        names.append(name)
-        return marker(name)
 
     return regex.sub(replace, text)
 
