@@ -1,7 +1,8 @@
 """Agent throughput and memory: events per second from the spool to a local OTLP receiver, and the agent's RSS.
 
 Synthetic load: copies of the real fixture sessions (tests/fixtures/claude-code-2.1.330/sessions/) with fresh
-session, prompt, tool and agent ids, many copies in flight at once, every copy ending with SessionEnd. The
+session, prompt, tool and agent ids and their own transcripts (hard links to the fixture transcripts, so the agent
+reads one transcript per session, as live), 50 copies in flight at once, every copy ending with SessionEnd. The
 records are written straight into the spool (otel_claude.spool.append), then a foreground `otel-claude agent`
 is started, pinned to one CPU, and timed until the spool is empty (a record leaves the spool only after the
 spans it finished were exported). The receiver runs in this process, on the other CPU.
@@ -93,7 +94,8 @@ def run(events: int, concurrency: int, cpu: int | None, profile: str | None) -> 
     try:
         with tempfile.TemporaryDirectory(prefix="bench-agent-") as root:
             sandbox = Sandbox(Path(root), endpoint=receiver.endpoint)
-            records = list(interleaved(events, concurrency, time.time_ns() - 3_600_000_000_000))
+            start_ns = time.time_ns() - 3_600_000_000_000
+            records = list(interleaved(events, concurrency, start_ns, Path(root) / "transcripts"))
             sessions = len({json.loads(payload)["session_id"] for _, payload in records})
             sandbox.spool_records(records)
             result = Result(events=len(records), sessions=sessions, concurrency=concurrency)
@@ -183,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="5k events")
     parser.add_argument("--events", type=int, help="events to push (default 100000)")
-    parser.add_argument("--concurrency", type=int, default=200, help="sessions in flight at a time")
+    parser.add_argument("--concurrency", type=int, default=50, help="sessions in flight at a time")
     parser.add_argument("--cpu", type=int, default=None, help="CPU to pin the agent to (default: the last one)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the agent to one CPU")
     parser.add_argument("--profile", metavar="FILE", help="run the agent under cProfile, write the stats here")

@@ -32,6 +32,10 @@ VARIABLES: dict[str, Variable] = {
     "user": Variable("user", "User", q.HOOK_EVENTS, q.USER),
 }
 ALL_VARIABLES = tuple(VARIABLES.values())
+# Each dashboard offers the filters its metrics carry: token and cost series have no tool label, tool series
+# no model label, and a filter that cannot match would only hide data.
+TOOL_VARIABLES = tuple(VARIABLES[name] for name in q.TOOL_FILTERS)
+USAGE_VARIABLES = tuple(VARIABLES[name] for name in q.USAGE_FILTERS)
 LINKS: tuple[Json, ...] = (
     {"asDropdown": False, "icon": "external link", "includeVars": True, "keepTime": True, "tags": ["otel-claude"],
      "targetBlank": False, "title": "otel-claude", "tooltip": "", "type": "dashboards", "url": ""},
@@ -105,7 +109,7 @@ def tools_dashboard() -> Dashboard:
                  description="Subagents (Agent/Task tool) that finished, by subagent type."),
     ]
     return Dashboard("otel-claude-tools", "otel-claude / Tool usage",
-                     "Which tools Claude Code calls, how often, and how long they take.", items, ALL_VARIABLES,
+                     "Which tools Claude Code calls, how often, and how long they take.", items, TOOL_VARIABLES,
                      links=LINKS)
 
 
@@ -149,12 +153,12 @@ def cost_dashboard() -> Dashboard:
             description="What Claude Code itself reported (transcript cost state), beside the list-price cost."),
     ]
     return Dashboard("otel-claude-cost", "otel-claude / Cost", "Cost and tokens by model and project, cache use.",
-                     items, ALL_VARIABLES, links=LINKS)
+                     items, USAGE_VARIABLES, links=LINKS)
 
 
 def all_dashboards() -> list[Dashboard]:
     return [overview_dashboard(), tools_dashboard(), cost_dashboard(),
-            errors_dashboard(ALL_VARIABLES, LINKS), traces_dashboard(VARIABLES, LINKS)]
+            errors_dashboard(TOOL_VARIABLES, LINKS), traces_dashboard(VARIABLES, LINKS)]
 
 
 def render_all() -> dict[str, str]:

@@ -59,6 +59,7 @@ class TraceQuery:
     def render(self, ref_id: str) -> Json:
         return {
             "datasource": TEMPO,
+            "filters": [],
             "limit": self.limit,
             "query": self.traceql,
             "queryType": "traceql",
@@ -145,7 +146,6 @@ class Variable:
             "allValue": ".*",
             "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
             "datasource": PROMETHEUS,
-            "definition": self.query,
             "hide": 0,
             "includeAll": True,
             "label": self.label,

@@ -1,11 +1,11 @@
 """Backfill: past transcripts become the same LLM-call spans and token/cost metrics the agent makes live.
 
 Files are streamed in bounded reads (the incremental reader), so memory stays flat whatever the corpus size: what
-grows is the set of exported response hashes (8 bytes each on disk) and the dedup window. Responses are
-deduplicated across all files as ccusage does (a resumed session repeats earlier responses), spans keep their
-original timestamps and ids derived from message and request ids, and the ledger in the state dir makes a second
-run export nothing new. Metrics recorded here carry the backfill run's time (the OTel SDK cannot date a point in
-the past); `openmetrics_path` also writes dated daily samples for promtool (docs/backfill.md).
+grows is the set of exported response hashes (8 bytes each on disk). Responses are deduplicated within a file with
+ccusage's rules and across files by their message and request ids (a resumed session repeats earlier responses).
+Spans keep their original timestamps and ids derived from message and request ids, and the ledger in the state dir
+makes a second run export nothing new. Metrics recorded here carry the backfill run's time (the OTel SDK cannot
+date a point in the past); `openmetrics_path` also writes dated daily samples for promtool (docs/backfill.md).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from otel_claude.version import __version__
 _log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = os.path.join("~", ".claude", "projects")
-_DEDUP_WINDOW = 200_000  # message ids remembered across files: repeats of a resumed session's history
+_DEDUP_WINDOW = 4096  # message ids remembered within a file: the lines of one response are adjacent
 _FLUSH_EVERY = 1000  # spans: the batch processor's queue (2048 by default) must never overflow and drop them
 _SAVE_EVERY_BYTES = 64 * 1024 * 1024
 
@@ -143,7 +143,6 @@ def run_backfill(
     tracer = tracer_provider.get_tracer("otel_claude", __version__)
     metrics = UsageMetrics(meter_provider.get_meter("otel_claude", __version__))
     daily = DailyTotals() if openmetrics_path else None
-    dedup = Dedup(_DEDUP_WINDOW)
     summary = BackfillSummary(files=len(files))
     total = 0
     for path in files:
@@ -157,6 +156,9 @@ def run_backfill(
     for path in files:
         cursor = ledger.cursor(path)
         start_offset = cursor.offset
+        # Per file: across files, the ledger's set of exported (message id, request id) hashes drops the copies
+        # a resumed session makes of earlier responses, at 8 bytes a response instead of a dedup entry's ~1 kB.
+        dedup = Dedup(_DEDUP_WINDOW)
         buffered: dict[tuple[str, ...], LlmCall] = {}
         by_message: dict[str, tuple[str, ...]] = {}
         deltas: list[LlmCall] = []

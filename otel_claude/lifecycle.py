@@ -11,6 +11,7 @@ from typing import Any
 
 from otel_claude import ids, tool_calls
 from otel_claude import semconv as sc
+from otel_claude.llm_calls import turn_cost_attributes
 from otel_claude.models import HookInput, SessionStart, Stop, StopFailure, UserPromptSubmit
 from otel_claude.span_context import Context, json_text, remember
 from otel_claude.state import Session, Turn
@@ -143,8 +144,7 @@ def end_turn(
         attributes[sc.CC_UNFINISHED] = True
     if closed_by:
         attributes[sc.CC_CLOSED_BY] = closed_by
-    if session.reported_cost_usd is not None:
-        attributes[sc.CC_REPORTED_COST_USD] = session.reported_cost_usd
+    attributes.update(turn_cost_attributes(session.reported_cost_usd, session.cost_usd))
     ctx.finish(turn.span, now_ns, attributes, error)
     ctx.metrics.turn_ended(outcome, (now_ns - turn.span.start_ns) / 1e9, ctx.labels(session))
     remember(session.closed_prompts, turn.prompt_key)

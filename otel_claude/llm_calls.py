@@ -97,3 +97,12 @@ def build_llm_span(
         attributes={**common_attributes, **llm_attributes(call, cost, price_table_version)},
         kind=SpanKind.CLIENT,
     )
+
+
+def turn_cost_attributes(reported_usd: float | None, our_session_usd: float) -> dict[str, AttributeValue]:
+    """For the turn span at turn end: Claude Code's own running cost of the session (its latest cost-state line)
+    beside ours, so a dashboard shows both and any drift."""
+    attributes: dict[str, AttributeValue] = {sc.CC_SESSION_COST_USD: our_session_usd}
+    if reported_usd is not None:
+        attributes[sc.CC_REPORTED_COST_USD] = reported_usd
+    return attributes

@@ -78,7 +78,8 @@ class Session(BaseModel):
     closed_tools: list[str] = Field(default_factory=list)
     closed_subagents: list[str] = Field(default_factory=list)
     closed_prompts: list[str] = Field(default_factory=list)
-    reported_cost_usd: float | None = None
+    reported_cost_usd: float | None = None  # Claude Code's own running cost (its cost-state lines)
+    cost_usd: float = 0.0  # ours, summed over the session's LLM calls
 
 
 class TranscriptState(BaseModel):

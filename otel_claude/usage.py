@@ -145,6 +145,9 @@ class TranscriptUsage:
         if call.replaces is not None:
             previous = cost_of_call(call.replaces, call.model, call.timestamp_ns, self.prices)
         self.metrics.record(call, cost, labels, previous)
+        session = self.state.sessions.get(entry.session_id)
+        if session is not None:
+            session.cost_usd += cost.usd - (previous.usd if previous is not None else 0.0)
         if not cost.known and call.model not in self.state.unknown_models:
             self.state.unknown_models.append(call.model)
             del self.state.unknown_models[:-MAX_UNKNOWN_MODELS]

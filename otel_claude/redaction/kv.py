@@ -21,8 +21,25 @@ from otel_claude.redaction.keys import is_header_key, is_placeholder, is_sensiti
 from otel_claude.redaction.patterns import marker
 
 _KEY_WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie")
+# After a key word (in the lower-cased text): the rest of the key, then an optional closing quote and a
+# separator. Trailing dots and dashes are not part of the key ("the token." ends a sentence).
+_KEY_THEN_SEP_RE: Final = re.compile(r"(?P<rest>(?:[a-z0-9_.-]{0,48}[a-z0-9_])?)(?:\\?[\"'`])?[ \t]*[:=>?]")
+_FLAG_RE: Final = re.compile(
+    r"--[a-z0-9_.-]{0,40}(?:pass|pwd|secret|token|key|auth|cred|cookie)[a-z0-9_.-]{0,40}(?=[ \t]+[^\s-])"
+)
+_NETRC_RE: Final = re.compile(r"\bpass(?:wor)?d(?=[ \t]+\S)")
+_PROSE_WORDS: Final = ("pass", "pwd", "secret", "token", "key")
+_PROSE_RE: Final = re.compile(
+    r"\b(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[ _-]?key|access[ _-]?key)s?[ \t]+(?:is|was)[ \t]+"
+    r"(?:now[ \t]+)?(?:set[ \t]+to[ \t]+)?"
+)
+_PROSE_VALUE_RE: Final = re.compile(r"[\"'`]?(?P<v>[^\s\"'`]{6,256})")
 _KEY_LEFT_RE: Final = re.compile(r"[A-Za-z0-9_.-]*$")  # searched with endpos: the run ending at a hit
-_KEY_RIGHT_RE: Final = re.compile(r"[A-Za-z0-9_.-]*")
+_MAX_CANDIDATES: Final = 20_000
+_COARSE_RE: Final = re.compile(
+    r"(?i)((?:pass|pwd|secret|token|key|auth|cred|cookie)[\w.-]{0,48}(?:\\?[\"'`])?[ \t]*[:=][ \t]*[\"'`]?)"
+    r"[^\s\"'`,;&]{3,}"
+)
 _ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _MAX_KEY: Final = 64
 _MAX_VALUE: Final = 8192
@@ -72,14 +89,22 @@ class _Edits:
         return "".join(parts)
 
 
-def _keyword_positions(low: str) -> list[int]:
-    # One substring search per key word (C speed) rather than one regex alternation tried at every position.
-    found: list[int] = []
+def _candidates(low: str) -> list[tuple[int, int]]:
+    """(key word position, end of the key) for every key word followed by a separator, in text order."""
+    found: list[tuple[int, int]] = []
+    # One substring search per key word (C speed; a regex alternation of them is ten times slower), then an
+    # anchored match that the rest of the key and a separator follow.
     for word in _KEY_WORDS:
         i = low.find(word)
         while i >= 0:
-            found.append(i)
+            m = _KEY_THEN_SEP_RE.match(low, i + len(word))
+            if m is not None:
+                found.append((i, m.end("rest")))
             i = low.find(word, i + len(word))
+    if "--" in low:  # --password value
+        found.extend((m.start(), m.end()) for m in _FLAG_RE.finditer(low))
+    if "machine" in low or "login" in low:  # netrc: machine host login user password value
+        found.extend((m.start(), m.end()) for m in _NETRC_RE.finditer(low))
     found.sort()
     return found
 
@@ -93,19 +118,20 @@ def scrub_key_values(text: str, names: list[str], low: str | None = None) -> str
         low = text.lower()
         if len(low) != len(text):
             low = text.translate(_ASCII_LOWER)
+    candidates = _candidates(low)
+    if not candidates:
+        return text
     edits = _Edits()
     pos = 0
-    n = len(text)
-    for hit in _keyword_positions(low):
+    for count, (hit, ke) in enumerate(candidates):
         if hit < pos:
             continue
+        if count >= _MAX_CANDIDATES:
+            # Only text built to be slow gets here; the rest of it gets a coarse, C-speed pass instead.
+            return _coarse_rest(text, edits, pos, names)
         left = _KEY_LEFT_RE.search(text, max(0, hit - _MAX_KEY), hit)
         ks = left.start() if left is not None else hit
-        right = _KEY_RIGHT_RE.match(text, hit, min(n, hit + _MAX_KEY))
-        ke = right.end() if right is not None else hit
         pos = ke
-        while ke > ks and text[ke - 1] in ".-":  # "the token." is a sentence, not a key "token."
-            ke -= 1
         key = text[ks:ke].lstrip("-.")
         if not key or not is_sensitive_key(key):
             continue
@@ -113,6 +139,41 @@ def scrub_key_values(text: str, names: list[str], low: str | None = None) -> str
         pos = max(pos, end)
     names.extend(edits.names)
     return edits.apply(text) if edits.spans else text
+
+
+def scrub_prose(text: str, names: list[str], low: str | None = None) -> str:
+    """`the staging db password is Hunter2...`: a secret-looking word after `<secret word> is|was`."""
+    if low is None:
+        low = text.lower()
+        if len(low) != len(text):
+            low = text.translate(_ASCII_LOWER)
+    if (" is " not in low and " was " not in low) or not any(word in low for word in _PROSE_WORDS):
+        return text
+    edits = _Edits()
+    for m in _PROSE_RE.finditer(low):
+        vm = _PROSE_VALUE_RE.match(text, m.end())
+        if vm is None:
+            continue
+        value = vm.group("v").rstrip(".,;:!?)]}")
+        if value.startswith("[REDACTED:") or is_placeholder(value) or not _looks_like_literal_secret(value):
+            continue
+        edits.add(vm.start("v"), vm.start("v") + len(value), "generic_secret")
+    names.extend(edits.names)
+    return edits.apply(text) if edits.spans else text
+
+
+def _coarse_rest(text: str, edits: _Edits, pos: int, names: list[str]) -> str:
+    head = edits.apply(text[:pos]) if edits.spans else text[:pos]
+    names.extend(edits.names)
+    found: list[str] = []
+
+    def replace(m: re.Match[str]) -> str:
+        found.append("generic_secret")
+        return m.group(1) + marker("generic_secret")
+
+    rest = _COARSE_RE.sub(replace, text[pos:])
+    names.extend(found)
+    return head + rest
 
 
 def _scrub_one(text: str, ks: int, ke: int, key: str, edits: _Edits) -> int:

@@ -95,7 +95,8 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
        "glpat-", "gldt-", "glptt-", "glrt-", "glsoat-", "glft-", "glimt-", "glcbt-", "glagent-", "gloas-", "glffct-"),
     _p("slack_token", _start("x") + r"(?:ox[abposre]-[A-Za-z0-9-]{10,}|app-\d-[A-Za-z0-9-]{10,})", "xox", "xapp-"),
     _p("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}", "hooks.slack.com/"),
-    _p("stripe_key", _start("[sr]k_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,}", "k_live_", "k_test_", "k_prod_"),
+    _p("stripe_key", _start("sk_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,}", "sk_live_", "sk_test_", "sk_prod_"),
+    _p("stripe_key", _start("rk_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,}", "rk_live_", "rk_test_", "rk_prod_"),
     _p("stripe_key", _start("whsec_") + r"[A-Za-z0-9+/=]{20,}", "whsec_"),
     _p("google_api_key", _start("AIza") + r"[A-Za-z0-9_-]{35}" + _E, "aiza"),
     _p("google_oauth", _start("ya29\\.") + r"[A-Za-z0-9_-]{20,}", "ya29."),
@@ -148,16 +149,21 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
 # Secrets known by what stands before them; only group `v` is replaced. Run after TOKEN_PATTERNS, so a token
 # already replaced by a marker is not matched again.
 CONTEXT_PATTERNS: Final[tuple[SecretPattern, ...]] = (
-    _p("azure_sas_token", r"[?&]sig=(?P<v>[A-Za-z0-9%+/=_-]{20,})", "sig="),
+    _p("azure_sas_token", r"sig=(?<=[?&]sig=)(?P<v>[A-Za-z0-9%+/=_-]{20,})", "sig="),
     _p("bearer_token", r"[Bb](?<![A-Za-z].)(?i:earer)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)", "bearer",
        validate=_has_digit),
     _p("basic_auth", r"[Bb](?<![A-Za-z].)(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])", "basic",
        validate=_is_basic_credential),
-    # `curl -u user:password`: the lazy scan is bounded to the rest of one line of a curl command.
-    _p("basic_auth", r"\bcurl\b[^\n]{0,512}?[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"']{1,128}:(?P<v>[^\s\"']{1,256})",
-       "curl"),
+    # `curl -u user:password` (and any other command taking -u/--user user:password).
+    _p("basic_auth", r"[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"'-][^\s:\"']{0,127}:(?P<v>[^\s\"']{1,256})",
+       "-u", "--user"),
 )
 COMPILED: Final = tuple((p, re.compile(p.regex)) for p in (*TOKEN_PATTERNS, *CONTEXT_PATTERNS))
+
+
+def starts_with_literal(pattern: SecretPattern) -> bool:
+    """Whether the regex engine can jump between occurrences of a leading literal (a fast search)."""
+    return pattern.regex[:1].isalnum() or pattern.regex[:1] in "-:"
 ALL_PATTERN_NAMES: Final = frozenset(p.name for p in (*TOKEN_PATTERNS, *CONTEXT_PATTERNS))
 
 

@@ -11,7 +11,7 @@ import re
 from typing import Final
 
 from otel_claude.redaction.keys import is_placeholder
-from otel_claude.redaction.kv import scrub_key_values
+from otel_claude.redaction.kv import scrub_key_values, scrub_prose
 from otel_claude.redaction.patterns import (
     COMPILED,
     DB_SCHEMES,
@@ -23,6 +23,7 @@ from otel_claude.redaction.patterns import (
     URL_SCHEME_RE,
     SecretPattern,
     marker,
+    starts_with_literal,
 )
 
 CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
@@ -32,6 +33,14 @@ CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
 _MIN_LENGTH: Final = 6
 _MIN_TOKEN_LENGTH: Final = 14
 _ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+_GATE_LIMIT: Final = 4096
+
+
+def _needles(patterns: CompiledPatterns) -> frozenset[str]:
+    return frozenset(needle for pattern, _ in patterns for needle in pattern.needles)
+
+
+_NEEDLES: Final = _needles(COMPILED)
 
 
 def lower_same_length(text: str) -> str:
@@ -50,12 +59,23 @@ def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]
     if "private key" in low:
         out = _scrub_private_keys(out, names)
     if len(text) >= _MIN_TOKEN_LENGTH:
-        for pattern, regex in (*COMPILED, *extra) if extra else COMPILED:
-            if any(needle in low for needle in pattern.needles):
-                out = scrub_pattern(out, pattern, regex, names)
+        patterns = (*COMPILED, *extra) if extra else COMPILED
+        if len(text) > _GATE_LIMIT:
+            # On a long text a needle search costs as much as the search of a pattern that starts with a
+            # literal (the engine jumps between occurrences of it): those just run; the others are gated.
+            for pattern, regex in patterns:
+                if starts_with_literal(pattern) or any(needle in low for needle in pattern.needles):
+                    out = scrub_pattern(out, pattern, regex, names)
+        else:
+            present = {needle for needle in (_NEEDLES if not extra else _needles(patterns)) if needle in low}
+            if present:
+                for pattern, regex in patterns:
+                    if not present.isdisjoint(pattern.needles):
+                        out = scrub_pattern(out, pattern, regex, names)
     if "://" in low:
         out = _scrub_url_credentials(out, names)
     out = scrub_key_values(out, names, None if names else low)
+    out = scrub_prose(out, names, None if names else low)
     return out, names
 
 

@@ -88,6 +88,12 @@ class FakeAnthropic:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    def reset(self) -> None:
+        """Forget the requests and start every conversation over: the scenario can run again."""
+        with self._lock:
+            self.exchanges.clear()
+            self._cursors.clear()
+
     # --- what the tests read ---------------------------------------------------------------------
     def model_exchanges(self) -> list[Exchange]:
         """The Messages API calls that produced a model response (scripted, compaction, or canned)."""

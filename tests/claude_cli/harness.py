@@ -166,6 +166,11 @@ class Sandbox:
         proc, args, started = self.start(prompt, env=env, **kwargs)
         return self.finish(proc, args, started, timeout)
 
+    def rewind(self) -> None:
+        """Ready the scenario to run again in this sandbox: a new session id, the stand-in from its first step."""
+        self.session_id = new_session_id()
+        self.api.reset()
+
     def run_scenario(self, env: dict[str, str] | None = None, timeout: float = 120) -> list[ClaudeResult]:
         """Every run the scenario lists, in order; consecutive `concurrent` runs start together."""
         results: list[ClaudeResult] = []

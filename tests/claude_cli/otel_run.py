@@ -49,6 +49,7 @@ class OtelRun:
     prometheus_url: str
     state_dir: str
     install_output: str
+    installed_events: list[str] = field(default_factory=list)  # what otel-claude install registered
     results: list[ClaudeResult] = field(default_factory=list)
     hooks: list[dict[str, Any]] = field(default_factory=list)
     prometheus_text: str = ""
@@ -114,8 +115,13 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
     return predicate()
 
 
-def run_with_otel_claude(sandbox: Sandbox, extra_config: dict[str, str] | None = None) -> OtelRun:
-    """Install otel-claude into the sandbox, run the scenario, wait for the export; the agent is stopped after."""
+def run_with_otel_claude(
+    sandbox: Sandbox, extra_config: dict[str, str] | None = None, record_events: list[str] | None = None
+) -> OtelRun:
+    """Install otel-claude into the sandbox, run the scenario, wait for the export; the agent is stopped after.
+
+    The recording hook listens to the events otel-claude registered, or to `record_events`.
+    """
     receiver = OtlpReceiver().start()
     port = free_port()
     env = sandbox.env()
@@ -132,8 +138,9 @@ def run_with_otel_claude(sandbox: Sandbox, extra_config: dict[str, str] | None =
     lines = {"OTEL_METRIC_EXPORT_INTERVAL": "1000", **(extra_config or {})}
     with config.open("a", encoding="utf-8") as handle:
         handle.writelines(f"{key}={value}\n" for key, value in lines.items())
+    run.installed_events = list(sandbox.read_settings().get("hooks", {}))
     record = sandbox.root / "hooks.jsonl"
-    sandbox.add_recording_hook(list(sandbox.read_settings().get("hooks", {})), record)
+    sandbox.add_recording_hook(record_events or run.installed_events, record)
     try:
         run.results = sandbox.run_scenario()
         run.hooks = read_hook_records(record)
@@ -158,13 +165,16 @@ def _wait_for_export(run: OtelRun) -> None:
     output_tokens = sum(e.response["usage"]["output_tokens"] for e in run.transcript_exchanges())
     tool_calls = prometheus_name(sc.METRIC_TOOL_CALLS)
     tokens = prometheus_name(sc.METRIC_TOKENS)
+    hook_events = prometheus_name(sc.METRIC_HOOK_EVENTS)
 
     def metrics_complete() -> bool:
         try:
             run.prometheus_text = scrape(run.prometheus_url)
         except OSError:
             return False
-        return (run.prometheus(tool_calls) == len(calls)
+        seen = sum(1 for h in run.hooks if h["event"] in run.installed_events)
+        return (run.prometheus(hook_events) >= seen  # every event otel-claude's hook got is counted
+                and run.prometheus(tool_calls) == len(calls)
                 and run.prometheus(tokens, claude_code_token_kind=sc.TOKEN_KIND_OUTPUT) == output_tokens)
 
     _wait(metrics_complete, METRIC_WAIT_S)

@@ -11,7 +11,7 @@ from otel_claude import ids
 from otel_claude import semconv as sc
 from otel_claude.cost import cost_of_call
 from otel_claude.dedup import Dedup
-from otel_claude.llm_calls import build_llm_span, llm_span_id
+from otel_claude.llm_calls import build_llm_span, llm_span_id, turn_cost_attributes
 from otel_claude.prices import bundled_table
 from otel_claude.span_emitter import emit
 from otel_claude.transcript import new_cursor, read_all_new
@@ -90,3 +90,11 @@ def test_subagent_call_and_unknown_model_attributes() -> None:
     assert span.attributes[sc.GEN_AI_AGENT_ID] == "ae0930d159505e5e8"
     assert span.attributes[sc.CC_COST_KNOWN] is False and span.attributes[sc.CC_COST_USD] == 0.0
     assert span.attributes[sc.CC_COST_TIER] == "unknown_model"
+
+
+def test_turn_end_carries_both_costs() -> None:
+    assert turn_cost_attributes(0.2098892, 0.1976676) == {
+        sc.CC_REPORTED_COST_USD: 0.2098892,
+        sc.CC_SESSION_COST_USD: 0.1976676,
+    }
+    assert turn_cost_attributes(None, 0.5) == {sc.CC_SESSION_COST_USD: 0.5}

@@ -210,17 +210,20 @@ class Sandbox:
         if self.agent_pid() is not None:
             self.cli("stop", "--state-dir", str(self.state_dir), "--timeout", str(timeout), timeout=timeout + 10)
         self._remember_agent()
-        for pid in self.agent_pids:
+        for process in self._foreground:  # our own children: let them finish exiting, then reap them
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+            if process.stderr:
+                process.stderr.close()
+        foreground = {process.pid for process in self._foreground}
+        for pid in self.agent_pids - foreground:  # agents started by hooks: not our children
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        for process in self._foreground:
-            if process.poll() is None:
-                process.kill()
-            process.wait(10)
-            if process.stderr:
-                process.stderr.close()
         self._foreground.clear()
         self.agent_pids.clear()
 

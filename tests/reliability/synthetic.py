@@ -2,14 +2,18 @@
 
 A copy keeps its fixture's event order and relative timing; `interleaved` runs many copies at once, as many
 concurrent Claude Code sessions would, and every copy ends with SessionEnd (so its state must be released).
+With a `transcripts_root`, each copy also gets its own transcripts there (hard links to the fixture files, named
+with the copy's ids), so the agent reads one transcript per session as it does live.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import secrets
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +31,7 @@ _ID = re.compile(
     r"|toolu_[0-9A-Za-z]{20,}"  # tool use ids
     r"|\ba[0-9a-f]{16}\b"  # subagent ids
 )
-_PLACEHOLDER = re.compile(r"@@path(\d+)@@")
+_ROOT = "@@root@@"
 
 
 def _fresh_like(original: str) -> str:
@@ -55,34 +59,36 @@ def big_tool_response(size: int = 1 << 20) -> dict[str, Any]:
     return {**base, "tool_response": {"stdout": body, "stderr": "", "interrupted": False, "isImage": False}}
 
 
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 class SessionTemplate:
     """One fixture file's events as text, to be copied with fresh ids."""
 
     def __init__(self, name: str) -> None:
-        directory = SESSIONS / name
         self.name = name
-        lines = (directory / "hooks.jsonl").read_text(encoding="utf-8").splitlines()
+        self.transcripts = SESSIONS / name / "transcripts"
+        lines = (SESSIONS / name / "hooks.jsonl").read_text(encoding="utf-8").splitlines()
         entries = [json.loads(line) for line in lines if line.strip()]
-        transcripts = str(directory / "transcripts")
-        # Transcript paths point at the real fixture transcripts and keep their names (the ids in them must not
-        # be renewed): they are held out of the id rewrite as placeholders.
-        self.paths: list[str] = []
-        for entry in entries:
-            payload = entry["payload"]
-            for field in ("transcript_path", "agent_transcript_path"):
-                value = payload.get(field)
-                if isinstance(value, str) and value.startswith(RECORDED_PROJECTS_DIR + "/"):
-                    payload[field] = f"@@path{len(self.paths)}@@"
-                    self.paths.append(json.dumps(transcripts + value[len(RECORDED_PROJECTS_DIR) :])[1:-1])
         start = to_ns(entries[0]["ts"])
         self.offsets = [to_ns(entry["ts"]) - start for entry in entries]
-        self.texts = [json.dumps(entry["payload"], separators=(",", ":")) for entry in entries]
+        # Transcript paths get a placeholder root, filled in per copy.
+        texts = [json.dumps(entry["payload"], separators=(",", ":")) for entry in entries]
+        self.texts = [text.replace(RECORDED_PROJECTS_DIR, _ROOT) for text in texts]
+        self.files = [p.relative_to(self.transcripts) for p in self.transcripts.rglob("*.jsonl")]
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def copy(self, start_ns: int) -> list[tuple[int, bytes]]:
-        """(received_ns, HookInput bytes) for one copy with fresh ids, the same ids in every event of the copy."""
+    def copy(self, start_ns: int, transcripts_root: Path | None = None) -> list[tuple[int, bytes]]:
+        """(received_ns, HookInput bytes) for one copy with fresh ids, the same ids in every event of the copy.
+
+        Without `transcripts_root` the copy points at the fixture transcripts (shared by all copies)."""
         mapping: dict[str, str] = {}
 
         def fresh(match: re.Match[str]) -> str:
@@ -91,20 +97,35 @@ class SessionTemplate:
                 mapping[original] = _fresh_like(original)
             return mapping[original]
 
-        def path(match: re.Match[str]) -> str:
-            return self.paths[int(match.group(1))]
-
-        return [
-            (start_ns + offset, _PLACEHOLDER.sub(path, _ID.sub(fresh, text)).encode())
+        if transcripts_root is None:
+            root = json.dumps(str(self.transcripts))[1:-1]
+            return [
+                (start_ns + offset, _rewrite_outside_paths(text, fresh).replace(_ROOT, root).encode())
+                for offset, text in zip(self.offsets, self.texts, strict=True)
+            ]
+        root = json.dumps(str(transcripts_root))[1:-1]
+        records = [
+            (start_ns + offset, _ID.sub(fresh, text).replace(_ROOT, root).encode())
             for offset, text in zip(self.offsets, self.texts, strict=True)
         ]
+        for relative in self.files:
+            _link(self.transcripts / relative, transcripts_root / _ID.sub(fresh, str(relative)))
+        return records
+
+
+def _rewrite_outside_paths(text: str, fresh: Any) -> str:
+    """Fresh ids everywhere except inside transcript paths (which must keep naming the fixture files)."""
+    parts = re.split(r'("' + re.escape(_ROOT) + r'[^"]*")', text)
+    return "".join(part if part.startswith('"' + _ROOT) else _ID.sub(fresh, part) for part in parts)
 
 
 def templates() -> list[SessionTemplate]:
     return [SessionTemplate(path.name) for path in sorted(SESSIONS.iterdir()) if (path / "hooks.jsonl").exists()]
 
 
-def interleaved(total_events: int, concurrency: int, start_ns: int) -> Iterator[tuple[int, bytes]]:
+def interleaved(
+    total_events: int, concurrency: int, start_ns: int, transcripts_root: Path | None = None
+) -> Iterator[tuple[int, bytes]]:
     """At least `total_events` events from copies of the fixture sessions, `concurrency` copies in flight at a
     time, round-robin one event each; whole copies only, so every session ends."""
     pool = itertools.cycle(templates())
@@ -114,7 +135,7 @@ def interleaved(total_events: int, concurrency: int, start_ns: int) -> Iterator[
     while produced < total_events or active:
         while len(active) < concurrency and produced < total_events:
             template = next(pool)
-            active.append(iter(template.copy(start_ns + copies_started * 1_000_000)))
+            active.append(iter(template.copy(start_ns + copies_started * 1_000_000, transcripts_root)))
             copies_started += 1
             produced += len(template)
         for events in list(active):

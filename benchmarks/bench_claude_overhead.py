@@ -1,0 +1,150 @@
+"""Session time overhead of otel-claude in the real Claude Code CLI, against a do-nothing hook, in the same run.
+
+One scenario (tests/claude_cli/scenarios/, default tools_ok: six tool calls, about 25 hook events) runs
+against the Messages API stand-in in three sandboxes, each with its own HOME:
+
+- none: no hooks at all (the floor);
+- noop: `true` registered for exactly the events, matchers and timeouts otel-claude registers;
+- python: `python -I -S -c pass` for the same events: the floor of any hook written in Python (context only);
+- otel: `otel-claude install`, exporting to an in-process OTLP receiver (the agent stays up between runs,
+  as it does for a user; the first, untimed, warm-up run starts it).
+
+Each round runs the three once, in a shuffled order, so machine noise hits all alike. The figure is
+(median otel - median none) / (median noop - median none): what otel-claude costs a session in units of what
+any hook at all costs it. Target: at most 1.5.
+
+    .venv/bin/python benchmarks/bench_claude_overhead.py            # 10 rounds
+    .venv/bin/python benchmarks/bench_claude_overhead.py --short    # 3 rounds, for CI
+    .venv/bin/python benchmarks/bench_claude_overhead.py --check    # exit 1 when the target is missed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from claude_cli.harness import Sandbox
+from claude_cli.otel_run import prometheus_name
+from claude_cli.versions import CLAUDE_CODE_VERSION, INSTALLER, claude_binary
+from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
+from support.processes import metric_value, scrape, stop_agent, wait_for
+
+from otel_claude import semconv as sc
+
+RATIO_TARGET = 1.5
+MODES = ("none", "noop", "python", "otel")
+
+
+def _same_hooks(otel_settings: dict[str, object], command: str) -> dict[str, object]:
+    """otel-claude's hooks with every command replaced: same events, matchers and timeouts."""
+    hooks = otel_settings.get("hooks", {})
+    assert isinstance(hooks, dict)
+    return {"hooks": {event: [dict(group, hooks=[dict(h, command=command) for h in group["hooks"]])
+                              for group in groups] for event, groups in hooks.items()}}
+
+
+def _timed(sandbox: Sandbox) -> float:
+    sandbox.rewind()
+    start = time.perf_counter()
+    for result in sandbox.run_scenario():
+        result.check()
+    elapsed = time.perf_counter() - start
+    if sandbox.api.unserved_steps():
+        raise SystemExit(f"{sandbox.root}: the scenario did not run as written")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", action="store_true", help="3 rounds (CI)")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--scenario", default="tools_ok")
+    parser.add_argument("--version", default=CLAUDE_CODE_VERSION)
+    parser.add_argument("--check", action="store_true", help=f"exit 1 when the ratio exceeds {RATIO_TARGET}")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (3 if args.short else 10)
+    if not claude_binary(args.version).exists():
+        print(f"Claude Code {args.version} is not installed: run {INSTALLER}", file=sys.stderr)
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="otel-claude-bench-"))  # outside the checkout: the CLI adopts a repo
+    receiver = OtlpReceiver().start()
+    sandboxes = {mode: Sandbox(root / mode, args.version, args.scenario) for mode in MODES}
+    otel = sandboxes["otel"]
+    port = free_port()
+    try:
+        install = subprocess.run(
+            [sys.executable, "-m", "otel_claude", "install", "--endpoint", receiver.endpoint,
+             "--prometheus-port", str(port)],
+            env=otel.env(), capture_output=True, text=True, timeout=120, check=True)
+        print(install.stdout.strip().splitlines()[0])
+        sandboxes["noop"].write_settings(_same_hooks(otel.read_settings(), "true"))
+        python_floor = f"{shlex.quote(sys.executable)} -I -S -c pass"
+        sandboxes["python"].write_settings(_same_hooks(otel.read_settings(), python_floor))
+        for sandbox in sandboxes.values():  # warm-up, untimed: page cache, and otel's agent starts here
+            _timed(sandbox)
+        times: dict[str, list[float]] = {mode: [] for mode in MODES}
+        for _ in range(rounds):
+            order = list(MODES)
+            random.shuffle(order)
+            for mode in order:
+                times[mode].append(_timed(sandboxes[mode]))
+        report(times, rounds, args)
+        # The otel runs did the work: every tool call of every run reached the receiver.
+        tools_per_run = len(otel.scenario.tool_calls())
+        wait_for(lambda: _tool_spans(receiver) >= tools_per_run * (rounds + 1), 60, "all tool spans")
+        page = scrape(f"http://127.0.0.1:{port}/metrics")
+        events = metric_value(page, prometheus_name(sc.METRIC_HOOK_EVENTS)) / (rounds + 1)
+        overhead = statistics.median(times["otel"]) - statistics.median(times["noop"])
+        print(f"hook events per session: {events:.0f}; otel-claude minus noop per event: "
+              f"{1000 * overhead / max(events, 1):.1f} ms")
+        ratio = _ratio(times)
+        return 1 if args.check and ratio > RATIO_TARGET else 0
+    finally:
+        stop_agent(str(otel.home / ".local" / "state" / "otel-claude"), otel.env())
+        for sandbox in sandboxes.values():
+            sandbox.close()
+        receiver.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _tool_spans(receiver: OtlpReceiver) -> int:
+    return sum(1 for s in receiver.spans() if span_attributes(s).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL)
+
+
+def _ratio(times: dict[str, list[float]]) -> float:
+    floor = statistics.median(times["none"])
+    noop = statistics.median(times["noop"]) - floor
+    return (statistics.median(times["otel"]) - floor) / noop if noop > 0 else float("inf")
+
+
+def report(times: dict[str, list[float]], rounds: int, args: argparse.Namespace) -> None:
+    print(f"Claude Code {args.version}, scenario {args.scenario}, {rounds} rounds (session wall time, seconds)")
+    for mode in MODES:
+        samples = times[mode]
+        print(f"  {mode:5} median {statistics.median(samples):6.3f}  min {min(samples):6.3f}  "
+              f"max {max(samples):6.3f}  all {json.dumps([round(s, 3) for s in samples])}")
+    floor = statistics.median(times["none"])
+    print("  overhead over none: " + ", ".join(
+        f"{mode} {statistics.median(times[mode]) - floor:+.3f} s" for mode in MODES[1:]))
+    python = statistics.median(times["python"]) - floor
+    noop = statistics.median(times["noop"]) - floor
+    if noop > 0:
+        print(f"  (python -I -S -c pass alone: {python / noop:.2f} x the noop overhead)")
+    ratio = _ratio(times)
+    verdict = "ok" if ratio <= RATIO_TARGET else "MISSED"
+    print(f"overhead ratio otel/noop: {ratio:.2f} (target <= {RATIO_TARGET}: {verdict})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
