@@ -1,7 +1,7 @@
 """Session time overhead of otel-claude in the real Claude Code CLI, against a do-nothing hook, in the same run.
 
-One scenario (tests/claude_cli/scenarios/, default tools_ok: six tool calls, about 25 hook events) runs
-against the Messages API stand-in in three sandboxes, each with its own HOME:
+One scenario (tests/claude_cli/scenarios/, default bench: twelve quick tool calls, 41 hook events) runs
+against the Messages API stand-in in four sandboxes, each with its own HOME:
 
 - none: no hooks at all (the floor);
 - noop: `true` registered for exactly the events, matchers and timeouts otel-claude registers;
@@ -9,7 +9,7 @@ against the Messages API stand-in in three sandboxes, each with its own HOME:
 - otel: `otel-claude install`, exporting to an in-process OTLP receiver (the agent stays up between runs,
   as it does for a user; the first, untimed, warm-up run starts it).
 
-Each round runs the three once, in a shuffled order, so machine noise hits all alike. The figure is
+Each round runs the four once, in a shuffled order, so machine noise hits all alike. The figure is
 (median otel - median none) / (median noop - median none): what otel-claude costs a session in units of what
 any hook at all costs it. Target: at most 1.5.
 
@@ -50,8 +50,12 @@ def _same_hooks(otel_settings: dict[str, object], command: str) -> dict[str, obj
     """otel-claude's hooks with every command replaced: same events, matchers and timeouts."""
     hooks = otel_settings.get("hooks", {})
     assert isinstance(hooks, dict)
-    return {"hooks": {event: [dict(group, hooks=[dict(h, command=command) for h in group["hooks"]])
-                              for group in groups] for event, groups in hooks.items()}}
+    return {
+        "hooks": {
+            event: [dict(group, hooks=[dict(h, command=command) for h in group["hooks"]]) for group in groups]
+            for event, groups in hooks.items()
+        }
+    }
 
 
 def _timed(sandbox: Sandbox) -> float:
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--short", action="store_true", help="3 rounds (CI)")
     parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--scenario", default="tools_ok")
+    parser.add_argument("--scenario", default="bench")
     parser.add_argument("--version", default=CLAUDE_CODE_VERSION)
     parser.add_argument("--check", action="store_true", help=f"exit 1 when the ratio exceeds {RATIO_TARGET}")
     args = parser.parse_args(argv)
@@ -84,9 +88,22 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     try:
         install = subprocess.run(
-            [sys.executable, "-m", "otel_claude", "install", "--endpoint", receiver.endpoint,
-             "--prometheus-port", str(port)],
-            env=otel.env(), capture_output=True, text=True, timeout=120, check=True)
+            [
+                sys.executable,
+                "-m",
+                "otel_claude",
+                "install",
+                "--endpoint",
+                receiver.endpoint,
+                "--prometheus-port",
+                str(port),
+            ],
+            env=otel.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         print(install.stdout.strip().splitlines()[0])
         sandboxes["noop"].write_settings(_same_hooks(otel.read_settings(), "true"))
         python_floor = f"{shlex.quote(sys.executable)} -I -S -c pass"
@@ -106,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         page = scrape(f"http://127.0.0.1:{port}/metrics")
         events = metric_value(page, prometheus_name(sc.METRIC_HOOK_EVENTS)) / (rounds + 1)
         overhead = statistics.median(times["otel"]) - statistics.median(times["noop"])
-        print(f"hook events per session: {events:.0f}; otel-claude minus noop per event: "
-              f"{1000 * overhead / max(events, 1):.1f} ms")
+        print(
+            f"hook events per session: {events:.0f}; otel-claude minus noop per event: "
+            f"{1000 * overhead / max(events, 1):.1f} ms"
+        )
         ratio = _ratio(times)
         return 1 if args.check and ratio > RATIO_TARGET else 0
     finally:
@@ -132,11 +151,15 @@ def report(times: dict[str, list[float]], rounds: int, args: argparse.Namespace)
     print(f"Claude Code {args.version}, scenario {args.scenario}, {rounds} rounds (session wall time, seconds)")
     for mode in MODES:
         samples = times[mode]
-        print(f"  {mode:5} median {statistics.median(samples):6.3f}  min {min(samples):6.3f}  "
-              f"max {max(samples):6.3f}  all {json.dumps([round(s, 3) for s in samples])}")
+        print(
+            f"  {mode:5} median {statistics.median(samples):6.3f}  min {min(samples):6.3f}  "
+            f"max {max(samples):6.3f}  all {json.dumps([round(s, 3) for s in samples])}"
+        )
     floor = statistics.median(times["none"])
-    print("  overhead over none: " + ", ".join(
-        f"{mode} {statistics.median(times[mode]) - floor:+.3f} s" for mode in MODES[1:]))
+    print(
+        "  overhead over none: "
+        + ", ".join(f"{mode} {statistics.median(times[mode]) - floor:+.3f} s" for mode in MODES[1:])
+    )
     python = statistics.median(times["python"]) - floor
     noop = statistics.median(times["noop"]) - floor
     if noop > 0:

@@ -128,18 +128,22 @@ def run_state(state: str, endpoint: str, small: list[bytes], big: bytes, calls: 
     return rows
 
 
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:>6.1f}ms"
+
+
 def render(rows: list[Row]) -> str:
     header = (
-        f"{'collector':<9} {'payload':<32} {'calls':>5} | {'pass p50':>8} {'p99':>6} | {'read p50':>8} {'p99':>6} | "
-        f"{'hook p50':>8} {'p99':>6} | {'p50/pass':>8} {'p99/pass':>8} | agent | target"
+        f"{'collector':<9} {'payload':<32} {'calls':>5} | {'pass p50':>8} {'p99':>8} | {'read p50':>8} {'p99':>8} | "
+        f"{'hook p50':>8} {'p99':>8} | {'p50/pass':>8} {'p99/pass':>8} | agent | target"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row.state:<9} {row.payload:<32} {row.calls:>5} | {row.pass_p50 * 1e3:>6.1f}ms {row.pass_p99 * 1e3:>4.1f}ms"
-            f" | {row.read_p50 * 1e3:>6.1f}ms {row.read_p99 * 1e3:>4.1f}ms | {row.hook_p50 * 1e3:>6.1f}ms "
-            f"{row.hook_p99 * 1e3:>4.1f}ms | {row.ratio_p50:>7.2f}x {row.ratio_p99:>7.2f}x | "
-            f"{'up' if row.agent_alive else 'DOWN':<5} | {'ok' if row.ok else 'MISSED'}"
+            f"{row.state:<9} {row.payload:<32} {row.calls:>5} | {_ms(row.pass_p50)} {_ms(row.pass_p99)} | "
+            f"{_ms(row.read_p50)} {_ms(row.read_p99)} | {_ms(row.hook_p50)} {_ms(row.hook_p99)} | "
+            f"{row.ratio_p50:>7.2f}x {row.ratio_p99:>7.2f}x | {'up' if row.agent_alive else 'DOWN':<5} | "
+            f"{'ok' if row.ok else 'MISSED'}"
         )
     return "\n".join(lines)
 

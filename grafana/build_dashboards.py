@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling builder modules, when run as a script
 
-import promql as q  # noqa: E402
-from dashboard_kit import Dashboard, Json, PromQuery, Row, Variable  # noqa: E402
-from dashboards_ops import errors_dashboard, traces_dashboard  # noqa: E402
-from panel_types import bargauge, merge_by, stat, table, timeseries, unit_override  # noqa: E402
+import promql as q
+from dashboard_kit import Dashboard, Json, PromQuery, Variable
+from dashboards_ops import errors_dashboard, traces_dashboard
+from panel_types import bargauge, merge_by, stat, table, timeseries, unit_override
 
 OUT_DIR = Path(__file__).resolve().parent / "dashboards"
 
@@ -67,14 +67,14 @@ def overview_dashboard() -> Dashboard:
              time_from="now/d", width=2, description="List-price cost since midnight (browser time)."),
         stat("Cost", PromQuery(q.total(_usage(q.COST)), instant=True), unit="currencyUSD", decimals=2, width=2,
              description="List-price cost over the dashboard's time range."),
-        timeseries("Tool calls by outcome", [PromQuery(q.per_step(_tools(), [q.OUTCOME]), "{{%s}}" % q.OUTCOME)],
+        timeseries("Tool calls by outcome", [PromQuery(q.per_step(_tools(), [q.OUTCOME]), q.legend(q.OUTCOME))],
                    bars=True, stacked=True, description="Tool calls per interval."),
         timeseries("Tokens by kind", [PromQuery(q.per_step(_usage(q.TOKENS), [q.TOKEN_KIND]),
-                                                "{{%s}}" % q.TOKEN_KIND)], bars=True, stacked=True),
-        timeseries("Cost by model", [PromQuery(q.per_step(_usage(q.COST), [q.MODEL]), "{{%s}}" % q.MODEL)],
+                                                q.legend(q.TOKEN_KIND))], bars=True, stacked=True),
+        timeseries("Cost by model", [PromQuery(q.per_step(_usage(q.COST), [q.MODEL]), q.legend(q.MODEL))],
                    unit="currencyUSD", bars=True, stacked=True, decimals=2),
         timeseries("Turns by outcome", [PromQuery(q.per_step(q.sel(q.TURNS, q.SESSION_FILTERS), [q.TURN_OUTCOME]),
-                                                  "{{%s}}" % q.TURN_OUTCOME)], bars=True, stacked=True),
+                                                  q.legend(q.TURN_OUTCOME))], bars=True, stacked=True),
     ]
     return Dashboard("otel-claude-overview", "otel-claude / Overview",
                      "Claude Code sessions, turns, tool calls, tokens and cost, from otel-claude's metrics.",
@@ -88,7 +88,7 @@ def tools_dashboard() -> Dashboard:
         *(PromQuery(q.quantile(p, duration, [q.TOOL]), instant=True, table=True) for p in (0.5, 0.95, 0.99)),
     ]
     items = [
-        bargauge("Calls per tool", PromQuery(q.total(_tools(), [q.TOOL]), "{{%s}}" % q.TOOL, instant=True),
+        bargauge("Calls per tool", PromQuery(q.total(_tools(), [q.TOOL]), q.legend(q.TOOL), instant=True),
                  description="Every finished, failed, denied or unfinished tool call, by tool."),
         table("Duration per tool", percentiles, unit="s", sort_by="p95", width=16,
               description="Calls and p50/p95/p99 duration (PreToolUse to its end) over the time range.",
@@ -96,16 +96,16 @@ def tools_dashboard() -> Dashboard:
                                                 "Value #C": "p95", "Value #D": "p99"}),
               overrides=[unit_override("Calls", "short", 0)]),
         bargauge("Slowest tools (p95)", PromQuery(f"topk(10, {q.quantile(0.95, duration, [q.TOOL])})",
-                                                  "{{%s}}" % q.TOOL, instant=True), unit="s", width=8),
-        timeseries("Tool mix over time", [PromQuery(q.per_step(_tools(), [q.TOOL]), "{{%s}}" % q.TOOL)],
+                                                  q.legend(q.TOOL), instant=True), unit="s", width=8),
+        timeseries("Tool mix over time", [PromQuery(q.per_step(_tools(), [q.TOOL]), q.legend(q.TOOL))],
                    bars=True, stacked=True, width=16, description="Tool calls per interval, by tool."),
         timeseries("p95 duration by tool", [PromQuery(
-            q.quantile(0.95, duration, [q.TOOL], window="$__rate_interval"), "{{%s}}" % q.TOOL, exemplar=True)],
+            q.quantile(0.95, duration, [q.TOOL], window="$__rate_interval"), q.legend(q.TOOL), exemplar=True)],
             unit="s", description="Over a sliding window; exemplars link to the traces of slow calls."),
-        timeseries("Calls by agent", [PromQuery(q.per_step(_tools(), [q.AGENT_KIND]), "{{%s}}" % q.AGENT_KIND)],
+        timeseries("Calls by agent", [PromQuery(q.per_step(_tools(), [q.AGENT_KIND]), q.legend(q.AGENT_KIND))],
                    bars=True, stacked=True, description="Calls made by the main agent and by subagents."),
         bargauge("Subagents by type", PromQuery(q.total(q.sel(q.SUBAGENTS, q.SESSION_FILTERS), [q.AGENT_NAME]),
-                                                "{{%s}}" % q.AGENT_NAME, instant=True),
+                                                q.legend(q.AGENT_NAME), instant=True),
                  description="Subagents (Agent/Task tool) that finished, by subagent type."),
     ]
     return Dashboard("otel-claude-tools", "otel-claude / Tool usage",
@@ -129,26 +129,22 @@ def cost_dashboard() -> Dashboard:
         stat("API calls", PromQuery(q.total(_usage(q.LLM_CALLS)), instant=True)),
         stat("Unknown-model tokens", PromQuery(q.total(_usage(q.TOKENS, **{q.COST_KNOWN: "false"})), instant=True),
              description="Tokens of models with no price in the table: their cost is not in the totals."),
-        bargauge("Cost by model", PromQuery(q.total(_usage(q.COST), [q.MODEL]), "{{%s}}" % q.MODEL, instant=True),
+        bargauge("Cost by model", PromQuery(q.total(_usage(q.COST), [q.MODEL]), q.legend(q.MODEL), instant=True),
                  unit="currencyUSD", decimals=2),
-        bargauge("Cost by project", PromQuery(q.total(_usage(q.COST), [q.PROJECT]), "{{%s}}" % q.PROJECT,
+        bargauge("Cost by project", PromQuery(q.total(_usage(q.COST), [q.PROJECT]), q.legend(q.PROJECT),
                                               instant=True), unit="currencyUSD", decimals=2),
-        bargauge("Tokens by kind", PromQuery(q.total(_usage(q.TOKENS), [q.TOKEN_KIND]), "{{%s}}" % q.TOKEN_KIND,
+        bargauge("Tokens by kind", PromQuery(q.total(_usage(q.TOKENS), [q.TOKEN_KIND]), q.legend(q.TOKEN_KIND),
                                              instant=True)),
-        timeseries("Burn rate", [PromQuery(q.total(_usage(q.COST), [q.MODEL], window="1h"), "{{%s}}" % q.MODEL)],
+        timeseries("Burn rate", [PromQuery(q.rolling(_usage(q.COST), [q.MODEL]), q.legend(q.MODEL))],
                    unit="currencyUSD", decimals=2, width=12, stacked=True,
                    description="Cost of the trailing hour at each point in time, by model."),
-        timeseries("Cache hit ratio over time", [PromQuery(
-            q.ratio(q.total(_usage(q.TOKENS, **{q.TOKEN_KIND: "cache_read"}), window="1h"),
-                    q.total(_usage(q.TOKENS, **{q.TOKEN_KIND: prompt_kinds}), window="1h")), "cache hit ratio")],
-            unit="percentunit", width=12, description="Over the trailing hour."),
         timeseries("Tokens by kind over time", [PromQuery(q.per_step(_usage(q.TOKENS), [q.TOKEN_KIND]),
-                                                          "{{%s}}" % q.TOKEN_KIND)], bars=True, stacked=True),
+                                                          q.legend(q.TOKEN_KIND))], bars=True, stacked=True),
         table("Unknown-model tokens by model", [PromQuery(
             q.total(_usage(q.TOKENS, **{q.COST_KNOWN: "false"}), [q.MODEL, q.TOKEN_KIND]), instant=True, table=True)],
             description="Models missing from the price table; add them to the prices override file."),
         bargauge("Claude Code's own cost estimate by model", PromQuery(
-            q.total(q.sel(q.REPORTED_COST, ("model",)), [q.MODEL]), "{{%s}}" % q.MODEL, instant=True),
+            q.total(q.sel(q.REPORTED_COST, ("model",)), [q.MODEL]), q.legend(q.MODEL), instant=True),
             unit="currencyUSD", decimals=2,
             description="What Claude Code itself reported (transcript cost state), beside the list-price cost."),
     ]

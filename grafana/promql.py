@@ -4,13 +4,21 @@ Metric and label names are the ones Prometheus stores for otel_claude/semconv.py
 underscores, counters get `_total`, the unit `s` gives `_seconds`, `USD` gives `_USD`); they are the same
 whether Prometheus scrapes the agent or the Collector.
 
-Why not plain increase(): otel-claude's counters are low-volume and bursty, and their series are often new
-(the first call of a tool, a new project, a restarted agent). increase() cannot see a series' first value
-(it only measures change between samples, so a series born at 3 counts 0) and it extrapolates to the window
-edges (3 calls become 3.4). `increments()` below counts what happened in each step exactly: the change since
-the previous step, or the whole value for a series that did not exist one step earlier or restarted from zero
-(the agent restarts after idling). Summed with sum_over_time over a subquery it gives exact totals for the
-dashboard's time range, which the tests compare with what the fixture sessions contain.
+Why not plain increase(): otel-claude's counters are low-volume and bursty, and many series are new (the first
+call of a tool, a new project). increase() only measures change between samples, so it cannot see a series'
+first value (a series born at 3 counts 0), and it extrapolates to the window edges (3 calls become 3.4).
+The helpers here count exactly, and differently for the two kinds of series the agent exports:
+
+- Counters survive agent restarts (otel_claude/counter_ledger.py: a new agent carries on from the saved
+  totals), so they only ever grow, even across the hours the agent is not running and its series are absent.
+  `total()` is the value at the end of the window minus the last value before it, looked up in the series'
+  history when it was absent at the window start (an agent idle at that moment), or zero for a series that
+  never existed before: exact, however long the gaps.
+- Histograms restart from zero with each agent. `histogram_total()` adds, step by step, what each bucket grew
+  by since the previous step, or its whole value when it has no previous step or restarted from zero.
+
+Time-series panels use `per_step()`, the growth between consecutive steps, which never over-counts: a series'
+first value (and what happened while it was absent) shows in the totals, not as a bar.
 """
 
 from __future__ import annotations
@@ -83,23 +91,46 @@ def sel(metric: str, filters: Sequence[str] = (), **match: str) -> str:
     return f"{metric}{{{','.join(parts)}}}"
 
 
-def increments(selector: str, step: str = STEP) -> str:
-    """What each counter series grew by in the last `step`, new series and restarts counted from zero."""
-    return f"(({selector} - ({selector} offset {step})) >= 0 or ({selector} * 1))"
+# How far back `total()` looks for a counter's last value before a window starts, and at what resolution. The
+# agent only exits after an hour without events, so a series' last hour is flat and an hourly grid finds its
+# final value; a series unseen for longer than HISTORY is taken as new (its restored total counts once). Cost:
+# one lookup per grid point and series per query, cheap at one developer's few hundred series.
+HISTORY: Final = "30d:1h"
 
 
 def _by(labels: Sequence[str]) -> str:
     return f" by ({', '.join(labels)})" if labels else ""
 
 
-def total(selector: str, by: Sequence[str] = (), window: str = RANGE, step: str = STEP) -> str:
-    """Exact count (or sum, for cost) over `window`, optionally per label."""
-    return f"sum{_by(by)} (sum_over_time({increments(selector, step)}[{window}:{step}]))"
+def total(selector: str, by: Sequence[str] = (), window: str = RANGE) -> str:
+    """Exact growth of a counter (a count, or USD for cost) over `window`, optionally per label."""
+    # The value now, or where the series stopped if it is gone (an idle agent exits): found on a 15-minute grid
+    # rather than with last_over_time over every raw sample of a long window.
+    end = f"({selector} or last_over_time({selector}[{window}:15m]))"
+    before = f"(({selector} offset {window}) or last_over_time({selector}[{HISTORY}] offset {window}))"
+    # A result below zero means the counter was reset (the agent's state was wiped): count from zero then.
+    return f"sum{_by(by)} ((({end} - {before}) >= 0) or {end})"
+
+
+def increments(selector: str, step: str = STEP) -> str:
+    """What each series grew by in the last `step`; a series with no previous step, or one that restarted
+    from zero (a histogram of a new agent), counts in full."""
+    return f"(({selector} - ({selector} offset {step})) >= 0 or ({selector} * 1))"
+
+
+def histogram_total(bucket_selector: str, by: Sequence[str] = (), window: str = RANGE, step: str = STEP) -> str:
+    """Exact per-bucket counts of a histogram over `window` (for quantiles)."""
+    return f"sum{_by(by)} (sum_over_time({increments(bucket_selector, step)}[{window}:{step}]))"
 
 
 def per_step(selector: str, by: Sequence[str] = (), step: str = STEP) -> str:
-    """Count per graph step, for bar charts over time."""
-    return f"sum{_by(by)} ({increments(selector, step)})"
+    """Growth per graph step, for bars over time; only between two samples, so never a spike after a gap."""
+    return f"sum{_by(by)} (({selector} - ({selector} offset {step})) >= 0)"
+
+
+def rolling(selector: str, by: Sequence[str] = (), window: str = "1h", step: str = STEP) -> str:
+    """Growth over a trailing `window` at each graph step (e.g. cost of the last hour), from `per_step`."""
+    return f"sum{_by(by)} (sum_over_time((({selector} - ({selector} offset {step})) >= 0)[{window}:{step}]))"
 
 
 def ratio(numerator: str, denominator: str) -> str:
@@ -109,4 +140,9 @@ def ratio(numerator: str, denominator: str) -> str:
 def quantile(q: float, bucket_selector: str, by: Sequence[str] = (), window: str = RANGE, step: str = STEP) -> str:
     """The q-quantile of a histogram over `window`, from exact bucket counts."""
     labels = ["le", *by]
-    return f"histogram_quantile({q}, {total(bucket_selector, labels, window, step)})"
+    return f"histogram_quantile({q}, {histogram_total(bucket_selector, labels, window, step)})"
+
+
+def legend(label: str) -> str:
+    """A Grafana legend that shows one label's value, e.g. `{{gen_ai_tool_name}}`."""
+    return "{{" + label + "}}"

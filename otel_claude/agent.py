@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from types import FrameType
 
@@ -35,6 +36,10 @@ BATCH_SIZE = 512
 POLL_INTERVAL_S = 0.05
 MAX_BACKOFF_S = 30.0
 HOUSEKEEPING_INTERVAL_S = 2.0
+# Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
+# backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
+QUEUE_BATCHES = 64
+SCAN_COST_FACTOR = 20.0
 
 
 class Agent:
@@ -67,6 +72,8 @@ class Agent:
         self._stop = threading.Event()
         self._last_event_at = time.monotonic()
         self._last_housekeeping = 0.0
+        self._next_scan_at = 0.0
+        self._queue: deque[str] = deque()  # listed, not yet taken, oldest first
         self.processed_total = 0
         self.dead_letters_total = 0
 
@@ -89,6 +96,7 @@ class Agent:
             if batch:
                 self._process(batch)
                 self._commit(batch)
+                self._run_due_reads()  # also under a backlog: settles must not pile up until the spool is empty
                 self._last_event_at = time.monotonic()
             elif self._run_due_reads():
                 self._last_event_at = time.monotonic()
@@ -117,14 +125,18 @@ class Agent:
         return time.monotonic() - self._last_event_at > self.config.idle_exit_s
 
     def _next_batch(self) -> list[str]:
-        names = spool.pending_names(self.paths)
-        if self.state.committed_names:
-            done = set(self.state.committed_names)
-            for name in names:
-                if name in done:
-                    spool.release(self.paths, name)  # processed before a crash, not yet deleted
-            names = [name for name in names if name not in done]
-        return names[:BATCH_SIZE]
+        """The oldest pending records. Names sort by spooling time, so records spooled after a listing sort after
+        the names it queued: taking from the queue before listing again keeps the order."""
+        if not self._queue:
+            names = spool.pending_names(self.paths)
+            if self.state.committed_names:
+                done = set(self.state.committed_names)
+                for name in names:
+                    if name in done:
+                        spool.release(self.paths, name)  # processed before a crash, not yet deleted
+                names = [name for name in names if name not in done]
+            self._queue.extend(names[: BATCH_SIZE * QUEUE_BATCHES])
+        return [self._queue.popleft() for _ in range(min(BATCH_SIZE, len(self._queue)))]
 
     def _process(self, batch: list[str]) -> None:
         for name in batch:
@@ -187,13 +199,15 @@ class Agent:
         if not force and now - self._last_housekeeping < HOUSEKEEPING_INTERVAL_S:
             return
         self._last_housekeeping = now
-        sizes = list(spool.iter_sizes(self.paths))
-        self._backlog = (len(sizes), sum(sizes))
+        if now >= self._next_scan_at:
+            sizes = list(spool.iter_sizes(self.paths))
+            self._backlog = (len(sizes), sum(sizes))
+            self._next_scan_at = now + SCAN_COST_FACTOR * (time.monotonic() - now)
+            try:
+                spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes)
+            except OSError as exc:
+                _log.error("cannot update the spool's full marker: %s", exc)
         self._dropped = self.status.dropped_count()
-        try:
-            spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes)
-        except OSError as exc:
-            _log.error("cannot update the spool's full marker: %s", exc)
         if self.processor.close_idle(self.config.session_idle_s):
             self._export_until_done()
             state_store.save(self.config.state_dir, self.state)

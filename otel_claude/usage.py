@@ -102,7 +102,8 @@ class TranscriptUsage:
     def _follow(self, path: str, session: Session, *, agent_id: str | None, trace_id: int | None) -> None:
         entry = self.state.transcripts.get(path)
         if entry is None:
-            entry = TranscriptState(session_id=session.session_id, agent_id=agent_id)
+            # Stamped before _bound: an entry still at last_used_ns=0 would be the "oldest" and evicted at once.
+            entry = TranscriptState(session_id=session.session_id, agent_id=agent_id, last_used_ns=self._clock())
             self.state.transcripts[path] = entry
             self._bound()
         entry.project = session.project or entry.project

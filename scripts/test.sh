@@ -9,6 +9,6 @@ for installer in scripts/install-test-deps/*.sh; do
   echo "== $installer"
   bash "$installer"
 done
-echo "== ruff"; .venv/bin/ruff check otel_claude tests benchmarks
+echo "== ruff"; .venv/bin/ruff check otel_claude tests benchmarks grafana
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"; .venv/bin/python -m pytest "$@"

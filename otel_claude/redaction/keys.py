@@ -46,6 +46,15 @@ _ALWAYS_SECRET: Final = frozenset({"private_key_id", "privatekeyid", "set_cookie
 HEADER_KEYS: Final = frozenset({"authorization", "proxy_authorization", "cookie", "set_cookie"})
 
 
+# Inside an object held by a secret key ({"secret": {"value": ...}}), these keys hold the secret itself;
+# others ({"auth": {"type": "oauth", "tokenUrl": ...}}) are judged on their own.
+GENERIC_VALUE_KEYS: Final = frozenset({
+    "value", "val", "data", "key", "secret", "token", "password", "raw", "plain", "plaintext", "b64", "base64",
+    "hex", "content", "contents", "text", "string", "str", "current", "previous", "old", "new", "primary",
+    "secondary",
+})
+
+
 def key_words(key: str) -> list[str]:
     """`X-Amz-Security-Token` -> ['x', 'amz', 'security', 'token']; trailing digits (API_KEY_2) dropped."""
     words = [w.lower() for w in _WORD_RE.findall(key)]
@@ -122,17 +131,31 @@ _PLACEHOLDER_RE: Final = re.compile(
       | \{[A-Za-z_][A-Za-z0-9_.]*\}           # {name}
       | <[^<>]{1,64}>                         # <your-token>
       | (?i:none|null|nil|true|false|undefined|yes|no|on|off|required|optional|str|string|int|bool|boolean|bytes|
-             any|object|number|secretstr|redacted|hidden|masked|empty|unset|env|dummy|placeholder)
+             any|object|number|secretstr|redacted|hidden|masked|empty|unset|env|dummy|placeholder|changeme|changeit|
+             replace[-_]?me|example|sample|todo|tbd|fixme|secret|password|your[-_a-z]*)
     )$""",
     re.VERBOSE,
 )
 
 
+# Format specifications and auth scheme words: what is left of "Basic %s" or "{0}:{1}" once they are removed.
+_FORMAT_RE: Final = re.compile(r"%\(\w+\)[sdr]|%[-#0 +]*\d*(?:\.\d+)?[sdrfxi]|\{[^{}]{0,40}\}")
+_SCHEME_WORDS_RE: Final = re.compile(r"(?i)\b(?:bearer|basic|digest|token|negotiate|bot)\b")
+_VERSION_RE: Final = re.compile(r"^v?\d+(?:\.\d+)+$")  # 1.3.6.1.5.5.7.3.1, v2.0.1
+_DOTTED_NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$")  # dashboard.session, app.auth.key
+
+
 def is_placeholder(value: str) -> bool:
-    """A value that holds no secret: empty, a mask, a variable reference, a template, a type name."""
+    """A value that holds no secret: empty, a mask, a variable reference, a template, a type name,
+    a format string (`%s:%s`, `Basic {}`), a version or an OID."""
     v = value.strip()
     if len(v) < 3 or v.startswith(MARKER_PREFIX):
         return True
     if "${" in v or "{{" in v:
         return True
-    return _PLACEHOLDER_RE.match(v) is not None
+    if _PLACEHOLDER_RE.match(v) is not None or _VERSION_RE.match(v) is not None or _DOTTED_NAME_RE.match(v):
+        return True
+    if "%" in v or "{" in v or len(v) <= 10:
+        rest = _SCHEME_WORDS_RE.sub("", _FORMAT_RE.sub("", v))
+        return not any(c.isalnum() for c in rest)
+    return False

@@ -20,21 +20,28 @@ from typing import Final
 from otel_claude.redaction.keys import is_header_key, is_placeholder, is_sensitive_key, key_words
 from otel_claude.redaction.patterns import marker
 
-_KEY_WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie")
+KEY_WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie")  # every trigger of kv and prose
 # After a key word (in the lower-cased text): the rest of the key, then an optional closing quote and a
 # separator. Trailing dots and dashes are not part of the key ("the token." ends a sentence).
 _KEY_THEN_SEP_RE: Final = re.compile(r"(?P<rest>(?:[a-z0-9_.-]{0,48}[a-z0-9_])?)(?:\\?[\"'`])?[ \t]*[:=>?]")
-_FLAG_RE: Final = re.compile(
-    r"--[a-z0-9_.-]{0,40}(?:pass|pwd|secret|token|key|auth|cred|cookie)[a-z0-9_.-]{0,40}(?=[ \t]+[^\s-])"
+_FLAG_RE: Final = re.compile(r"--[a-z][a-z0-9_.-]{0,63}+(?=[ \t]+[^\s-])")  # the key words are checked after
+_NETRC_RE: Final = re.compile(r"pass(?:word(?<=\bpassword)|wd(?<=\bpasswd))(?=[ \t]+\S)")
+_PROSE_SUBJECTS: Final = (
+    "password", "passwords", "passwd", "passphrase", "pwd", "pass", "secret", "secrets", "token", "tokens", "api key",
+    "api_key", "apikey", "api-key", "access key", "access_key",
 )
-_NETRC_RE: Final = re.compile(r"\bpass(?:wor)?d(?=[ \t]+\S)")
-_PROSE_WORDS: Final = ("pass", "pwd", "secret", "token", "key")
-_PROSE_RE: Final = re.compile(
-    r"\b(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[ _-]?key|access[ _-]?key)s?[ \t]+(?:is|was)[ \t]+"
-    r"(?:now[ \t]+)?(?:set[ \t]+to[ \t]+)?"
-)
+
+
+def _prose_regex(verb: str) -> re.Pattern[str]:
+    # Starts with the literal " is " (or " was "), so the engine jumps between those; which word stands
+    # before it is checked with fixed-width lookbehinds, one per word.
+    subjects = "|".join(rf"(?<=\b{re.escape(w)} {verb} )" for w in _PROSE_SUBJECTS)
+    return re.compile(rf" {verb} (?:{subjects})(?:now )?(?:set to )?")
+
+
+_PROSE_RES: Final = (_prose_regex("is"), _prose_regex("was"))
 _PROSE_VALUE_RE: Final = re.compile(r"[\"'`]?(?P<v>[^\s\"'`]{6,256})")
-_KEY_LEFT_RE: Final = re.compile(r"[A-Za-z0-9_.-]*$")  # searched with endpos: the run ending at a hit
+_KEY_LEFT_RE: Final = re.compile(r"[A-Za-z0-9_.-]*\Z")  # searched with endpos: the run ending at a hit
 _MAX_CANDIDATES: Final = 20_000
 _COARSE_RE: Final = re.compile(
     r"(?i)((?:pass|pwd|secret|token|key|auth|cred|cookie)[\w.-]{0,48}(?:\\?[\"'`])?[ \t]*[:=][ \t]*[\"'`]?)"
@@ -55,15 +62,22 @@ _VALUE_RE: Final = re.compile(
     )""",
     re.VERBOSE,
 )
+_COOKIE_RE: Final = re.compile(r"\s*[A-Za-z0-9_.!#$%&'*+^`|~-]+=")
+_NETRC_BEFORE_RE: Final = re.compile(
+    r"\b(?:machine[ \t]+\S+(?:\s+(?:login|account|port)[ \t]+\S+)*|default(?:\s+(?:login|account)[ \t]+\S+)+)\s+\Z"
+)
 _REST_OF_LINE_RE: Final = re.compile(r"[^\n\r\"'`\\]{1,4096}")
 _SCHEME_RE: Final = re.compile(
     r"(?i)(?:bearer|basic|token|digest|bot|oauth|negotiate|ntlm|apikey|api-key|sso-key|ssws|splunk|dsn|key)[ \t]+"
 )
 _DOTTED_RE: Final = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$")
-_IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_CALL_RE: Final = re.compile(r"^[A-Za-z_$][\w.$]*[(\[]")
+_PATH_RE: Final = re.compile(r"^(?:~|\.{1,2})?/[A-Za-z0-9_.@%-]*(?:/[A-Za-z0-9_.@%-]*)*$")
+# A name (api_key, GITHUB_TOKEN, hide_cookie2): digits come last, where a password mixes them in.
+_IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z_-]*[0-9]*$")
 _TYPE_NAME_RE: Final = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _LINE_START_RE: Final = re.compile(
-    r"^[ \t]*(?:-[ \t]+)?(?:export[ \t]+|set[ \t]+|declare[ \t]+-x[ \t]+|ENV[ \t]+|ARG[ \t]+)?[\"']?$"
+    r"[ \t]*(?:-[ \t]+)?(?:export[ \t]+|set[ \t]+|declare[ \t]+-x[ \t]+|ENV[ \t]+|ARG[ \t]+)?[\"']?\Z"
 )
 
 
@@ -94,7 +108,7 @@ def _candidates(low: str) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     # One substring search per key word (C speed; a regex alternation of them is ten times slower), then an
     # anchored match that the rest of the key and a separator follow.
-    for word in _KEY_WORDS:
+    for word in KEY_WORDS:
         i = low.find(word)
         while i >= 0:
             m = _KEY_THEN_SEP_RE.match(low, i + len(word))
@@ -103,7 +117,7 @@ def _candidates(low: str) -> list[tuple[int, int]]:
             i = low.find(word, i + len(word))
     if "--" in low:  # --password value
         found.extend((m.start(), m.end()) for m in _FLAG_RE.finditer(low))
-    if "machine" in low or "login" in low:  # netrc: machine host login user password value
+    if "machine" in low or "default" in low:  # netrc: machine host login user password value
         found.extend((m.start(), m.end()) for m in _NETRC_RE.finditer(low))
     found.sort()
     return found
@@ -147,11 +161,12 @@ def scrub_prose(text: str, names: list[str], low: str | None = None) -> str:
         low = text.lower()
         if len(low) != len(text):
             low = text.translate(_ASCII_LOWER)
-    if (" is " not in low and " was " not in low) or not any(word in low for word in _PROSE_WORDS):
+    if (" is " not in low and " was " not in low) or not any(word in low for word in KEY_WORDS):
         return text
     edits = _Edits()
-    for m in _PROSE_RE.finditer(low):
-        vm = _PROSE_VALUE_RE.match(text, m.end())
+    matches = sorted(m.end() for regex in _PROSE_RES for m in regex.finditer(low))
+    for end in matches:
+        vm = _PROSE_VALUE_RE.match(text, end)
         if vm is None:
             continue
         value = vm.group("v").rstrip(".,;:!?)]}")
@@ -195,7 +210,7 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: _Edits) -> int:
         return ke  # a comparison, a C++/Ruby scope, or a URL scheme
     elif sep == ">":
         return _scrub_xml(text, ks, key, v0, edits)
-    header = is_header_key(key)
+    header = sep == ":" and is_header_key(key)  # HTTP syntax: `Authorization: ...`, `Cookie: ...`
     if header and text[v0 : v0 + 1] not in ('"', "'", "`", "\\"):
         m = _REST_OF_LINE_RE.match(text, v0)
         if m is None:
@@ -208,24 +223,37 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: _Edits) -> int:
         group = vm.lastgroup or "uv"
         value_start, value_end = vm.span(group)
         quoted = group != "uv"
-    value = text[value_start:value_end]
     if header:
-        scheme = _SCHEME_RE.match(value)
-        if scheme is not None:
-            value_start += scheme.end()
-            value = value[scheme.end() :]
-    if not _is_secret_value(text, ks, ke, key, value, sep, spaced, quoted, header, value_end):
-        return value_end
-    edits.add(value_start, value_end, _name_for(text, ks, key, value_start, value, sep, spaced, header))
+        _scrub_header(text, key, value_start, value_end, edits)
+    elif _is_secret_value(text, ks, key, text[value_start:value_end], sep, spaced, quoted, value_end):
+        edits.add(value_start, value_end, _name_for(text, ks, key, sep, spaced))
     return value_end
+
+
+def _scrub_header(text: str, key: str, start: int, end: int, edits: _Edits) -> None:
+    value = text[start:end]
+    if key_words(key)[-1] in ("cookie", "cookies"):
+        # `Cookie: a=1; b=2`, not "the Cookie: header is ..."
+        if _COOKIE_RE.match(value) and not is_placeholder(value):
+            edits.add(start, end, "cookie")
+        return
+    scheme = _SCHEME_RE.match(value)
+    if scheme is not None:
+        credential = value[scheme.end() :]
+        if not is_placeholder(credential):
+            word = scheme.group(0).strip().lower()
+            name = {"bearer": "bearer_token", "basic": "basic_auth"}.get(word, "authorization_header")
+            edits.add(start + scheme.end(), end, name)
+        return
+    if " " not in value.strip() and len(value.strip()) >= 8 and not is_placeholder(value):
+        edits.add(start, end, "authorization_header")
 
 
 def _whitespace_separator_allowed(text: str, ks: int, key: str) -> bool:
     if text.startswith("--", ks):
         return True
     if key.lower() in ("password", "passwd"):
-        before = text[max(0, ks - 512) : ks]
-        return "machine" in before or "login" in before
+        return _NETRC_BEFORE_RE.search(text, max(0, ks - 512), ks) is not None
     return False
 
 
@@ -244,33 +272,34 @@ def _scrub_xml(text: str, ks: int, key: str, v0: int, edits: _Edits) -> int:
 
 
 def _is_secret_value(
-    text: str, ks: int, ke: int, key: str, value: str, sep: str | None, spaced: bool, quoted: bool, header: bool,
-    value_end: int,
+    text: str, ks: int, key: str, value: str, sep: str | None, spaced: bool, quoted: bool, value_end: int
 ) -> bool:
-    if is_placeholder(value):
-        return False
-    if header:
-        return True
-    if names_a_key(value, key):
+    if is_placeholder(value) or names_a_key(value, key):
         return False
     if quoted:
         return True
-    if value[0] in "-([{/~" or any(c in value for c in "([{") or value.startswith("./") or _DOTTED_RE.match(value):
+    after = text[value_end : value_end + 1]
+    if _DOTTED_RE.match(value) or _is_path(value):
         return False
     if sep is None:  # --flag value, netrc
-        return True
+        return not _is_code(value, after)
     literal_looking = _looks_like_literal_secret(value)
     if sep == "=" and not spaced:
         # KEY=value: env files, env dumps, query strings, DSNs, CLI flags; but also f(api_key=key) in code.
-        if literal_looking or key.isupper() or _line_start(text, ks):
-            return True
-        return ks > 0 and text[ks - 1] in "?&;"
-    if sep == ":" and _line_start(text, ks) and not text.startswith(",", value_end):
-        # A config line (`password: value`); a Python annotation or TypeScript field names a type.
-        rest = text[value_end : value_end + 64].split("\n", 1)[0].strip()
-        if not rest or rest.startswith("#"):
-            return not _TYPE_NAME_RE.match(value) or literal_looking
-    return literal_looking
+        if _is_code(value, after):
+            return False
+        return literal_looking or key.isupper() or _line_start(text, ks) or (ks > 0 and text[ks - 1] in "?&;")
+    # `key = value`, `key: value`: code or config. In code a value holding a call or an index is an
+    # expression, and a literal secret is quoted (handled above).
+    if any(c in value for c in "([{"):
+        return False
+    rest = text[value_end : value_end + 80].split("\n", 1)[0].strip()
+    config_line = _line_start(text, ks) and (not rest or rest.startswith("#")) and after != ","
+    if sep == ":":
+        if config_line:  # YAML `password: value`; a Python annotation or TypeScript field names a type
+            return literal_looking or not _TYPE_NAME_RE.match(value)
+        return literal_looking  # "...my token: abc123def" in prose
+    return config_line and literal_looking  # ini `password = value`; never `x = y` inside a line of code
 
 
 def names_a_key(value: str, key: str) -> bool:
@@ -287,8 +316,25 @@ def _looks_like_literal_secret(value: str) -> bool:
     has_alpha = any(c.isalpha() for c in value)
     if has_digit and has_alpha:
         return True
+    if len(value) >= 12 and value.isalpha():
+        # Random letters switch case all the time; an identifier (getUserToken) only at word starts.
+        upper = sum(c.isupper() for c in value)
+        return 0.25 <= upper / len(value) <= 0.75
     other = any(not c.isalnum() and c != "_" for c in value)
     return other and (has_digit or has_alpha) and len(value) >= 8
+
+
+def _is_code(value: str, after: str) -> bool:
+    """An expression rather than a literal: a collection, a flag, a call or an index (`get_token()`,
+    `tokens[0]`). A password may hold `(` too (`xo4(YGF...`), but then it does not end there."""
+    if value[0] in "-([{":
+        return True
+    return _CALL_RE.match(value) is not None and (value[-1] in "([" or after in ")],")
+
+
+def _is_path(value: str) -> bool:
+    # /home/dev/x, ~/.ssh/id, ./run.sh; not base64 that happens to start with "/" (long random segments).
+    return _PATH_RE.match(value) is not None and all(len(part) <= 40 for part in value.split("/"))
 
 
 def _line_start(text: str, ks: int) -> bool:
@@ -298,22 +344,11 @@ def _line_start(text: str, ks: int) -> bool:
     return _LINE_START_RE.match(text, nl + 1, ks) is not None
 
 
-def _name_for(text: str, ks: int, key: str, value_start: int, value: str, sep: str | None, spaced: bool,
-              header: bool) -> str:
+def _name_for(text: str, ks: int, key: str, sep: str | None, spaced: bool) -> str:
     words = key_words(key)
-    if header:
-        if words[-1] in ("cookie", "cookies"):
-            return "cookie"
-        scheme = text[max(0, value_start - 8) : value_start].strip().lower()
-        if scheme.endswith("bearer"):
-            return "bearer_token"
-        if scheme.endswith("basic"):
-            return "basic_auth"
-        return "authorization_header"
     if "aws" in words and ("secret" in words or "session" in words):
         return "aws_secret_access_key"
-    joined = "".join(words)
-    if joined in ("accountkey", "sharedaccesskey"):
+    if "".join(words) in ("accountkey", "sharedaccesskey"):
         return "azure_storage_key"
     if sep == "=" and not spaced and _line_start(text, ks):
         return "env_assignment"

@@ -158,7 +158,19 @@ CONTEXT_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _p("basic_auth", r"[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"'-][^\s:\"']{0,127}:(?P<v>[^\s\"']{1,256})",
        "-u", "--user"),
 )
-COMPILED: Final = tuple((p, re.compile(p.regex)) for p in (*TOKEN_PATTERNS, *CONTEXT_PATTERNS))
+TOKEN_COMPILED: Final = tuple((p, re.compile(p.regex)) for p in TOKEN_PATTERNS)
+CONTEXT_COMPILED: Final = tuple((p, re.compile(p.regex)) for p in CONTEXT_PATTERNS)
+# Every token format matches inside one run of these characters, at least 14 long (the shortest format,
+# a Slack token, has 15), and holding a digit or a capital (random text of that length without either is
+# as likely as (26/62)^14, about 5e-6, and every format here is longer), so the token patterns only look at
+# such runs: in prose and code, lower-case words, paths and identifiers are most of the text and none of
+# them qualifies. The run starts where the character before is no token character; the possessive
+# quantifiers never give back what they took, so the scan is linear.
+TOKEN_CHARS: Final = r"A-Za-z0-9_.+/=~:-"
+_LOWER_TOKEN_CHARS: Final = r"a-z_.+/=~:-"
+TOKEN_RUN_RE: Final = re.compile(
+    rf"(?<![{TOKEN_CHARS}])[{_LOWER_TOKEN_CHARS}]*+[A-Z0-9][{TOKEN_CHARS}]*+(?<=[{TOKEN_CHARS}]{{14}})"
+)
 
 
 def starts_with_literal(pattern: SecretPattern) -> bool:
@@ -177,7 +189,7 @@ PRIVATE_KEY_MAX_SPAN: Final = 64 * 1024  # an RSA-8192 PEM is about 6.4 KB; an E
 
 # --- passwords in URLs: scheme://user:password@host. Anchored on the literal "://". ---
 URL_CREDENTIALS_RE: Final = re.compile(
-    r"://[^\s:@/?#'\"<>\\]{0,256}:(?P<v>[^\s@/?#'\"<>\\]{1,256})@(?=[A-Za-z0-9\[\]._-])"
+    r"://[^\s:@/?#'\"<>\\]{0,256}:(?P<v>[^\s@/?'\"<>\\]{1,256})@(?=[A-Za-z0-9\[\]._-])"
 )
 URL_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30})$")
 DB_SCHEMES: Final = frozenset({

@@ -15,7 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-from otel_claude.redaction.keys import SAFE_JSON_KEYS, is_placeholder, is_safe_attribute_key, is_sensitive_key
+from otel_claude.redaction.keys import (
+    GENERIC_VALUE_KEYS,
+    SAFE_JSON_KEYS,
+    is_placeholder,
+    is_safe_attribute_key,
+    is_sensitive_key,
+)
 from otel_claude.redaction.kv import names_a_key
 from otel_claude.redaction.patterns import SecretPattern, marker
 from otel_claude.redaction.text import CompiledPatterns, scrub_text
@@ -115,11 +121,13 @@ class Scrubber:
             names.extend(found)
             return out
         if isinstance(value, Mapping):
+            # Under a secret key, an object's generic members (value, data, ...) are the secret; the rest
+            # ({"auth": {"type": "oauth", "tokenUrl": ...}}) is judged key by key.
             service_account = value.get("type") == "service_account"
             result: dict[Any, Any] = {}
             for k, v in value.items():
                 key = str(k)
-                child = sensitive
+                child = sensitive if sensitive is not None and key.lower() in GENERIC_VALUE_KEYS else None
                 if child is None:
                     if key in SAFE_JSON_KEYS or key in self._extra_safe_keys:
                         result[k] = v

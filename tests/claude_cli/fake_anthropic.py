@@ -43,7 +43,7 @@ class Exchange:
     received_at: float
     conversation: str | None = None
     step_index: int | None = None
-    kind: str = "other"  # messages | compact | count_tokens | unmatched | other
+    kind: str = "unknown"  # messages | compact | unmatched | count_tokens | probe | unknown (answered 404)
     response: dict[str, Any] | None = None  # the whole message sent back (with its usage)
     request_id: str | None = None
 
@@ -71,8 +71,9 @@ class FakeAnthropic:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits for it, once per test.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-anthropic", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-anthropic", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -85,8 +86,8 @@ class FakeAnthropic:
     @property
     def base_url(self) -> str:
         assert self._server is not None, "start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def reset(self) -> None:
         """Forget the requests and start every conversation over: the scenario can run again."""
@@ -100,10 +101,15 @@ class FakeAnthropic:
         with self._lock:
             return [e for e in self.exchanges if e.response is not None and e.kind != "count_tokens"]
 
+    def unknown_requests(self) -> list[Exchange]:
+        """Requests for endpoints the stand-in does not know (answered 404): a CLI that wants something new."""
+        with self._lock:
+            return [e for e in self.exchanges if e.kind == "unknown"]
+
     def unserved_steps(self) -> list[tuple[str, int]]:
         """Scenario steps no request consumed: a scenario that did not run as written."""
         with self._lock:
-            left = []
+            left: list[tuple[str, int]] = []
             for conv, steps in self.scenario.conversations().items():
                 used = self._cursors.get(conv, _Cursor()).next_step
                 left.extend((conv, i) for i in range(used, len(steps)))
@@ -148,9 +154,9 @@ class FakeAnthropic:
             exchange.conversation, exchange.kind = conv, kind
             content = _content_for(step, kind, self.scenario)
             usage = estimate_usage(body, content, cursor.prompt_tokens, step.usage if step else None)
-            cursor.prompt_tokens = usage["input_tokens"] + usage["cache_read_input_tokens"] + usage[
-                "cache_creation_input_tokens"
-            ]
+            cursor.prompt_tokens = (
+                usage["input_tokens"] + usage["cache_read_input_tokens"] + usage["cache_creation_input_tokens"]
+            )
         has_tool = any(block["type"] == "tool_use" for block in content)
         message = {
             "id": "msg_01" + uuid.uuid4().hex[:22],
@@ -158,7 +164,9 @@ class FakeAnthropic:
             "role": "assistant",
             "model": (step.model if step and step.model else model),
             "content": content,
-            "stop_reason": (step.stop_reason if step and step.stop_reason else ("tool_use" if has_tool else "end_turn")),
+            "stop_reason": (
+                step.stop_reason if step and step.stop_reason else ("tool_use" if has_tool else "end_turn")
+            ),
             "stop_sequence": None,
             "usage": usage,
         }
@@ -200,27 +208,43 @@ def stream_events(message: dict[str, Any]) -> list[bytes]:
     events = [_sse("message_start", {"type": "message_start", "message": start}), _sse("ping", {"type": "ping"})]
     for index, block in enumerate(message["content"]):
         if block["type"] == "text":
-            events.append(_sse("content_block_start", {"type": "content_block_start", "index": index,
-                                                       "content_block": {"type": "text", "text": ""}}))
+            events.append(
+                _sse(
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+                )
+            )
             text = block["text"]
             for i in range(0, max(len(text), 1), _TEXT_CHUNK):
                 delta = {"type": "text_delta", "text": text[i : i + _TEXT_CHUNK]}
-                events.append(_sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+                events.append(
+                    _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+                )
         elif block["type"] == "tool_use":
             head = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
-            events.append(_sse("content_block_start", {"type": "content_block_start", "index": index,
-                                                       "content_block": head}))
+            events.append(
+                _sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": head})
+            )
             raw = json.dumps(block["input"])
             for i in range(0, len(raw), _JSON_CHUNK):
                 delta = {"type": "input_json_delta", "partial_json": raw[i : i + _JSON_CHUNK]}
-                events.append(_sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+                events.append(
+                    _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+                )
         else:
             raise ValueError(f"unsupported content block {block['type']!r}")
         events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
     # The real API repeats the whole usage in message_delta; output_tokens is the final count.
-    events.append(_sse("message_delta", {"type": "message_delta",
-                                         "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-                                         "usage": usage}))
+    events.append(
+        _sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                "usage": usage,
+            },
+        )
+    )
     events.append(_sse("message_stop", {"type": "message_stop"}))
     return events
 
@@ -229,7 +253,7 @@ def _make_handler(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        def log_message(self, format: str, *args: Any) -> None:
             logger.debug("fake-anthropic: " + format, *args)
 
         def _read_body(self) -> dict[str, Any] | None:
@@ -270,10 +294,16 @@ def _make_handler(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                     self._send_json(200, message, exchange.request_id)
             elif self.command in ("HEAD", "GET") and path == "":
                 # Older CLIs probe the base URL for connectivity before the first request.
+                exchange.kind = "probe"
                 self._send_json(200, {})
             else:
-                self._send_json(404, {"type": "error", "error": {"type": "not_found_error",
-                                                                  "message": f"stand-in: no {self.command} {path}"}})
+                self._send_json(
+                    404,
+                    {
+                        "type": "error",
+                        "error": {"type": "not_found_error", "message": f"stand-in: no {self.command} {path}"},
+                    },
+                )
 
         def _stream(self, message: dict[str, Any], request_id: str | None) -> None:
             self.send_response(200)

@@ -88,13 +88,15 @@ class Sandbox:
         """A clean environment: nothing from the developer's shell that could change what the CLI does."""
         env = {key: os.environ[key] for key in _PASS_THROUGH if key in os.environ}
         env.update(_QUIET_ENV)
-        env.update({
-            "PATH": f"{self.bindir}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self.home),
-            "ANTHROPIC_BASE_URL": self.api.base_url,
-            "ANTHROPIC_API_KEY": DUMMY_API_KEY,
-            "IS_SANDBOX": "1",  # as root, --dangerously-skip-permissions needs it
-        })
+        env.update(
+            {
+                "PATH": f"{self.bindir}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                "HOME": str(self.home),
+                "ANTHROPIC_BASE_URL": self.api.base_url,
+                "ANTHROPIC_API_KEY": DUMMY_API_KEY,
+                "IS_SANDBOX": "1",  # as root, --dangerously-skip-permissions needs it
+            }
+        )
         env.update(extra or {})
         return env
 
@@ -145,11 +147,20 @@ class Sandbox:
             args += ["--session-id", session_id]
         return args + (extra or [])
 
-    def start(self, prompt: str, env: dict[str, str] | None = None, **kwargs: Any) -> tuple[subprocess.Popen[str], list[str], float]:
+    def start(
+        self, prompt: str, env: dict[str, str] | None = None, **kwargs: Any
+    ) -> tuple[subprocess.Popen[str], list[str], float]:
         args = self.claude_args(prompt, **kwargs)
         started = time.time()
-        proc = subprocess.Popen(args, cwd=self.workdir, env=env or self.env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(
+            args,
+            cwd=self.workdir,
+            env=env or self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
         return proc, args, started
 
     @staticmethod
@@ -179,14 +190,18 @@ class Sandbox:
             batch = [runs.pop(0)]
             while batch[0].concurrent and runs and runs[0].concurrent:
                 batch.append(runs.pop(0))
-            started = []
+            started: list[tuple[subprocess.Popen[str], list[str], float]] = []
             for run in batch:
                 first = not results and not started
-                started.append(self.start(
-                    run.prompt, env=env, permission_mode=run.permission_mode,
-                    session_id=self.session_id if first else None,
-                    resume=self.session_id if run.resume else None,
-                ))
+                started.append(
+                    self.start(
+                        run.prompt,
+                        env=env,
+                        permission_mode=run.permission_mode,
+                        session_id=self.session_id if first else None,
+                        resume=self.session_id if run.resume else None,
+                    )
+                )
             results.extend(self.finish(*item, timeout=timeout) for item in started)
         return results
 

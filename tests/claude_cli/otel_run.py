@@ -90,14 +90,24 @@ def tool_calls_from_hooks(hooks: list[dict[str, Any]]) -> dict[str, ToolCall]:
         payload, event = record["payload"], record["event"]
         if event == "PreToolUse":
             calls[payload["tool_use_id"]] = ToolCall(
-                payload["tool_use_id"], payload["tool_name"], payload["session_id"], payload.get("agent_id"),
-                _ts(record), None, sc.OUTCOME_PERMISSION_DENIED, None)  # no end event: the call never ran
+                payload["tool_use_id"],
+                payload["tool_name"],
+                payload["session_id"],
+                payload.get("agent_id"),
+                _ts(record),
+                None,
+                sc.OUTCOME_PERMISSION_DENIED,
+                None,
+            )  # no end event: the call never ran
         elif event in ("PostToolUse", "PostToolUseFailure") and payload.get("tool_use_id") in calls:
             call = calls[payload["tool_use_id"]]
             call.ended, call.duration_ms = _ts(record), payload.get("duration_ms")
             failed = event == "PostToolUseFailure"
-            call.outcome = (sc.OUTCOME_INTERRUPTED if payload.get("is_interrupt") else sc.OUTCOME_ERROR) if failed \
+            call.outcome = (
+                (sc.OUTCOME_INTERRUPTED if payload.get("is_interrupt") else sc.OUTCOME_ERROR)
+                if failed
                 else sc.OUTCOME_SUCCESS
+            )
     return calls
 
 
@@ -126,8 +136,22 @@ def run_with_otel_claude(
     port = free_port()
     env = sandbox.env()
     install = subprocess.run(
-        [sys.executable, "-m", "otel_claude", "install", "--endpoint", receiver.endpoint, "--prometheus-port", str(port)],
-        env=env, cwd=sandbox.workdir, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "otel_claude",
+            "install",
+            "--endpoint",
+            receiver.endpoint,
+            "--prometheus-port",
+            str(port),
+        ],
+        env=env,
+        cwd=sandbox.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     state_dir = str(sandbox.home / ".local" / "state" / "otel-claude")  # the default under HOME
     run = OtelRun(sandbox, receiver, f"http://127.0.0.1:{port}/metrics", state_dir, install.stdout + install.stderr)
     if install.returncode != 0:
@@ -157,9 +181,11 @@ def _wait_for_export(run: OtelRun) -> None:
     chats = len(run.transcript_exchanges())
 
     def spans_complete() -> bool:
-        return (set(calls) <= set(run.tool_spans())
-                and len(run.spans_of_type(sc.SPAN_TYPE_TURN)) >= prompts
-                and len(run.spans_of_type(sc.SPAN_TYPE_LLM)) >= chats)
+        return (
+            set(calls) <= set(run.tool_spans())
+            and len(run.spans_of_type(sc.SPAN_TYPE_TURN)) >= prompts
+            and len(run.spans_of_type(sc.SPAN_TYPE_LLM)) >= chats
+        )
 
     _wait(spans_complete, SPAN_WAIT_S)
     output_tokens = sum(e.response["usage"]["output_tokens"] for e in run.transcript_exchanges())
@@ -173,9 +199,11 @@ def _wait_for_export(run: OtelRun) -> None:
         except OSError:
             return False
         seen = sum(1 for h in run.hooks if h["event"] in run.installed_events)
-        return (run.prometheus(hook_events) >= seen  # every event otel-claude's hook got is counted
-                and run.prometheus(tool_calls) == len(calls)
-                and run.prometheus(tokens, claude_code_token_kind=sc.TOKEN_KIND_OUTPUT) == output_tokens)
+        return (
+            run.prometheus(hook_events) >= seen  # every event otel-claude's hook got is counted
+            and run.prometheus(tool_calls) == len(calls)
+            and run.prometheus(tokens, claude_code_token_kind=sc.TOKEN_KIND_OUTPUT) == output_tokens
+        )
 
     _wait(metrics_complete, METRIC_WAIT_S)
 

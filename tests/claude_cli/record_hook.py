@@ -14,7 +14,7 @@ import sys
 
 
 def main() -> int:
-    received = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    received = datetime.datetime.now(datetime.UTC).isoformat()
     payload = json.loads(sys.stdin.buffer.read() or b"{}")
     line = json.dumps({"event": payload.get("hook_event_name"), "ts": received, "payload": payload}) + "\n"
     fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -145,13 +145,28 @@ def load_scenario(name_or_path: str | Path, variables: dict[str, str] | None = N
         content = item.get("content")
         if not item.get("conversation") or not isinstance(content, list) or not content:
             raise ValueError(f"{path.name}: response {i} needs a conversation and a non-empty content list")
-        steps.append(Step(conversation=item["conversation"], content=tuple(content), usage=item.get("usage"),
-                          model=item.get("model"), stop_reason=item.get("stop_reason"),
-                          delay_ms=int(item.get("delay_ms", 0))))
-    runs = [Run(prompt=r["prompt"], permission_mode=r.get("permission_mode", "bypassPermissions"),
-                resume=bool(r.get("resume")), concurrent=bool(r.get("concurrent"))) for r in raw.get("runs", [])]
-    scenario = Scenario(name=path.stem, steps=steps, runs=runs, files=dict(raw.get("files", {})),
-                        description=raw.get("description", ""))
+        steps.append(
+            Step(
+                conversation=item["conversation"],
+                content=tuple(content),
+                usage=item.get("usage"),
+                model=item.get("model"),
+                stop_reason=item.get("stop_reason"),
+                delay_ms=int(item.get("delay_ms", 0)),
+            )
+        )
+    runs = [
+        Run(
+            prompt=r["prompt"],
+            permission_mode=r.get("permission_mode", "bypassPermissions"),
+            resume=bool(r.get("resume")),
+            concurrent=bool(r.get("concurrent")),
+        )
+        for r in raw.get("runs", [])
+    ]
+    scenario = Scenario(
+        name=path.stem, steps=steps, runs=runs, files=dict(raw.get("files", {})), description=raw.get("description", "")
+    )
     if raw.get("compact_summary"):
         scenario.compact_summary = raw["compact_summary"]
     left = _placeholders(raw)

@@ -26,8 +26,18 @@ SCENARIOS = ["tools_ok", "tools_fail", "subagent_parallel", "permission_denied",
 # Measured with 2.1.100 over the scenarios above (hooks registered for all 27 events it knows). It fires no
 # PermissionRequest in print mode: a denied call has a PreToolUse and nothing else.
 FIRED_BY_2_1_100 = {
-    "SessionStart", "InstructionsLoaded", "UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure",
-    "SubagentStart", "SubagentStop", "Stop", "PreCompact", "PostCompact", "SessionEnd",
+    "SessionStart",
+    "InstructionsLoaded",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "PreCompact",
+    "PostCompact",
+    "SessionEnd",
 }
 
 
@@ -35,8 +45,11 @@ def test_old_version_ignores_all_hooks_when_one_event_is_unknown(
     sandbox_factory: SandboxFactory, claude_old_version: str, claude_version: str
 ) -> None:
     fired: dict[tuple[str, str], Counter[str]] = {}
-    for version, extra in ((claude_old_version, None), (claude_old_version, "PostToolBatch"),
-                           (claude_version, "NoSuchEvent")):
+    for version, extra in (
+        (claude_old_version, None),
+        (claude_old_version, "PostToolBatch"),
+        (claude_version, "NoSuchEvent"),
+    ):
         sandbox = sandbox_factory(version, "tools_fail")
         record = sandbox.root / "hooks.jsonl"
         sandbox.add_recording_hook(["PreToolUse", "Stop"] + ([extra] if extra else []), record)
@@ -82,7 +95,8 @@ def test_install_for_the_old_version_registers_hooks_that_fire(
     assert set(run.tool_spans()) == set(calls)
     turns = run.spans_of_type(sc.SPAN_TYPE_TURN)
     assert {str(span_attributes(t).get(sc.CC_PROMPT_ID)) for t in turns} >= {
-        p["prompt_id"] for p in run.events("UserPromptSubmit") if p.get("prompt_id")}
+        p["prompt_id"] for p in run.events("UserPromptSubmit") if p.get("prompt_id")
+    }
     assert len(turns) >= len(run.events("UserPromptSubmit"))
 
 

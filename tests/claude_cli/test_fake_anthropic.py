@@ -18,11 +18,23 @@ from .usage import estimate_usage
 SCENARIO = {
     "description": "unit",
     "responses": [
-        {"conversation": "MAIN_X", "content": [{"type": "text", "text": "Starting a long explanation here."},
-                                               {"type": "tool_use", "name": "Bash", "input": {"command": "echo {{word}}"}}]},
-        {"conversation": "SUB_X", "content": [{"type": "text", "text": "sub answer"}],
-         "usage": {"input_tokens": 7, "output_tokens": 3, "cache_read_input_tokens": 100,
-                   "cache_creation": {"ephemeral_5m_input_tokens": 5, "ephemeral_1h_input_tokens": 6}}},
+        {
+            "conversation": "MAIN_X",
+            "content": [
+                {"type": "text", "text": "Starting a long explanation here."},
+                {"type": "tool_use", "name": "Bash", "input": {"command": "echo {{word}}"}},
+            ],
+        },
+        {
+            "conversation": "SUB_X",
+            "content": [{"type": "text", "text": "sub answer"}],
+            "usage": {
+                "input_tokens": 7,
+                "output_tokens": 3,
+                "cache_read_input_tokens": 100,
+                "cache_creation": {"ephemeral_5m_input_tokens": 5, "ephemeral_1h_input_tokens": 6},
+            },
+        },
         {"conversation": "MAIN_X", "content": [{"type": "text", "text": "done"}]},
     ],
 }
@@ -42,8 +54,9 @@ def _user(text: str) -> dict[str, Any]:
 
 
 def _post(api: FakeAnthropic, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(api.base_url + path, data=json.dumps(body).encode(), method="POST",
-                                     headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        api.base_url + path, data=json.dumps(body).encode(), method="POST", headers={"content-type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers.items()), response.read()
@@ -107,20 +120,26 @@ def test_unclaimed_requests_get_a_canned_answer_and_are_recorded(api: FakeAnthro
     assert status == 200 and json.loads(raw)["input_tokens"] > 100
     status, _, _ = _post(api, "/v1/other", {})
     assert status == 404
-    assert [e.kind for e in api.exchanges] == ["unmatched", "count_tokens", "other"]
+    assert [e.kind for e in api.exchanges] == ["unmatched", "count_tokens", "unknown"]
+    assert api.unknown_requests() == api.exchanges[2:]
     assert api.usage_totals()["output"] == api.exchanges[0].response["usage"]["output_tokens"]  # type: ignore[index]
 
 
 def test_compaction_request_gets_a_summary(api: FakeAnthropic) -> None:
-    body = {"model": "m", "messages": [_user("MAIN_X: go"),
-                                       _user("Your task is to create a detailed summary of the conversation so far")]}
+    body = {
+        "model": "m",
+        "messages": [
+            _user("MAIN_X: go"),
+            _user("Your task is to create a detailed summary of the conversation so far"),
+        ],
+    }
     text = json.loads(_post(api, "/v1/messages", body)[2])["content"][0]["text"]
     assert "<summary>" in text and api.exchanges[0].kind == "compact"
     assert api.unserved_steps() == [("MAIN_X", 0), ("MAIN_X", 1), ("SUB_X", 0)]  # a compaction takes no step
 
 
 def test_usage_reads_back_what_the_previous_request_cached() -> None:
-    body = {"system": "s" * 4000, "messages": [_user("hello")]}
+    body: dict[str, Any] = {"system": "s" * 4000, "messages": [_user("hello")]}
     first = estimate_usage(body, [{"type": "text", "text": "ok"}], 0)
     assert first["cache_read_input_tokens"] == 0 and first["cache_creation_input_tokens"] > 900
     prompt = first["input_tokens"] + first["cache_creation_input_tokens"]
@@ -133,9 +152,16 @@ def test_usage_reads_back_what_the_previous_request_cached() -> None:
 
 
 def test_stream_events_order() -> None:
-    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
-               "stop_sequence": None, "content": [{"type": "text", "text": "x" * 60}],
-               "usage": {"input_tokens": 1, "output_tokens": 9}}
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "m",
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "content": [{"type": "text", "text": "x" * 60}],
+        "usage": {"input_tokens": 1, "output_tokens": 9},
+    }
     names = [chunk.split(b"\n")[0].decode() for chunk in stream_events(message)]
     assert names[:3] == ["event: message_start", "event: ping", "event: content_block_start"]
     assert names.count("event: content_block_delta") == 3  # 60 characters in chunks of 24

@@ -88,10 +88,14 @@ def test_subagent_span(otel_run: Callable[[str], OtelRun]) -> None:
     assert subagent.name == sc.subagent_span_name("general-purpose")
     assert span_attributes(subagent)[sc.GEN_AI_AGENT_ID] == start["agent_id"]
     inner = [s.name for s in run.spans() if s.parent_span_id == subagent.span_id]
-    assert Counter(inner) == Counter({sc.tool_span_name("Bash"): 1, sc.tool_span_name("Read"): 1,
-                                      sc.chat_span_name("claude-opus-5-5"): 3})
+    assert Counter(inner) == Counter(
+        {sc.tool_span_name("Bash"): 1, sc.tool_span_name("Read"): 1, sc.chat_span_name("claude-opus-5-5"): 3}
+    )
     agent_call = run.by_id()[subagent.parent_span_id]
-    assert _start(agent_call) <= _start(subagent) + TIME_TOLERANCE_S and _end(subagent) <= _end(agent_call) + TIME_TOLERANCE_S
+    assert (
+        _start(agent_call) <= _start(subagent) + TIME_TOLERANCE_S
+        and _end(subagent) <= _end(agent_call) + TIME_TOLERANCE_S
+    )
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -169,10 +173,13 @@ def _expected_usage(run: OtelRun) -> tuple[dict[str, int], float]:
         totals["output"] += usage["output_tokens"]
         totals["cache_read"] += usage["cache_read_input_tokens"]
         totals["cache_creation"] += usage["cache_creation_input_tokens"]
-        cost += (usage["input_tokens"] * rates.input + usage["output_tokens"] * rates.output
-                 + split["ephemeral_5m_input_tokens"] * rates.cache_write_5m
-                 + split["ephemeral_1h_input_tokens"] * rates.cache_write_1h
-                 + usage["cache_read_input_tokens"] * rates.cache_read) / 1e6
+        cost += (
+            usage["input_tokens"] * rates.input
+            + usage["output_tokens"] * rates.output
+            + split["ephemeral_5m_input_tokens"] * rates.cache_write_5m
+            + split["ephemeral_1h_input_tokens"] * rates.cache_write_1h
+            + usage["cache_read_input_tokens"] * rates.cache_read
+        ) / 1e6
     return totals, cost
 
 
@@ -189,16 +196,21 @@ def test_tokens_and_cost_equal_what_the_stand_in_reported(otel_run: Callable[[st
     }
     assert got == expected
     # The GenAI convention's input_tokens is the whole prompt: uncached + cache reads + cache writes.
-    assert sum(c[sc.GEN_AI_USAGE_INPUT_TOKENS] for c in chats) == sum(expected[k] for k in
-                                                                       ("input", "cache_read", "cache_creation"))
+    assert sum(c[sc.GEN_AI_USAGE_INPUT_TOKENS] for c in chats) == sum(
+        expected[k] for k in ("input", "cache_read", "cache_creation")
+    )
     assert sum(c[sc.CC_COST_USD] for c in chats) == pytest.approx(expected_cost, rel=1e-6)
     if not any(e.kind == "compact" for e in run.sandbox.api.model_exchanges()):
         # Claude Code's own cost figure (the compaction call, which no transcript records, is in it otherwise).
         cli_cost = sum({r.json()["session_id"]: r.json()["total_cost_usd"] for r in run.results}.values())
         assert expected_cost == pytest.approx(cli_cost, rel=1e-6)
     tokens = prometheus_name(sc.METRIC_TOKENS)
-    kinds = {"input": sc.TOKEN_KIND_INPUT, "output": sc.TOKEN_KIND_OUTPUT, "cache_read": sc.TOKEN_KIND_CACHE_READ,
-             "cache_creation": sc.TOKEN_KIND_CACHE_CREATION}
+    kinds = {
+        "input": sc.TOKEN_KIND_INPUT,
+        "output": sc.TOKEN_KIND_OUTPUT,
+        "cache_read": sc.TOKEN_KIND_CACHE_READ,
+        "cache_creation": sc.TOKEN_KIND_CACHE_CREATION,
+    }
     for key, kind in kinds.items():
         assert run.prometheus(tokens, claude_code_token_kind=kind) == expected[key], kind
         assert otlp_metric_total(run.receiver, sc.METRIC_TOKENS, **{sc.CC_TOKEN_KIND: kind}) == expected[key], kind

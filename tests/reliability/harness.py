@@ -16,13 +16,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
+
 import otel_claude
 from otel_claude import agent_lock, spool
-from support.otlp_receiver import OtlpReceiver, free_port
+from otel_claude import semconv as sc
 
 PYTHON = sys.executable
 HOOK_FILE = str(Path(otel_claude.__file__).resolve().parent / "hook.py")
@@ -78,26 +81,43 @@ class BlackholeServer:
 
 
 class GatedOtlpReceiver(OtlpReceiver):
-    """An OTLP receiver that, while `hold` is set, records a trace export and then withholds the reply.
+    """An OTLP receiver that records the `hold_export`-th trace export (1-based) and then withholds the reply.
 
     The agent then sits between "the Collector has the spans" and "the export succeeded": the window in which a
     crash makes the batch in flight be delivered twice.
     """
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, hold_export: int = 2, port: int | None = None) -> None:
         super().__init__(port)
-        self.hold = threading.Event()
-        self.held = threading.Event()  # set once a trace export is being withheld
+        self.hold_export = hold_export
+        self.held = threading.Event()  # set once that export is being withheld
         self.held_request_index: int | None = None
         self._release = threading.Event()
 
     def _record(self, signal: str, request: Any) -> None:
         super()._record(signal, request)
-        if signal == "traces" and self.hold.is_set():
-            with self._lock:
-                self.held_request_index = len(self.trace_requests) - 1
+        if signal != "traces":
+            return
+        with self._lock:
+            index = len(self.trace_requests) - 1
+            hold = index + 1 == self.hold_export
+            if hold:
+                self.held_request_index = index
+        if hold:
             self.held.set()
             self._release.wait(60)
+
+    def held_span_ids(self) -> set[int]:
+        with self._lock:
+            if self.held_request_index is None:
+                return set()
+            request = self.trace_requests[self.held_request_index]
+        return {
+            int.from_bytes(span.span_id, "big")
+            for resource_spans in request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        }
 
     def stop(self) -> None:
         self._release.set()
@@ -269,3 +289,26 @@ class Sandbox:
             spool.append(self.paths, received_ns, payload)
             count += 1
         return count
+
+
+# --- what a Collector received ---------------------------------------------------------------------
+
+
+def span_counts(receiver: OtlpReceiver) -> Counter[int]:
+    """How many times each span id arrived: the unit of "delivered once"."""
+    return Counter(int.from_bytes(span.span_id, "big") for span in receiver.spans())
+
+
+def span_table(receiver: OtlpReceiver) -> dict[int, tuple[Any, ...]]:
+    """span id -> what makes the span the same span (name, trace, parent, times, attributes)."""
+    table: dict[int, tuple[Any, ...]] = {}
+    for span in receiver.spans():
+        attributes = json.dumps(span_attributes(span), sort_keys=True, default=str)
+        key = (span.name, span.trace_id.hex(), span.parent_span_id.hex(), span.start_time_unix_nano,
+               span.end_time_unix_nano, attributes)  # fmt: skip
+        table[int.from_bytes(span.span_id, "big")] = key
+    return table
+
+
+def session_ids(receiver: OtlpReceiver) -> set[str]:
+    return {str(span_attributes(span).get(sc.SESSION_ID)) for span in receiver.spans()}

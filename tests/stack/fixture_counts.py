@@ -43,19 +43,22 @@ class FixtureCounts:
 
 def count(sessions: tuple[str, ...] = REPLAYED_SESSIONS) -> FixtureCounts:
     """Tool calls: every PostToolUse, PostToolUseFailure and PermissionDenied, by tool and outcome, plus each
-    PreToolUse that never got one of those (otel-claude closes it as unfinished when its turn or session ends)."""
+    PreToolUse that never got one of those. otel-claude closes such a call as permission_denied when it had
+    asked for permission (a PermissionRequest for the newest open call of that tool in the same agent, which
+    the batch then resolved without running it), otherwise as unfinished."""
     outcomes: Counter[tuple[str, str]] = Counter()
     permission_requests: Counter[str] = Counter()
     subagents: Counter[str] = Counter()
     total = sessions_started = interrupted = 0
     for session in sessions:
-        started: dict[str, str] = {}
+        started: dict[str, tuple[str, str]] = {}  # open calls: tool_use_id -> (tool, agent_id)
+        asked: set[str] = set()
         for record in records(session):
             total += 1
             event, payload = record["event"], record["payload"]
             tool, call_id = payload.get("tool_name"), payload.get("tool_use_id")
             if event == "PreToolUse":
-                started[call_id] = tool
+                started[call_id] = (tool, payload.get("agent_id") or "")
             elif event in ("PostToolUse", "PostToolUseFailure", "PermissionDenied"):
                 started.pop(call_id, None)
                 if event == "PostToolUse":
@@ -70,13 +73,17 @@ def count(sessions: tuple[str, ...] = REPLAYED_SESSIONS) -> FixtureCounts:
                 outcomes[(tool, outcome)] += 1
             elif event == "PermissionRequest":
                 permission_requests[tool] += 1
+                agent = payload.get("agent_id") or ""
+                open_calls = [cid for cid, (t, a) in started.items() if (t, a) == (tool, agent)]
+                if open_calls:
+                    asked.add(open_calls[-1])
             elif event == "SessionStart" and payload.get("source") != "compact":
                 # A compaction continues the same session; startup, resume and clear begin one.
                 sessions_started += 1
             elif event == "SubagentStop":
                 subagents[payload.get("agent_type") or "subagent"] += 1
-        for tool in started.values():
-            outcomes[(tool, "unfinished")] += 1
+        for call_id, (tool, _) in started.items():
+            outcomes[(tool, "permission_denied" if call_id in asked else "unfinished")] += 1
     return FixtureCounts(total, outcomes, permission_requests, sessions_started, subagents, interrupted)
 
 

@@ -66,6 +66,15 @@ def load_builder() -> ModuleType:
     return module
 
 
+def load_promql() -> ModuleType:
+    """grafana/promql.py, the PromQL helpers the dashboards are built with."""
+    spec = importlib.util.spec_from_file_location("promql", GRAFANA / "promql.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def dashboards() -> dict[str, dict[str, Any]]:
     """Committed dashboard JSON by file name."""
     return {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(DASHBOARD_DIR.glob("*.json"))}

@@ -7,12 +7,23 @@ import subprocess
 
 from . import promql_names
 from .prometheus_bin import promtool
-from .stack_files import PROMETHEUS_CONFIG, RULE_FILES, RULE_TESTS, load_yaml, rules
+from .stack_files import PROMETHEUS_CONFIG, RULE_FILES, RULE_TESTS, load_promql, load_yaml, rules
 
 # Alerts about the Collector read its own metrics, which exist only in the docker-compose stack.
 COLLECTOR_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorExportFailing"}
 REQUIRED_ALERTS = {"OtelClaudeCostBurnHigh", "OtelClaudeToolErrorSpike", "OtelClaudeExportFailing",
                    "OtelClaudeSpoolBacklogHigh", "OtelClaudeHookDropping", "OtelClaudeDeadLetters", *COLLECTOR_ALERTS}
+
+
+# Recording rules that count a window exactly, as the dashboards do: (selector, window).
+WINDOW_RULES = {
+    "otel_claude:cost_usd:sum1h": ("otel_claude_cost_USD_total", "1h"),
+    "otel_claude:tool_calls:sum15m": ("otel_claude_tool_calls_total", "15m"),
+    "otel_claude:tool_errors:sum15m": ('otel_claude_tool_calls_total{claude_code_tool_outcome="error"}', "15m"),
+    "otel_claude:export_failures:sum15m": ("otel_claude_export_failures_total", "15m"),
+    "otel_claude:dead_letters:sum1h": ("otel_claude_dead_letters_total", "1h"),
+    "otel_claude:spool_dropped:sum1h": ("otel_claude_spool_dropped_total", "1h"),
+}
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -58,3 +69,12 @@ def test_alerts_say_what_to_do() -> None:
         if "alert" in rule:
             assert rule["labels"]["severity"] in ("info", "warning", "critical"), rule["alert"]
             assert rule["annotations"]["summary"] and rule["annotations"]["description"], rule["alert"]
+
+
+def test_window_rules_count_like_the_dashboards() -> None:
+    """Same formula as grafana/promql.py's total(), so an alert and a panel never disagree about a count."""
+    promql = load_promql()
+    recorded = {r["record"]: r["expr"] for r in rules() if "record" in r}
+    for name, (selector, window) in WINDOW_RULES.items():
+        expected = promql.total(selector, window=window)
+        assert recorded[name].replace(" ", "") == expected.replace(" ", ""), name

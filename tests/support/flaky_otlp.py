@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
 from support.otlp_receiver import OtlpReceiver, _Metrics
 
 
@@ -44,8 +45,8 @@ class FlakyOtlpReceiver(OtlpReceiver):
 
     def start(self) -> FlakyOtlpReceiver:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_RefusingTraces(self), server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(self), server)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_RefusingTraces(self), server)  # type: ignore[no-untyped-call]
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(self), server)  # type: ignore[no-untyped-call]
         server.add_insecure_port(f"127.0.0.1:{self.port}")
         server.start()
         self._server = server
