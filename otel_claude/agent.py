@@ -40,6 +40,7 @@ HOUSEKEEPING_INTERVAL_S = 2.0
 # backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
 QUEUE_BATCHES = 64
 SCAN_COST_FACTOR = 20.0
+SHUTDOWN_FLUSH_S = 5.0
 
 
 class Agent:
@@ -214,11 +215,22 @@ class Agent:
         self.status.write(self, running=True)
 
     def shutdown(self) -> None:
-        """Flushes metrics and writes the last status; spans not exported stay as records in the spool."""
-        try:
-            self.providers.meter_provider.force_flush(timeout_millis=5000)
-        except Exception:
-            _log.exception("metric flush failed")
+        """Flushes metrics and writes the last status; spans not exported stay as records in the spool.
+
+        The OTLP metric exporter ignores the flush timeout and retries for its own (10 s by default) on each of the
+        two final exports, so with a Collector down or hanging `otel-claude stop` took 25 to 40 s: the flush runs
+        in a thread and gets SHUTDOWN_FLUSH_S. Counters lose nothing by it: their ledger is in the snapshot."""
+        flusher = threading.Thread(target=self._flush_metrics, name="otel-claude-final-flush", daemon=True)
+        flusher.start()
+        flusher.join(SHUTDOWN_FLUSH_S)
+        if flusher.is_alive():
+            _log.warning("the final metric export did not finish within %.0f s; stopping without it", SHUTDOWN_FLUSH_S)
         self.status.write(self, running=False)
-        self.providers.meter_provider.shutdown()
         self.providers.tracer_provider.shutdown()
+
+    def _flush_metrics(self) -> None:
+        try:
+            self.providers.meter_provider.force_flush(timeout_millis=SHUTDOWN_FLUSH_S * 1000)
+            self.providers.meter_provider.shutdown(timeout_millis=SHUTDOWN_FLUSH_S * 1000)
+        except Exception:
+            _log.exception("the final metric flush failed")

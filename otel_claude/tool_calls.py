@@ -28,6 +28,7 @@ from otel_claude.state import OpenSpan, Session, Subagent, ToolCall
 
 _log = logging.getLogger(__name__)
 AGENT_TOOLS = frozenset({"Agent", "Task"})
+COMPACTION_AGENT_TYPE = "compact"
 _PROGRAM = re.compile(r"[A-Za-z0-9._+-]{1,40}")
 _ERROR_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Exit code \d+"), "nonzero_exit"),
@@ -261,7 +262,7 @@ def subagent_start(ctx: Context, session: Session, event: SubagentStart, now_ns:
     parent_tool = _claim_parent_tool(session, agent_id)
     trace_id, parent = _subagent_parent(session, parent_tool)
     # Compaction's summarizer runs as a subagent with an empty type.
-    agent_type = event.agent_type or ("compact" if session.compaction is not None else "")
+    agent_type = event.agent_type or (COMPACTION_AGENT_TYPE if session.compaction is not None else "")
     span = ctx.open_span(
         sc.subagent_span_name(agent_type),
         trace_id,
@@ -328,6 +329,8 @@ def close_subagent(
         attributes[sc.CC_UNFINISHED] = True
         attributes[sc.CC_CLOSED_BY] = closed_by
     ctx.finish(subagent.span, end_ns, attributes)
+    if subagent.agent_type == COMPACTION_AGENT_TYPE and start_missing:
+        return  # compaction's summarizer: counted as a compaction, not as a subagent the user asked for
     ctx.metrics.subagent_ended(
         subagent.agent_type or "subagent", (end_ns - subagent.span.start_ns) / 1e9, ctx.labels(session)
     )

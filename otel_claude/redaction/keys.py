@@ -148,7 +148,7 @@ _DOTTED_NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$"
 def is_placeholder(value: str) -> bool:
     """A value that holds no secret: empty, a mask, a variable reference, a template, a type name,
     a format string (`%s:%s`, `Basic {}`), a version or an OID."""
-    v = value.strip()
+    v = value.strip().rstrip(".,;:")  # "AUTH=<mechanism>." ends a sentence
     if len(v) < 3 or v.startswith(MARKER_PREFIX):
         return True
     if "${" in v or "{{" in v:

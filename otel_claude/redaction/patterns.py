@@ -111,9 +111,11 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _p("grafana_token", _start("glc_") + r"[A-Za-z0-9+/]{32,}={0,2}", "glc_"),
     _p("grafana_token", _start("glsa_") + r"[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}", "glsa_"),
     _p("grafana_token", _start("eyJrIjoi") + r"[A-Za-z0-9]{60,}", "eyjrijoi"),
-    # header.payload.signature, and the five parts of an encrypted JWT.
-    _p("jwt", _start("eyJ") + r"[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+){0,2}",
-       "eyj"),
+    # header.payload.signature, and the five parts of an encrypted JWT. The header must start its run of
+    # base64url characters (no "-" before it either) and the segments are taken possessively: otherwise
+    # "eyJ-eyJ-eyJ-..." would be scanned to its end once per "eyJ", in quadratic time.
+    _p("jwt", r"eyJ(?<![A-Za-z0-9_-].{3})[A-Za-z0-9_-]{8,}+\.ey[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]*+"
+       r"(?:\.[A-Za-z0-9_-]++){0,2}", "eyj"),
     _p("digitalocean_token", _start("do[opr]_v1_") + r"[a-f0-9]{64}", "doo_v1_", "dop_v1_", "dor_v1_"),
     _p("databricks_token", _start("dapi") + r"[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9])", "dapi"),
     _p("shopify_token", _start("shp") + r"(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", "shpat_", "shpca_", "shppa_", "shpss_"),

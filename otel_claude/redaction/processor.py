@@ -40,9 +40,12 @@ class RedactingSpanProcessor(SpanProcessor):
             logger.exception("span processor on_start failed")
 
     def _on_ending(self, span: Span) -> None:
-        # The SDK's hook for processors that need the span while it is still writable; forwarded as is.
+        # The SDK's hook (1.31+) for processors that need the span while it is still writable; forwarded as is.
+        hook = getattr(self._next, "_on_ending", None)
+        if hook is None:
+            return
         try:
-            self._next._on_ending(span)
+            hook(span)
         except Exception:
             logger.exception("span processor _on_ending failed")
 

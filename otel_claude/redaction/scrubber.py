@@ -22,9 +22,9 @@ from otel_claude.redaction.keys import (
     is_safe_attribute_key,
     is_sensitive_key,
 )
-from otel_claude.redaction.kv import names_a_key
 from otel_claude.redaction.patterns import SecretPattern, marker
 from otel_claude.redaction.text import CompiledPatterns, scrub_text
+from otel_claude.redaction.values import names_a_key
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from otel_claude.redaction.edits import lower_same_length
 from otel_claude.redaction.keys import is_placeholder
-from otel_claude.redaction.kv import KEY_WORDS, scrub_key_values, scrub_prose
+from otel_claude.redaction.kv import KEY_WORDS, scrub_key_values
 from otel_claude.redaction.patterns import (
     CONTEXT_COMPILED,
     DB_SCHEMES,
@@ -27,6 +28,7 @@ from otel_claude.redaction.patterns import (
     marker,
     starts_with_literal,
 )
+from otel_claude.redaction.prose import scrub_prose
 
 CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
 
@@ -34,7 +36,6 @@ CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
 # shorter than the shortest token format skip the token patterns.
 _MIN_LENGTH: Final = 6
 _MIN_TOKEN_LENGTH: Final = 14
-_ASCII_LOWER: Final = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 _GATE_LIMIT: Final = 4096
 
 
@@ -47,12 +48,6 @@ _TOKEN_NEEDLES: Final = _needles(TOKEN_COMPILED)
 _TRIGGERS: Final = tuple(
     sorted({"private key", "://", *_needles(CONTEXT_COMPILED), *KEY_WORDS}, key=lambda w: (len(w), w))
 )
-
-
-def lower_same_length(text: str) -> str:
-    """`text.lower()`, unless that changes the length (a few non-ASCII letters): then ASCII letters only."""
-    low = text.lower()
-    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
 
 
 def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]:

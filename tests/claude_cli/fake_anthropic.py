@@ -23,13 +23,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .scenario import COMPACT_MARKERS, Scenario, Step
+from .sse import stream_events
 from .usage import estimate_usage
 
 logger = logging.getLogger(__name__)
-
-# Chunk sizes of the streamed deltas: small enough that every block arrives in several events, as it does live.
-_TEXT_CHUNK = 24
-_JSON_CHUNK = 16
 
 
 @dataclass
@@ -116,7 +113,7 @@ class FakeAnthropic:
             return left
 
     def usage_totals(self) -> dict[str, int]:
-        """Sums over every model response: the figures otel-claude must report."""
+        """Sums over every model response, the compaction summary included (Claude Code's own totals count it)."""
         totals = {"input": 0, "output": 0, "cache_read": 0, "cache_creation": 0, "cache_5m": 0, "cache_1h": 0}
         for ex in self.model_exchanges():
             assert ex.response is not None
@@ -195,58 +192,6 @@ def _content_for(step: Step | None, kind: str, scenario: Scenario) -> list[dict[
         text = f"<analysis>Nothing to add.</analysis>\n<summary>{scenario.compact_summary}</summary>"
         return [{"type": "text", "text": text}]
     return [{"type": "text", "text": "Done."}]
-
-
-def _sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-def stream_events(message: dict[str, Any]) -> list[bytes]:
-    """The server-sent events the real API sends for `message`, in order."""
-    usage = message["usage"]
-    start = dict(message, content=[], stop_reason=None, usage=dict(usage, output_tokens=1))
-    events = [_sse("message_start", {"type": "message_start", "message": start}), _sse("ping", {"type": "ping"})]
-    for index, block in enumerate(message["content"]):
-        if block["type"] == "text":
-            events.append(
-                _sse(
-                    "content_block_start",
-                    {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
-                )
-            )
-            text = block["text"]
-            for i in range(0, max(len(text), 1), _TEXT_CHUNK):
-                delta = {"type": "text_delta", "text": text[i : i + _TEXT_CHUNK]}
-                events.append(
-                    _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
-                )
-        elif block["type"] == "tool_use":
-            head = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
-            events.append(
-                _sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": head})
-            )
-            raw = json.dumps(block["input"])
-            for i in range(0, len(raw), _JSON_CHUNK):
-                delta = {"type": "input_json_delta", "partial_json": raw[i : i + _JSON_CHUNK]}
-                events.append(
-                    _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
-                )
-        else:
-            raise ValueError(f"unsupported content block {block['type']!r}")
-        events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
-    # The real API repeats the whole usage in message_delta; output_tokens is the final count.
-    events.append(
-        _sse(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-                "usage": usage,
-            },
-        )
-    )
-    events.append(_sse("message_stop", {"type": "message_stop"}))
-    return events
 
 
 def _make_handler(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:

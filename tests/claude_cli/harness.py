@@ -64,7 +64,8 @@ class Sandbox:
         self.home = root / "home"
         self.workdir = root / "work"
         self.bindir = root / "bin"
-        for directory in (self.home / ".claude", self.workdir, self.bindir):
+        self.tmpdir = root / "tmp"  # the CLI keeps task output and sockets under $TMPDIR/claude-<uid>/
+        for directory in (self.home / ".claude", self.workdir, self.bindir, self.tmpdir):
             directory.mkdir(parents=True, exist_ok=True)
         self.claude = claude_binary(version)
         # `claude` on PATH: otel-claude install asks `claude --version` which events to register.
@@ -92,6 +93,7 @@ class Sandbox:
             {
                 "PATH": f"{self.bindir}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
                 "HOME": str(self.home),
+                "TMPDIR": str(self.tmpdir),
                 "ANTHROPIC_BASE_URL": self.api.base_url,
                 "ANTHROPIC_API_KEY": DUMMY_API_KEY,
                 "IS_SANDBOX": "1",  # as root, --dangerously-skip-permissions needs it

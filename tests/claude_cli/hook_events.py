@@ -8,6 +8,13 @@ whole file (test_compat.py shows it).
 
 from __future__ import annotations
 
+import mmap
+import re
+from pathlib import Path
+
+# The CLI's own list of hook event names, as it sits in its code: the longest such array is the complete one.
+_EVENT_ARRAY = re.compile(rb'\["PreToolUse","PostToolUse"(?:,"[A-Za-z]+")*\]')
+
 EVENTS_2_1_100: tuple[str, ...] = (
     "PreToolUse",
     "PostToolUse",
@@ -75,3 +82,12 @@ EVENTS_2_1_330: tuple[str, ...] = (
 )
 
 KNOWN_EVENTS: dict[str, tuple[str, ...]] = {"2.1.100": EVENTS_2_1_100, "2.1.330": EVENTS_2_1_330}
+
+
+def events_in_binary(path: Path) -> tuple[str, ...]:
+    """The hook event names an installed CLI knows, read from its native binary or cli.js."""
+    with path.resolve().open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        arrays = [match.group(0) for match in _EVENT_ARRAY.finditer(data)]
+    if not arrays:
+        return ()
+    return tuple(name.strip('"') for name in max(arrays, key=len).decode()[1:-1].split(","))

@@ -14,11 +14,13 @@ import pytest
 from support.otlp_receiver import span_attributes
 
 from otel_claude import semconv as sc
+from otel_claude.hook_events import events_for, parse_version
 
 from .conftest import SandboxFactory
 from .harness import read_hook_records
-from .hook_events import KNOWN_EVENTS
+from .hook_events import KNOWN_EVENTS, events_in_binary
 from .otel_run import OtelRun, prometheus_name, run_with_otel_claude
+from .versions import claude_binary
 
 pytestmark = pytest.mark.claude
 
@@ -39,6 +41,13 @@ FIRED_BY_2_1_100 = {
     "PostCompact",
     "SessionEnd",
 }
+
+
+def test_known_event_lists_match_the_binaries(claude_version: str, claude_old_version: str) -> None:
+    for version in (claude_version, claude_old_version):
+        assert events_in_binary(claude_binary(version)) == KNOWN_EVENTS[version], version
+        # What install would register for this version is all known to it (one unknown name disables all).
+        assert set(events_for(parse_version(version))) <= set(KNOWN_EVENTS[version]), version
 
 
 def test_old_version_ignores_all_hooks_when_one_event_is_unknown(

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from .fake_anthropic import FakeAnthropic, stream_events
+from .fake_anthropic import FakeAnthropic
 from .scenario import load_scenario
+from .sse import stream_events
 from .usage import estimate_usage
 
 SCENARIO = {

@@ -8,6 +8,7 @@ receiver and Prometheus port; the tests compare the spans and metrics with the g
 from __future__ import annotations
 
 import datetime
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -77,7 +78,7 @@ def test_span_tree(otel_run: Callable[[str], OtelRun], scenario: str) -> None:
             assert parent in turns and parent.trace_id == span.trace_id
             assert span_attributes(parent)[sc.SESSION_ID] == call.session_id
         else:  # a subagent's tool call nests under the subagent, which nests under the Agent tool call
-            assert parent is agent_spans[call.agent_id]
+            assert parent == agent_spans[call.agent_id]
             assert by_id[parent.parent_span_id].name == sc.tool_span_name("Agent")
 
 
@@ -240,6 +241,11 @@ def test_nothing_sensitive_is_exported(otel_run: Callable[[str], OtelRun], scena
     run = otel_run(scenario)
     exported = run.receiver.raw_bytes()
     assert exported, "the receiver got nothing"
+    # The planted secrets did pass through otel-claude's hook (prompts, commands, tool inputs and outputs).
+    scripted = json.dumps(
+        [list(s.content) for s in run.sandbox.scenario.steps] + [r.prompt for r in run.sandbox.scenario.runs]
+    )
+    assert set(leaked(json.dumps(run.hooks))) == set(leaked(scripted))
     assert leaked(exported) == [] and leaked(run.prometheus_text) == []
     assert DUMMY_API_KEY.encode() not in exported and DUMMY_API_KEY not in run.prometheus_text
     # Content capture is off by default: no prompt and no file content leaves the machine.

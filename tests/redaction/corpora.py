@@ -57,16 +57,24 @@ def benign_text_files() -> list[Path]:
 
 
 def benign_json_documents() -> Iterator[tuple[str, Any]]:
-    """(origin, document): the committed JSON samples, the fixture HookInputs and the fixture transcripts."""
+    """(origin, document): the committed JSON samples, the fixture HookInputs (one per event type and the
+    recorded sessions' streams) and the fixture transcripts."""
     for path in sorted(BENIGN_DIR.glob("*.json")):
         yield path.name, json.loads(path.read_text(encoding="utf-8"))
     for path in sorted((FIXTURES / "hooks").glob("*.json")):
         for i, payload in enumerate(json.loads(path.read_text(encoding="utf-8"))):
             yield f"hooks/{path.name}[{i}]", payload
+    for path in sorted(FIXTURES.glob("sessions/*/hooks.jsonl")):  # recorded hook streams: {"event", "ts", "payload"}
+        for i, line in enumerate(path.read_text(encoding="utf-8").split("\n")):
+            if line.strip():
+                yield f"{path.parent.name}/hooks.jsonl:{i + 1}", json.loads(line)["payload"]
     for path in sorted(FIXTURES.glob("sessions/*/transcripts/**/*.jsonl")):
         for i, line in enumerate(path.read_text(encoding="utf-8").split("\n")):  # not splitlines: U+2028 is data
-            if line.strip():
-                yield f"{path.name}:{i + 1}", json.loads(line)
+            try:
+                document = json.loads(line)
+            except ValueError:  # a few recorded lines are cut in two by a raw newline: not JSON, skipped
+                continue
+            yield f"{path.name}:{i + 1}", document
 
 
 def string_leaves(value: Any) -> Iterator[str]:

@@ -44,7 +44,8 @@ def test_every_planted_secret_is_removed() -> None:
             found += 1
         assert names, f"#{entry.id}: the secret is gone but no pattern name was reported"
         assert MARKER_PREFIX in out, f"#{entry.id}: no marker says what was removed"
-    print(f"\nsecret corpus: {len(corpus)} planted secrets of {len(by_kind)} kinds; removed {found}, leaked {len(leaked)}")
+    print(f"\nsecret corpus: {len(corpus)} planted secrets of {len(by_kind)} kinds; "
+          f"removed {found}, leaked {len(leaked)}")
     assert len(corpus) >= 150
     assert not leaked, "secrets survived scrubbing:\n" + "\n".join(leaked)
 

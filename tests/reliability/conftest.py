@@ -14,11 +14,11 @@ from reliability.harness import BlackholeServer, GatedOtlpReceiver, Sandbox
 
 @pytest.fixture
 def make_sandbox(tmp_path: Path) -> Iterator[Callable[..., Sandbox]]:
-    """`make_sandbox(endpoint=..., **env)`: a fresh sandbox; every agent it started is stopped at teardown."""
+    """`make_sandbox(endpoint=..., state_dir=..., **env)`: a fresh sandbox; its agents are stopped at teardown."""
     made: list[Sandbox] = []
 
-    def make(endpoint: str | None = None, **env: str) -> Sandbox:
-        sandbox = Sandbox(tmp_path / f"sandbox{len(made)}", endpoint=endpoint, **env)
+    def make(endpoint: str | None = None, state_dir: str | Path | None = None, **env: str) -> Sandbox:
+        sandbox = Sandbox(tmp_path / f"sandbox{len(made)}", endpoint=endpoint, state_dir=state_dir, **env)
         made.append(sandbox)
         return sandbox
 

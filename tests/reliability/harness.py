@@ -134,10 +134,17 @@ def production_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
 class Sandbox:
     """One user's otel-claude: state dir, env, and the agents started in it."""
 
-    def __init__(self, root: str | Path | None = None, *, endpoint: str | None = None, **extra_env: str) -> None:
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        endpoint: str | None = None,
+        state_dir: str | Path | None = None,
+        **extra_env: str,
+    ) -> None:
         self._own_root = root is None
         self.root = Path(root or tempfile.mkdtemp(prefix="otel-claude-rel-"))
-        self.state_dir = self.root / "state"
+        self.state_dir = Path(state_dir) if state_dir else self.root / "state"
         self.runtime_dir = self.root / "run"
         self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.prometheus_port = free_port()
@@ -299,14 +306,23 @@ def span_counts(receiver: OtlpReceiver) -> Counter[int]:
     return Counter(int.from_bytes(span.span_id, "big") for span in receiver.spans())
 
 
+def _span_key(span: Any) -> tuple[Any, ...]:
+    attributes = json.dumps(span_attributes(span), sort_keys=True, default=str)
+    events = [(event.name, event.time_unix_nano) for event in span.events]
+    return (span.name, span.trace_id.hex(), span.parent_span_id.hex(), span.start_time_unix_nano,
+            span.end_time_unix_nano, attributes, events, span.status.code)  # fmt: skip
+
+
 def span_table(receiver: OtlpReceiver) -> dict[int, tuple[Any, ...]]:
-    """span id -> what makes the span the same span (name, trace, parent, times, attributes)."""
+    """span id -> what makes the span the same span (name, trace, parent, times, attributes, events, status).
+
+    Raises AssertionError when one span id arrived with different contents: a re-export must be the same span."""
     table: dict[int, tuple[Any, ...]] = {}
     for span in receiver.spans():
-        attributes = json.dumps(span_attributes(span), sort_keys=True, default=str)
-        key = (span.name, span.trace_id.hex(), span.parent_span_id.hex(), span.start_time_unix_nano,
-               span.end_time_unix_nano, attributes)  # fmt: skip
-        table[int.from_bytes(span.span_id, "big")] = key
+        span_id = int.from_bytes(span.span_id, "big")
+        key = _span_key(span)
+        if table.setdefault(span_id, key) != key:
+            raise AssertionError(f"span {span_id:016x} arrived twice with different contents:\n{table[span_id]}\n{key}")
     return table
 
 

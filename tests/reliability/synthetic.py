@@ -31,12 +31,15 @@ _ID = re.compile(
     r"|toolu_[0-9A-Za-z]{20,}"  # tool use ids
     r"|\ba[0-9a-f]{16}\b"  # subagent ids
 )
+# In transcripts also the API's message and request ids, which LLM-call span ids derive from.
+_TRANSCRIPT_ID = re.compile(_ID.pattern + r"|msg_[0-9A-Za-z]{16,}|req_[0-9A-Za-z_]{16,}")
 _ROOT = "@@root@@"
 
 
 def _fresh_like(original: str) -> str:
-    if original.startswith("toolu_"):
-        return "toolu_" + secrets.token_hex(16)[: len(original) - 6]
+    for prefix in ("toolu_", "msg_", "req_"):
+        if original.startswith(prefix):
+            return prefix + secrets.token_hex(16)[: len(original) - len(prefix)]
     if original.startswith("a") and len(original) == 17:
         return "a" + secrets.token_hex(8)
     return str(uuid.uuid4())
@@ -85,10 +88,14 @@ class SessionTemplate:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def copy(self, start_ns: int, transcripts_root: Path | None = None) -> list[tuple[int, bytes]]:
+    def copy(
+        self, start_ns: int, transcripts_root: Path | None = None, *, unique_transcripts: bool = False
+    ) -> list[tuple[int, bytes]]:
         """(received_ns, HookInput bytes) for one copy with fresh ids, the same ids in every event of the copy.
 
-        Without `transcripts_root` the copy points at the fixture transcripts (shared by all copies)."""
+        Without `transcripts_root` the copy points at the fixture transcripts (shared by all copies). With it, the
+        copy's transcripts are hard links to the fixture's (cheap; the API message ids inside are then shared by
+        all copies, and so are the LLM-call span ids), or with `unique_transcripts` rewritten with fresh ids."""
         mapping: dict[str, str] = {}
 
         def fresh(match: re.Match[str]) -> str:
@@ -109,7 +116,13 @@ class SessionTemplate:
             for offset, text in zip(self.offsets, self.texts, strict=True)
         ]
         for relative in self.files:
-            _link(self.transcripts / relative, transcripts_root / _ID.sub(fresh, str(relative)))
+            target = transcripts_root / _ID.sub(fresh, str(relative))
+            if unique_transcripts:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                text = (self.transcripts / relative).read_text(encoding="utf-8")
+                target.write_text(_TRANSCRIPT_ID.sub(fresh, text), encoding="utf-8")
+            else:
+                _link(self.transcripts / relative, target)
         return records
 
 
@@ -124,7 +137,12 @@ def templates() -> list[SessionTemplate]:
 
 
 def interleaved(
-    total_events: int, concurrency: int, start_ns: int, transcripts_root: Path | None = None
+    total_events: int,
+    concurrency: int,
+    start_ns: int,
+    transcripts_root: Path | None = None,
+    *,
+    unique_transcripts: bool = False,
 ) -> Iterator[tuple[int, bytes]]:
     """At least `total_events` events from copies of the fixture sessions, `concurrency` copies in flight at a
     time, round-robin one event each; whole copies only, so every session ends."""
@@ -135,7 +153,9 @@ def interleaved(
     while produced < total_events or active:
         while len(active) < concurrency and produced < total_events:
             template = next(pool)
-            active.append(iter(template.copy(start_ns + copies_started * 1_000_000, transcripts_root)))
+            start = start_ns + copies_started * 1_000_000
+            events = template.copy(start, transcripts_root, unique_transcripts=unique_transcripts)
+            active.append(iter(events))
             copies_started += 1
             produced += len(template)
         for events in list(active):

@@ -80,8 +80,9 @@ def count(sessions: tuple[str, ...] = REPLAYED_SESSIONS) -> FixtureCounts:
             elif event == "SessionStart" and payload.get("source") != "compact":
                 # A compaction continues the same session; startup, resume and clear begin one.
                 sessions_started += 1
-            elif event == "SubagentStop":
+            elif event == "SubagentStart":
                 subagents[payload.get("agent_type") or "subagent"] += 1
+            # A SubagentStop with no SubagentStart is compaction's summarizer: a compaction, not a subagent.
         for call_id, (tool, _) in started.items():
             outcomes[(tool, "permission_denied" if call_id in asked else "unfinished")] += 1
     return FixtureCounts(total, outcomes, permission_requests, sessions_started, subagents, interrupted)

@@ -36,7 +36,8 @@ def password() -> str:
     words = ["Hunter", "Blue", "Falcon", "River", "Orbit", "Maple", "Quartz", "Tango", "Nimbus", "Copper"]
     style = rng.randrange(4)
     if style == 0:
-        return rng.choice(words) + str(rng.randrange(10, 99)) + rng.choice(words) + rng.choice("!#%&*@") + str(rng.randrange(10))
+        first, second = rng.choice(words), rng.choice(words)
+        return f"{first}{rng.randrange(10, 99)}{second}{rng.choice('!#%&*@')}{rng.randrange(10)}"
     if style == 1:
         return r(ALNUM, 16)
     if style == 2:
@@ -77,7 +78,8 @@ TOKENS: dict[str, Callable[[], str]] = {
     ]),
     "aws_access_key_id": lambda: rng.choice(["AKIA", "ASIA"]) + r(string.ascii_uppercase + "234567", 16),
     "github_token": lambda: rng.choice(["ghp_", "gho_", "ghs_", "ghu_", "ghr_"]) + r(ALNUM, 36),
-    "github_fine_grained_pat": lambda: "github_pat_11" + r(string.ascii_uppercase + string.digits, 20) + "_" + r(ALNUM, 59),
+    "github_fine_grained_pat": lambda: "github_pat_11" + r(string.ascii_uppercase + string.digits, 20) + "_"
+    + r(ALNUM, 59),
     "gitlab_token": lambda: "glpat-" + r(URLSAFE, 20),
     "slack_token": lambda: rng.choice(["xoxb-", "xoxp-"]) + r(string.digits, 12) + "-" + r(string.digits, 13) + "-"
     + r(ALNUM, 24),
@@ -131,7 +133,8 @@ TOKEN_CONTEXTS: dict[str, str] = {
     "json_config": '{{"service": "billing", "region": "eu-west-1", "credentials": {{"value": "{s}"}}, "retries": 3}}',
     "yaml_config": "service:\n  name: billing\n  replicas: 2\n  apiKey: {s}\n  timeout: 30s\n",
     "tool_output": "$ cat ~/.config/tool/config\n[default]\nregion = us-east-1\ncredential = {s}\noutput = json\n",
-    "error_text": "Error: request failed with 401 Unauthorized (key {s} was revoked)\n    at fetchJson (client.js:42:11)",
+    "error_text": "Error: request failed with 401 Unauthorized (key {s} was revoked)\n"
+    "    at fetchJson (client.js:42:11)",
     "python_code": 'import os\n\nclient = Client(\n    base_url="https://api.example.com",\n    api_key="{s}",\n)\n',
     "markdown": "## Setup\n\nSet the key in your shell:\n\n```sh\nexport API_KEY='{s}'\n```\n",
     "log_line": "2026-05-23T10:12:01Z INFO configured client with token={s} retries=3",
@@ -176,7 +179,8 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         block = pem(kind)
         add("private_key", "file_content", pem_body(block), f"Here is the key file:\n{block}\n")
         block = pem(kind)
-        add("private_key", "json_escaped", pem_body(block, escaped=True), json.dumps({"path": "id_rsa", "content": block}))
+        document = json.dumps({"path": "id_rsa", "content": block})
+        add("private_key", "json_escaped", pem_body(block, escaped=True), document)
         block = pem(kind)
         lines = block.split("\n")
         truncated = "\n".join(lines[:4])  # a tool output cut short: no END line
@@ -212,7 +216,8 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         add("db_password", "ado_net", pw,
             f'"ConnectionStrings": {{"Default": "Server=sql.internal;Database=shop;User Id=sa;Password={pw};"}}')
         pw = password()
-        add("db_password", "libpq_dsn", pw, f'conn = psycopg2.connect("host=db.internal dbname=app user=app password={pw}")')
+        add("db_password", "libpq_dsn", pw,
+            f'conn = psycopg2.connect("host=db.internal dbname=app user=app password={pw}")')
         pw = password()
         add("db_password", "jdbc", pw, f"jdbc:mysql://db.internal:3306/shop?user=app&password={pw}&useSSL=true")
 
@@ -224,7 +229,8 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         token = r(URLSAFE + ".", 48)
         add("bearer_token", "curl_header", token, f"curl -H 'Authorization: Bearer {token}' https://api.example.com/me")
         token = r(HEX, 40)
-        add("bearer_token", "python_headers", token, f'headers = {{"Authorization": "Bearer {token}", "Accept": "application/json"}}')
+        add("bearer_token", "python_headers", token,
+            f'headers = {{"Authorization": "Bearer {token}", "Accept": "application/json"}}')
         token = r(ALNUM, 32)
         add("authorization_header", "http_dump", token,
             f"GET /v1/items HTTP/1.1\nHost: api.example.com\nAuthorization: token {token}\nUser-Agent: curl/8.5.0\n")
@@ -251,7 +257,8 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         ("js_code", lambda v: f"const config = {{\n  user: 'app',\n  password: '{v}',\n}};\n"),
         ("toml", lambda v: f'[server]\nport = 8080\n[server.auth]\ntoken = "{v}"\n'),
         ("ini", lambda v: f"[smtp]\nhost = smtp.example.com\npassword = {v}\n"),
-        ("xml", lambda v: f"<server>\n  <id>nexus</id>\n  <username>deploy</username>\n  <password>{v}</password>\n</server>"),
+        ("xml", lambda v: f"<server>\n  <id>nexus</id>\n  <username>deploy</username>\n"
+                          f"  <password>{v}</password>\n</server>"),
         ("cli_flag", lambda v: f"mysqldump --user=root --password={v} shop > shop.sql"),
         ("cli_flag_space", lambda v: f"vault login --token {v} && vault kv get secret/app"),
         ("netrc", lambda v: f"machine api.github.com\n  login octocat\n  password {v}\n"),
@@ -261,8 +268,10 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         ("cookie", lambda v: f"Cookie: theme=dark; sessionid={v}; csrftoken=abc"),
         ("set_cookie", lambda v: f"Set-Cookie: session={v}; Path=/; HttpOnly; Secure"),
         ("npmrc", lambda v: f"registry=https://registry.npmjs.org/\n//npm.example.com/:_authToken={v}\n"),
-        ("k8s_secret", lambda v: f"apiVersion: v1\nkind: Secret\ndata:\n  password: {base64.b64encode(v.encode()).decode()}\n"),
-        ("azure_conn", lambda v: f"DefaultEndpointsProtocol=https;AccountName=acmestore;AccountKey={v};EndpointSuffix=core.windows.net"),
+        ("k8s_secret", lambda v: f"apiVersion: v1\nkind: Secret\ndata:\n"
+                                 f"  password: {base64.b64encode(v.encode()).decode()}\n"),
+        ("azure_conn", lambda v: f"DefaultEndpointsProtocol=https;AccountName=acmestore;AccountKey={v};"
+                                 "EndpointSuffix=core.windows.net"),
         ("twilio_env", lambda v: f"TWILIO_ACCOUNT_SID=AC{r(HEX, 32)}\nTWILIO_AUTH_TOKEN={v}\n"),
         ("powershell", lambda v: f'$env:API_TOKEN = "{v}"; ./run.ps1'),
         ("azure_sas_url", lambda v: f"https://acme.blob.core.windows.net/backups/db.bak?sv=2022-11-02&ss=b&srt=o"
