@@ -157,8 +157,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     off, on = make_spans()
     print(f"spans (RedactingSpanProcessor.scrub_span; baseline dict(span.attributes)), {len(off)} fixture tool calls")
     for label, spans in (("capture off", off), ("capture on", on)):
-        base = best_of(lambda spans=spans: [dict(s.attributes or {}) for s in spans], repeats, min_time) / len(spans)
-        scrub = best_of(lambda spans=spans: [processor.scrub_span(s) for s in spans], repeats, min_time) / len(spans)
+
+        def copy_all(spans: list[ReadableSpan] = spans) -> object:
+            return [dict(s.attributes or {}) for s in spans]
+
+        def scrub_all(spans: list[ReadableSpan] = spans) -> object:
+            return [processor.scrub_span(s) for s in spans]
+
+        base = best_of(copy_all, repeats, min_time) / len(spans)
+        scrub = best_of(scrub_all, repeats, min_time) / len(spans)
         size_kb = sum(len(json.dumps(dict(s.attributes or {}))) for s in spans) / len(spans) / 1e3
         print(f"  {label:12s} {size_kb:6.1f} kB/span {scrub * 1e6:8.1f} us/span   x{scrub / base:6.1f} of dict copy")
     short = ["execute_tool Bash", "/home/dev/project/src/app.py", "git status && npm test", "claude-opus-5-5"]

@@ -7,6 +7,7 @@ retried with backoff and no new record is taken, so the spool (bounded) is the b
 
 from __future__ import annotations
 
+import atexit
 import logging
 import signal
 import threading
@@ -225,6 +226,9 @@ class Agent:
         flusher.join(SHUTDOWN_FLUSH_S)
         if flusher.is_alive():
             _log.warning("the final metric export did not finish within %.0f s; stopping without it", SHUTDOWN_FLUSH_S)
+        # The SDK's own exit hook would shut the provider down again and wait for its exporter thread, holding the
+        # Prometheus port for another 10 to 25 s after the lock was released: this shutdown is the only one.
+        atexit.unregister(self.providers.meter_provider.shutdown)
         self.status.write(self, running=False)
         self.providers.tracer_provider.shutdown()
 

@@ -94,12 +94,23 @@ def run(received_ns: int, payload: bytes, state: str) -> None:
         spawn_agent(state)
 
 
+def ensure_agent(state: str) -> None:
+    """Only makes sure an agent runs (hook.sh's fallback when it finds none): nothing is read or spooled."""
+    spool.ensure_layout(spool.SpoolPaths(state))
+    if not agent_is_running(lock_path(state)):
+        spawn_agent(state)
+
+
 def main(argv: list[str] | None = None) -> int:
     received_ns = time.time_ns()
     debug = os.environ.get(env.OTEL_CLAUDE_DEBUG) == "1"
     state = ""
     try:
-        state = state_dir_from_argv(sys.argv[1:] if argv is None else argv) or env.state_dir()
+        args = sys.argv[1:] if argv is None else argv
+        state = state_dir_from_argv(args) or env.state_dir()
+        if "--ensure-agent" in args:
+            ensure_agent(state)
+            return 0
         payload = _read_stdin()
         run(received_ns, payload, state)
     except BaseException as exc:  # never harm the session: log, exit 0

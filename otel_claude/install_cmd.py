@@ -59,8 +59,8 @@ def run_install(options: argparse.Namespace) -> int:
                 else hook_events.detect_version(options.claude_binary)
             )
             events = hook_events.events_for(version)
-            state_dir = options.state_dir or os.environ.get(env.OTEL_CLAUDE_STATE_DIR)
-            change = installer.plan_install(path, events, installer.hook_command(state_dir))
+            state_dir = options.state_dir or env.state_dir(env.effective_environment())
+            change = installer.plan_install(path, events, installer.hook_command(os.path.abspath(state_dir)))
             config_change = _config_change(options)
             described = ".".join(map(str, version)) if version else "unknown (classic events only)"
             print(f"Claude Code version: {described}; registering {len(events)} events")

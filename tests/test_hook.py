@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from support.processes import hook_argv, production_env, run_hook, stop_agent, wait_for
+from support.processes import HOOK_KINDS, hook_argv, production_env, run_hook, stop_agent, wait_for
 
 from otel_claude import spool
 from otel_claude.agent_lock import agent_is_running, lock_path
@@ -26,6 +26,12 @@ def hook_env(tmp_path: Path) -> dict[str, str]:
     env["OTEL_TRACES_EXPORTER"] = "none"
     env["OTEL_METRICS_EXPORTER"] = "none"
     return env
+
+
+@pytest.fixture(params=HOOK_KINDS)
+def hook_kind(request: pytest.FixtureRequest) -> str:
+    """Every behaviour holds for both forms install registers: the bash fast path and the Python hook."""
+    return str(request.param)
 
 
 @pytest.fixture
@@ -71,9 +77,14 @@ def test_hook_path_imports_no_heavy_module(tmp_path: Path, hook_env: dict[str, s
     ids=["empty", "garbage", "wrong-type", "invalid-utf8", "deep-nesting", "unknown-event"],
 )
 def test_bad_input_exits_zero_silently_and_is_spooled(
-    payload: bytes, hook_env: dict[str, str], agent_cleanup: None
+    payload: bytes, hook_env: dict[str, str], agent_cleanup: None, hook_kind: str
 ) -> None:
-    result = run_hook(payload, hook_env)
+    if hook_kind == "shell":
+        run_hook(b"", hook_env)  # the spool's first use goes through Python, which makes the layout
+        paths = spool.SpoolPaths(hook_env["OTEL_CLAUDE_STATE_DIR"])
+        wait_for(lambda: not spool.pending_names(paths), 30, "the agent to take the first record")
+        Path(paths.dead_letters).unlink(missing_ok=True)
+    result = run_hook(payload, hook_env, kind=hook_kind)
     assert (result.returncode, result.stdout) == (0, b"")
     paths = spool.SpoolPaths(hook_env["OTEL_CLAUDE_STATE_DIR"])
     dead = Path(paths.dead_letters)
@@ -87,20 +98,22 @@ def test_bad_input_exits_zero_silently_and_is_spooled(
     assert agent_is_running(lock_path(paths.root))
 
 
-def test_twenty_megabyte_payload(hook_env: dict[str, str], agent_cleanup: None) -> None:
+def test_twenty_megabyte_payload(hook_env: dict[str, str], agent_cleanup: None, hook_kind: str) -> None:
     big = json.dumps(
         {"session_id": "s", "hook_event_name": "PostToolUse", "tool_name": "Read", "tool_use_id": "t",
          "tool_response": {"content": "x" * 20_000_000}}
     ).encode()  # fmt: skip
-    result = run_hook(big, hook_env, timeout=60)
+    result = run_hook(big, hook_env, timeout=60, kind=hook_kind)
     assert (result.returncode, result.stdout) == (0, b"")
 
 
-def test_unwritable_state_dir_still_exits_zero_and_counts_the_loss(tmp_path: Path, hook_env: dict[str, str]) -> None:
+def test_unwritable_state_dir_still_exits_zero_and_counts_the_loss(
+    tmp_path: Path, hook_env: dict[str, str], hook_kind: str
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     env = {**hook_env, "OTEL_CLAUDE_STATE_DIR": str(blocker / "state"), "XDG_RUNTIME_DIR": str(tmp_path / "run")}
-    result = run_hook(b'{"session_id": "s", "hook_event_name": "Stop"}', env)
+    result = run_hook(b'{"session_id": "s", "hook_event_name": "Stop"}', env, kind=hook_kind)
     assert (result.returncode, result.stdout) == (0, b"")
     drops = (tmp_path / "run" / f"otel-claude-{os.getuid()}" / "drops.log").read_text().splitlines()
     assert len(drops) == 1 and "NotADirectoryError" in drops[0]
@@ -110,17 +123,18 @@ def test_unwritable_state_dir_still_exits_zero_and_counts_the_loss(tmp_path: Pat
     assert json.loads(status.stdout)["dropped_records"] == 1
 
 
-def test_a_tty_on_stdin_is_not_read(hook_env: dict[str, str], agent_cleanup: None) -> None:
+def test_a_tty_on_stdin_is_not_read(hook_env: dict[str, str], agent_cleanup: None, hook_kind: str) -> None:
     primary, secondary = pty.openpty()
+    argv = hook_argv(hook_kind, hook_env["OTEL_CLAUDE_STATE_DIR"])
     try:
-        result = subprocess.run(hook_argv(), stdin=secondary, env=hook_env, capture_output=True, timeout=20)
+        result = subprocess.run(argv, stdin=secondary, env=hook_env, capture_output=True, timeout=20)
     finally:
         os.close(primary)
         os.close(secondary)
     assert (result.returncode, result.stdout) == (0, b"")
 
 
-def test_full_spool_drops_new_records_and_counts_them(hook_env: dict[str, str]) -> None:
+def test_full_spool_drops_new_records_and_counts_them(hook_env: dict[str, str], hook_kind: str) -> None:
     paths = spool.SpoolPaths(hook_env["OTEL_CLAUDE_STATE_DIR"])
     spool.ensure_layout(paths)
     spool.set_full(paths, True)
@@ -130,14 +144,14 @@ def test_full_spool_drops_new_records_and_counts_them(hook_env: dict[str, str]) 
     fcntl.flock(fd, fcntl.LOCK_EX)  # an "agent" that never drains
     try:
         for _ in range(3):
-            assert run_hook(b'{"session_id": "s", "hook_event_name": "Stop"}', hook_env).returncode == 0
+            assert run_hook(b'{"session_id": "s", "hook_event_name": "Stop"}', hook_env, kind=hook_kind).returncode == 0
     finally:
         os.close(fd)
     assert spool.pending_names(paths) == []
     assert len(Path(paths.drops_log).read_text().splitlines()) == 3
 
 
-def test_records_are_whole_and_private(hook_env: dict[str, str]) -> None:
+def test_records_are_whole_and_private(hook_env: dict[str, str], hook_kind: str) -> None:
     paths = spool.SpoolPaths(hook_env["OTEL_CLAUDE_STATE_DIR"])
     spool.ensure_layout(paths)
     import fcntl
@@ -148,7 +162,8 @@ def test_records_are_whole_and_private(hook_env: dict[str, str]) -> None:
         f'{{"session_id": "s{i}", "hook_event_name": "Stop", "pad": "{"y" * 70_000}"}}'.encode() for i in range(20)
     ]
     try:
-        procs = [subprocess.Popen(hook_argv(), stdin=subprocess.PIPE, env=hook_env) for _ in payloads]
+        argv = hook_argv(hook_kind, paths.root)
+        procs = [subprocess.Popen(argv, stdin=subprocess.PIPE, env=hook_env) for _ in payloads]
         for proc, payload in zip(procs, payloads, strict=True):
             assert proc.stdin is not None
             proc.stdin.write(payload)

@@ -42,9 +42,16 @@ def test_install_adds_one_handler_per_known_event_and_keeps_the_rest(settings: P
     expected = hook_events.events_for((2, 1, 330))
     assert _ours(data) == dict.fromkeys(expected, 1)
     command = data["hooks"]["PreToolUse"][0]["hooks"][0]
-    assert command["timeout"] == installer.HOOK_TIMEOUT_S and " -I -S " in command["command"]
-    assert Path(installer.hook_script()).is_file() and installer.hook_script() in command["command"]
+    assert command["timeout"] == installer.HOOK_TIMEOUT_S
+    assert Path(installer.hook_script("hook.sh")).is_file() and installer.hook_script("hook.sh") in command["command"]
+    state_dir = str(settings.parent.parent / ".local" / "state" / "otel-claude")
+    assert command["command"].endswith(state_dir), "the state dir is on the command line: Claude Code strips OTEL_*"
     assert json.loads((settings.parent / "settings.json.otel-claude.bak").read_text()) == ORIGINAL
+
+
+def test_without_bash_the_python_hook_is_registered() -> None:
+    command = installer.hook_command("/s", prefer_shell=False)
+    assert " -I -S " in command and command.endswith("hook.py --state-dir /s")
 
 
 def test_second_install_changes_nothing(settings: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -45,7 +45,7 @@ def pipeline() -> Iterator[_Pipeline]:
     p.provider.shutdown()
 
 
-def _secret_span(pipeline: _Pipeline) -> Span:
+def _secret_span(pipeline: _Pipeline) -> ReadableSpan:
     other = pipeline.tracer.start_span("other")
     other.end()
     span = pipeline.tracer.start_span(
@@ -63,7 +63,7 @@ def _secret_span(pipeline: _Pipeline) -> Span:
     span.add_event("PostToolUse", {"claude_code.tool.error": f"401 for key {AWS}", sc.CC_HOOK_EVENT: "PostToolUse"})
     span.set_status(Status(StatusCode.ERROR, f"auth failed with Bearer {JWT}"))
     span.end()
-    return span
+    return cast(ReadableSpan, span)
 
 
 def _exported_tool_span(pipeline: _Pipeline) -> ReadableSpan:
@@ -73,7 +73,7 @@ def _exported_tool_span(pipeline: _Pipeline) -> ReadableSpan:
 def test_span_attributes_events_links_status_and_name_are_scrubbed(pipeline: _Pipeline) -> None:
     _secret_span(pipeline)
     span = _exported_tool_span(pipeline)
-    attrs = dict(span.attributes or {})
+    attrs: dict[str, Any] = dict(span.attributes or {})
     assert span.name == "execute_tool Bash [REDACTED:github_token]"
     assert attrs[sc.CC_TOOL_SUMMARY] == "export GITHUB_TOKEN=[REDACTED:github_token]"
     assert json.loads(attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {
@@ -132,10 +132,11 @@ def test_a_span_with_nothing_secret_passes_unchanged(pipeline: _Pipeline) -> Non
 
 def test_dropped_counts_survive_the_copy() -> None:
     pipeline = _Pipeline(limits=SpanLimits(max_attributes=3, max_events=1))
-    span = pipeline.tracer.start_span("s", attributes={"a": 1, "b": 2, "c": f"key {GITHUB}", "d": 4, "e": 5})
-    span.add_event("one")
-    span.add_event("two", {"x": GITHUB})
-    span.end()
+    live = pipeline.tracer.start_span("s", attributes={"a": 1, "b": 2, "c": f"key {GITHUB}", "d": 4, "e": 5})
+    live.add_event("one")
+    live.add_event("two", {"x": GITHUB})
+    live.end()
+    span = cast(ReadableSpan, live)
     exported = pipeline.exported()
     assert exported is not span
     assert exported.dropped_attributes == span.dropped_attributes == 2
@@ -161,7 +162,7 @@ def test_an_attribute_that_cannot_be_scrubbed_is_dropped_not_leaked() -> None:
     poison = f"secret {GITHUB}"
     pipeline = _Pipeline(scrubber=_FailsOn(poison))
     pipeline.tracer.start_span("s", attributes={"bad": poison, "good": f"aws {AWS}", "n": 1}).end()
-    attrs = dict(pipeline.exported().attributes or {})
+    attrs: dict[str, Any] = dict(pipeline.exported().attributes or {})
     assert "bad" not in attrs
     assert attrs["good"] == "aws [REDACTED:aws_access_key_id]" and attrs["n"] == 1
     assert set(attrs[sc.CC_REDACTED_KEYS]) == {"bad", "good"}
@@ -182,7 +183,7 @@ def test_when_scrubbing_fails_entirely_the_span_goes_out_stripped() -> None:
     exported = pipeline.exported()
     assert GITHUB not in exported.name and not exported.events
     assert dict(exported.attributes or {}) == {sc.CC_REDACTED_KEYS: ("*",), sc.CC_REDACTED_PATTERNS: ("scrub_failed",)}
-    assert exported.context == span.context
+    assert exported.context == span.get_span_context()
     pipeline.provider.shutdown()
 
 

@@ -15,12 +15,17 @@ import otel_claude
 from otel_claude import agent_lock
 
 HOOK_SCRIPT = str(Path(otel_claude.__file__).parent / "hook.py")
+SHELL_HOOK = str(Path(otel_claude.__file__).parent / "hook.sh")
 OTEL_CLAUDE = [sys.executable, "-m", "otel_claude"]
+HOOK_KINDS = ("python", "shell")
 
 
-def hook_argv() -> list[str]:
-    """The hook exactly as `otel-claude install` registers it."""
-    return [sys.executable, "-I", "-S", HOOK_SCRIPT]
+def hook_argv(kind: str = "python", state_dir: str | None = None) -> list[str]:
+    """The hook exactly as `otel-claude install` registers it: the bash fast path or the Python hook."""
+    if kind == "shell":
+        assert state_dir, "the shell hook takes its state dir on the command line"
+        return ["bash", SHELL_HOOK, sys.executable, state_dir]
+    return [sys.executable, "-I", "-S", HOOK_SCRIPT, *(["--state-dir", state_dir] if state_dir else [])]
 
 
 def production_env(base: Mapping[str, str]) -> dict[str, str]:
@@ -30,8 +35,11 @@ def production_env(base: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def run_hook(payload: bytes, env: Mapping[str, str], timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(hook_argv(), input=payload, env=dict(env), capture_output=True, timeout=timeout)
+def run_hook(
+    payload: bytes, env: Mapping[str, str], timeout: float = 30, kind: str = "python"
+) -> subprocess.CompletedProcess[bytes]:
+    argv = hook_argv(kind, env.get("OTEL_CLAUDE_STATE_DIR"))
+    return subprocess.run(argv, input=payload, env=dict(env), capture_output=True, timeout=timeout)
 
 
 def otel_claude_cmd(*args: str, env: Mapping[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:

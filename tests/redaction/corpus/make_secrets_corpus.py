@@ -246,7 +246,7 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         value = password()
         add("env_assignment", "docker_run", value, f"docker run -d -e {key}={value} -p 5432:5432 postgres:16")
 
-    generic = [
+    generic: list[tuple[str, Callable[[str], str]]] = [
         ("json_config", lambda v: json.dumps({"username": "svc", "password": v, "host": "db"})),
         ("json_nested", lambda v: json.dumps({"auth": {"client_id": "abc", "client_secret": v}})),
         ("json_in_json", lambda v: json.dumps({"tool_input": {"content": json.dumps({"api_key": v}, indent=2)}})),

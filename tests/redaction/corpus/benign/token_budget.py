@@ -134,7 +134,7 @@ class TokenCache:
         entry = self.tokens.get(client_id)
         if entry is None or entry["expires_at"] - 60 < now:
             return None
-        token = entry["access_token"]
+        token: str = entry["access_token"]
         return token
 
     def put(self, client_id: str, token: str, expires_in: int, now: float) -> None:
@@ -149,7 +149,7 @@ def refresh(cache: TokenCache, client_id: str, client_secret: str, now: float) -
         return token
     response = post_form(TOKEN_URL, {"grant_type": "client_credentials", "client_id": client_id,
                                      "client_secret": client_secret})
-    token = response["access_token"]
+    token = str(response["access_token"])
     cache.put(client_id, token, int(response.get("expires_in", TOKEN_EXPIRY_SECONDS)), now)
     return token
 

@@ -1,0 +1,36 @@
+#!/bin/bash
+# otel-claude hook, fast path: what `otel-claude install` registers where bash 5 and /proc exist.
+# Usage: hook.sh PYTHON STATE_DIR   (PYTHON: this installation's interpreter; STATE_DIR: the spool's home)
+#
+# Claude Code waits for this on every event, and a Python start alone costs it twice what a do-nothing hook
+# does; so the common case is bash builtins plus one `cat` and one `mv`. Whatever is unusual (no spool yet, an
+# old bash, a full spool, no running agent) goes to the Python hook, which handles every case, before stdin is
+# touched. Same contract as hook.py: the record is whole or absent, stdout stays empty, the exit code is 0.
+py=$1
+dir=$2
+here=${BASH_SOURCE[0]%/*}
+exec 1>/dev/null 2>/dev/null
+umask 077  # records and logs are private (0600), as the Python hook makes them
+python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
+
+[[ -n $py && -n $dir && -n ${EPOCHREALTIME-} && -d $dir/spool/tmp && -d /proc/self ]] || python_hook
+[[ -e $dir/spool/full ]] && python_hook  # the Python hook counts the drop
+
+if [[ ! -t 0 ]]; then
+  now=${EPOCHREALTIME/[.,]/}000  # microseconds -> nanoseconds: the receive time
+  printf -v name '%020d-%07d-%05d.rec' "$now" "$$" "$RANDOM"
+  if ! { printf 'OCR1 %s\n' "$now" && cat; } >"$dir/spool/tmp/$name" || ! mv -f "$dir/spool/tmp/$name" "$dir/spool/new/$name"; then
+    rm -f "$dir/spool/tmp/$name"
+    { printf '%s 0 shell_write_failed\n' "$now" >>"$dir/drops.log"; } ||
+      { mkdir -p "/tmp/otel-claude-$UID" && printf '%s 0 shell_write_failed\n' "$now" >>"/tmp/otel-claude-$UID/drops.log"; }
+  fi
+fi
+
+# Is the agent alive? Its lock file holds its pid; /proc says whether that pid is still our agent.
+pid=
+read -r pid <"$dir/agent.lock"
+if [[ -n $pid && -r /proc/$pid/cmdline ]]; then
+  mapfile -d '' -t argv <"/proc/$pid/cmdline"
+  [[ " ${argv[*]} " == *" otel_claude agent "* ]] && exit 0
+fi
+python_hook --ensure-agent </dev/null
