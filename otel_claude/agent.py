@@ -37,6 +37,7 @@ BATCH_SIZE = 512
 POLL_INTERVAL_S = 0.05
 MAX_BACKOFF_S = 30.0
 HOUSEKEEPING_INTERVAL_S = 2.0
+INCOMPLETE_GRACE_NS = 30 * 10**9  # a record hook.sh is writing longer than this was cut off: dead-letter it
 # Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
 # backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
 QUEUE_BATCHES = 64
@@ -95,9 +96,11 @@ class Agent:
         self._housekeeping(force=True)
         while not self._stop.is_set():
             batch = self._next_batch()
-            if batch:
-                self._process(batch)
-                self._commit(batch)
+            consumed = self._process(batch) if batch else []
+            if len(consumed) < len(batch):  # a record still being written: it and those after it go first next time
+                self._queue.extendleft(reversed(batch[len(consumed) :]))
+            if consumed:
+                self._commit(consumed)
                 self._run_due_reads()  # also under a backlog: settles must not pile up until the spool is empty
                 self._last_event_at = time.monotonic()
             elif self._run_due_reads():
@@ -116,7 +119,13 @@ class Agent:
         if usage is None:
             return False
         pending = len(self.state.settles)
-        emitted = usage.run_due(self.ctx)
+        try:
+            emitted = usage.run_due(self.ctx)
+        except Exception:  # a bad path in the snapshot must not kill every agent that loads it
+            if self.config.debug:
+                raise
+            _log.exception("re-reading transcripts failed; those reads are dropped")
+            emitted = False
         if (emitted or len(self.state.settles) != pending) and self._export_until_done():
             state_store.save(self.config.state_dir, self.state)
         return emitted
@@ -140,18 +149,29 @@ class Agent:
             self._queue.extend(names[: BATCH_SIZE * QUEUE_BATCHES])
         return [self._queue.popleft() for _ in range(min(BATCH_SIZE, len(self._queue)))]
 
-    def _process(self, batch: list[str]) -> None:
+    def _process(self, batch: list[str]) -> list[str]:
+        """Processes records in order; returns the names consumed (a record still being written ends the batch)."""
+        consumed: list[str] = []
         for name in batch:
             try:
                 blob = spool.read_record(self.paths, name)
             except OSError as exc:
                 self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
+                consumed.append(name)
                 continue
             try:
                 received_ns, event = decode_record(blob)
+            except spool.IncompleteRecord as exc:
+                if time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS:
+                    break  # its hook is still writing: take it, and what follows, next time
+                self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
+                consumed.append(name)
+                continue
             except BadRecord as exc:
                 self._dead_letter(name, blob, exc)
+                consumed.append(name)
                 continue
+            consumed.append(name)
             try:
                 self.processor.handle(event, received_ns)
             except Exception as exc:  # a bug on one record must not stop the records behind it
@@ -159,8 +179,9 @@ class Agent:
                     raise
                 _log.exception("processing %s failed", name)
                 self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
-        self.processed_total += len(batch)
-        self.pipeline.processed(len(batch))
+        self.processed_total += len(consumed)
+        self.pipeline.processed(len(consumed))
+        return consumed
 
     def _dead_letter(self, name: str, blob: bytes, error: BadRecord) -> None:
         _log.warning("dead-lettering %s: %s", name, error)

@@ -3,13 +3,14 @@
 # Usage: hook.sh PYTHON STATE_DIR   (PYTHON: this installation's interpreter; STATE_DIR: the spool's home)
 #
 # Claude Code waits for this on every event, and a Python start alone costs it twice what a do-nothing hook
-# does; so the common case is bash builtins plus one `cat` and one `mv`. Whatever is unusual (no spool yet, an
-# old bash, a full spool, no running agent) goes to the Python hook, which handles every case, before stdin is
-# touched. Same contract as hook.py: the record is whole or absent, stdout stays empty, the exit code is 0.
+# does; so the common case is bash builtins only: no fork, no exec. Whatever is unusual (no spool yet, an old
+# bash, a full spool, no running agent) goes to the Python hook, which handles every case, before stdin is
+# touched. Same contract as hook.py: the agent takes a record only whole, stdout stays empty, the exit code is 0.
 py=$1
 dir=$2
 here=${BASH_SOURCE[0]%/*}
 exec 1>/dev/null 2>/dev/null
+export LC_ALL=C  # ${#payload} counts bytes
 umask 077  # records and logs are private (0600), as the Python hook makes them
 python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
 
@@ -18,11 +19,16 @@ python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
 
 if [[ ! -t 0 ]]; then
   now=${EPOCHREALTIME/[.,]/}000  # microseconds -> nanoseconds: the receive time
-  printf -v name '%020d-%07d-%05d.rec' "$now" "$$" "$RANDOM"
-  if ! { printf 'OCR1 %s\n' "$now" && cat; } >"$dir/spool/tmp/$name" || ! mv -f "$dir/spool/tmp/$name" "$dir/spool/new/$name"; then
-    rm -f "$dir/spool/tmp/$name"
-    { printf '%s 0 shell_write_failed\n' "$now" >>"$dir/drops.log"; } ||
-      { mkdir -p "/tmp/otel-claude-$UID" && printf '%s 0 shell_write_failed\n' "$now" >>"/tmp/otel-claude-$UID/drops.log"; }
+  payload=$(</dev/stdin)  # read by bash itself, no fork (a HookInput has no NUL byte and ends in no meaningful newline)
+  # Written in place, no tmp+mv: the header carries the length, and the agent takes the record once it is whole.
+  for attempt in 1 2 3; do
+    printf -v name '%020d-%07d-%05d.rec' "$now" "$$" "$RANDOM"
+    [[ -e $dir/spool/new/$name ]] || break  # a clash (same ns, pid and random) is all but impossible; still
+  done
+  if ! printf 'OCR2 %s %s\n%s' "$now" "${#payload}" "$payload" >"$dir/spool/new/$name"; then
+    rm -f "$dir/spool/new/$name"  # a full disk: no half record left behind; the loss is counted
+    { printf '%s %s shell_write_failed\n' "$now" "${#payload}" >>"$dir/drops.log"; } ||
+      { mkdir -p "/tmp/otel-claude-$UID" && printf '%s %s shell_write_failed\n' "$now" "${#payload}" >>"/tmp/otel-claude-$UID/drops.log"; }
   fi
 fi
 
@@ -31,6 +37,6 @@ pid=
 read -r pid <"$dir/agent.lock"
 if [[ -n $pid && -r /proc/$pid/cmdline ]]; then
   mapfile -d '' -t argv <"/proc/$pid/cmdline"
-  [[ " ${argv[*]} " == *" otel_claude agent "* ]] && exit 0
+  [[ " ${argv[*]} " == *otel?claude\ agent\ * ]] && exit 0  # `-m otel_claude agent` or `bin/otel-claude agent`
 fi
 python_hook --ensure-agent </dev/null

@@ -49,10 +49,8 @@ def build_resource(config: AgentConfig) -> Resource:
 
 def wrap_span_processor(next_processor: SpanProcessor) -> SpanProcessor:
     """Every span passes the redacting processor before anything else sees it."""
-    try:
-        from otel_claude.redaction.processor import RedactingSpanProcessor
-    except ImportError:  # XXX-WIRING: remove once redaction lands
-        return next_processor
+    from otel_claude.redaction.processor import RedactingSpanProcessor
+
     return RedactingSpanProcessor(next_processor)
 
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
+from typing import Any
 
 from otel_claude import spool
 from otel_claude.models import HookInput, InvalidHookInput, parse_hook_input
 
 MAX_DEAD_LETTER_PAYLOAD = 64 * 1024
+# JSON can escape a lone UTF-16 surrogate ("\ud800"; JavaScript strings cut between the two halves of a pair
+# have them), json.loads keeps it in the str, and nothing can encode it as UTF-8: a tool name with one made
+# every later OTLP span export fail (the whole batch, retried forever) and the Prometheus endpoint answer 500.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadRecord(ValueError):
@@ -22,9 +29,11 @@ class BadRecord(ValueError):
 
 
 def decode_record(blob: bytes) -> tuple[int, HookInput]:
-    """(received_ns, model) for a spool record; raises BadRecord."""
+    """(received_ns, model) for a spool record; raises BadRecord, or spool.IncompleteRecord while being written."""
     try:
         received_ns, payload = spool.decode(blob)
+    except spool.IncompleteRecord:
+        raise
     except ValueError as exc:
         raise BadRecord("bad_header", str(exc)) from None
     if not payload.strip():
@@ -36,11 +45,24 @@ def decode_record(blob: bytes) -> tuple[int, HookInput]:
     except (ValueError, RecursionError) as exc:
         raise BadRecord("invalid_json", str(exc)[:200]) from None
     try:
+        if _SURROGATE_ESCAPE.search(payload):
+            data = _replace_surrogates(data)  # pairs were joined by json.loads: what is left is lone
         return received_ns, parse_hook_input(data)
     except InvalidHookInput as exc:
         raise BadRecord("invalid_fields", str(exc)[:500]) from None
     except RecursionError:
         raise BadRecord("too_deep", "nesting too deep to validate") from None
+
+
+def _replace_surrogates(value: Any) -> Any:
+    """`value` with every lone surrogate replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(key): _replace_surrogates(item) for key, item in value.items()}
+    return value
 
 
 def write_dead_letter(path: str, name: str, blob: bytes, error: BadRecord) -> None:

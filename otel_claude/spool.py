@@ -88,14 +88,41 @@ def encode(received_ns: int, payload: bytes) -> bytes:
     return HEADER_MAGIC + str(received_ns).encode("ascii") + b"\n" + payload
 
 
+class IncompleteRecord(ValueError):
+    """An OCR2 record shorter than its header says: hook.sh is still writing it (or died writing it)."""
+
+
 def decode(blob: bytes) -> tuple[int, bytes]:
-    """Returns (received_ns, payload); raises ValueError for a record without a valid header."""
-    if not blob.startswith(HEADER_MAGIC):
-        raise ValueError("record has no OCR1 header")
+    """Returns (received_ns, payload); raises ValueError for a record without a valid header.
+
+    `OCR1 <ns>` records are renamed into place whole (hook.py). `OCR2 <ns> <length>` records are written in
+    place by hook.sh, which saves a `mv` per event: they are complete once the payload has that length.
+    """
     newline = blob.find(b"\n")
     if newline < 0:
-        raise ValueError("record header is not terminated")
-    return int(blob[len(HEADER_MAGIC) : newline]), blob[newline + 1 :]
+        raise IncompleteRecord("record header is not terminated")
+    header = blob[:newline].split(b" ")
+    payload = blob[newline + 1 :]
+    try:
+        if header[0] == b"OCR1" and len(header) == 2:
+            return int(header[1]), payload
+        if header[0] == b"OCR2" and len(header) == 3:
+            if len(payload) < int(header[2]):
+                raise IncompleteRecord(f"{len(payload)} of {int(header[2])} bytes written")
+            return int(header[1]), payload
+    except ValueError as exc:
+        if isinstance(exc, IncompleteRecord):
+            raise
+        raise ValueError(f"record header is not valid: {exc}") from None
+    raise ValueError("record has no OCR1/OCR2 header")
+
+
+def spooled_ns(name: str) -> int:
+    """When a record was spooled, from its name (both hooks start names with the nanosecond time)."""
+    try:
+        return int(name.split("-", 1)[0])
+    except ValueError:
+        return 0
 
 
 def _write_all(fd: int, data: bytes) -> None:

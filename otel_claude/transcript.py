@@ -104,8 +104,8 @@ def read_new(
         fd = os.open(cursor.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return ReadResult(cursor, missing=True)
-    except OSError as exc:
-        return ReadResult(cursor, error=f"cannot open: {exc.strerror or exc}")
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte, from a hostile or broken HookInput
+        return ReadResult(cursor, error=f"cannot open: {getattr(exc, 'strerror', None) or exc}")
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -156,6 +156,9 @@ CONTEXT_PATTERNS: Final[tuple[SecretPattern, ...]] = (
        validate=_has_digit),
     _p("basic_auth", r"[Bb](?<![A-Za-z].)(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])", "basic",
        validate=_is_basic_credential),
+    # `mysql -u root -pS3cret db`: the password glued to -p, on the command line of a MySQL client.
+    _p("mysql_password", r"(?:mysql|mariadb)[a-z]*[ \t][^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)",
+       "mysql", "mariadb"),
     # `curl -u user:password` (and any other command taking -u/--user user:password).
     _p("basic_auth", r"[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"'-][^\s:\"']{0,127}:(?P<v>[^\s\"']{1,256})",
        "-u", "--user"),

@@ -1,4 +1,4 @@
-"""`the staging db password is Hunter2...`: a secret-looking word after `<secret word> is|was`."""
+"""`the staging db password is Hunter2...`: a secret-looking word after `<secret word> is|was|to`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _prose_regex(verb: str) -> re.Pattern[str]:
     return re.compile(rf" {verb} (?:{subjects})(?:now )?(?:set to )?")
 
 
-_PROSE_RES: Final = (_prose_regex("is"), _prose_regex("was"))
+_PROSE_RES: Final = (_prose_regex("is"), _prose_regex("was"), _prose_regex("to"))  # "set the password to ..."
 _PROSE_VALUE_RE: Final = re.compile(r"[\"'`]?(?P<v>[^\s\"'`]{6,256})")
 
 
@@ -31,7 +31,7 @@ def scrub_prose(text: str, names: list[str], low: str | None = None) -> str:
     """Redact the value in `<secret word> is <value>`; append the names of what fired to `names`."""
     if low is None:
         low = lower_same_length(text)
-    if " is " not in low and " was " not in low:
+    if " is " not in low and " was " not in low and " to " not in low:
         return text
     edits = Edits()
     for end in sorted(m.end() for regex in _PROSE_RES for m in regex.finditer(low)):

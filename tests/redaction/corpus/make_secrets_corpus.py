@@ -261,6 +261,7 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
                           f"  <password>{v}</password>\n</server>"),
         ("cli_flag", lambda v: f"mysqldump --user=root --password={v} shop > shop.sql"),
         ("cli_flag_space", lambda v: f"vault login --token {v} && vault kv get secret/app"),
+        ("mysql_cli", lambda v: f"mysql -h db.internal -u root -p{v} shop -e 'select count(*) from orders'"),
         ("netrc", lambda v: f"machine api.github.com\n  login octocat\n  password {v}\n"),
         ("properties", lambda v: f"spring.datasource.url=jdbc:postgresql://db/app\nspring.datasource.password={v}\n"),
         ("prose", lambda v: f"FYI the staging db password is {v}. Don't share it."),
