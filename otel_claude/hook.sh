@@ -3,14 +3,13 @@
 # Usage: hook.sh PYTHON STATE_DIR   (PYTHON: this installation's interpreter; STATE_DIR: the spool's home)
 #
 # Claude Code waits for this on every event, and a Python start alone costs it twice what a do-nothing hook
-# does; so the common case is bash builtins only: no fork, no exec. Whatever is unusual (no spool yet, an old
+# does; so the common case is bash builtins and one `cat`. Whatever is unusual (no spool yet, an old
 # bash, a full spool, no running agent) goes to the Python hook, which handles every case, before stdin is
 # touched. Same contract as hook.py: the agent takes a record only whole, stdout stays empty, the exit code is 0.
 py=$1
 dir=$2
 here=${BASH_SOURCE[0]%/*}
 exec 1>/dev/null 2>/dev/null
-export LC_ALL=C  # ${#payload} counts bytes
 umask 077  # records and logs are private (0600), as the Python hook makes them
 python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
 
@@ -19,16 +18,16 @@ python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
 
 if [[ ! -t 0 ]]; then
   now=${EPOCHREALTIME/[.,]/}000  # microseconds -> nanoseconds: the receive time
-  payload=$(</dev/stdin)  # read by bash itself, no fork (a HookInput has no NUL byte and ends in no meaningful newline)
-  # Written in place, no tmp+mv: the header carries the length, and the agent takes the record once it is whole.
+  # Written in place by one `cat`, no tmp+mv: the agent takes the record once its end marker is there.
+  # (Bash cannot read a socket, which is what Claude Code's stdin is, without a byte-per-syscall loop.)
   for attempt in 1 2 3; do
     printf -v name '%020d-%07d-%05d.rec' "$now" "$$" "$RANDOM"
     [[ -e $dir/spool/new/$name ]] || break  # a clash (same ns, pid and random) is all but impossible; still
   done
-  if ! printf 'OCR2 %s %s\n%s' "$now" "${#payload}" "$payload" >"$dir/spool/new/$name"; then
+  if ! { printf 'OCR2 %s\n' "$now" && cat && printf '\nOCR2-END\n'; } >"$dir/spool/new/$name"; then
     rm -f "$dir/spool/new/$name"  # a full disk: no half record left behind; the loss is counted
-    { printf '%s %s shell_write_failed\n' "$now" "${#payload}" >>"$dir/drops.log"; } ||
-      { mkdir -p "/tmp/otel-claude-$UID" && printf '%s %s shell_write_failed\n' "$now" "${#payload}" >>"/tmp/otel-claude-$UID/drops.log"; }
+    { printf '%s 0 shell_write_failed\n' "$now" >>"$dir/drops.log"; } ||
+      { mkdir -p "/tmp/otel-claude-$UID" && printf '%s 0 shell_write_failed\n' "$now" >>"/tmp/otel-claude-$UID/drops.log"; }
   fi
 fi
 

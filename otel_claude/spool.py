@@ -89,14 +89,17 @@ def encode(received_ns: int, payload: bytes) -> bytes:
 
 
 class IncompleteRecord(ValueError):
-    """An OCR2 record shorter than its header says: hook.sh is still writing it (or died writing it)."""
+    """An OCR2 record without its end marker: hook.sh is still writing it (or died writing it)."""
+
+
+SHELL_END_MARKER = b"\nOCR2-END\n"
 
 
 def decode(blob: bytes) -> tuple[int, bytes]:
     """Returns (received_ns, payload); raises ValueError for a record without a valid header.
 
-    `OCR1 <ns>` records are renamed into place whole (hook.py). `OCR2 <ns> <length>` records are written in
-    place by hook.sh, which saves a `mv` per event: they are complete once the payload has that length.
+    `OCR1 <ns>` records are renamed into place whole (hook.py). `OCR2 <ns>` records are written in place by
+    hook.sh, which saves a `mv` per event: they are complete once they end with the end marker.
     """
     newline = blob.find(b"\n")
     if newline < 0:
@@ -106,10 +109,10 @@ def decode(blob: bytes) -> tuple[int, bytes]:
     try:
         if header[0] == b"OCR1" and len(header) == 2:
             return int(header[1]), payload
-        if header[0] == b"OCR2" and len(header) == 3:
-            if len(payload) < int(header[2]):
-                raise IncompleteRecord(f"{len(payload)} of {int(header[2])} bytes written")
-            return int(header[1]), payload
+        if header[0] == b"OCR2" and len(header) == 2:
+            if not payload.endswith(SHELL_END_MARKER):
+                raise IncompleteRecord(f"no end marker after {len(payload)} bytes")
+            return int(header[1]), payload[: -len(SHELL_END_MARKER)]
     except ValueError as exc:
         if isinstance(exc, IncompleteRecord):
             raise

@@ -177,3 +177,28 @@ def test_records_are_whole_and_private(hook_env: dict[str, str], hook_kind: str)
     for name in names:
         assert os.stat(os.path.join(paths.new_dir, name)).st_mode & 0o777 == 0o600
     assert os.stat(paths.root).st_mode & 0o777 == 0o700
+
+
+def test_stdin_that_is_a_socket_as_claude_code_gives_it(hook_env: dict[str, str], hook_kind: str) -> None:
+    """Claude Code (node) hands hooks a socket, not a pipe: the record must still be whole."""
+    import fcntl
+    import socket
+
+    paths = spool.SpoolPaths(hook_env["OTEL_CLAUDE_STATE_DIR"])
+    spool.ensure_layout(paths)
+    fd = os.open(lock_path(paths.root), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    payload = (FIXTURES / "hooks" / "PostToolBatch.json").read_bytes()
+    ours, theirs = socket.socketpair()
+    try:
+        proc = subprocess.Popen(hook_argv(hook_kind, paths.root), stdin=theirs, stdout=subprocess.PIPE, env=hook_env)
+        theirs.close()
+        ours.sendall(payload)
+        ours.shutdown(socket.SHUT_WR)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        ours.close()
+        os.close(fd)
+    assert (proc.returncode, out) == (0, b"")
+    (name,) = spool.pending_names(paths)
+    assert spool.decode(spool.read_record(paths, name))[1] == payload

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -24,7 +25,7 @@ from typing import Any
 from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
 
 import otel_claude
-from otel_claude import agent_lock, spool
+from otel_claude import agent_lock, installer, spool
 from otel_claude import semconv as sc
 
 PYTHON = sys.executable
@@ -33,9 +34,17 @@ OTEL_CLAUDE = str(Path(PYTHON).parent / "otel-claude")
 
 
 def hook_command(state_dir: str | None = None) -> list[str]:
-    """Exactly what `otel-claude install` registers: no site, no CLI, the state dir on the command line."""
+    """The Python hook as install registers it where bash is missing (and as hook.sh's fallback): no site."""
     command = [PYTHON, "-I", "-S", HOOK_FILE]
     return [*command, "--state-dir", state_dir] if state_dir else command
+
+
+def registered_hook_command(state_dir: str) -> list[str]:
+    """Exactly the command `otel-claude install` writes into settings.json here (hook.sh where bash exists)."""
+    return shlex.split(installer.hook_command(state_dir))
+
+
+HOOKS: dict[str, Callable[[str], list[str]]] = {"registered": registered_hook_command, "python": hook_command}
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
@@ -172,12 +181,20 @@ class Sandbox:
     # --- the hook ---------------------------------------------------------------------------------
 
     def hook(
-        self, payload: bytes, *, state_dir: str | None = None, timeout: float = 20, env: Mapping[str, str] | None = None
+        self,
+        payload: bytes,
+        *,
+        variant: str = "registered",
+        state_dir: str | None = None,
+        timeout: float = 20,
+        stdin: int | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
-        command = hook_command(state_dir or str(self.state_dir))
-        result = subprocess.run(
-            command, input=payload, capture_output=True, timeout=timeout, env=dict(env or self.env), check=False
-        )
+        """One hook call: `variant` "registered" (what install writes, hook.sh here) or "python" (hook.py)."""
+        command = HOOKS[variant](state_dir or str(self.state_dir))
+        if stdin is None:
+            result = subprocess.run(command, input=payload, capture_output=True, timeout=timeout, env=self.env)
+        else:
+            result = subprocess.run(command, stdin=stdin, capture_output=True, timeout=timeout, env=self.env)
         self._remember_agent()
         return result
 

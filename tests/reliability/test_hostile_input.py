@@ -1,0 +1,287 @@
+"""Hostile input: whatever reaches the hook, it exits 0 with nothing on stdout; whatever reaches the agent, it
+stays up, dead-letters what it cannot use (with the reason) and exports the rest.
+
+The hook tests run the real hook processes with the production environment (no OTEL_CLAUDE_DEBUG: errors are
+swallowed as for users), for both hooks install can register: hook.sh (bash) and hook.py. The agent test feeds
+one agent the whole corpus and then a valid session, whose spans must arrive. The property tests drive the same
+decode-and-process path in-process, where hypothesis can afford thousands of cases.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import stat
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.otlp_receiver import OtlpReceiver, span_attributes
+
+from otel_claude import config as config_module
+from otel_claude import semconv as sc
+from otel_claude import spool
+from otel_claude.agent_lock import lock_path
+from otel_claude.ids import DeterministicIdGenerator
+from otel_claude.metrics import HookMetrics
+from otel_claude.processor import EventProcessor
+from otel_claude.records import BadRecord, decode_record
+from otel_claude.span_context import Context, ProcessorSettings
+from otel_claude.state import AgentState
+from otel_claude.usage import usage_tracker_factory
+from reliability.harness import HOOKS, Sandbox
+from reliability.synthetic import SessionTemplate, fixture_payloads
+
+pytestmark = pytest.mark.integration
+
+HANG_GUARD_S = 20  # a hook that blocks this long would stall Claude Code; not a performance bound
+# Reasons the agent gives for records it cannot use; "processing_error" is absent on purpose: it means a bug.
+EXPECTED_REASONS = {"bad_header", "empty", "invalid_utf8", "invalid_json", "invalid_fields", "too_deep", "incomplete"}
+
+
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def _event(**fields: Any) -> bytes:
+    return json.dumps({"session_id": "hostile", "hook_event_name": "PostToolUse", "tool_name": "Bash",
+                       "tool_use_id": "toolu_hostile", **fields}).encode()  # fmt: skip
+
+
+# Bytes as the hook may get them. The agent must refuse each with a reason, or take it.
+HOSTILE_STDIN: dict[str, bytes] = {
+    "empty": b"",
+    "whitespace": b" \n\t\r\n",
+    "garbage": b"not json at all",
+    "truncated-json": b'{"session_id": "s", "hook_event_name": "Pre',
+    "trailing-garbage": b'{"session_id": "s", "hook_event_name": "Stop"} trailing',
+    "nul-bytes": b'{"session_id": "s\x00", "hook_event_name": "Stop"}\x00\x00',
+    "invalid-utf8": b'{"session_id": "s", "hook_event_name": "Stop", "x": "\xff\xfe\xc0"}',
+    "utf8-bom": b'\xef\xbb\xbf{"session_id": "s", "hook_event_name": "Stop"}',
+    "lone-surrogate-escape": b'{"session_id": "s\\ud800", "hook_event_name": "PreToolUse", "tool_name": "B\\udc00",'
+    b' "tool_use_id": "toolu_s"}',
+    "top-level-array": b'[{"session_id": "s", "hook_event_name": "Stop"}]',
+    "top-level-number": b"1e999",
+    "nested-100k": _nested(100_000),
+    "nested-100k-in-field": _event(tool_response="@@").replace(b'"@@"', _nested(100_000)),
+    "nested-990-in-field": _event(tool_response="@@").replace(b'"@@"', _nested(990)),
+    "unknown-event": b'{"session_id": "s", "hook_event_name": "BrandNewEvent2099", "x": {"y": [1, 2]}}',
+    "missing-session-id": b'{"hook_event_name": "Stop"}',
+    "wrong-type-session-id": b'{"session_id": {"a": 1}, "hook_event_name": "Stop"}',
+    "huge-string-5mb": _event(tool_response={"stdout": "x" * 5_000_000}),
+    "payload-20mb": _event(tool_response={"stdout": "y" * 20_000_000}),
+    "transcript-dev-zero": _event(transcript_path="/dev/zero"),
+    "transcript-dev-urandom": _event(transcript_path="/dev/urandom"),
+    "transcript-directory": _event(transcript_path="/"),
+    "transcript-missing": _event(transcript_path="/nonexistent/dir/t.jsonl"),
+    "transcript-nul-in-path": _event(transcript_path="/tmp/a\x00b.jsonl"),
+    "transcript-relative": _event(transcript_path="../../etc/passwd"),
+    "agent-id-traversal": _event(agent_id="../../../../../../etc/passwd", transcript_path="/tmp/x.jsonl"),
+}
+
+
+@pytest.fixture
+def held_lock(make_sandbox: Callable[..., Sandbox]) -> Iterator[Sandbox]:
+    """A sandbox whose agent lock we hold: hooks spool, no agent takes the records, so they can be inspected."""
+    sandbox = make_sandbox()
+    spool.ensure_layout(sandbox.paths)
+    fd = os.open(lock_path(str(sandbox.state_dir)), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    yield sandbox
+    os.close(fd)
+
+
+@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("name", sorted(HOSTILE_STDIN))
+def test_hook_exits_zero_silently_on_hostile_stdin(name: str, variant: str, held_lock: Sandbox) -> None:
+    payload = HOSTILE_STDIN[name]
+    result = held_lock.hook(payload, variant=variant, timeout=HANG_GUARD_S)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+    names = held_lock.pending()
+    assert len(names) == 1, "the hook must hand over what it got, whatever it is"
+    stored = spool.decode(spool.read_record(held_lock.paths, names[0]))[1]
+    if variant == "python":
+        assert stored == payload  # byte for byte
+    else:
+        # bash reads stdin into a variable: NUL bytes and trailing newlines are dropped, nothing else changes.
+        assert stored == payload.replace(b"\x00", b"").rstrip(b"\n")
+
+
+@pytest.mark.parametrize("variant", ["registered", "python"])
+def test_hook_with_a_tty_on_stdin_does_not_block(variant: str, held_lock: Sandbox) -> None:
+    primary, secondary = pty.openpty()
+    try:
+        result = held_lock.hook(b"", variant=variant, stdin=secondary, timeout=HANG_GUARD_S)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+
+
+@pytest.mark.parametrize("variant", ["registered", "python"])
+def test_hook_with_stdin_closed(variant: str, held_lock: Sandbox) -> None:
+    result = subprocess.run(
+        HOOKS[variant](str(held_lock.state_dir)),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=HANG_GUARD_S,
+        env=held_lock.env,
+        preexec_fn=lambda: os.close(0),  # no fd 0 at all, not even /dev/null
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.binary(max_size=2048))
+def test_python_hook_hands_over_any_bytes_unchanged(payload: bytes, held_lock: Sandbox) -> None:
+    before = set(held_lock.pending())
+    result = held_lock.hook(payload, variant="python", timeout=HANG_GUARD_S)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+    (name,) = set(held_lock.pending()) - before
+    assert spool.decode(spool.read_record(held_lock.paths, name))[1] == payload
+
+
+# --- the agent -------------------------------------------------------------------------------------------
+
+
+def _wrong_types() -> list[bytes]:
+    """Every top-level field of every fixture payload, set in turn to each value of the wrong type."""
+    wrong: list[Any] = [None, 0, -1, 2**70, 1.5, float("1e308"), True, "", "x" * 3000, [], {}, [1, [2, [3]]],
+                        {"a": {"b": None}}]  # fmt: skip
+    out: list[bytes] = []
+    for payload in fixture_payloads()[::3]:
+        for field in payload:
+            for value in wrong:
+                out.append(json.dumps({**payload, "session_id": f"wrong-{field}", field: value}).encode())
+    return out
+
+
+def _hostile_transcripts(root: Path) -> list[bytes]:
+    """Events whose transcript is hostile: garbage lines, a FIFO nobody writes, a symlink to /dev/zero."""
+    garbage = root / "garbage.jsonl"
+    lines = [
+        b"\x00\x01\x02",
+        b"{not json",
+        b'{"type": "assistant", "message": 5}',
+        b"[" * 50_000,
+        b'{"type": "assistant", "message": {"usage": {"input_tokens": "many"}, "model": 7}}',
+        b'{"type": "assistant", "requestId": 1, "message": {"id": [], "content": {}, "usage": null}}',
+        b"\xff\xfe" * 100,
+        b"x" * 3_000_000,
+        b'{"type": "user", "message": {"content": [null, 1, "a"]}}',
+    ]
+    garbage.write_bytes(b"\n".join(lines) + b"\n")
+    fifo = root / "fifo.jsonl"
+    os.mkfifo(fifo)
+    zero = root / "zero.jsonl"
+    zero.symlink_to("/dev/zero")
+    out = []
+    for number, path in enumerate([garbage, fifo, zero]):
+        for event in ("SessionStart", "UserPromptSubmit", "Stop", "SessionEnd"):
+            payload = {"session_id": f"transcript-{number}", "hook_event_name": event, "prompt_id": "p",
+                       "transcript_path": str(path), "cwd": "/home/dev/p", "prompt": "hi"}  # fmt: skip
+            out.append(json.dumps(payload).encode())
+    return out
+
+
+def test_agent_survives_the_corpus_and_exports_a_valid_session_after_it(
+    tmp_path: Path, receiver: OtlpReceiver, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    sandbox = make_sandbox(endpoint=receiver.endpoint, OTEL_CLAUDE_TRANSCRIPT_SETTLE_MS="100")
+    garbage = list(HOSTILE_STDIN.values()) + _wrong_types() + _hostile_transcripts(tmp_path)
+    now = time.time_ns()
+    sandbox.spool_records((now + index, payload) for index, payload in enumerate(garbage))
+    # Records no hook could have written: no header, a torn header, a header with a bad length.
+    for index, blob in enumerate([b"no header", b"OCR1 notanumber\n{}", b"OCR9 1\n{}", b"OCR2 1 x\n{}"]):
+        Path(sandbox.paths.new_dir, f"{now + len(garbage) + index:020d}-0000001-{index:05d}.rec").write_bytes(blob)
+    valid = SessionTemplate("main").copy(now + 10**9, tmp_path / "transcripts", unique_transcripts=True)
+    sandbox.spool_records(valid)
+    valid_session = json.loads(valid[0][1])["session_id"]
+
+    pid = sandbox.start_agent().pid
+    assert sandbox.wait_drained(120), sandbox.agent_log()
+    assert sandbox.agent_pid() == pid, "the agent died on the corpus"
+    sandbox.stop_agents()
+
+    letters = sandbox.dead_letters()
+    reasons = {letter["reason"] for letter in letters}
+    assert reasons <= EXPECTED_REASONS, [letter for letter in letters if letter["reason"] not in EXPECTED_REASONS]
+    assert all(letter["detail"] for letter in letters)
+    assert all(len(letter["payload_prefix"]) <= 4 * 64 * 1024 for letter in letters)  # bounded, even for 20 MB
+    for must_refuse in ("no header", "garbage", "missing-session-id", "nested-100k", "invalid-utf8"):
+        assert any(letter["payload_prefix"].endswith(_tail(must_refuse)) for letter in letters), must_refuse
+
+    spans = [span for span in receiver.spans() if span_attributes(span).get(sc.SESSION_ID) == valid_session]
+    names = {span.name for span in spans}
+    assert any(name.startswith("execute_tool") for name in names), names
+    assert any(name.startswith("chat") for name in names), "no LLM-call span: the transcript reader gave up"
+    assert sandbox.status()["last_report"]["span_export"]["ok"] is True
+
+
+def _tail(name: str) -> str:
+    blob = b"no header" if name == "no header" else HOSTILE_STDIN[name]
+    return blob[-20:].decode("utf-8", "backslashreplace")
+
+
+# --- in-process properties ---------------------------------------------------------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+_FIXTURES = fixture_payloads()
+
+
+def _processor(tmp: Path) -> tuple[EventProcessor, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider(id_generator=DeterministicIdGenerator())
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter = MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("t")
+    state = AgentState()
+    config = config_module.load({"OTEL_CLAUDE_STATE_DIR": str(tmp), "OTEL_CLAUDE_CONFIG_FILE": str(tmp / "none")})
+    ctx = Context(tracer_provider.get_tracer("t"), HookMetrics(meter), ProcessorSettings(user_name="u"))
+    return EventProcessor(ctx, state, usage_tracker_factory(config)(meter, state)), exporter
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    base=st.sampled_from(_FIXTURES),
+    mutations=st.dictionaries(st.sampled_from(sorted({k for p in _FIXTURES for k in p})) | st.text(max_size=8),
+                              _json, min_size=1, max_size=4),
+)  # fmt: skip
+def test_any_field_of_any_type_is_processed_or_refused_never_crashes(
+    base: dict[str, Any], mutations: dict[str, Any], tmp_path: Path
+) -> None:
+    processor, _ = _processor(tmp_path)
+    blob = spool.encode(1, json.dumps({**base, **mutations}).encode())
+    try:
+        received_ns, event = decode_record(blob)
+    except BadRecord:
+        return
+    processor.handle(event, received_ns)  # must not raise
+    processor.close_all("test")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.binary(max_size=300) | _json.map(lambda v: json.dumps(v).encode()), max_size=20))
+def test_any_transcript_content_is_read_without_crashing(lines: list[bytes], tmp_path: Path) -> None:
+    transcript = tmp_path / f"t{time.monotonic_ns()}.jsonl"
+    transcript.write_bytes(b"\n".join(lines) + b"\n")
+    processor, _ = _processor(tmp_path)
+    for event in ("SessionStart", "UserPromptSubmit", "Stop", "SessionEnd"):
+        payload = {"session_id": "t", "hook_event_name": event, "transcript_path": str(transcript), "prompt_id": "p"}
+        processor.handle(decode_record(spool.encode(1, json.dumps(payload).encode()))[1], time.time_ns())
+    assert stat.S_ISREG(transcript.stat().st_mode)
