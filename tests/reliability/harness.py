@@ -207,18 +207,20 @@ class Sandbox:
 
     def start_agent(self) -> subprocess.Popen[bytes]:
         """A foreground `otel-claude agent`; returns once it holds the lock (or raises)."""
-        process = subprocess.Popen(
-            [OTEL_CLAUDE, "agent", "--state-dir", str(self.state_dir)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # stderr to a file, not a pipe: a foreground agent logs there too, and a full pipe would block it.
+        with open(self.root / "agent-stderr.log", "ab") as stderr:
+            process = subprocess.Popen(
+                [OTEL_CLAUDE, "agent", "--state-dir", str(self.state_dir)],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         self._foreground.append(process)
         if not wait_for(lambda: self.agent_pid() == process.pid or process.poll() is not None, 30):
             raise AssertionError("the agent did not take its lock within 30 s")
         if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            raise AssertionError(f"the agent exited with {process.returncode}: {stderr}")
+            stderr_text = (self.root / "agent-stderr.log").read_text(errors="replace")[-2000:]
+            raise AssertionError(f"the agent exited with {process.returncode}: {stderr_text}")
         self.agent_pids.add(process.pid)
         return process
 
@@ -260,8 +262,6 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
-            if process.stderr:
-                process.stderr.close()
         foreground = {process.pid for process in self._foreground}
         for pid in self.agent_pids - foreground:  # agents started by hooks: not our children
             try:
@@ -305,14 +305,10 @@ class Sandbox:
         except OSError:
             return "<no agent.log>"
 
-    def spool_records(self, records: Iterable[tuple[int, bytes]]) -> int:
-        """Writes records straight into the spool, as the hook would (fast setup for many records)."""
+    def spool_records(self, records: Iterable[tuple[int, bytes]]) -> list[str]:
+        """Writes records straight into the spool, as the hook would (fast setup for many records); their names."""
         spool.ensure_layout(self.paths)
-        count = 0
-        for received_ns, payload in records:
-            spool.append(self.paths, received_ns, payload)
-            count += 1
-        return count
+        return [spool.append(self.paths, received_ns, payload) for received_ns, payload in records]
 
 
 # --- what a Collector received ---------------------------------------------------------------------

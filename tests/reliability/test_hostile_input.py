@@ -60,36 +60,40 @@ def _event(**fields: Any) -> bytes:
                        "tool_use_id": "toolu_hostile", **fields}).encode()  # fmt: skip
 
 
-# Bytes as the hook may get them. The agent must refuse each with a reason, or take it.
-HOSTILE_STDIN: dict[str, bytes] = {
-    "empty": b"",
-    "whitespace": b" \n\t\r\n",
-    "garbage": b"not json at all",
-    "truncated-json": b'{"session_id": "s", "hook_event_name": "Pre',
-    "trailing-garbage": b'{"session_id": "s", "hook_event_name": "Stop"} trailing',
-    "nul-bytes": b'{"session_id": "s\x00", "hook_event_name": "Stop"}\x00\x00',
-    "invalid-utf8": b'{"session_id": "s", "hook_event_name": "Stop", "x": "\xff\xfe\xc0"}',
-    "utf8-bom": b'\xef\xbb\xbf{"session_id": "s", "hook_event_name": "Stop"}',
-    "lone-surrogate-escape": b'{"session_id": "s\\ud800", "hook_event_name": "PreToolUse", "tool_name": "B\\udc00",'
-    b' "tool_use_id": "toolu_s"}',
-    "top-level-array": b'[{"session_id": "s", "hook_event_name": "Stop"}]',
-    "top-level-number": b"1e999",
-    "nested-100k": _nested(100_000),
-    "nested-100k-in-field": _event(tool_response="@@").replace(b'"@@"', _nested(100_000)),
-    "nested-990-in-field": _event(tool_response="@@").replace(b'"@@"', _nested(990)),
-    "unknown-event": b'{"session_id": "s", "hook_event_name": "BrandNewEvent2099", "x": {"y": [1, 2]}}',
-    "missing-session-id": b'{"hook_event_name": "Stop"}',
-    "wrong-type-session-id": b'{"session_id": {"a": 1}, "hook_event_name": "Stop"}',
-    "huge-string-5mb": _event(tool_response={"stdout": "x" * 5_000_000}),
-    "payload-20mb": _event(tool_response={"stdout": "y" * 20_000_000}),
-    "transcript-dev-zero": _event(transcript_path="/dev/zero"),
-    "transcript-dev-urandom": _event(transcript_path="/dev/urandom"),
-    "transcript-directory": _event(transcript_path="/"),
-    "transcript-missing": _event(transcript_path="/nonexistent/dir/t.jsonl"),
-    "transcript-nul-in-path": _event(transcript_path="/tmp/a\x00b.jsonl"),
-    "transcript-relative": _event(transcript_path="../../etc/passwd"),
-    "agent-id-traversal": _event(agent_id="../../../../../../etc/passwd", transcript_path="/tmp/x.jsonl"),
+# Bytes as the hook may get them, and whether the agent must refuse them (dead letter) or take them.
+REFUSED, TAKEN = True, False
+HOSTILE: dict[str, tuple[bytes, bool]] = {
+    "empty": (b"", REFUSED),
+    "whitespace": (b" \n\t\r\n", REFUSED),
+    "garbage": (b"not json at all", REFUSED),
+    "truncated-json": (b'{"session_id": "s", "hook_event_name": "Pre', REFUSED),
+    "trailing-garbage": (b'{"session_id": "s", "hook_event_name": "Stop"} trailing', REFUSED),
+    "nul-bytes": (b'{"session_id": "s\x00", "hook_event_name": "Stop"}\x00\x00', REFUSED),
+    "invalid-utf8": (b'{"session_id": "s", "hook_event_name": "Stop", "x": "\xff\xfe\xc0"}', REFUSED),
+    "utf8-bom": (b'\xef\xbb\xbf{"session_id": "s", "hook_event_name": "Stop"}', TAKEN),
+    "lone-surrogate-escape": (
+        b'{"session_id": "s\\ud800", "hook_event_name": "PreToolUse", "tool_name": "B\\udc00", "tool_use_id": "t"}',
+        TAKEN,
+    ),
+    "top-level-array": (b'[{"session_id": "s", "hook_event_name": "Stop"}]', REFUSED),
+    "top-level-number": (b"1e999", REFUSED),
+    "nested-100k": (_nested(100_000), REFUSED),
+    "nested-100k-in-field": (_event(tool_response="@@").replace(b'"@@"', _nested(100_000)), REFUSED),
+    "nested-500-in-field": (_event(tool_response="@@").replace(b'"@@"', _nested(500)), TAKEN),
+    "unknown-event": (b'{"session_id": "s", "hook_event_name": "BrandNewEvent2099", "x": {"y": [1, 2]}}', TAKEN),
+    "missing-session-id": (b'{"hook_event_name": "Stop"}', REFUSED),
+    "wrong-type-session-id": (b'{"session_id": {"a": 1}, "hook_event_name": "Stop"}', REFUSED),
+    "huge-string-5mb": (_event(tool_response={"stdout": "x" * 5_000_000}), TAKEN),
+    "payload-20mb": (_event(tool_response={"stdout": "y" * 20_000_000}), TAKEN),
+    "transcript-dev-zero": (_event(transcript_path="/dev/zero"), TAKEN),
+    "transcript-dev-urandom": (_event(transcript_path="/dev/urandom"), TAKEN),
+    "transcript-directory": (_event(transcript_path="/"), TAKEN),
+    "transcript-missing": (_event(transcript_path="/nonexistent/dir/t.jsonl"), TAKEN),
+    "transcript-nul-in-path": (_event(transcript_path="/tmp/a\x00b.jsonl"), TAKEN),
+    "transcript-relative": (_event(transcript_path="../../etc/passwd"), TAKEN),
+    "agent-id-traversal": (_event(agent_id="../../../../../../etc/passwd", transcript_path="/tmp/x.jsonl"), TAKEN),
 }
+HOSTILE_STDIN = {name: payload for name, (payload, _) in HOSTILE.items()}
 
 
 @pytest.fixture
@@ -200,12 +204,18 @@ def test_agent_survives_the_corpus_and_exports_a_valid_session_after_it(
     tmp_path: Path, receiver: OtlpReceiver, make_sandbox: Callable[..., Sandbox]
 ) -> None:
     sandbox = make_sandbox(endpoint=receiver.endpoint, OTEL_CLAUDE_TRANSCRIPT_SETTLE_MS="100")
-    garbage = list(HOSTILE_STDIN.values()) + _wrong_types() + _hostile_transcripts(tmp_path)
     now = time.time_ns()
-    sandbox.spool_records((now + index, payload) for index, payload in enumerate(garbage))
-    # Records no hook could have written: no header, a torn header, a header with a bad length.
-    for index, blob in enumerate([b"no header", b"OCR1 notanumber\n{}", b"OCR9 1\n{}", b"OCR2 1 x\n{}"]):
-        Path(sandbox.paths.new_dir, f"{now + len(garbage) + index:020d}-0000001-{index:05d}.rec").write_bytes(blob)
+    labels = list(HOSTILE)
+    names = sandbox.spool_records((now + index, HOSTILE[label][0]) for index, label in enumerate(labels))
+    by_label = dict(zip(labels, names, strict=True))
+    sandbox.spool_records((now + 10**6 + i, payload) for i, payload in enumerate(_wrong_types()))
+    sandbox.spool_records((now + 2 * 10**6 + i, payload) for i, payload in enumerate(_hostile_transcripts(tmp_path)))
+    # Records no hook could have written: no header, a bad time, an unknown magic, a bad length.
+    forged = [b"no header", b"OCR1 notanumber\n{}", b"OCR9 1\n{}", b"OCR2 1 x\n{}"]
+    for index, blob in enumerate(forged):
+        name = f"{now + 3 * 10**6 + index:020d}-0000001-{index:05d}.rec"
+        Path(sandbox.paths.new_dir, name).write_bytes(blob)
+        by_label[f"forged-{index}"] = name
     valid = SessionTemplate("main").copy(now + 10**9, tmp_path / "transcripts", unique_transcripts=True)
     sandbox.spool_records(valid)
     valid_session = json.loads(valid[0][1])["session_id"]
@@ -215,24 +225,20 @@ def test_agent_survives_the_corpus_and_exports_a_valid_session_after_it(
     assert sandbox.agent_pid() == pid, "the agent died on the corpus"
     sandbox.stop_agents()
 
-    letters = sandbox.dead_letters()
-    reasons = {letter["reason"] for letter in letters}
-    assert reasons <= EXPECTED_REASONS, [letter for letter in letters if letter["reason"] not in EXPECTED_REASONS]
-    assert all(letter["detail"] for letter in letters)
-    assert all(len(letter["payload_prefix"]) <= 4 * 64 * 1024 for letter in letters)  # bounded, even for 20 MB
-    for must_refuse in ("no header", "garbage", "missing-session-id", "nested-100k", "invalid-utf8"):
-        assert any(letter["payload_prefix"].endswith(_tail(must_refuse)) for letter in letters), must_refuse
+    letters = {letter["record"]: letter for letter in sandbox.dead_letters()}
+    unexpected = [letter for letter in letters.values() if letter["reason"] not in EXPECTED_REASONS]
+    assert unexpected == []
+    assert all(letter["detail"] for letter in letters.values())
+    assert all(len(letter["payload_prefix"]) <= 4 * 64 * 1024 for letter in letters.values())  # bounded, even 20 MB
+    for label, name in by_label.items():
+        refused = HOSTILE[label][1] if label in HOSTILE else REFUSED
+        assert (name in letters) == refused, f"{label}: {'taken' if refused else 'refused'}: {letters.get(name)}"
 
     spans = [span for span in receiver.spans() if span_attributes(span).get(sc.SESSION_ID) == valid_session]
-    names = {span.name for span in spans}
-    assert any(name.startswith("execute_tool") for name in names), names
-    assert any(name.startswith("chat") for name in names), "no LLM-call span: the transcript reader gave up"
+    names_seen = {span.name for span in spans}
+    assert any(name.startswith("execute_tool") for name in names_seen), names_seen
+    assert any(name.startswith("chat") for name in names_seen), "no LLM-call span: the transcript reader gave up"
     assert sandbox.status()["last_report"]["span_export"]["ok"] is True
-
-
-def _tail(name: str) -> str:
-    blob = b"no header" if name == "no header" else HOSTILE_STDIN[name]
-    return blob[-20:].decode("utf-8", "backslashreplace")
 
 
 # --- in-process properties ---------------------------------------------------------------------------------
