@@ -189,7 +189,8 @@ def render(result: Result) -> str:
         f"drain:           {result.drain_s:.2f} s from agent start to empty spool",
         f"throughput:      {result.events_per_s:,.0f} events/s overall (agent start included), "
         f"{result.steady_events_per_s:,.0f} events/s from 25 % to 100 % (target >= {TARGET_EVENTS_PER_S:,.0f})",
-        f"agent CPU:       {result.agent_cpu_s:.1f} s user+system, {result.events_per_cpu_s:,.0f} events per CPU-second",
+        f"agent CPU:       {result.agent_cpu_s:.1f} s user+system, "
+        f"{result.events_per_cpu_s:,.0f} events per CPU-second",
         f"RSS:             {rss}; peak {result.peak_rss / mib:.1f} MiB; growth 25 %->100 % "
         f"{result.rss_growth / mib:+.1f} MiB ({'flat' if result.rss_ok else 'GROWING'})",
         f"spans received:  {result.spans}",

@@ -1,11 +1,13 @@
 """Hook latency: the wall time of one hook call, as Claude Code pays it, against two baselines in the same run.
 
-The hook is invoked exactly as `otel-claude install` registers it (`<venv python> -I -S .../otel_claude/hook.py
---state-dir DIR`), fed real fixture payloads (every event in tests/fixtures/claude-code-2.1.330/hooks/) and a
-1 MiB tool response. Baselines: `python -S -c pass` (the floor of any Python hook) and a `python -S` script that
-only reads stdin. Three Collector states, each with the agent running (started by the first hook call):
-up (an in-process OTLP receiver), down (a closed port) and hanging (a port that accepts and never replies).
-Calls of the three commands are interleaved in a shuffled order so that machine noise hits all alike.
+Both hooks `otel-claude install` can register are invoked exactly as it writes them: `hook.sh` (`bash
+.../otel_claude/hook.sh <venv python> DIR`, what install registers where bash and /proc exist) and `hook.py`
+(`<venv python> -I -S .../otel_claude/hook.py --state-dir DIR`, registered elsewhere, and hook.sh's fallback).
+They are fed real fixture payloads (every event in tests/fixtures/claude-code-2.1.330/hooks/) and a 1 MiB tool
+response. Baselines: `python -S -c pass` (the floor of any Python hook) and a `python -S` script that only reads
+stdin. Three Collector states, each with the agent running (started by the first hook call): up (an in-process
+OTLP receiver), down (a closed port) and hanging (a port that accepts and never replies). The four commands run
+in a shuffled order at every step, so that machine noise hits all alike.
 
 Targets (from the issue): hook p50 <= 2x the p50 of `python -S -c pass`, hook p99 <= 4x the p50 of `pass`
 (the tail of the hook in units of a typical interpreter start, which is stricter than p99/p99).
@@ -30,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from reliability.harness import PYTHON, BlackholeServer, Sandbox, hook_command
+from reliability.harness import PYTHON, BlackholeServer, Sandbox, hook_command, registered_hook_command
 from reliability.synthetic import big_tool_response, fixture_payloads
 from support.otlp_receiver import OtlpReceiver, free_port
 
@@ -61,6 +63,7 @@ def timed_run(command: list[str], payload: bytes | None, env: dict[str, str]) ->
 class Row:
     state: str
     payload: str
+    hook: str
     calls: int
     pass_p50: float
     pass_p99: float
@@ -83,14 +86,18 @@ class Row:
         return self.ratio_p50 <= P50_TARGET and self.ratio_p99 <= P99_TARGET and self.agent_alive
 
 
-def measure(state: str, sandbox: Sandbox, label: str, payloads: list[bytes], calls: int, reader: str) -> Row:
-    hook = hook_command(str(sandbox.state_dir))
+HOOK_VARIANTS = {"hook.sh": registered_hook_command, "hook.py": hook_command}
+
+
+def measure(state: str, sandbox: Sandbox, label: str, payloads: list[bytes], calls: int, reader: str) -> list[Row]:
     env = sandbox.env
+    hooks = {name: make(str(sandbox.state_dir)) for name, make in HOOK_VARIANTS.items()}
     commands: dict[str, Callable[[bytes], float]] = {
         "pass": lambda _: timed_run([PYTHON, "-S", "-c", "pass"], None, env),
         "read": lambda p: timed_run([PYTHON, "-S", reader], p, env),
-        "hook": lambda p: timed_run(hook, p, env),
     }
+    for name, command in hooks.items():
+        commands[name] = lambda p, command=command: timed_run(command, p, env)  # type: ignore[misc]
     times: dict[str, list[float]] = {name: [] for name in commands}
     order = list(commands)
     for index in range(calls):
@@ -99,13 +106,8 @@ def measure(state: str, sandbox: Sandbox, label: str, payloads: list[bytes], cal
         for name in order:
             times[name].append(commands[name](payload))
     alive = sandbox.agent_pid() is not None
-    return Row(
-        state, label, calls,
-        percentile(times["pass"], 50), percentile(times["pass"], 99),
-        percentile(times["read"], 50), percentile(times["read"], 99),
-        percentile(times["hook"], 50), percentile(times["hook"], 99),
-        alive,
-    )  # fmt: skip
+    pass_p, read_p = _p50_p99(times["pass"]), _p50_p99(times["read"])
+    return [Row(state, label, name, calls, *pass_p, *read_p, *_p50_p99(times[name]), alive) for name in hooks]
 
 
 def run_state(state: str, endpoint: str, small: list[bytes], big: bytes, calls: int, big_calls: int) -> list[Row]:
@@ -119,13 +121,15 @@ def run_state(state: str, endpoint: str, small: list[bytes], big: bytes, calls: 
             sandbox.wait_agent(30)
             for payload in small[:10]:  # warm the page cache and the agent
                 sandbox.hook(payload)
-            rows = [
-                measure(state, sandbox, f"fixtures ({len(small)} events)", small, calls, reader),
-                measure(state, sandbox, f"1 MiB tool response ({len(big) >> 10} KiB)", [big], big_calls, reader),
-            ]
+            rows = measure(state, sandbox, f"fixtures ({len(small)} events)", small, calls, reader)
+            rows += measure(state, sandbox, f"1 MiB tool response ({len(big) >> 10} KiB)", [big], big_calls, reader)
         finally:
             sandbox.stop_agents()
     return rows
+
+
+def _p50_p99(samples: list[float]) -> tuple[float, float]:
+    return percentile(samples, 50), percentile(samples, 99)
 
 
 def _ms(seconds: float) -> str:
@@ -134,13 +138,15 @@ def _ms(seconds: float) -> str:
 
 def render(rows: list[Row]) -> str:
     header = (
-        f"{'collector':<9} {'payload':<32} {'calls':>5} | {'pass p50':>8} {'p99':>8} | {'read p50':>8} {'p99':>8} | "
+        f"{'collector':<9} {'payload':<32} {'hook':<7} {'calls':>5} | {'pass p50':>8} {'p99':>8} | "
+        f"{'read p50':>8} {'p99':>8} | "
         f"{'hook p50':>8} {'p99':>8} | {'p50/pass':>8} {'p99/pass':>8} | agent | target"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row.state:<9} {row.payload:<32} {row.calls:>5} | {_ms(row.pass_p50)} {_ms(row.pass_p99)} | "
+            f"{row.state:<9} {row.payload:<32} {row.hook:<7} {row.calls:>5} | "
+            f"{_ms(row.pass_p50)} {_ms(row.pass_p99)} | "
             f"{_ms(row.read_p50)} {_ms(row.read_p99)} | {_ms(row.hook_p50)} {_ms(row.hook_p99)} | "
             f"{row.ratio_p50:>7.2f}x {row.ratio_p99:>7.2f}x | {'up' if row.agent_alive else 'DOWN':<5} | "
             f"{'ok' if row.ok else 'MISSED'}"

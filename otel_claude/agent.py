@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import signal
 import threading
 import time
@@ -227,7 +228,7 @@ class Agent:
             self._backlog = (len(sizes), sum(sizes))
             self._next_scan_at = now + SCAN_COST_FACTOR * (time.monotonic() - now)
             try:
-                spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes)
+                spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes or self._disk_low())
             except OSError as exc:
                 _log.error("cannot update the spool's full marker: %s", exc)
         self._dropped = self.status.dropped_count()
@@ -235,6 +236,14 @@ class Agent:
             self._export_until_done()
             state_store.save(self.config.state_dir, self.state)
         self.status.write(self, running=True)
+
+    def _disk_low(self) -> bool:
+        """Under MIN_FREE_BYTES free: hook.sh checks only the full marker, so the marker also stands for this."""
+        try:
+            fs = os.statvfs(self.paths.new_dir)
+        except OSError:
+            return False
+        return fs.f_bavail * fs.f_frsize < spool.MIN_FREE_BYTES
 
     def shutdown(self) -> None:
         """Flushes metrics and writes the last status; spans not exported stay as records in the spool.

@@ -20,7 +20,8 @@ def lock_path(state_dir: str) -> str:
 def agent_is_running(path: str) -> bool:
     """True when another process holds the agent lock."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, spool.FILE_MODE)
+        # No O_CREAT: a probe creates nothing (no lock file appears in a state dir that was refused).
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     except OSError:
         return False
     try:

@@ -33,6 +33,9 @@ def _setup_logging(state_dir: str, *, to_stderr: bool, debug: bool) -> None:
 
 
 def run_agent(*, background: bool, state_dir: str | None = None) -> int:
+    # Everything the agent creates is private, whatever umask it was started with (a service manager's is 022):
+    # files it opens itself say 0600, but a rotated log file takes the umask.
+    os.umask(0o077)
     if state_dir:
         os.environ[env.OTEL_CLAUDE_STATE_DIR] = state_dir
     config_module.apply_standard_variables()

@@ -51,6 +51,8 @@ def _log(state_dir: str, message: str) -> None:
         path = os.path.join(directory, "hook.log")
         try:
             os.makedirs(directory, mode=spool.DIR_MODE, exist_ok=True)
+            if not spool.is_own_dir(directory):
+                continue  # a symlinked or foreign state dir was refused; no write through it either
             try:
                 if os.stat(path).st_size > HOOK_LOG_MAX_BYTES:
                     os.replace(path, path + ".1")

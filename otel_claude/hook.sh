@@ -13,7 +13,9 @@ exec 1>/dev/null 2>/dev/null
 umask 077  # records and logs are private (0600), as the Python hook makes them
 python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
 
-[[ -n $py && -n $dir && -n ${EPOCHREALTIME-} && -d $dir/spool/tmp && -d /proc/self ]] || python_hook
+# A state dir that is a symlink or not ours goes to the Python hook too, which refuses it (and counts the loss).
+[[ -n $py && -n $dir && -n ${EPOCHREALTIME-} && -d $dir/spool/tmp && -d /proc/self && ! -L $dir && -O $dir ]] ||
+  python_hook
 [[ -e $dir/spool/full ]] && python_hook  # the Python hook counts the drop
 
 if [[ ! -t 0 ]]; then
@@ -24,10 +26,17 @@ if [[ ! -t 0 ]]; then
     printf -v name '%020d-%07d-%05d.rec' "$now" "$$" "$RANDOM"
     [[ -e $dir/spool/new/$name ]] || break  # a clash (same ns, pid and random) is all but impossible; still
   done
-  if ! { printf 'OCR2 %s\n' "$now" && cat && printf '\nOCR2-END\n'; } >"$dir/spool/new/$name"; then
+  # (Not `if ! { ...; } >file`: when the redirection itself fails, bash runs neither branch of that form.)
+  if { printf 'OCR2 %s\n' "$now" && cat && printf '\nOCR2-END\n'; } >"$dir/spool/new/$name"; then
+    :
+  else
     rm -f "$dir/spool/new/$name"  # a full disk: no half record left behind; the loss is counted
+    # The fallback is the Python hook's (spool.fallback_dir), which `otel-claude status` counts; a symlink
+    # planted there by another user is not followed.
+    fallback=${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/otel-claude-$UID
     { printf '%s 0 shell_write_failed\n' "$now" >>"$dir/drops.log"; } ||
-      { mkdir -p "/tmp/otel-claude-$UID" && printf '%s 0 shell_write_failed\n' "$now" >>"/tmp/otel-claude-$UID/drops.log"; }
+      { mkdir -p -m 700 "$fallback" && [[ -O $fallback && ! -L $fallback/drops.log ]] &&
+        printf '%s 0 shell_write_failed\n' "$now" >>"$fallback/drops.log"; }
   fi
 fi
 

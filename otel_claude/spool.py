@@ -17,6 +17,7 @@ Standard library only: this module is on the hook's path.
 from __future__ import annotations
 
 import os
+import stat  # already imported by os itself: free on the hook's path
 import time
 
 TYPE_CHECKING = False  # typing's own constant costs an import on the hook's path
@@ -173,6 +174,8 @@ def record_drop(paths: SpoolPaths, fallback_dir: str, received_ns: int, size: in
     for path in (paths.drops_log, os.path.join(fallback_dir, "drops.log")):
         try:
             os.makedirs(os.path.dirname(path), mode=DIR_MODE, exist_ok=True)
+            if not is_own_dir(os.path.dirname(path)):
+                continue  # a symlinked or foreign state dir was refused; no write through it either
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
         except OSError:
             continue
@@ -183,6 +186,15 @@ def record_drop(paths: SpoolPaths, fallback_dir: str, received_ns: int, size: in
             continue
         finally:
             os.close(fd)
+
+
+def is_own_dir(path: str) -> bool:
+    """A plain directory (not a symlink to one) that belongs to us: the only kind the hook writes into."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
 
 
 def fallback_dir() -> str:

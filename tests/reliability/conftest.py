@@ -14,7 +14,9 @@ from reliability.harness import BlackholeServer, GatedOtlpReceiver, Sandbox
 
 @pytest.fixture
 def make_sandbox(tmp_path: Path) -> Iterator[Callable[..., Sandbox]]:
-    """`make_sandbox(endpoint=..., state_dir=..., **env)`: a fresh sandbox; its agents are stopped at teardown."""
+    """`make_sandbox(endpoint=..., state_dir=..., **env)`: a fresh sandbox; its agents are stopped at teardown.
+
+    Request it after `receiver` and `tmpfs`, so that its agents stop before their Collector and disk go away."""
     made: list[Sandbox] = []
 
     def make(endpoint: str | None = None, state_dir: str | Path | None = None, **env: str) -> Sandbox:

@@ -154,8 +154,7 @@ def interleaved(
         while len(active) < concurrency and produced < total_events:
             template = next(pool)
             start = start_ns + copies_started * 1_000_000
-            events = template.copy(start, transcripts_root, unique_transcripts=unique_transcripts)
-            active.append(iter(events))
+            active.append(iter(template.copy(start, transcripts_root, unique_transcripts=unique_transcripts)))
             copies_started += 1
             produced += len(template)
         for events in list(active):

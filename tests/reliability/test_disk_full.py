@@ -30,8 +30,8 @@ EVENT = json.dumps(
 HANG_GUARD_S = 10  # not a performance bound: a hook that blocks this long would stall Claude Code
 
 
-def _hook_ok(sandbox: Sandbox, payload: bytes = EVENT) -> None:
-    result = sandbox.hook(payload, timeout=HANG_GUARD_S)
+def _hook_ok(sandbox: Sandbox, payload: bytes = EVENT, variant: str = "registered") -> None:
+    result = sandbox.hook(payload, variant=variant, timeout=HANG_GUARD_S)
     assert (result.returncode, result.stdout) == (0, b"")
 
 
@@ -40,24 +40,31 @@ def _dropped(sandbox: Sandbox) -> int:
     return count
 
 
+@pytest.mark.parametrize("variant", ["registered", "python"])
 def test_tiny_full_filesystem_drops_and_counts(
-    tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox]
+    variant: str, receiver: OtlpReceiver, tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox]
 ) -> None:
     disk = tmpfs("size=1m")
-    sandbox = make_sandbox(state_dir=disk / "state")
+    sandbox = make_sandbox(endpoint=receiver.endpoint, state_dir=disk / "state")
+    _hook_ok(sandbox, variant=variant)  # sets the spool up and starts the agent
+    # Under MIN_FREE_BYTES free, the disk is left to the user: the agent marks the spool full (hook.sh checks only
+    # that marker), and every hook drops its record, counted.
+    assert wait_for(lambda: os.path.exists(sandbox.paths.full_marker), 30), sandbox.agent_log()
+    kept = len(sandbox.pending())
+    dropped = _dropped(sandbox)
     for _ in range(5):
-        _hook_ok(sandbox)
-    # Under MIN_FREE_BYTES free, the hook keeps the disk for the user and drops the record, counted.
-    assert sandbox.pending() == []
-    assert _dropped(sandbox) == 5
+        _hook_ok(sandbox, variant=variant)
+    assert len(sandbox.pending()) == kept
+    assert _dropped(sandbox) == dropped + 5
     lines = Path(sandbox.paths.drops_log).read_text().splitlines()
-    assert [line.split()[-1] for line in lines] == ["spool_full"] * 5
+    assert [line.split()[-1] for line in lines[-5:]] == ["spool_full"] * 5
     human = sandbox.cli("status", "--state-dir", str(sandbox.state_dir))
-    assert "dropped:      5 records" in human.stdout
+    assert f"dropped:      {dropped + 5} records" in human.stdout
 
 
+@pytest.mark.parametrize("variant", ["registered", "python"])
 def test_no_inode_left_drops_to_the_fallback_and_recovers(
-    tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox], receiver: OtlpReceiver
+    variant: str, tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox], receiver: OtlpReceiver
 ) -> None:
     disk = tmpfs("size=100m,nr_inodes=64")  # room in bytes, none in inodes: creating any file gets ENOSPC
     sandbox = make_sandbox(endpoint=receiver.endpoint, state_dir=disk / "state")
@@ -69,15 +76,16 @@ def test_no_inode_left_drops_to_the_fallback_and_recovers(
     try:
         _fill_inodes(filler)
         for _ in range(3):
-            _hook_ok(sandbox)
+            _hook_ok(sandbox, variant=variant)
         assert sandbox.pending() == []
         assert not Path(sandbox.paths.drops_log).exists()  # no inode for it either: the fallback counted them
         fallback = sandbox.runtime_dir / f"otel-claude-{os.getuid()}" / "drops.log"
-        assert [line.split()[-1] for line in fallback.read_text().splitlines()] == ["OSError"] * 3
+        reason = {"registered": "shell_write_failed", "python": "OSError"}[variant]
+        assert [line.split()[-1] for line in fallback.read_text().splitlines()] == [reason] * 3
         assert _dropped(sandbox) == 3
         for child in filler.iterdir():
             child.unlink()
-        _hook_ok(sandbox)  # space again: spooled as usual
+        _hook_ok(sandbox, variant=variant)  # space again: spooled as usual
         assert len(sandbox.pending()) == 1
     finally:
         os.close(lock)
@@ -97,9 +105,10 @@ def _fill_inodes(directory: Path) -> None:
     raise AssertionError("the inode limit was never reached")
 
 
+@pytest.mark.parametrize("variant", ["registered", "python"])
 @pytest.mark.parametrize("kind", ["under-a-file", "read-only-fs"])
 def test_unusable_state_dir(
-    kind: str, tmp_path: Path, tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox]
+    kind: str, variant: str, tmp_path: Path, tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox]
 ) -> None:
     if kind == "under-a-file":
         blocker = tmp_path / "a-regular-file"
@@ -109,7 +118,7 @@ def test_unusable_state_dir(
         state = tmpfs("ro,size=1m") / "state"  # EROFS
     sandbox = make_sandbox(state_dir=state)
     for _ in range(4):
-        _hook_ok(sandbox)
+        _hook_ok(sandbox, variant=variant)
     fallback = sandbox.runtime_dir / f"otel-claude-{os.getuid()}"
     assert len((fallback / "drops.log").read_text().splitlines()) == 4
     assert "could not spool" in (fallback / "hook.log").read_text()

@@ -7,11 +7,15 @@ same records gives the span set every faulty run must end with.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
 
 from otel_claude import semconv as sc
 from otel_claude import spool
+from otel_claude.agent_lock import lock_path
 from reliability.harness import GatedOtlpReceiver, Sandbox, span_counts, span_table, wait_for
 from reliability.synthetic import interleaved
 
@@ -136,7 +141,7 @@ def test_repeated_sigkills_at_random_moments_lose_nothing(
     kills = 0
     for threshold in thresholds:
         sandbox.start_agent()
-        assert wait_for(lambda threshold=threshold: len(sandbox.pending()) <= threshold, 60), sandbox.agent_log()
+        assert wait_for(partial(_backlog_at_most, sandbox, threshold), 60), sandbox.agent_log()
         time.sleep(chance.uniform(0, 0.15))  # the crash moment itself is what is random here
         if not sandbox.pending():
             break
@@ -157,23 +162,12 @@ def test_ten_concurrent_sessions_never_tear_or_interleave_records(
     spool.ensure_layout(sandbox.paths)
     sessions = _ten_sessions(tmp_path)
     # No agent takes records while the hooks run (we hold its lock), so every record can be checked afterwards.
-    import fcntl
-    import os
-
-    from otel_claude.agent_lock import lock_path
-
-    lock = os.open(lock_path(str(sandbox.state_dir)), os.O_RDWR | os.O_CREAT)
+    lock = os.open(lock_path(str(sandbox.state_dir)), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)
-    failures: list[str] = []
     try:
-        threads = [threading.Thread(target=_send_all, args=(sandbox, events, failures)) for events in sessions]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        assert _send_concurrently(sandbox, sessions) == []
     finally:
         os.close(lock)
-    assert failures == []
     sent = sorted(payload for events in sessions for payload in events)
     names = sandbox.pending()
     got = sorted(spool.decode(spool.read_record(sandbox.paths, name))[1] for name in names)
@@ -193,6 +187,41 @@ def test_ten_concurrent_sessions_never_tear_or_interleave_records(
     assert sandbox.dead_letters() == []
     exported = {span_attributes(span).get(sc.SESSION_ID) for span in receiver.spans()}
     assert {json.loads(events[0])["session_id"] for events in sessions} <= exported
+
+
+def test_ten_concurrent_sessions_while_the_agent_consumes(
+    tmp_path: Path, receiver: OtlpReceiver, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    """hook.sh writes records in place: the agent, reading at the same time, must never take one half written."""
+    sandbox = make_sandbox(endpoint=receiver.endpoint)
+    sessions = _ten_sessions(tmp_path)
+    assert _send_concurrently(sandbox, sessions) == []
+    assert sandbox.wait_drained(60), sandbox.agent_log()
+    sandbox.wait_agent()
+    sandbox.stop_agents()
+    assert sandbox.dead_letters() == []
+    assert sandbox.status()["last_report"]["records_processed"] == sum(len(events) for events in sessions)
+    per_session = Counter(span_attributes(span).get(sc.SESSION_ID) for span in receiver.spans())
+    counts = {per_session[json.loads(events[0])["session_id"]] for events in sessions}
+    assert len(counts) == 1 and counts.pop() > 10  # ten copies of one session: the same spans each
+
+
+def _send_concurrently(sandbox: Sandbox, sessions: list[list[bytes]]) -> list[str]:
+    """Each session from its own thread, its events in order; even sessions by hook.sh, odd ones by hook.py."""
+    failures: list[str] = []
+    threads = [
+        threading.Thread(target=_send_all, args=(sandbox, events, "python" if number % 2 else "registered", failures))
+        for number, events in enumerate(sessions)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return failures
+
+
+def _backlog_at_most(sandbox: Sandbox, records: int) -> bool:
+    return len(sandbox.pending()) <= records
 
 
 def _ten_sessions(tmp_path: Path) -> list[list[bytes]]:
@@ -218,8 +247,8 @@ def _copies(name: str, count: int, transcripts: Path) -> list[list[tuple[int, by
     return [template.copy(time.time_ns(), transcripts, unique_transcripts=True) for _ in range(count)]
 
 
-def _send_all(sandbox: Sandbox, events: list[bytes], failures: list[str]) -> None:
+def _send_all(sandbox: Sandbox, events: list[bytes], variant: str, failures: list[str]) -> None:
     for payload in events:
-        result = sandbox.hook(payload)
+        result = sandbox.hook(payload, variant=variant)
         if result.returncode != 0 or result.stdout:
             failures.append(f"hook exited {result.returncode} with stdout {result.stdout[:100]!r}")

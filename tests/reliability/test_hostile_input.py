@@ -115,12 +115,7 @@ def test_hook_exits_zero_silently_on_hostile_stdin(name: str, variant: str, held
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
     names = held_lock.pending()
     assert len(names) == 1, "the hook must hand over what it got, whatever it is"
-    stored = spool.decode(spool.read_record(held_lock.paths, names[0]))[1]
-    if variant == "python":
-        assert stored == payload  # byte for byte
-    else:
-        # bash reads stdin into a variable: NUL bytes and trailing newlines are dropped, nothing else changes.
-        assert stored == payload.replace(b"\x00", b"").rstrip(b"\n")
+    assert spool.decode(spool.read_record(held_lock.paths, names[0]))[1] == payload  # byte for byte
 
 
 @pytest.mark.parametrize("variant", ["registered", "python"])
@@ -147,11 +142,12 @@ def test_hook_with_stdin_closed(variant: str, held_lock: Sandbox) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize("variant", ["registered", "python"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.binary(max_size=2048))
-def test_python_hook_hands_over_any_bytes_unchanged(payload: bytes, held_lock: Sandbox) -> None:
+def test_hook_hands_over_any_bytes_unchanged(variant: str, payload: bytes, held_lock: Sandbox) -> None:
     before = set(held_lock.pending())
-    result = held_lock.hook(payload, variant="python", timeout=HANG_GUARD_S)
+    result = held_lock.hook(payload, variant=variant, timeout=HANG_GUARD_S)
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
     (name,) = set(held_lock.pending()) - before
     assert spool.decode(spool.read_record(held_lock.paths, name))[1] == payload
@@ -210,10 +206,11 @@ def test_agent_survives_the_corpus_and_exports_a_valid_session_after_it(
     by_label = dict(zip(labels, names, strict=True))
     sandbox.spool_records((now + 10**6 + i, payload) for i, payload in enumerate(_wrong_types()))
     sandbox.spool_records((now + 2 * 10**6 + i, payload) for i, payload in enumerate(_hostile_transcripts(tmp_path)))
-    # Records no hook could have written: no header, a bad time, an unknown magic, a bad length.
-    forged = [b"no header", b"OCR1 notanumber\n{}", b"OCR9 1\n{}", b"OCR2 1 x\n{}"]
+    # Records no hook could have written: no header, a bad time, an unknown magic, a bad length, a short payload.
+    # Named as spooled two minutes ago: past the grace the agent gives a record hook.sh may still be writing.
+    forged = [b"no header", b"OCR1 notanumber\n{}", b"OCR9 1\n{}", b"OCR2 1 x\n{}", b"OCR2 1 99\n{}"]
     for index, blob in enumerate(forged):
-        name = f"{now + 3 * 10**6 + index:020d}-0000001-{index:05d}.rec"
+        name = f"{now - 120 * 10**9 + index:020d}-0000001-{index:05d}.rec"
         Path(sandbox.paths.new_dir, name).write_bytes(blob)
         by_label[f"forged-{index}"] = name
     valid = SessionTemplate("main").copy(now + 10**9, tmp_path / "transcripts", unique_transcripts=True)
