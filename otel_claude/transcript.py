@@ -101,7 +101,10 @@ def read_new(
 ) -> ReadResult:
     """Reads at most about `max_bytes` of complete new lines; with `dedup`, returns each response once."""
     try:
-        fd = os.open(cursor.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        # A path named by a HookInput could be a device: opening one can have effects, so look before opening.
+        if not stat.S_ISREG(os.stat(cursor.path).st_mode):
+            return ReadResult(cursor, error="not a regular file")
+        fd = os.open(cursor.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except FileNotFoundError:
         return ReadResult(cursor, missing=True)
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte, from a hostile or broken HookInput

@@ -119,7 +119,7 @@ class TranscriptUsage:
 
     def _read(self, ctx: Context, path: str) -> bool:
         entry = self.state.transcripts.get(path)
-        if entry is None:
+        if entry is None or _unchanged(path, entry.cursor):
             return False
         cursor = Cursor.from_dict(entry.cursor) if entry.cursor else Cursor(path=path)
         dedup = Dedup.from_dict(entry.dedup)
@@ -174,6 +174,19 @@ class TranscriptUsage:
         if session is not None and session.run is not None:
             return session.run.trace_id, session.run.span_id
         return ids.trace_id_for("session", session_id), None
+
+
+def _unchanged(path: str, cursor: dict[str, object]) -> bool:
+    """Nothing new since the last read (same file, read to its end): most events, and the cheapest answer."""
+    if not cursor:
+        return False
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return False  # the reader reports what is wrong
+    return (
+        info.st_ino == cursor.get("ino") and info.st_dev == cursor.get("dev") and info.st_size == cursor.get("offset")
+    )
 
 
 UsageFactory = Callable[[Meter, AgentState], UsageTracker]

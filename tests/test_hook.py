@@ -25,6 +25,9 @@ def hook_env(tmp_path: Path) -> dict[str, str]:
     env["OTEL_EXPORTER_PROMETHEUS_PORT"] = "0"  # no endpoint: these tests run many agents
     env["OTEL_TRACES_EXPORTER"] = "none"
     env["OTEL_METRICS_EXPORTER"] = "none"
+    # An agent a hook starts after the test's cleanup ran must not outlive the test by an hour.
+    env["OTEL_CLAUDE_AGENT_IDLE_EXIT_SECONDS"] = "3"
+    env["OTEL_CLAUDE_SESSION_IDLE_SECONDS"] = "1"
     return env
 
 

@@ -131,13 +131,11 @@ def test_hook_with_a_tty_on_stdin_does_not_block(variant: str, held_lock: Sandbo
 
 @pytest.mark.parametrize("variant", ["registered", "python"])
 def test_hook_with_stdin_closed(variant: str, held_lock: Sandbox) -> None:
+    # No fd 0 at all, not even /dev/null: closed by a shell before exec (not preexec_fn, which is unsafe in a
+    # process that runs gRPC threads).
+    closed = ["/bin/sh", "-c", 'exec "$@" <&-', "sh", *HOOKS[variant](str(held_lock.state_dir))]
     result = subprocess.run(
-        HOOKS[variant](str(held_lock.state_dir)),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=HANG_GUARD_S,
-        env=held_lock.env,
-        preexec_fn=lambda: os.close(0),  # no fd 0 at all, not even /dev/null
+        closed, stdin=subprocess.DEVNULL, capture_output=True, timeout=HANG_GUARD_S, env=held_lock.env
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
 
