@@ -107,6 +107,7 @@ CC_SESSION_COST_USD: Final = "claude_code.session.cost.usd"  # our running total
 CC_EXPORT_SIGNAL: Final = "claude_code.export.signal"  # traces | metrics, on export-failure counts
 CC_DEAD_LETTER_REASON: Final = "claude_code.dead_letter.reason"
 CC_TOOL_PERMISSION_REQUESTED: Final = "claude_code.tool.permission_requested"
+CC_PERMISSION_DENIED_REASON: Final = "claude_code.permission.denied_reason"
 CC_TOOL_BATCH_SIZE: Final = "claude_code.tool.batch.size"
 CC_SUBAGENT_START_MISSING: Final = "claude_code.subagent.start_missing"
 

@@ -204,7 +204,7 @@ def permission_denied(ctx: Context, session: Session, event: PermissionDenied, n
         call = _start_missing_call(ctx, session, pre, now_ns)
         if call is None:
             return
-    extra = {"claude_code.permission.denied_reason": event.reason} if event.reason else {}
+    extra = {sc.CC_PERMISSION_DENIED_REASON: event.reason} if event.reason else {}
     end_tool_call(ctx, session, call, now_ns, sc.OUTCOME_PERMISSION_DENIED, extra=extra)
 
 

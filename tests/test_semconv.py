@@ -45,3 +45,20 @@ def test_our_metric_names_never_collide_with_claude_codes_native_ones() -> None:
     ours = {getattr(sc, name) for name in dir(sc) if name.startswith("METRIC_")}
     assert not ours & native
     assert all(name.startswith(("otel_claude.", "gen_ai.")) for name in ours)
+
+
+def test_no_module_but_semconv_spells_a_telemetry_name() -> None:
+    import ast
+    from pathlib import Path
+
+    import otel_claude
+
+    package = Path(otel_claude.__file__).parent
+    for module in package.rglob("*.py"):
+        if module.name == "semconv.py":
+            continue
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                value = node.value
+                if value.startswith(("claude_code.", "gen_ai.", "otel_claude.")) and not value.endswith("."):
+                    raise AssertionError(f"{module.name} spells {value!r}: put it in semconv.py")
