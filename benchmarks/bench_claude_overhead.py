@@ -26,7 +26,6 @@ import random
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from claude_cli.harness import Sandbox
-from claude_cli.otel_run import prometheus_name
+from claude_cli.otel_run import install_otel_claude, prometheus_name
 from claude_cli.versions import CLAUDE_CODE_VERSION, INSTALLER, claude_binary
 from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
 from support.processes import metric_value, scrape, stop_agent, wait_for
@@ -87,23 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     otel = sandboxes["otel"]
     port = free_port()
     try:
-        install = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "otel_claude",
-                "install",
-                "--endpoint",
-                receiver.endpoint,
-                "--prometheus-port",
-                str(port),
-            ],
-            env=otel.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        install = install_otel_claude(otel, receiver.endpoint, port)
+        if install.returncode != 0:
+            raise SystemExit(f"otel-claude install failed: {install.stdout}{install.stderr}")
         print(install.stdout.strip().splitlines()[0])
         sandboxes["noop"].write_settings(_same_hooks(otel.read_settings(), "true"))
         python_floor = f"{shlex.quote(sys.executable)} -I -S -c pass"

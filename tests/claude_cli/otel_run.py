@@ -125,6 +125,19 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
     return predicate()
 
 
+def install_otel_claude(sandbox: Sandbox, endpoint: str, prometheus_port: int) -> subprocess.CompletedProcess[str]:
+    """`otel-claude install` into the sandbox's HOME, exporting to `endpoint`, serving Prometheus on the port."""
+    argv = [sys.executable, "-m", "otel_claude", "install", "--endpoint", endpoint]
+    return subprocess.run(
+        [*argv, "--prometheus-port", str(prometheus_port)],
+        env=sandbox.env(),
+        cwd=sandbox.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def run_with_otel_claude(
     sandbox: Sandbox, extra_config: dict[str, str] | None = None, record_events: list[str] | None = None
 ) -> OtelRun:
@@ -135,23 +148,7 @@ def run_with_otel_claude(
     receiver = OtlpReceiver().start()
     port = free_port()
     env = sandbox.env()
-    install = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "otel_claude",
-            "install",
-            "--endpoint",
-            receiver.endpoint,
-            "--prometheus-port",
-            str(port),
-        ],
-        env=env,
-        cwd=sandbox.workdir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    install = install_otel_claude(sandbox, receiver.endpoint, port)
     state_dir = str(sandbox.home / ".local" / "state" / "otel-claude")  # the default under HOME
     run = OtelRun(sandbox, receiver, f"http://127.0.0.1:{port}/metrics", state_dir, install.stdout + install.stderr)
     if install.returncode != 0:
