@@ -93,7 +93,8 @@ class Context:
     def event_attributes(self, event: HookInput) -> dict[str, AttributeValue]:
         """Safe metadata of any event; the whole payload only with content capture on."""
         attributes: dict[str, AttributeValue] = {sc.CC_HOOK_EVENT: event.hook_event_name}
-        fields = sorted(event.model_dump(exclude_none=True).keys())
+        # The fields the payload carried, without serialising it (a PostToolBatch holds every tool response).
+        fields = sorted(name for name in event.model_fields_set if getattr(event, name, None) is not None)
         attributes[sc.CC_EVENT_FIELDS] = fields
         if event.permission_mode:
             attributes[sc.CC_PERMISSION_MODE] = event.permission_mode

@@ -224,3 +224,17 @@ def test_unfinished_calls_are_closed_at_turn_end_and_marked(
     assert attributes[sc.CC_TOOL_OUTCOME] == sc.OUTCOME_UNFINISHED and attributes[sc.CC_UNFINISHED] is True
     assert attributes[sc.CC_CLOSED_BY] == "Stop"
     assert call.end_time == to_ns("2026-01-01T00:00:05+00:00")
+
+
+def test_span_events_name_the_fields_their_payload_carried(
+    tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    entries = load_session("main")
+    feed(make_processor(tracer_provider, meter_provider), entries)
+    batch_events = [
+        event for span in span_exporter.get_finished_spans() for event in span.events if event.name == "PostToolBatch"
+    ]
+    carried = [
+        sorted(k for k, v in e["payload"].items() if v is not None) for e in entries if e["event"] == "PostToolBatch"
+    ]
+    assert sorted(list((event.attributes or {})[sc.CC_EVENT_FIELDS]) for event in batch_events) == sorted(carried)  # type: ignore[arg-type]
