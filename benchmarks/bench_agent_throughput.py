@@ -3,7 +3,7 @@
 Synthetic load: copies of the real fixture sessions (tests/fixtures/claude-code-2.1.330/sessions/) with fresh
 session, prompt, tool and agent ids and their own transcripts (hard links to the fixture transcripts, so the agent
 reads one transcript per session, as live), 50 copies in flight at once, every copy ending with SessionEnd. The
-records are written straight into the spool (otel_claude.spool.append), then a foreground `otel-claude agent`
+records are written straight into the spool (otel_claude.handoff.spool.append), then a foreground `otel-claude agent`
 is started, pinned to one CPU, and timed until the spool is empty (a record leaves the spool only after the
 spans it finished were exported). The receiver runs in this process, on the other CPU.
 
@@ -169,7 +169,7 @@ def _start_profiled(sandbox: Sandbox, out: str):  # type: ignore[no-untyped-def]
 
     argv = ["agent", "--state-dir", str(sandbox.state_dir)]
     code = (
-        "import cProfile; from otel_claude.cli import main; "
+        "import cProfile; from otel_claude.cli.main import main; "
         f"cProfile.runctx('main(argv)', {{}}, {{'main': main, 'argv': {argv!r}}}, {out!r})"
     )
     process = subprocess.Popen([PYTHON, "-c", code], env=sandbox.env)

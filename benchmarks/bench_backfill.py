@@ -32,7 +32,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider, ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from otel_claude.ids import DeterministicIdGenerator
+from otel_claude.export.ids import DeterministicIdGenerator
 mode, root, state = sys.argv[1], sys.argv[2], sys.argv[3]
 class Counting(SpanExporter):
     spans = 0
@@ -41,7 +41,7 @@ class Counting(SpanExporter):
         return SpanExportResult.SUCCESS
 result = {}
 if mode == "backfill":
-    from otel_claude.backfill import run_backfill
+    from otel_claude.backfill.run import run_backfill
     tracer_provider = TracerProvider(id_generator=DeterministicIdGenerator())
     tracer_provider.add_span_processor(BatchSpanProcessor(Counting()))
     meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
@@ -51,7 +51,7 @@ if mode == "backfill":
     result = {"seconds": time.perf_counter() - started, "bytes": summary.bytes_read, "calls": summary.calls_exported,
               "spans": Counting.spans}
 else:
-    import otel_claude.backfill  # noqa: F401  the baseline: what importing the package costs
+    import otel_claude.backfill.run  # noqa: F401  the baseline: what importing the package costs
 result["max_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(result))
 """

@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from transcript_gen import SessionWriter, corpus_lines, turn_lines
 
-from otel_claude.dedup import Dedup
-from otel_claude.transcript import new_cursor, read_all_new
+from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.reader import new_cursor, read_all_new
 
 SESSION = "bench-0000-0000-0000-000000000001"
 

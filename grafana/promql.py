@@ -9,7 +9,7 @@ call of a tool, a new project). increase() only measures change between samples,
 first value (a series born at 3 counts 0), and it extrapolates to the window edges (3 calls become 3.4).
 The helpers here count exactly, and differently for the two kinds of series the agent exports:
 
-- Counters survive agent restarts (otel_claude/counter_ledger.py: a new agent carries on from the saved
+- Counters survive agent restarts (otel_claude/export/counter_totals.py: a new agent carries on from the saved
   totals), so they only ever grow, even across the hours the agent is not running and its series are absent.
   `total()` is the value at the end of the window minus the last value before it, looked up in the series'
   history when it was absent at the window start (an agent idle at that moment), or zero for a series that

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from otel_claude.cli import main
+from otel_claude.cli.main import main
 
 sys.exit(main())

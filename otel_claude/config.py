@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from otel_claude import env
+from otel_claude.handoff import env
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ if __package__ in (None, ""):
     # Run as a file with -I -S: make this package importable without site-packages.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from otel_claude import env, spool
-from otel_claude.agent_lock import agent_is_running, lock_path
-from otel_claude.launcher import spawn_agent
+from otel_claude.handoff import env, spool
+from otel_claude.handoff.agent_lock import agent_is_running, lock_path
+from otel_claude.handoff.launcher import spawn_agent
 
 HOOK_LOG_MAX_BYTES = 1 << 20
 _READ_CHUNK = 1 << 20

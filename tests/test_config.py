@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import otel_claude
-from otel_claude import config, env
+from otel_claude import config
+from otel_claude.handoff import env
 
 
 def test_process_environment_wins_over_the_config_file(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_claude.counter_ledger import Ledger, LedgerMeter, copy_ledger
+from otel_claude.export.counter_totals import Ledger, LedgerMeter, copy_ledger
 
 
 def _points(reader: InMemoryMetricReader, name: str) -> dict[tuple[tuple[str, str], ...], float]:

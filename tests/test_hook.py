@@ -12,8 +12,8 @@ import pytest
 from conftest import FIXTURES
 from support.processes import HOOK_KINDS, hook_argv, production_env, run_hook, stop_agent, wait_for
 
-from otel_claude import spool
-from otel_claude.agent_lock import agent_is_running, lock_path
+from otel_claude.handoff import spool
+from otel_claude.handoff.agent_lock import agent_is_running, lock_path
 
 FORBIDDEN = ("opentelemetry", "grpc", "pydantic", "json", "logging", "subprocess", "google.protobuf")
 
@@ -62,7 +62,7 @@ def test_hook_path_imports_no_heavy_module(tmp_path: Path, hook_env: dict[str, s
         os.close(fd)
     assert result.returncode == 0 and result.stdout == b""
     imported = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if "|" in line}
-    assert "otel_claude.spool" in imported  # the trace is real
+    assert "otel_claude.handoff.spool" in imported  # the trace is real
     for name in imported:
         assert not any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN), f"hook imported {name}"
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from otel_claude import hook_events, installer
-from otel_claude.cli import main
+from otel_claude.cli.main import main
+from otel_claude.install import events as hook_events
+from otel_claude.install import settings_file as installer
 
 ORIGINAL = {
     "model": "opus",

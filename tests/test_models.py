@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import FIXTURES
 
-from otel_claude.models import MODELS, HookInput, InvalidHookInput, PostToolUseFailure, parse_hook_input
+from otel_claude.live.events import MODELS, HookInput, InvalidHookInput, PostToolUseFailure, parse_hook_input
 
 FIXTURE_EVENTS = sorted(p.stem for p in (FIXTURES / "hooks").glob("*.json"))
 

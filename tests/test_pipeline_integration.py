@@ -14,7 +14,7 @@ from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
 from support.processes import metric_value, otel_claude_cmd, production_env, run_hook, scrape, stop_agent, wait_for
 
 from otel_claude import semconv as sc
-from otel_claude import spool
+from otel_claude.handoff import spool
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +184,7 @@ def test_counts_survive_an_agent_killed_with_sigkill(receiver: OtlpReceiver, age
     import subprocess
     import sys
 
-    from otel_claude.agent_lock import holder_pid, lock_path
+    from otel_claude.handoff.agent_lock import holder_pid, lock_path
 
     replay("main", agent_env, "--wait", "--timeout", "60")
     state_dir = agent_env["OTEL_CLAUDE_STATE_DIR"]

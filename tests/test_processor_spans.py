@@ -15,8 +15,8 @@ from opentelemetry.trace import StatusCode
 from support.driving import feed, make_processor
 
 from otel_claude import semconv as sc
-from otel_claude.replay import to_ns
-from otel_claude.span_context import ProcessorSettings
+from otel_claude.cli.replay import to_ns
+from otel_claude.live.span_factory import ProcessorSettings
 
 TOOL_END_EVENTS = ("PostToolUse", "PostToolUseFailure", "PermissionDenied")
 
@@ -185,7 +185,7 @@ def test_ids_are_deterministic_across_runs(
         exporter = InMemorySpanExporter()
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-        from otel_claude.ids import DeterministicIdGenerator
+        from otel_claude.export.ids import DeterministicIdGenerator
 
         provider = TracerProvider(id_generator=DeterministicIdGenerator())
         provider.add_span_processor(SimpleSpanProcessor(exporter))

@@ -14,7 +14,7 @@ import pytest
 from support.otlp_receiver import span_attributes
 
 from otel_claude import semconv as sc
-from otel_claude.hook_events import events_for, parse_version
+from otel_claude.install.events import events_for, parse_version
 
 from .conftest import SandboxFactory
 from .harness import read_hook_records

@@ -17,7 +17,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from support.otlp_receiver import span_attributes
 
 from otel_claude import semconv as sc
-from otel_claude.prices import bundled_table, find_price
+from otel_claude.transcripts.prices import bundled_table, find_price
 
 from .conftest import SandboxFactory
 from .harness import DUMMY_API_KEY

@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from cost.support import fixture_projects
 from otel_claude import semconv as sc
-from otel_claude.backfill import run_backfill
-from otel_claude.backfill_cli import backfill_main
+from otel_claude.backfill.command import backfill_main
+from otel_claude.backfill.run import run_backfill
 
 FIXTURE_CALLS = 24  # unique responses in the fixture transcripts, subagents included
 

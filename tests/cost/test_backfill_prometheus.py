@@ -18,8 +18,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from cost.support import fixture_projects
-from otel_claude.backfill import run_backfill
-from otel_claude.ids import DeterministicIdGenerator
+from otel_claude.backfill.run import run_backfill
+from otel_claude.export.ids import DeterministicIdGenerator
 
 pytestmark = pytest.mark.prometheus
 

@@ -15,11 +15,11 @@ import pytest
 
 from cost.support import fixture_projects
 from cost.transcript_gen import SessionWriter, usage
-from otel_claude.backfill import discover
-from otel_claude.cost import cost_of_call, day_of
-from otel_claude.dedup import Dedup
-from otel_claude.prices import bundled_table
-from otel_claude.transcript import new_cursor, read_all_new
+from otel_claude.backfill.run import discover
+from otel_claude.transcripts.cost import cost_of_call, day_of
+from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.prices import bundled_table
+from otel_claude.transcripts.reader import new_cursor, read_all_new
 
 Totals = dict[tuple[str, str], dict[str, float]]
 KINDS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")

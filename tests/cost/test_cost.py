@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from cost.support import FIXTURES
-from otel_claude.backfill import discover
-from otel_claude.cost import (
+from otel_claude.backfill.run import discover
+from otel_claude.transcripts.cost import (
     TIER_FAST_UNPRICED,
     TIER_LONG_CONTEXT,
     TIER_STANDARD,
@@ -17,10 +17,10 @@ from otel_claude.cost import (
     cost_of,
     cost_of_call,
 )
-from otel_claude.dedup import Dedup
-from otel_claude.prices import bundled_table
-from otel_claude.transcript import new_cursor, read_all_new
-from otel_claude.transcript_model import Usage
+from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.model import Usage
+from otel_claude.transcripts.prices import bundled_table
+from otel_claude.transcripts.reader import new_cursor, read_all_new
 
 M = 1_000_000
 TABLE = bundled_table()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from otel_claude.dedup import Dedup, Outcome
-from otel_claude.transcript_model import LlmCall, Usage
+from otel_claude.transcripts.dedup import Dedup, Outcome
+from otel_claude.transcripts.model import LlmCall, Usage
 
 
 def _call(

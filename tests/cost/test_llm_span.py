@@ -7,14 +7,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from cost.support import MAIN_TRANSCRIPT
-from otel_claude import ids
 from otel_claude import semconv as sc
-from otel_claude.cost import cost_of_call
-from otel_claude.dedup import Dedup
-from otel_claude.llm_calls import build_llm_span, llm_span_id, turn_cost_attributes
-from otel_claude.prices import bundled_table
-from otel_claude.span_emitter import emit
-from otel_claude.transcript import new_cursor, read_all_new
+from otel_claude.export import ids
+from otel_claude.export.span_emitter import emit
+from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.llm_calls import build_llm_span, llm_span_id, turn_cost_attributes
+from otel_claude.transcripts.prices import bundled_table
+from otel_claude.transcripts.reader import new_cursor, read_all_new
 
 SESSION = "c77f9869-7342-4145-9251-6b7551d2e158"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from otel_claude import env
-from otel_claude.prices import bundled_table, find_price, load_table, normalize_model, parse_table
+from otel_claude.handoff import env
+from otel_claude.transcripts.prices import bundled_table, find_price, load_table, normalize_model, parse_table
 
 # Every Claude model in the public price lists, under the names Claude Code and the cloud providers use.
 KNOWN = [

@@ -12,8 +12,8 @@ import pytest
 
 from cost.support import FIXTURES, MAIN_TRANSCRIPT
 from cost.transcript_gen import SessionWriter, usage
-from otel_claude.dedup import Dedup
-from otel_claude.transcript import Cursor, new_cursor, read_all_new, read_new
+from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.reader import Cursor, new_cursor, read_all_new, read_new
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 

@@ -11,12 +11,12 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 
 from cost.support import MAIN_TRANSCRIPT
 from otel_claude import semconv as sc
-from otel_claude.cost import cost_of_call
-from otel_claude.dedup import Dedup
-from otel_claude.prices import bundled_table
-from otel_claude.transcript import new_cursor, read_all_new
-from otel_claude.transcript_model import Usage
-from otel_claude.usage_metrics import UsageMetrics
+from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.model import Usage
+from otel_claude.transcripts.prices import bundled_table
+from otel_claude.transcripts.reader import new_cursor, read_all_new
+from otel_claude.transcripts.usage_metrics import UsageMetrics
 
 LABELS = {sc.CC_PROJECT: "project", sc.USER_NAME: "dev", sc.SESSION_ID: "must-not-become-a-label"}
 

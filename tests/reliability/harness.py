@@ -25,8 +25,9 @@ from typing import Any
 from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
 
 import otel_claude
-from otel_claude import agent_lock, installer, spool
 from otel_claude import semconv as sc
+from otel_claude.handoff import agent_lock, spool
+from otel_claude.install import settings_file as installer
 
 PYTHON = sys.executable
 HOOK_FILE = str(Path(otel_claude.__file__).resolve().parent / "hook.py")

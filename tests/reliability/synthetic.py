@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from otel_claude.replay import to_ns
+from otel_claude.cli.replay import to_ns
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code-2.1.330"
 SESSIONS = FIXTURES / "sessions"

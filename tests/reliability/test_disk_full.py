@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from support.otlp_receiver import OtlpReceiver, free_port
 
-from otel_claude import spool
-from otel_claude.agent_lock import lock_path
+from otel_claude.handoff import spool
+from otel_claude.handoff.agent_lock import lock_path
 from reliability.harness import Sandbox, wait_for
 
 pytestmark = pytest.mark.integration

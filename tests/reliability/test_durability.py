@@ -23,8 +23,8 @@ import pytest
 from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
 
 from otel_claude import semconv as sc
-from otel_claude import spool
-from otel_claude.agent_lock import lock_path
+from otel_claude.handoff import spool
+from otel_claude.handoff.agent_lock import lock_path
 from reliability.harness import GatedOtlpReceiver, Sandbox, span_counts, span_table, wait_for
 from reliability.synthetic import interleaved
 

@@ -32,15 +32,15 @@ from support.otlp_receiver import OtlpReceiver, span_attributes
 
 from otel_claude import config as config_module
 from otel_claude import semconv as sc
-from otel_claude import spool
-from otel_claude.agent_lock import lock_path
-from otel_claude.ids import DeterministicIdGenerator
-from otel_claude.metrics import HookMetrics
-from otel_claude.processor import EventProcessor
-from otel_claude.records import BadRecord, decode_record
-from otel_claude.span_context import Context, ProcessorSettings
-from otel_claude.state import AgentState
-from otel_claude.usage import usage_tracker_factory
+from otel_claude.agent.records import BadRecord, decode_record
+from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.handoff import spool
+from otel_claude.handoff.agent_lock import lock_path
+from otel_claude.live.metrics import HookMetrics
+from otel_claude.live.processor import EventProcessor
+from otel_claude.live.span_factory import Context, ProcessorSettings
+from otel_claude.live.state import AgentState
+from otel_claude.live.usage import usage_tracker_factory
 from reliability.harness import HOOKS, Sandbox
 from reliability.synthetic import SessionTemplate, fixture_payloads
 

@@ -16,8 +16,8 @@ import pytest
 from support.otlp_receiver import OtlpReceiver, span_attributes
 
 from otel_claude import semconv as sc
-from otel_claude import spool
-from otel_claude.agent_lock import lock_path
+from otel_claude.handoff import spool
+from otel_claude.handoff.agent_lock import lock_path
 from reliability.harness import HOOKS, OTEL_CLAUDE, Sandbox, wait_for
 from reliability.synthetic import SessionTemplate
 

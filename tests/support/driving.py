@@ -7,12 +7,12 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_claude.metrics import HookMetrics
-from otel_claude.models import parse_hook_input
-from otel_claude.processor import EventProcessor, UsageTracker
-from otel_claude.replay import to_ns
-from otel_claude.span_context import Context, ProcessorSettings
-from otel_claude.state import AgentState
+from otel_claude.cli.replay import to_ns
+from otel_claude.live.events import parse_hook_input
+from otel_claude.live.metrics import HookMetrics
+from otel_claude.live.processor import EventProcessor, UsageTracker
+from otel_claude.live.span_factory import Context, ProcessorSettings
+from otel_claude.live.state import AgentState
 
 
 def make_processor(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import otel_claude
-from otel_claude import agent_lock
+from otel_claude.handoff import agent_lock
 
 HOOK_SCRIPT = str(Path(otel_claude.__file__).parent / "hook.py")
 SHELL_HOOK = str(Path(otel_claude.__file__).parent / "hook.sh")

@@ -1,0 +1,1 @@
+"""The long-lived agent: its loop, runner, records and status."""

@@ -1,0 +1,270 @@
+"""The agent: the one long-lived process per user that turns spooled records into exported telemetry.
+
+Loop: take the oldest records, process them in order, export the spans they finished, and only when that
+export succeeded save the state snapshot and delete the records. While exports fail, the same spans are
+retried with backoff and no new record is taken, so the spool (bounded) is the buffer and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from types import FrameType
+
+from opentelemetry.metrics import Meter
+
+from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter
+from otel_claude.agent.status import StatusWriter
+from otel_claude.config import AgentConfig
+from otel_claude.export.counter_totals import LedgerMeter
+from otel_claude.export.outbox import export_spans
+from otel_claude.export.providers import Providers
+from otel_claude.handoff import spool
+from otel_claude.live import state as state_store
+from otel_claude.live.metrics import HookMetrics, PipelineMetrics
+from otel_claude.live.processor import EventProcessor, UsageTracker
+from otel_claude.live.span_factory import Context, ProcessorSettings
+from otel_claude.live.state import AgentState
+from otel_claude.version import __version__
+
+_log = logging.getLogger(__name__)
+BATCH_SIZE = 512
+POLL_INTERVAL_S = 0.05
+MAX_BACKOFF_S = 30.0
+HOUSEKEEPING_INTERVAL_S = 2.0
+INCOMPLETE_GRACE_NS = 30 * 10**9  # a record hook.sh is writing longer than this was cut off: dead-letter it
+# Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
+# backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
+QUEUE_BATCHES = 64
+SCAN_COST_FACTOR = 20.0
+SHUTDOWN_FLUSH_S = 5.0
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        providers: Providers,
+        usage_factory: Callable[[Meter, AgentState], UsageTracker] | None = None,
+    ) -> None:
+        self.config = config
+        self.providers = providers
+        self.paths = spool.SpoolPaths(config.state_dir)
+        self.state = state_store.load(config.state_dir)
+        meter = LedgerMeter(providers.meter_provider.get_meter("otel_claude", __version__), self.state.counters)
+        settings = ProcessorSettings(
+            capture_content=config.capture_content,
+            project_label=config.project_label,
+            user_name=config.user_name,
+            settle_s=config.settle_ms / 1000,
+        )
+        self.ctx = Context(
+            providers.tracer_provider.get_tracer("otel_claude", __version__), HookMetrics(meter), settings
+        )
+        usage = usage_factory(meter, self.state) if usage_factory else None
+        self.processor = EventProcessor(self.ctx, self.state, usage)
+        self._backlog = (0, 0)
+        self._dropped = 0
+        self.pipeline = PipelineMetrics(meter, lambda: self._backlog, lambda: self._dropped)
+        self.status = StatusWriter(config, providers)
+        self._stop = threading.Event()
+        self._last_event_at = time.monotonic()
+        self._last_housekeeping = 0.0
+        self._next_scan_at = 0.0
+        self._queue: deque[str] = deque()  # listed, not yet taken, oldest first
+        self.processed_total = 0
+        self.dead_letters_total = 0
+
+    def request_stop(self, *_: object) -> None:
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.request_stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self, *, exit_when_idle: bool) -> None:
+        spool.ensure_layout(self.paths)
+        spool.sweep_tmp(self.paths)
+        self._housekeeping(force=True)
+        while not self._stop.is_set():
+            batch = self._next_batch()
+            consumed = self._process(batch) if batch else []
+            if len(consumed) < len(batch):  # a record still being written: it and those after it go first next time
+                self._queue.extendleft(reversed(batch[len(consumed) :]))
+            if consumed:
+                self._commit(consumed)
+                self._run_due_reads()  # also under a backlog: settles must not pile up until the spool is empty
+                self._last_event_at = time.monotonic()
+            elif self._run_due_reads():
+                self._last_event_at = time.monotonic()
+            else:
+                if exit_when_idle and self._idle_long_enough():
+                    _log.info("no event for %.0f s and no open session: exiting", self.config.idle_exit_s)
+                    break
+                self._stop.wait(POLL_INTERVAL_S)
+            self._housekeeping()
+        self.shutdown()
+
+    def _run_due_reads(self) -> bool:
+        """Transcript re-reads whose settle time has come: export what they found, then save the cursors."""
+        usage = self.processor.usage
+        if usage is None:
+            return False
+        pending = len(self.state.settles)
+        try:
+            emitted = usage.run_due(self.ctx)
+        except Exception:  # a bad path in the snapshot must not kill every agent that loads it
+            if self.config.debug:
+                raise
+            _log.exception("re-reading transcripts failed; those reads are dropped")
+            emitted = False
+        if (emitted or len(self.state.settles) != pending) and self._export_until_done():
+            state_store.save(self.config.state_dir, self.state)
+        return emitted
+
+    def _idle_long_enough(self) -> bool:
+        if self.config.idle_exit_s <= 0 or self.state.sessions or self.state.settles:
+            return False
+        return time.monotonic() - self._last_event_at > self.config.idle_exit_s
+
+    def _next_batch(self) -> list[str]:
+        """The oldest pending records. Names sort by spooling time, so records spooled after a listing sort after
+        the names it queued: taking from the queue before listing again keeps the order."""
+        if not self._queue:
+            names = spool.pending_names(self.paths)
+            if self.state.committed_names:
+                done = set(self.state.committed_names)
+                for name in names:
+                    if name in done:
+                        spool.release(self.paths, name)  # processed before a crash, not yet deleted
+                names = [name for name in names if name not in done]
+            self._queue.extend(names[: BATCH_SIZE * QUEUE_BATCHES])
+        return [self._queue.popleft() for _ in range(min(BATCH_SIZE, len(self._queue)))]
+
+    def _process(self, batch: list[str]) -> list[str]:
+        """Processes records in order; returns the names consumed (a record still being written ends the batch)."""
+        consumed: list[str] = []
+        for name in batch:
+            try:
+                blob = spool.read_record(self.paths, name)
+            except OSError as exc:
+                self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
+                consumed.append(name)
+                continue
+            try:
+                received_ns, event = decode_record(blob)
+            except spool.IncompleteRecord as exc:
+                if time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS:
+                    break  # its hook is still writing: take it, and what follows, next time
+                self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
+                consumed.append(name)
+                continue
+            except BadRecord as exc:
+                self._dead_letter(name, blob, exc)
+                consumed.append(name)
+                continue
+            consumed.append(name)
+            try:
+                self.processor.handle(event, received_ns)
+            except Exception as exc:  # a bug on one record must not stop the records behind it
+                if self.config.debug:
+                    raise
+                _log.exception("processing %s failed", name)
+                self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
+        self.processed_total += len(consumed)
+        self.pipeline.processed(len(consumed))
+        return consumed
+
+    def _dead_letter(self, name: str, blob: bytes, error: BadRecord) -> None:
+        _log.warning("dead-lettering %s: %s", name, error)
+        self.dead_letters_total += 1
+        self.pipeline.dead_letter(error.reason)
+        try:
+            write_dead_letter(self.paths.dead_letters, name, blob, error)
+        except OSError as exc:
+            _log.error("cannot write the dead-letter file: %s", exc)
+
+    def _commit(self, batch: list[str]) -> None:
+        """Exports what the batch finished, retrying until it succeeds, then saves state and frees the records."""
+        if not self._export_until_done():
+            return
+        self.state.committed_names = list(batch)
+        state_store.save(self.config.state_dir, self.state)
+        for name in batch:
+            spool.release(self.paths, name)
+
+    def _export_until_done(self) -> bool:
+        backoff = 0.5
+        outbox = self.providers.outbox
+        while len(outbox):
+            spans = outbox.peek()
+            if export_spans(self.providers.span_exporter, spans, self.providers.span_result):
+                outbox.discard(len(spans))
+                continue
+            self.pipeline.export_failed("traces")
+            _log.warning("span export failed (%s); retrying in %.1f s", self.providers.span_result.error, backoff)
+            self._housekeeping(force=True)
+            if self._stop.wait(backoff):
+                return False  # stopping: the records stay in the spool for the next agent
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+        return True
+
+    def _housekeeping(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_housekeeping < HOUSEKEEPING_INTERVAL_S:
+            return
+        self._last_housekeeping = now
+        if now >= self._next_scan_at:
+            sizes = list(spool.iter_sizes(self.paths))
+            self._backlog = (len(sizes), sum(sizes))
+            self._next_scan_at = now + SCAN_COST_FACTOR * (time.monotonic() - now)
+            try:
+                spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes or self._disk_low())
+            except OSError as exc:
+                _log.error("cannot update the spool's full marker: %s", exc)
+        self._dropped = self.status.dropped_count()
+        if self.processor.close_idle(self.config.session_idle_s):
+            self._export_until_done()
+            state_store.save(self.config.state_dir, self.state)
+        self.status.write(self, running=True)
+
+    def _disk_low(self) -> bool:
+        """Under MIN_FREE_BYTES free: hook.sh checks only the full marker, so the marker also stands for this."""
+        try:
+            fs = os.statvfs(self.paths.new_dir)
+        except OSError:
+            return False
+        return fs.f_bavail * fs.f_frsize < spool.MIN_FREE_BYTES
+
+    def shutdown(self) -> None:
+        """Flushes metrics and writes the last status; spans not exported stay as records in the spool.
+
+        The OTLP metric exporter ignores the flush timeout and retries for its own (10 s by default) on each of the
+        two final exports, so with a Collector down or hanging `otel-claude stop` took 25 to 40 s: the flush runs
+        in a thread and gets SHUTDOWN_FLUSH_S. Counters lose nothing by it: their ledger is in the snapshot."""
+        flusher = threading.Thread(target=self._flush_metrics, name="otel-claude-final-flush", daemon=True)
+        flusher.start()
+        flusher.join(SHUTDOWN_FLUSH_S)
+        if flusher.is_alive():
+            _log.warning("the final metric export did not finish within %.0f s; stopping without it", SHUTDOWN_FLUSH_S)
+        # The SDK's own exit hook would shut the provider down again and wait for its exporter thread, holding the
+        # Prometheus port for another 10 to 25 s after the lock was released: this shutdown is the only one.
+        atexit.unregister(self.providers.meter_provider.shutdown)
+        self.status.write(self, running=False)
+        self.providers.tracer_provider.shutdown()
+
+    def _flush_metrics(self) -> None:
+        try:
+            self.providers.meter_provider.force_flush(timeout_millis=SHUTDOWN_FLUSH_S * 1000)
+            self.providers.meter_provider.shutdown(timeout_millis=SHUTDOWN_FLUSH_S * 1000)
+        except Exception:
+            _log.exception("the final metric flush failed")

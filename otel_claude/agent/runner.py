@@ -1,0 +1,97 @@
+"""Starting and stopping the agent process: lock, logging, providers, signals."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+import time
+
+from otel_claude import config as config_module
+from otel_claude.handoff import agent_lock, env, spool
+
+_log = logging.getLogger(__name__)
+LOG_MAX_BYTES = 5 * 1024 * 1024
+
+
+def _setup_logging(state_dir: str, *, to_stderr: bool, debug: bool) -> None:
+    handler = logging.handlers.RotatingFileHandler(
+        os.path.join(state_dir, "agent.log"), maxBytes=LOG_MAX_BYTES, backupCount=2, encoding="utf-8"
+    )
+    handlers: list[logging.Handler] = [handler]
+    if to_stderr:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    os.chmod(os.path.join(state_dir, "agent.log"), spool.FILE_MODE)
+
+
+def run_agent(*, background: bool, state_dir: str | None = None) -> int:
+    # Everything the agent creates is private, whatever umask it was started with (a service manager's is 022):
+    # files it opens itself say 0600, but a rotated log file takes the umask.
+    os.umask(0o077)
+    if state_dir:
+        os.environ[env.OTEL_CLAUDE_STATE_DIR] = state_dir
+    config_module.apply_standard_variables()
+    config = config_module.load()
+    try:
+        spool.ensure_layout(spool.SpoolPaths(config.state_dir))
+    except OSError as exc:
+        print(f"otel-claude agent: cannot use the state dir {config.state_dir}: {exc}", file=sys.stderr)
+        return 1
+    lock_fd = agent_lock.acquire(agent_lock.lock_path(config.state_dir))
+    if lock_fd is None:
+        if not background:
+            pid = agent_lock.holder_pid(agent_lock.lock_path(config.state_dir))
+            print(f"otel-claude agent: an agent already runs (pid {pid})", file=sys.stderr)
+            return 1
+        return 0
+    _setup_logging(config.state_dir, to_stderr=not background, debug=config.debug)
+    for problem in config.problems:
+        _log.warning("ignoring %s=%r: not valid, using %s", problem.name, problem.value, problem.default)
+    from otel_claude.agent.loop import Agent
+    from otel_claude.export.providers import build
+    from otel_claude.live.usage import usage_tracker_factory
+
+    providers = build(config)
+    agent = Agent(config, providers, usage_tracker_factory(config))
+    agent.install_signal_handlers()
+    _log.info(
+        "agent %s started: state %s, OTLP %s, Prometheus %s",
+        os.getpid(),
+        config.state_dir,
+        config.otlp_endpoint if config.traces_exporter == "otlp" else "off",
+        providers.prometheus_endpoint or "off",
+    )
+    try:
+        agent.run(exit_when_idle=background)
+    finally:
+        os.close(lock_fd)
+    _log.info("agent %s stopped", os.getpid())
+    return 0
+
+
+def stop_agent(state_dir: str | None, timeout: float) -> int:
+    if state_dir:
+        os.environ[env.OTEL_CLAUDE_STATE_DIR] = state_dir
+    directory = env.state_dir(env.effective_environment())
+    path = agent_lock.lock_path(directory)
+    pid = agent_lock.holder_pid(path)
+    if pid is None:
+        print("otel-claude: no agent is running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not agent_lock.agent_is_running(path):
+            print(f"otel-claude: agent {pid} stopped")
+            return 0
+        time.sleep(0.05)
+    print(f"otel-claude: agent {pid} did not stop within {timeout:.0f} s", file=sys.stderr)
+    return 1

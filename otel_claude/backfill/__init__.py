@@ -1,0 +1,1 @@
+"""Backfill: past transcripts exported once."""

@@ -1,0 +1,121 @@
+"""The `otel-claude` command: `main(argv) -> int`, so tests call it directly."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["hook"]:
+        # The hook's path stays free of argparse and everything else below.
+        from otel_claude import hook
+
+        return hook.main(args[1:])
+    return _main(args)
+
+
+def _main(args: list[str]) -> int:
+    import argparse
+
+    from otel_claude.version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="otel-claude", description="OpenTelemetry traces and metrics for Claude Code."
+    )
+    parser.add_argument("--version", action="version", version=f"otel-claude {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    hook = commands.add_parser("hook", help="the command Claude Code runs on every event (reads stdin)")
+    hook.add_argument("--state-dir")
+
+    agent = commands.add_parser("agent", help="run the agent in the foreground")
+    agent.add_argument("--background", action="store_true", help="started by a hook: quiet, exits when idle")
+    agent.add_argument("--state-dir")
+
+    stop = commands.add_parser("stop", help="stop the running agent after it flushed")
+    stop.add_argument("--state-dir")
+    stop.add_argument("--timeout", type=float, default=30.0)
+
+    status = commands.add_parser("status", help="agent, spool backlog, last export result, endpoints")
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--state-dir")
+
+    replay = commands.add_parser("replay", help="feed a recorded hooks.jsonl through the live path")
+    replay.add_argument("file")
+    replay.add_argument("--transcripts-root", help="directory that stands for the recorded ~/.claude/projects")
+    replay.add_argument("--recorded-projects-dir", default="/home/dev/.claude/projects")
+    replay.add_argument("--wait", action="store_true", help="return once everything is exported")
+    replay.add_argument("--timeout", type=float, default=120.0)
+    replay.add_argument("--state-dir")
+
+    install = commands.add_parser("install", help="wire the hook into Claude Code's settings.json")
+    uninstall = commands.add_parser("uninstall", help="remove exactly what install added")
+    for sub in (install, uninstall):
+        scope = sub.add_mutually_exclusive_group()
+        scope.add_argument("--user", dest="scope", action="store_const", const="user", help="~/.claude (default)")
+        scope.add_argument("--project", dest="scope", action="store_const", const="project", help=".claude/")
+        scope.add_argument("--local", dest="scope", action="store_const", const="local", help="settings.local.json")
+        sub.add_argument("--scope", dest="scope", choices=("user", "project", "local"))
+        sub.add_argument("--project-dir", default=".", help="the project for --project and --local")
+        sub.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
+    install.add_argument("--endpoint", help="OTLP gRPC endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)")
+    install.add_argument("--headers", help="OTLP headers k=v,... (OTEL_EXPORTER_OTLP_HEADERS)")
+    install.add_argument("--resource-attributes", help="k=v,... (OTEL_RESOURCE_ATTRIBUTES)")
+    install.add_argument("--prometheus-port", type=int, help="agent's Prometheus port (OTEL_EXPORTER_PROMETHEUS_PORT)")
+    install.add_argument("--capture-content", action="store_true", help="export prompts and tool I/O, redacted")
+    install.add_argument("--claude-version", help="register the events of this Claude Code version (else detected)")
+    install.add_argument("--claude-binary", default="claude", help="the claude executable to ask for its version")
+    install.add_argument("--state-dir")
+
+    backfill = commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
+    backfill.add_argument("rest", nargs=argparse.REMAINDER)
+
+    demo = commands.add_parser(
+        "demo", help="install, start the agent, replay a bundled real session, show where telemetry went"
+    )
+    demo.add_argument("--stop", action="store_true", help="stop the agent afterwards (it keeps running by default)")
+
+    options = parser.parse_args(args)
+    if options.command == "hook":
+        from otel_claude import hook as hook_module
+
+        return hook_module.main(args[1:])
+    if options.command == "agent":
+        from otel_claude.agent.runner import run_agent
+
+        return run_agent(background=options.background, state_dir=options.state_dir)
+    if options.command == "stop":
+        from otel_claude.agent.runner import stop_agent
+
+        return stop_agent(options.state_dir, options.timeout)
+    if options.command == "status":
+        from otel_claude.cli.status import show_status
+
+        return show_status(options.state_dir, as_json=options.json)
+    if options.command == "replay":
+        from otel_claude.cli.replay import replay_file
+
+        return replay_file(
+            options.file,
+            transcripts_root=options.transcripts_root,
+            recorded_projects_dir=options.recorded_projects_dir,
+            wait=options.wait,
+            timeout=options.timeout,
+            state_dir=options.state_dir,
+        )
+    if options.command in ("install", "uninstall"):
+        from otel_claude.install.command import run_install
+
+        return run_install(options)
+    if options.command == "backfill":
+        from otel_claude.backfill.command import backfill_main
+
+        return backfill_main(options.rest)
+    if options.command == "demo":
+        from otel_claude.cli.demo import run_demo
+
+        return run_demo(stop_after=options.stop)
+    parser.error(f"unknown command {options.command}")
+    return 2

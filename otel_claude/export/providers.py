@@ -1,0 +1,103 @@
+"""Builds the agent's TracerProvider and MeterProvider from its config: SDK parts only."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from otel_claude import semconv as sc
+from otel_claude.config import AgentConfig
+from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
+from otel_claude.handoff import env
+from otel_claude.version import __version__
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class Providers:
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    outbox: OutboxSpanProcessor
+    span_exporter: SpanExporter | None
+    span_result: ExportResult
+    metric_result: ExportResult
+    prometheus_endpoint: str | None
+
+
+def build_resource(config: AgentConfig) -> Resource:
+    """service.name (OTEL_SERVICE_NAME, default claude-code), version, user, host, plus OTEL_RESOURCE_ATTRIBUTES."""
+    base = {
+        sc.SERVICE_NAME: env.DEFAULT_SERVICE_NAME,
+        sc.SERVICE_VERSION: __version__,
+        sc.USER_NAME: config.user_name,
+        sc.HOST_NAME: socket.gethostname(),
+        "telemetry.distro.name": "otel-claude",
+        "telemetry.distro.version": __version__,
+    }
+    # Resource.create overlays OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME from the environment.
+    return Resource.create(base)
+
+
+def wrap_span_processor(next_processor: SpanProcessor) -> SpanProcessor:
+    """Every span passes the redacting processor before anything else sees it."""
+    from otel_claude.redaction.processor import RedactingSpanProcessor
+
+    return RedactingSpanProcessor(next_processor)
+
+
+def build(config: AgentConfig) -> Providers:
+    resource = build_resource(config)
+    outbox = OutboxSpanProcessor()
+    tracer_provider = TracerProvider(resource=resource, id_generator=DeterministicIdGenerator())
+    tracer_provider.add_span_processor(wrap_span_processor(outbox))
+    span_exporter: SpanExporter | None = None
+    if config.traces_exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        span_exporter = OTLPSpanExporter()
+    metric_result = ExportResult()
+    readers: list[MetricReader] = []
+    if "otlp" in config.metrics_exporters:
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        readers.append(
+            PeriodicExportingMetricReader(
+                TrackingMetricExporter(OTLPMetricExporter(), metric_result),
+                export_interval_millis=max(config.metric_export_interval_ms, 500),
+            )
+        )
+    prometheus_endpoint = None
+    if "prometheus" in config.metrics_exporters and config.prometheus_port > 0:
+        prometheus_endpoint = _start_prometheus(config, readers)
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+    return Providers(
+        tracer_provider, meter_provider, outbox, span_exporter, ExportResult(), metric_result, prometheus_endpoint
+    )
+
+
+def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str | None:
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port=config.prometheus_port, addr=config.prometheus_host)
+    except OSError as exc:
+        _log.error(
+            "cannot serve Prometheus metrics on %s:%s (%s); continuing without",
+            config.prometheus_host,
+            config.prometheus_port,
+            exc,
+        )
+        return None
+    readers.append(PrometheusMetricReader())
+    host = f"[{config.prometheus_host}]" if ":" in config.prometheus_host else config.prometheus_host
+    return f"http://{host}:{config.prometheus_port}/metrics"

@@ -1,0 +1,1 @@
+"""The hook's side of the hand-off: standard library only, everything the hook may import."""

@@ -1,0 +1,1 @@
+"""Installing into Claude Code's settings."""

@@ -1,0 +1,1 @@
+"""Hook events to session state to spans and hook metrics."""

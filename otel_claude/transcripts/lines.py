@@ -1,0 +1,181 @@
+"""Turns transcript lines into LLM calls and cost states, carrying the context the next lines need.
+
+Only the lines that can matter are parsed as JSON: assistant lines with `usage`, and `cost-state` lines. The
+other lines are looked at with cheap byte searches on their first bytes: the `promptId` of user lines (which turn
+the next calls belong to) and the id and time of `api-request` lines (when a request was sent). Tool results,
+request blobs and attachments, most of a transcript's bytes, are never decoded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from otel_claude.transcripts.model import CostState, LlmCall, cost_state_from_json, usage_from_json
+
+_log = logging.getLogger(__name__)
+
+_HEAD = 4096  # top-level keys come before `message` / `params`, within the first bytes of a line
+_PROMPT_ID = re.compile(rb'"promptId":"([^"\\]{1,128})"')
+_API_REQUEST = b'"type":"api-request"'
+_REQUEST_ID = re.compile(rb'"id":"([^"\\]{1,128})"')
+_TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
+_MAX_PENDING_REQUESTS = 32
+SYNTHETIC_MODEL = "<synthetic>"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def parse_timestamp_ns(value: Any) -> int | None:
+    """ISO 8601 (`2026-11-23T08:16:42.791Z`) to nanoseconds since the epoch; None when unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    # Whole microseconds as integers, so no float rounding shifts a timestamp across a day boundary.
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+class LineParser:
+    """Parses the lines of one transcript in order; `context()` is what the cursor keeps for the next read."""
+
+    def __init__(self, path: str, context: Mapping[str, Any] | None = None) -> None:
+        context = context or {}
+        self._path = path
+        self.prompt_id: str | None = _str(context.get("prompt_id"))
+        requests = context.get("requests")
+        self._requests: dict[str, int] = (
+            {k: v for k, v in requests.items() if isinstance(k, str) and isinstance(v, int)}
+            if isinstance(requests, dict)
+            else {}
+        )
+        last_cost = context.get("last_cost")
+        self._last_cost: dict[str, float] = (
+            {k: float(v) for k, v in last_cost.items() if isinstance(k, str) and isinstance(v, int | float)}
+            if isinstance(last_cost, dict)
+            else {}
+        )
+        self.bad_lines = 0
+
+    def context(self) -> dict[str, Any]:
+        context: dict[str, Any] = {}
+        if self.prompt_id:
+            context["prompt_id"] = self.prompt_id
+        if self._requests:
+            context["requests"] = dict(self._requests)
+        if self._last_cost:
+            context["last_cost"] = dict(self._last_cost)
+        return context
+
+    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | None:
+        head = line[:_HEAD]
+        if b'"usage":' in line or b'"usage" :' in line:
+            return self._llm_call(self._json(line), offset)
+        if b'"cost-state"' in head:
+            return self._cost_state(self._json(line), offset)
+        if _API_REQUEST in head:
+            self._note_request(head)
+            return None
+        match = _PROMPT_ID.search(head)
+        if match:
+            self.prompt_id = match.group(1).decode("utf-8", "replace")
+        elif not line.lstrip().startswith(b"{"):
+            self.bad_lines += 1
+        return None
+
+    def _json(self, line: bytes) -> dict[str, Any] | None:
+        try:
+            data = json.loads(line)
+        except (ValueError, RecursionError):
+            self.bad_lines += 1
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _note_request(self, head: bytes) -> None:
+        request = _REQUEST_ID.search(head)
+        stamp = _TIMESTAMP.search(head)
+        if not request or not stamp:
+            return
+        sent = parse_timestamp_ns(stamp.group(1).decode("ascii", "replace"))
+        if sent is None:
+            return
+        self._requests[request.group(1).decode("utf-8", "replace")] = sent
+        while len(self._requests) > _MAX_PENDING_REQUESTS:
+            del self._requests[next(iter(self._requests))]
+
+    def _llm_call(self, data: dict[str, Any] | None, offset: int) -> LlmCall | None:
+        if data is None:
+            return None
+        prompt_id = _str(data.get("promptId"))
+        if prompt_id:
+            self.prompt_id = prompt_id
+        message = data.get("message")
+        if not isinstance(message, dict):
+            return None
+        raw_usage = message.get("usage")
+        model = _str(message.get("model"))
+        if not isinstance(raw_usage, dict) or model is None or model == SYNTHETIC_MODEL:
+            return None
+        usage = usage_from_json(raw_usage)
+        timestamp = parse_timestamp_ns(data.get("timestamp"))
+        session_id = _str(data.get("sessionId"))
+        # Not a transcript line without a session (e.g. `claude -p --output-format stream-json` output).
+        if usage is None or timestamp is None or session_id is None:
+            return None
+        request_ref = _str(data.get("requestRef"))
+        sent = self._requests.pop(request_ref, None) if request_ref else None
+        if sent is not None and request_ref:
+            self._requests[request_ref] = sent  # later lines of the same response need it too
+        return LlmCall(
+            session_id=session_id,
+            model=model,
+            usage=usage,
+            timestamp_ns=timestamp,
+            start_ns=sent if sent is not None and sent <= timestamp else timestamp,
+            message_id=_str(message.get("id")),
+            request_id=_str(data.get("requestId")),
+            requested_model=_str(data.get("requestedModel")),
+            stop_reason=_str(message.get("stop_reason")),
+            is_sidechain=data.get("isSidechain") is True,
+            agent_id=_str(data.get("agentId")),
+            prompt_id=self.prompt_id,
+            uuid=_str(data.get("uuid")),
+            cwd=_str(data.get("cwd")),
+            path=self._path,
+            offset=offset,
+        )
+
+    def _cost_state(self, data: dict[str, Any] | None, offset: int) -> CostState | None:
+        if data is None or data.get("type") != "cost-state":
+            return None
+        state = cost_state_from_json(data, offset)
+        if state is None:
+            return None
+        delta: dict[str, float] = {}
+        for model, usage in state.models.items():
+            before = self._last_cost.get(model, 0.0)
+            # A total below the last one means Claude Code started counting again (a new process): all of it is new.
+            added = usage.cost_usd - before if usage.cost_usd >= before else usage.cost_usd
+            if added > 0:
+                delta[model] = added
+            self._last_cost[model] = usage.cost_usd
+        return CostState(
+            session_id=state.session_id,
+            total_cost_usd=state.total_cost_usd,
+            models=state.models,
+            has_unknown_model_cost=state.has_unknown_model_cost,
+            delta_usd_by_model=delta,
+            offset=offset,
+        )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,109 @@
+"""Token and cost instruments: what a call used and cost, by model, and Claude Code's own cost beside ours.
+
+Labels stay bounded: model, token kind, whether the cost is known, plus the caller's project and user labels.
+Session ids never become labels (they are dropped here if a caller passes them). When the dedup replaced a line
+already counted (a later line of the same response with larger usage), only the difference is added, so the
+totals end up those of the kept line, as ccusage counts them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from opentelemetry.metrics import Meter
+
+from otel_claude import semconv as sc
+from otel_claude.transcripts.cost import CostResult
+from otel_claude.transcripts.model import CostState, LlmCall, Usage
+
+_log = logging.getLogger(__name__)
+
+Labels = Mapping[str, str]
+_UNBOUNDED = frozenset({sc.SESSION_ID, sc.GEN_AI_CONVERSATION_ID, sc.CC_PROMPT_ID, sc.GEN_AI_RESPONSE_ID, sc.CC_CWD})
+
+
+def _kinds(usage: Usage) -> dict[str, int]:
+    return {
+        sc.TOKEN_KIND_INPUT: usage.input_tokens,
+        sc.TOKEN_KIND_OUTPUT: usage.output_tokens,
+        sc.TOKEN_KIND_CACHE_READ: usage.cache_read_tokens,
+        sc.TOKEN_KIND_CACHE_CREATION: usage.cache_creation_tokens,
+    }
+
+
+def _bounded(labels: Labels) -> dict[str, str]:
+    return {k: v for k, v in labels.items() if k not in _UNBOUNDED}
+
+
+class UsageMetrics:
+    """Counters for tokens, cost and calls, the GenAI token histogram, and the reported-cost counter."""
+
+    def __init__(self, meter: Meter) -> None:
+        self._tokens = meter.create_counter(
+            sc.METRIC_TOKENS, sc.UNIT_TOKEN, "Tokens used by Claude Code's API calls, by model and kind"
+        )
+        self._cost = meter.create_counter(
+            sc.METRIC_COST, sc.UNIT_USD, "Cost of Claude Code's API calls at list prices, by model"
+        )
+        self._calls = meter.create_counter(sc.METRIC_LLM_CALLS, "{call}", "API calls (responses) by model")
+        self._token_usage = meter.create_histogram(
+            sc.METRIC_GEN_AI_TOKEN_USAGE,
+            sc.UNIT_TOKEN,
+            "Tokens per API call (GenAI convention: input includes cache reads and writes)",
+            explicit_bucket_boundaries_advisory=list(sc.TOKEN_USAGE_BUCKETS),
+        )
+        self._reported = meter.create_counter(
+            sc.METRIC_REPORTED_COST, sc.UNIT_USD, "Claude Code's own cost estimate (transcript cost-state), by model"
+        )
+
+    def record(
+        self,
+        call: LlmCall,
+        cost: CostResult,
+        labels: Labels,
+        previous_cost: CostResult | None = None,
+    ) -> None:
+        """Counts one call; for a call that replaces a counted line (`call.replaces`), only what it adds."""
+        base = _bounded(labels)
+        model_labels = {**base, sc.GEN_AI_REQUEST_MODEL: call.model, sc.CC_COST_KNOWN: str(cost.known).lower()}
+        new_kinds = _kinds(call.usage)
+        if call.replaces is None:
+            added = new_kinds
+            added_usd = cost.usd
+            self._calls.add(1, model_labels)
+            self._histogram(call, base)
+        else:
+            old_kinds = _kinds(call.replaces)
+            added = {kind: new_kinds[kind] - old_kinds[kind] for kind in new_kinds}
+            added_usd = cost.usd - (previous_cost.usd if previous_cost is not None else 0.0)
+        for kind, count in added.items():
+            if count > 0:
+                self._tokens.add(count, {**model_labels, sc.CC_TOKEN_KIND: kind})
+            elif count < 0:
+                _log.debug("a replacing line of %s has fewer %s tokens (%d); not subtracted", call.model, kind, count)
+        # Adding zero for an unknown model still creates its series, so a dashboard can list unpriced models.
+        self._cost.add(max(added_usd, 0.0), model_labels)
+
+    def _histogram(self, call: LlmCall, base: Mapping[str, str]) -> None:
+        attributes = {
+            **base,
+            sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
+            sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
+            sc.GEN_AI_REQUEST_MODEL: call.requested_model or call.model,
+            sc.GEN_AI_RESPONSE_MODEL: call.model,
+        }
+        # Billable input per the convention: uncached input plus cache reads and writes.
+        self._token_usage.record(
+            call.usage.prompt_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_INPUT}
+        )
+        self._token_usage.record(
+            call.usage.output_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_OUTPUT}
+        )
+
+    def record_reported(self, state: CostState, labels: Labels) -> None:
+        """Adds what Claude Code's own running cost grew by since its previous cost-state line, per model."""
+        base = _bounded(labels)
+        for model, added in state.delta_usd_by_model.items():
+            if added > 0:
+                self._reported.add(added, {**base, sc.GEN_AI_REQUEST_MODEL: model})
