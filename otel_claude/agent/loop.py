@@ -22,14 +22,14 @@ from opentelemetry.metrics import Meter
 from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter
 from otel_claude.agent.status import StatusWriter
 from otel_claude.config import AgentConfig
-from otel_claude.export.counter_totals import LedgerMeter
+from otel_claude.export.counter_totals import TotalsKeepingMeter
 from otel_claude.export.outbox import export_spans
 from otel_claude.export.providers import Providers
 from otel_claude.handoff import spool
 from otel_claude.live import state as state_store
 from otel_claude.live.metrics import HookMetrics, PipelineMetrics
 from otel_claude.live.processor import EventProcessor, UsageTracker
-from otel_claude.live.span_factory import Context, ProcessorSettings
+from otel_claude.live.span_factory import ProcessorSettings, SpanFactory
 from otel_claude.live.state import AgentState
 from otel_claude.version import __version__
 
@@ -57,14 +57,14 @@ class Agent:
         self.providers = providers
         self.paths = spool.SpoolPaths(config.state_dir)
         self.state = state_store.load(config.state_dir)
-        meter = LedgerMeter(providers.meter_provider.get_meter("otel_claude", __version__), self.state.counters)
+        meter = TotalsKeepingMeter(providers.meter_provider.get_meter("otel_claude", __version__), self.state.counters)
         settings = ProcessorSettings(
             capture_content=config.capture_content,
             project_label=config.project_label,
             user_name=config.user_name,
             settle_s=config.settle_ms / 1000,
         )
-        self.ctx = Context(
+        self.ctx = SpanFactory(
             providers.tracer_provider.get_tracer("otel_claude", __version__), HookMetrics(meter), settings
         )
         usage = usage_factory(meter, self.state) if usage_factory else None

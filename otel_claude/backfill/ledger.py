@@ -55,7 +55,7 @@ def _read(path: str) -> bytes | None:
         return handle.read()
 
 
-class Ledger:
+class ExportedCallsLedger:
     def __init__(self, state_dir: str) -> None:
         self.directory = os.path.join(state_dir, "backfill")
         self._files_path = os.path.join(self.directory, "files.json")

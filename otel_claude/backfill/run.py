@@ -26,7 +26,7 @@ from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
-from otel_claude.backfill.ledger import Ledger, key_hash
+from otel_claude.backfill.ledger import ExportedCallsLedger, key_hash
 from otel_claude.backfill.openmetrics import DailyTotals
 from otel_claude.export.span_emitter import emit
 from otel_claude.live.span_factory import project_label
@@ -139,7 +139,7 @@ def run_backfill(
     started = time.monotonic()
     table = prices or load_table()
     files = discover(paths or [DEFAULT_ROOT])
-    ledger = Ledger(state_dir)
+    ledger = ExportedCallsLedger(state_dir)
     tracer = tracer_provider.get_tracer("otel_claude", __version__)
     metrics = UsageMetrics(meter_provider.get_meter("otel_claude", __version__))
     daily = DailyTotals() if openmetrics_path else None
@@ -226,7 +226,7 @@ def _export(
     tracer: Tracer,
     metrics: UsageMetrics,
     daily: DailyTotals | None,
-    ledger: Ledger,
+    ledger: ExportedCallsLedger,
     summary: BackfillSummary,
     project_mode: str,
     user_name: str,

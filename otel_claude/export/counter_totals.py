@@ -1,6 +1,6 @@
 """Counters that survive an agent restart, so a killed agent loses no count.
 
-Every counter the agent creates goes through `LedgerMeter`, which keeps the running total of each series beside
+Every counter the agent creates goes through `TotalsKeepingMeter`, which keeps the running total of each series beside
 the SDK's own counter. The totals are saved in the state snapshot together with the spool position they belong
 to, and a new agent adds them back at start: its cumulative counters go on where the old ones stopped, and a
 batch re-processed after a crash is counted exactly once. Histograms cannot be restored this way (the API has
@@ -27,7 +27,7 @@ from opentelemetry.metrics import (
 )
 from opentelemetry.util.types import Attributes
 
-Ledger = dict[str, dict[str, float]]  # metric name -> series key (JSON of sorted labels) -> total
+CounterTotals = dict[str, dict[str, float]]  # metric name -> series key (JSON of sorted labels) -> total
 CallbackT = Callable[[CallbackOptions], Iterable[Observation]] | Generator[Iterable[Observation], CallbackOptions, None]
 
 
@@ -35,7 +35,7 @@ def _key(attributes: Attributes) -> str:
     return json.dumps(sorted((attributes or {}).items()), separators=(",", ":"))
 
 
-class _LedgerCounter(Counter):
+class _TotalsKeepingCounter(Counter):
     def __init__(self, inner: Counter, series: dict[str, float]) -> None:
         # Counter's own __init__ only stores name/unit/description for the API's no-op types; we delegate.
         self._inner = inner
@@ -50,16 +50,17 @@ class _LedgerCounter(Counter):
             self._series[key] = self._series.get(key, 0.0) + amount
 
 
-class LedgerMeter(Meter):
-    """A Meter whose counters record into `ledger`; every other instrument is the inner meter's own."""
+class TotalsKeepingMeter(Meter):
+    """A Meter whose counters record into `totals`; every other instrument is the inner meter's own."""
 
-    def __init__(self, inner: Meter, ledger: Ledger) -> None:
+    def __init__(self, inner: Meter, totals: CounterTotals) -> None:
         super().__init__(inner.name, inner.version, inner.schema_url)
         self._inner = inner
-        self._ledger = ledger
+        self._totals = totals
 
     def create_counter(self, name: str, unit: str = "", description: str = "") -> Counter:
-        return _LedgerCounter(self._inner.create_counter(name, unit, description), self._ledger.setdefault(name, {}))
+        inner = self._inner.create_counter(name, unit, description)
+        return _TotalsKeepingCounter(inner, self._totals.setdefault(name, {}))
 
     def create_up_down_counter(self, name: str, unit: str = "", description: str = "") -> UpDownCounter:
         return self._inner.create_up_down_counter(name, unit, description)
@@ -92,7 +93,7 @@ class LedgerMeter(Meter):
         return self._inner.create_observable_up_down_counter(name, callbacks, unit, description)
 
 
-def copy_ledger(ledger: Mapping[str, Mapping[str, float]]) -> Ledger:
+def copy_totals(ledger: Mapping[str, Mapping[str, float]]) -> CounterTotals:
     return {name: dict(series) for name, series in ledger.items()}
 
 

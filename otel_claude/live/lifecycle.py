@@ -13,12 +13,12 @@ from otel_claude import semconv as sc
 from otel_claude.export import ids
 from otel_claude.live import tool_calls
 from otel_claude.live.events import HookInput, SessionStart, Stop, StopFailure, UserPromptSubmit
-from otel_claude.live.span_factory import Context, json_text, remember
+from otel_claude.live.span_factory import SpanFactory, json_text, remember
 from otel_claude.live.state import Session, Turn
 from otel_claude.transcripts.llm_calls import turn_cost_attributes
 
 
-def start_run(ctx: Context, session: Session, event: HookInput, now_ns: int, *, implicit: bool) -> None:
+def start_run(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int, *, implicit: bool) -> None:
     source = event.source if isinstance(event, SessionStart) and event.source else "unknown"
     session.run = ctx.open_span(
         sc.SPAN_SESSION,
@@ -34,7 +34,7 @@ def start_run(ctx: Context, session: Session, event: HookInput, now_ns: int, *, 
     ctx.metrics.session_started(source, ctx.labels(session))
 
 
-def end_run(ctx: Context, session: Session, now_ns: int, reason: str, *, closed_by: str | None = None) -> None:
+def end_run(ctx: SpanFactory, session: Session, now_ns: int, reason: str, *, closed_by: str | None = None) -> None:
     end_turn(ctx, session, now_ns, sc.TURN_UNFINISHED, closed_by=closed_by or "SessionEnd")
     end_compaction(ctx, session, now_ns, closed_by=closed_by or "SessionEnd")
     for subagent in list(session.subagents.values()):
@@ -57,7 +57,7 @@ def prompt_key(session: Session, event: HookInput, now_ns: int) -> str:
     return event.prompt_id or f"t{now_ns}"
 
 
-def start_turn(ctx: Context, session: Session, event: HookInput, now_ns: int, *, trigger: str) -> Turn:
+def start_turn(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int, *, trigger: str) -> Turn:
     key = prompt_key(session, event, now_ns)
     attributes: dict[str, Any] = {
         sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TURN,
@@ -84,7 +84,7 @@ def start_turn(ctx: Context, session: Session, event: HookInput, now_ns: int, *,
     return session.turn
 
 
-def user_prompt(ctx: Context, session: Session, event: UserPromptSubmit, now_ns: int) -> None:
+def user_prompt(ctx: SpanFactory, session: Session, event: UserPromptSubmit, now_ns: int) -> None:
     key = prompt_key(session, event, now_ns)
     if session.turn is not None and session.turn.prompt_key == key:
         # Same prompt id again (e.g. a background task's notification): the same turn goes on.
@@ -96,14 +96,14 @@ def user_prompt(ctx: Context, session: Session, event: UserPromptSubmit, now_ns:
     turn.span.attributes.update(_prompt_attributes(ctx, event))
 
 
-def _prompt_attributes(ctx: Context, event: UserPromptSubmit) -> dict[str, Any]:
+def _prompt_attributes(ctx: SpanFactory, event: UserPromptSubmit) -> dict[str, Any]:
     attributes: dict[str, Any] = {sc.CC_PROMPT_SIZE: len(event.prompt.encode("utf-8", "surrogatepass"))}
     if ctx.settings.capture_content:
         attributes[sc.CC_PROMPT] = json_text(event.prompt)
     return attributes
 
 
-def ensure_turn(ctx: Context, session: Session, event: HookInput, now_ns: int) -> None:
+def ensure_turn(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
     """An event of a prompt we have no open turn for (a /compact, a lost UserPromptSubmit) opens one."""
     if not event.prompt_id or event.agent_id:
         return
@@ -115,7 +115,7 @@ def ensure_turn(ctx: Context, session: Session, event: HookInput, now_ns: int) -
     start_turn(ctx, session, event, now_ns, trigger="implicit")
 
 
-def stop(ctx: Context, session: Session, event: Stop | StopFailure, now_ns: int) -> None:
+def stop(ctx: SpanFactory, session: Session, event: Stop | StopFailure, now_ns: int) -> None:
     if session.turn is None:
         start_turn(ctx, session, event, now_ns, trigger="implicit")
     if isinstance(event, StopFailure):
@@ -127,7 +127,7 @@ def stop(ctx: Context, session: Session, event: Stop | StopFailure, now_ns: int)
 
 
 def end_turn(
-    ctx: Context,
+    ctx: SpanFactory,
     session: Session,
     now_ns: int,
     outcome: str,
@@ -152,7 +152,7 @@ def end_turn(
     session.turn = None
 
 
-def start_compaction(ctx: Context, session: Session, event: HookInput, now_ns: int) -> None:
+def start_compaction(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
     end_compaction(ctx, session, now_ns, closed_by=event.hook_event_name)
     trigger = str(event.extra_fields.get("trigger") or getattr(event, "trigger", None) or "unknown")
     parent = session.turn.span if session.turn else session.run
@@ -169,7 +169,7 @@ def start_compaction(ctx: Context, session: Session, event: HookInput, now_ns: i
     ctx.metrics.compaction(trigger, ctx.labels(session))
 
 
-def end_compaction(ctx: Context, session: Session, now_ns: int, *, closed_by: str | None = None) -> None:
+def end_compaction(ctx: SpanFactory, session: Session, now_ns: int, *, closed_by: str | None = None) -> None:
     if session.compaction is None:
         return
     attributes: dict[str, Any] = {}

@@ -32,7 +32,7 @@ from otel_claude.live.events import (
     SubagentStop,
     UserPromptSubmit,
 )
-from otel_claude.live.span_factory import Context, project_label
+from otel_claude.live.span_factory import SpanFactory, project_label
 from otel_claude.live.state import AgentState, OpenSpan, Session
 
 _log = logging.getLogger(__name__)
@@ -49,17 +49,17 @@ _TURN_WORK = (
 class UsageTracker(Protocol):
     """Reads the transcripts an event names and emits LLM-call spans and token/cost metrics."""
 
-    def after_event(self, ctx: Context, session: Session, event: HookInput, now_ns: int) -> None: ...
+    def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None: ...
 
-    def settle(self, ctx: Context, session: Session, now_ns: int) -> None: ...
+    def settle(self, ctx: SpanFactory, session: Session, now_ns: int) -> None: ...
 
-    def run_due(self, ctx: Context) -> bool: ...
+    def run_due(self, ctx: SpanFactory) -> bool: ...
 
 
 class EventProcessor:
     def __init__(
         self,
-        ctx: Context,
+        ctx: SpanFactory,
         state: AgentState,
         usage: UsageTracker | None = None,
         wall_clock_ns: Callable[[], int] = time.time_ns,

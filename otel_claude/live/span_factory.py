@@ -60,7 +60,7 @@ def remember(bounded: list[str], item: str) -> None:
         del bounded[: len(bounded) - MAX_CLOSED_IDS]
 
 
-class Context:
+class SpanFactory:
     """Tracer, metrics and settings, plus the helpers that turn state into spans and labels."""
 
     def __init__(self, tracer: trace.Tracer, metrics: HookMetrics, settings: ProcessorSettings) -> None:

@@ -104,7 +104,7 @@ class AgentState(BaseModel):
     transcripts: dict[str, TranscriptState] = Field(default_factory=dict)
     # (due wall-clock ns, path): re-reads after Stop, for the lines Claude Code writes after the hook fired.
     settles: list[tuple[int, str]] = Field(default_factory=list)
-    # Counter totals by metric and series (counter_ledger.py): counts survive an agent restart exactly once.
+    # Counter totals by metric and series (export/counter_totals.py): counts survive an agent restart exactly once.
     counters: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 

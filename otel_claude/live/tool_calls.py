@@ -23,7 +23,7 @@ from otel_claude.live.events import (
     SubagentStart,
     SubagentStop,
 )
-from otel_claude.live.span_factory import Context, json_text, remember, size_of
+from otel_claude.live.span_factory import SpanFactory, json_text, remember, size_of
 from otel_claude.live.state import OpenSpan, Session, Subagent, ToolCall
 
 _log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def tool_summary(tool_name: str, tool_input: Any) -> str | None:
     return None
 
 
-def _parent_of(ctx: Context, session: Session, event: HookInput) -> tuple[int, int | None]:
+def _parent_of(ctx: SpanFactory, session: Session, event: HookInput) -> tuple[int, int | None]:
     """(trace_id, parent span id) for a span of `event`: its subagent, else its turn, else the session run."""
     if event.agent_id and event.agent_id in session.subagents:
         span = session.subagents[event.agent_id].span
@@ -78,7 +78,7 @@ def _parent_of(ctx: Context, session: Session, event: HookInput) -> tuple[int, i
     return ids.trace_id_for("session", session.session_id), None
 
 
-def pre_tool_use(ctx: Context, session: Session, event: PreToolUse, now_ns: int) -> None:
+def pre_tool_use(ctx: SpanFactory, session: Session, event: PreToolUse, now_ns: int) -> None:
     if event.tool_use_id in session.tools or event.tool_use_id in session.closed_tools:
         return  # a repeated record: the span exists already
     trace_id, parent = _parent_of(ctx, session, event)
@@ -120,13 +120,13 @@ def pre_tool_use(ctx: Context, session: Session, event: PreToolUse, now_ns: int)
         session.unclaimed_agent_tools.append(event.tool_use_id)
 
 
-def _start_missing_call(ctx: Context, session: Session, event: PreToolUse, start_ns: int) -> ToolCall | None:
+def _start_missing_call(ctx: SpanFactory, session: Session, event: PreToolUse, start_ns: int) -> ToolCall | None:
     pre_tool_use(ctx, session, event, start_ns)
     return session.tools.get(event.tool_use_id)
 
 
 def end_tool_call(
-    ctx: Context,
+    ctx: SpanFactory,
     session: Session,
     call: ToolCall,
     end_ns: int,
@@ -168,7 +168,7 @@ def end_tool_call(
     )
 
 
-def post_tool_use(ctx: Context, session: Session, event: PostToolUse | PostToolUseFailure, now_ns: int) -> None:
+def post_tool_use(ctx: SpanFactory, session: Session, event: PostToolUse | PostToolUseFailure, now_ns: int) -> None:
     call = session.tools.get(event.tool_use_id)
     if call is None:
         if event.tool_use_id in session.closed_tools:
@@ -195,7 +195,7 @@ def post_tool_use(ctx: Context, session: Session, event: PostToolUse | PostToolU
     end_tool_call(ctx, session, call, now_ns, sc.OUTCOME_SUCCESS, extra=extra)
 
 
-def permission_denied(ctx: Context, session: Session, event: PermissionDenied, now_ns: int) -> None:
+def permission_denied(ctx: SpanFactory, session: Session, event: PermissionDenied, now_ns: int) -> None:
     call = session.tools.get(event.tool_use_id)
     if call is None:
         if event.tool_use_id in session.closed_tools:
@@ -208,7 +208,7 @@ def permission_denied(ctx: Context, session: Session, event: PermissionDenied, n
     end_tool_call(ctx, session, call, now_ns, sc.OUTCOME_PERMISSION_DENIED, extra=extra)
 
 
-def permission_request(ctx: Context, session: Session, event: PermissionRequest, now_ns: int) -> None:
+def permission_request(ctx: SpanFactory, session: Session, event: PermissionRequest, now_ns: int) -> None:
     """No tool_use_id here: the newest open call of that tool in the same (sub)agent is the one asking."""
     ctx.metrics.permission_request(event.tool_name, ctx.labels(session))
     for call in reversed(list(session.tools.values())):
@@ -218,7 +218,7 @@ def permission_request(ctx: Context, session: Session, event: PermissionRequest,
             return
 
 
-def post_tool_batch(ctx: Context, session: Session, event: PostToolBatch, now_ns: int) -> bool:
+def post_tool_batch(ctx: SpanFactory, session: Session, event: PostToolBatch, now_ns: int) -> bool:
     """The batch is resolved: a call in it with no end event did not run (refused, or blocked by a hook)."""
     closed = False
     for item in event.tool_calls:
@@ -255,7 +255,7 @@ def _claim_parent_tool(session: Session, agent_id: str) -> str | None:
     return tool_use_id
 
 
-def subagent_start(ctx: Context, session: Session, event: SubagentStart, now_ns: int) -> None:
+def subagent_start(ctx: SpanFactory, session: Session, event: SubagentStart, now_ns: int) -> None:
     agent_id = event.agent_id or ""
     if not agent_id or agent_id in session.subagents or agent_id in session.closed_subagents:
         return
@@ -300,7 +300,7 @@ def _subagent_parent(session: Session, parent_tool: str | None) -> tuple[int, in
     return ids.trace_id_for("session", session.session_id), None
 
 
-def subagent_stop(ctx: Context, session: Session, event: SubagentStop, now_ns: int) -> None:
+def subagent_stop(ctx: SpanFactory, session: Session, event: SubagentStop, now_ns: int) -> None:
     agent_id = event.agent_id or ""
     if not agent_id or agent_id in session.closed_subagents:
         return
@@ -316,7 +316,7 @@ def subagent_stop(ctx: Context, session: Session, event: SubagentStop, now_ns: i
 
 
 def close_subagent(
-    ctx: Context, session: Session, subagent: Subagent, end_ns: int, *, closed_by: str | None, start_missing: bool
+    ctx: SpanFactory, session: Session, subagent: Subagent, end_ns: int, *, closed_by: str | None, start_missing: bool
 ) -> None:
     for call in [c for c in session.tools.values() if c.agent_id == subagent.agent_id]:
         end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_UNFINISHED, closed_by=closed_by or "SubagentStop")
@@ -336,7 +336,7 @@ def close_subagent(
     )
 
 
-def close_open_calls(ctx: Context, session: Session, end_ns: int, closed_by: str, *, main_only: bool) -> None:
+def close_open_calls(ctx: SpanFactory, session: Session, end_ns: int, closed_by: str, *, main_only: bool) -> None:
     """Closes the calls still open when their turn (main agent only) or session ends, marked unfinished."""
     for call in list(session.tools.values()):
         if main_only and call.agent_id:

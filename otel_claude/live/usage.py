@@ -22,7 +22,7 @@ from otel_claude.export import ids
 from otel_claude.export.span_emitter import emit
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
-from otel_claude.live.span_factory import Context
+from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, Session, TranscriptState
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
@@ -57,7 +57,7 @@ class TranscriptUsage:
         self._clock = wall_clock_ns
 
     # --- UsageTracker ------------------------------------------------------------------------------
-    def after_event(self, ctx: Context, session: Session, event: HookInput, now_ns: int) -> None:
+    def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
         if event.transcript_path:
             self._follow(event.transcript_path, session, agent_id=None, trace_id=None)
             self._read(ctx, event.transcript_path)
@@ -72,12 +72,12 @@ class TranscriptUsage:
             if isinstance(event, SubagentStop):
                 self._schedule(path)
 
-    def settle(self, ctx: Context, session: Session, now_ns: int) -> None:
+    def settle(self, ctx: SpanFactory, session: Session, now_ns: int) -> None:
         if session.transcript_path:
             self._schedule(session.transcript_path)
 
     # --- the agent loop calls this ------------------------------------------------------------------
-    def run_due(self, ctx: Context) -> bool:
+    def run_due(self, ctx: SpanFactory) -> bool:
         """Re-reads the transcripts whose settle time has passed; True when that emitted anything."""
         now = self._clock()
         due = [path for when, path in self.state.settles if when <= now]
@@ -117,7 +117,7 @@ class TranscriptUsage:
         for path, _ in oldest[: len(self.state.transcripts) - MAX_TRANSCRIPTS]:
             del self.state.transcripts[path]
 
-    def _read(self, ctx: Context, path: str) -> bool:
+    def _read(self, ctx: SpanFactory, path: str) -> bool:
         entry = self.state.transcripts.get(path)
         if entry is None or _unchanged(path, entry.cursor):
             return False
@@ -140,7 +140,7 @@ class TranscriptUsage:
                 session.reported_cost_usd = cost_state.total_cost_usd
         return bool(result.calls)
 
-    def _record_call(self, ctx: Context, entry: TranscriptState, call: LlmCall, labels: dict[str, str]) -> None:
+    def _record_call(self, ctx: SpanFactory, entry: TranscriptState, call: LlmCall, labels: dict[str, str]) -> None:
         cost = cost_of_call(call.usage, call.model, call.timestamp_ns, self.prices)
         previous: CostResult | None = None
         if call.replaces is not None:

@@ -32,7 +32,7 @@ class Outcome(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Observation:
+class DedupVerdict:
     outcome: Outcome
     previous: Usage | None = None  # for REPLACED: the usage counted so far, so callers can add the difference
     previous_model: str | None = None
@@ -64,25 +64,25 @@ class Dedup:
     def __len__(self) -> int:
         return len(self._by_message)
 
-    def observe(self, call: LlmCall) -> Observation:
+    def observe(self, call: LlmCall) -> DedupVerdict:
         """Records `call` and says whether it is a new response, a repeat, or a better line for a known one."""
         message_id = call.message_id
         if not message_id:
-            return Observation(Outcome.NEW)
+            return DedupVerdict(Outcome.NEW)
         entries = self._by_message.get(message_id)
         if entries is None:
             self._by_message[message_id] = [self._entry(call)]
             self._evict()
-            return Observation(Outcome.NEW)
+            return DedupVerdict(Outcome.NEW)
         self._by_message.move_to_end(message_id)
         match = next((e for e in entries if e.request_id == call.request_id), None)
         if match is None:
             match = next((e for e in entries if call.is_sidechain or e.is_sidechain), None)
         if match is None:
             entries.append(self._entry(call))
-            return Observation(Outcome.NEW)
+            return DedupVerdict(Outcome.NEW)
         if not _should_replace(call, match):
-            return Observation(Outcome.DUPLICATE)
+            return DedupVerdict(Outcome.DUPLICATE)
         previous, previous_model = match.usage, match.model
         match.request_id, match.is_sidechain, match.model, match.usage = (
             call.request_id,
@@ -90,7 +90,7 @@ class Dedup:
             call.model,
             call.usage,
         )
-        return Observation(Outcome.REPLACED, previous=previous, previous_model=previous_model)
+        return DedupVerdict(Outcome.REPLACED, previous=previous, previous_model=previous_model)
 
     @staticmethod
     def _entry(call: LlmCall) -> _Entry:

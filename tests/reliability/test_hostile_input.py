@@ -38,7 +38,7 @@ from otel_claude.handoff import spool
 from otel_claude.handoff.agent_lock import lock_path
 from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.processor import EventProcessor
-from otel_claude.live.span_factory import Context, ProcessorSettings
+from otel_claude.live.span_factory import ProcessorSettings, SpanFactory
 from otel_claude.live.state import AgentState
 from otel_claude.live.usage import usage_tracker_factory
 from reliability.harness import HOOKS, Sandbox
@@ -253,7 +253,7 @@ def _processor(tmp: Path) -> tuple[EventProcessor, InMemorySpanExporter]:
     meter = MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("t")
     state = AgentState()
     config = config_module.load({"OTEL_CLAUDE_STATE_DIR": str(tmp), "OTEL_CLAUDE_CONFIG_FILE": str(tmp / "none")})
-    ctx = Context(tracer_provider.get_tracer("t"), HookMetrics(meter), ProcessorSettings(user_name="u"))
+    ctx = SpanFactory(tracer_provider.get_tracer("t"), HookMetrics(meter), ProcessorSettings(user_name="u"))
     return EventProcessor(ctx, state, usage_tracker_factory(config)(meter, state)), exporter
 
 

@@ -11,7 +11,7 @@ from otel_claude.cli.replay import to_ns
 from otel_claude.live.events import parse_hook_input
 from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.processor import EventProcessor, UsageTracker
-from otel_claude.live.span_factory import Context, ProcessorSettings
+from otel_claude.live.span_factory import ProcessorSettings, SpanFactory
 from otel_claude.live.state import AgentState
 
 
@@ -21,7 +21,7 @@ def make_processor(
     settings: ProcessorSettings | None = None,
     usage: UsageTracker | None = None,
 ) -> EventProcessor:
-    ctx = Context(
+    ctx = SpanFactory(
         tracer_provider.get_tracer("test"),
         HookMetrics(meter_provider.get_meter("test")),
         settings or ProcessorSettings(user_name="dev"),

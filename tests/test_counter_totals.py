@@ -5,7 +5,7 @@ from __future__ import annotations
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_claude.export.counter_totals import Ledger, LedgerMeter, copy_ledger
+from otel_claude.export.counter_totals import CounterTotals, TotalsKeepingMeter, copy_totals
 
 
 def _points(reader: InMemoryMetricReader, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -23,16 +23,16 @@ def _points(reader: InMemoryMetricReader, name: str) -> dict[tuple[tuple[str, st
 
 
 def test_a_restarted_meter_continues_from_the_saved_totals() -> None:
-    ledger: Ledger = {}
+    ledger: CounterTotals = {}
     reader = InMemoryMetricReader()
-    counter = LedgerMeter(MeterProvider(metric_readers=[reader]).get_meter("t"), ledger).create_counter("c")
+    counter = TotalsKeepingMeter(MeterProvider(metric_readers=[reader]).get_meter("t"), ledger).create_counter("c")
     counter.add(2, {"tool": "Bash"})
     counter.add(1, {"tool": "Read"})
-    saved = copy_ledger(ledger)  # what the snapshot holds
+    saved = copy_totals(ledger)  # what the snapshot holds
     counter.add(5, {"tool": "Bash"})  # processed after the snapshot, then the agent is killed
 
     restarted_reader = InMemoryMetricReader()
-    meter = LedgerMeter(MeterProvider(metric_readers=[restarted_reader]).get_meter("t"), saved)
+    meter = TotalsKeepingMeter(MeterProvider(metric_readers=[restarted_reader]).get_meter("t"), saved)
     restarted = meter.create_counter("c")
     restarted.add(5, {"tool": "Bash"})  # the same batch, re-processed once
     assert _points(restarted_reader, "c") == {(("tool", "Bash"),): 7.0, (("tool", "Read"),): 1.0}
