@@ -19,15 +19,16 @@ from types import FrameType
 
 from opentelemetry.metrics import Meter
 
+from otel_claude.agent.pipeline_metrics import PipelineMetrics
 from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter
-from otel_claude.agent.status import StatusWriter
+from otel_claude.agent.status import AgentStatus, ExportState, dropped_count, write_status
 from otel_claude.config import AgentConfig
 from otel_claude.export.counter_totals import TotalsKeepingMeter
 from otel_claude.export.outbox import export_spans
 from otel_claude.export.providers import Providers
 from otel_claude.handoff import spool
 from otel_claude.live import state as state_store
-from otel_claude.live.metrics import HookMetrics, PipelineMetrics
+from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.processor import EventProcessor, UsageTracker
 from otel_claude.live.span_factory import ProcessorSettings, SpanFactory
 from otel_claude.live.state import AgentState
@@ -72,7 +73,7 @@ class Agent:
         self._backlog = (0, 0)
         self._dropped = 0
         self.pipeline = PipelineMetrics(meter, lambda: self._backlog, lambda: self._dropped)
-        self.status = StatusWriter(config, providers)
+        self._started_at = time.time()
         self._stop = threading.Event()
         self._last_event_at = time.monotonic()
         self._last_housekeeping = 0.0
@@ -231,11 +232,35 @@ class Agent:
                 spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes or self._disk_low())
             except OSError as exc:
                 _log.error("cannot update the spool's full marker: %s", exc)
-        self._dropped = self.status.dropped_count()
+        self._dropped = dropped_count(self.config.state_dir)
         if self.processor.close_idle(self.config.session_idle_s):
             self._export_until_done()
             state_store.save(self.config.state_dir, self.state)
-        self.status.write(self, running=True)
+        write_status(self.config.state_dir, self.status(running=True))
+
+    def status(self, *, running: bool) -> AgentStatus:
+        """What `otel-claude status` shows of this agent."""
+        config, providers = self.config, self.providers
+        return AgentStatus(
+            pid=os.getpid(),
+            running=running,
+            started_at=self._started_at,
+            updated_at=time.time(),
+            records_processed=self.processed_total,
+            dead_letters=self.dead_letters_total,
+            backlog_records=self._backlog[0],
+            backlog_bytes=self._backlog[1],
+            spool_max_bytes=config.spool_max_bytes,
+            dropped_records=self._dropped,
+            open_sessions=len(self.state.sessions),
+            span_export=ExportState(**vars(providers.span_result)),
+            metric_export=ExportState(**vars(providers.metric_result)),
+            otlp_endpoint=config.otlp_endpoint if config.traces_exporter == "otlp" else None,
+            prometheus_endpoint=providers.prometheus_endpoint,
+            capture_content=config.capture_content,
+            unknown_models=sorted(self.state.unknown_models),
+            config_problems=[f"{p.name}={p.value!r} (using {p.default})" for p in config.problems],
+        )
 
     def _disk_low(self) -> bool:
         """Under MIN_FREE_BYTES free: hook.sh checks only the full marker, so the marker also stands for this."""
@@ -259,7 +284,7 @@ class Agent:
         # The SDK's own exit hook would shut the provider down again and wait for its exporter thread, holding the
         # Prometheus port for another 10 to 25 s after the lock was released: this shutdown is the only one.
         atexit.unregister(self.providers.meter_provider.shutdown)
-        self.status.write(self, running=False)
+        write_status(self.config.state_dir, self.status(running=False))
         self.providers.tracer_provider.shutdown()
 
     def _flush_metrics(self) -> None:

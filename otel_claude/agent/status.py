@@ -1,20 +1,70 @@
-"""The agent's status file (`status.json` in the state dir), which `otel-claude status` reads."""
+"""The agent's status file (`status.json` in the state dir): one format, written by the agent, read by `status`.
+
+Standard library only, so `otel-claude status` and `replay` read it without importing the OTel SDK. The writer
+takes a small `AgentStatus` value, never the agent itself.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from otel_claude.config import AgentConfig
-from otel_claude.export.outbox import ExportResult
-from otel_claude.export.providers import Providers
 from otel_claude.handoff import spool
 from otel_claude.version import __version__
 
-if TYPE_CHECKING:
-    from otel_claude.agent.loop import Agent
+
+@dataclass(frozen=True)
+class ExportState:
+    """The outcome of the last export of one signal; `ok` is None until the first export."""
+
+    ok: bool | None = None
+    at: float | None = None
+    error: str | None = None
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    pid: int
+    running: bool
+    started_at: float
+    updated_at: float
+    records_processed: int
+    dead_letters: int
+    backlog_records: int
+    backlog_bytes: int
+    spool_max_bytes: int
+    dropped_records: int
+    open_sessions: int
+    span_export: ExportState
+    metric_export: ExportState
+    otlp_endpoint: str | None
+    prometheus_endpoint: str | None
+    capture_content: bool
+    unknown_models: list[str] = field(default_factory=list)
+    config_problems: list[str] = field(default_factory=list)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "pid": self.pid,
+            "running": self.running,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+            "records_processed": self.records_processed,
+            "dead_letters": self.dead_letters,
+            "spool": {"records": self.backlog_records, "bytes": self.backlog_bytes, "max_bytes": self.spool_max_bytes},
+            "dropped_records": self.dropped_records,
+            "open_sessions": self.open_sessions,
+            "span_export": asdict(self.span_export),
+            "metric_export": asdict(self.metric_export),
+            "endpoints": {"otlp": self.otlp_endpoint, "prometheus": self.prometheus_endpoint},
+            "capture_content": self.capture_content,
+            "unknown_models": sorted(self.unknown_models),
+            "config_problems": list(self.config_problems),
+        }
 
 
 def status_path(state_dir: str) -> str:
@@ -29,52 +79,22 @@ def count_lines(path: str) -> int:
         return 0
 
 
-def _result(result: ExportResult) -> dict[str, Any]:
-    return {"ok": result.ok, "at": result.at, "error": result.error, "failures": result.failures}
+def dropped_count(state_dir: str) -> int:
+    """Records the hook could not spool: lines of the state dir's and the fallback dir's drop logs."""
+    paths = spool.SpoolPaths(state_dir)
+    return count_lines(paths.drops_log) + count_lines(os.path.join(spool.fallback_dir(), "drops.log"))
 
 
-class StatusWriter:
-    def __init__(self, config: AgentConfig, providers: Providers) -> None:
-        self._config = config
-        self._providers = providers
-        self._paths = spool.SpoolPaths(config.state_dir)
-        self._started = time.time()
-
-    def dropped_count(self) -> int:
-        return count_lines(self._paths.drops_log) + count_lines(os.path.join(spool.fallback_dir(), "drops.log"))
-
-    def write(self, agent: Agent, *, running: bool) -> None:
-        backlog_records, backlog_bytes = agent._backlog
-        document = {
-            "version": __version__,
-            "pid": os.getpid(),
-            "running": running,
-            "started_at": self._started,
-            "updated_at": time.time(),
-            "records_processed": agent.processed_total,
-            "dead_letters": agent.dead_letters_total,
-            "spool": {"records": backlog_records, "bytes": backlog_bytes, "max_bytes": self._config.spool_max_bytes},
-            "dropped_records": agent._dropped,
-            "open_sessions": len(agent.state.sessions),
-            "span_export": _result(self._providers.span_result),
-            "metric_export": _result(self._providers.metric_result),
-            "endpoints": {
-                "otlp": self._config.otlp_endpoint if self._config.traces_exporter == "otlp" else None,
-                "prometheus": self._providers.prometheus_endpoint,
-            },
-            "capture_content": self._config.capture_content,
-            "unknown_models": sorted(agent.state.unknown_models),
-            "config_problems": [f"{p.name}={p.value!r} (using {p.default})" for p in self._config.problems],
-        }
-        path = status_path(self._config.state_dir)
-        tmp = f"{path}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, spool.FILE_MODE)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document, handle, indent=2)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # status is a convenience; the agent's work goes on
+def write_status(state_dir: str, status: AgentStatus) -> None:
+    path = status_path(state_dir)
+    tmp = f"{path}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, spool.FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(status.to_document(), handle, indent=2)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # status is a convenience; the agent's work goes on
 
 
 def read_status(state_dir: str) -> dict[str, Any] | None:
