@@ -9,10 +9,12 @@ import promql as q
 from dashboard_kit import Dashboard, Json, Panel, PromQuery, Row, TraceQuery, Variable
 from panel_types import bargauge, stat, table, timeseries, traces
 
-# Span names and attributes as otel_claude/semconv.py defines them (CC_SPAN_TYPE and SPAN_TYPE_*).
-SPAN_TYPE = "span.claude_code.span.type"
-TOOL_NAME = "span.gen_ai.tool.name"
-REQUEST_MODEL = "span.gen_ai.request.model"
+from otel_claude import semconv as sc
+
+# Span attributes as TraceQL names them: `span.` + the otel_claude/semconv.py name.
+SPAN_TYPE = f"span.{sc.CC_SPAN_TYPE}"
+TOOL_NAME = f"span.{sc.GEN_AI_TOOL_NAME}"
+REQUEST_MODEL = f"span.{sc.GEN_AI_REQUEST_MODEL}"
 
 
 def _tools(outcome: str | None = None) -> str:

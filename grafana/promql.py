@@ -24,44 +24,48 @@ first value (and what happened while it was absent) shows in the totals, not as 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Final
 
-# Prometheus names of the metrics the dashboards read (otel_claude/semconv.py METRIC_*).
-HOOK_EVENTS: Final = "otel_claude_hook_events_total"
-TOOL_CALLS: Final = "otel_claude_tool_calls_total"
-TOOL_DURATION_BUCKET: Final = "otel_claude_tool_duration_seconds_bucket"
-TOOL_ERRORS: Final = "otel_claude_tool_errors_total"
-SESSIONS: Final = "otel_claude_sessions_total"
-TURNS: Final = "otel_claude_turns_total"
-TURN_DURATION_BUCKET: Final = "otel_claude_turn_duration_seconds_bucket"
-SUBAGENTS: Final = "otel_claude_subagents_total"
-COMPACTIONS: Final = "otel_claude_compactions_total"
-PERMISSION_REQUESTS: Final = "otel_claude_permission_requests_total"
-TOKENS: Final = "otel_claude_tokens_total"
-COST: Final = "otel_claude_cost_USD_total"
-LLM_CALLS: Final = "otel_claude_llm_calls_total"
-REPORTED_COST: Final = "otel_claude_reported_cost_USD_total"
-SPOOL_BACKLOG: Final = "otel_claude_spool_backlog"
-SPOOL_DROPPED: Final = "otel_claude_spool_dropped_total"
-RECORDS_PROCESSED: Final = "otel_claude_records_processed_total"
-DEAD_LETTERS: Final = "otel_claude_dead_letters_total"
-EXPORT_FAILURES: Final = "otel_claude_export_failures_total"
+from otel_claude import semconv as sc
+
+# Prometheus names of the metrics the dashboards read, derived from otel_claude/semconv.py (one home per name).
+_counter = partial(sc.prometheus_metric, counter=True)
+HOOK_EVENTS: Final = _counter(sc.METRIC_HOOK_EVENTS)
+TOOL_CALLS: Final = _counter(sc.METRIC_TOOL_CALLS)
+TOOL_DURATION_BUCKET: Final = sc.prometheus_metric(sc.METRIC_TOOL_DURATION, sc.UNIT_SECONDS) + "_bucket"
+TOOL_ERRORS: Final = _counter(sc.METRIC_TOOL_ERRORS)
+SESSIONS: Final = _counter(sc.METRIC_SESSIONS)
+TURNS: Final = _counter(sc.METRIC_TURNS)
+TURN_DURATION_BUCKET: Final = sc.prometheus_metric(sc.METRIC_TURN_DURATION, sc.UNIT_SECONDS) + "_bucket"
+SUBAGENTS: Final = _counter(sc.METRIC_SUBAGENTS)
+COMPACTIONS: Final = _counter(sc.METRIC_COMPACTIONS)
+PERMISSION_REQUESTS: Final = _counter(sc.METRIC_PERMISSION_REQUESTS)
+TOKENS: Final = _counter(sc.METRIC_TOKENS, sc.UNIT_TOKEN)
+COST: Final = _counter(sc.METRIC_COST, sc.UNIT_USD)
+LLM_CALLS: Final = _counter(sc.METRIC_LLM_CALLS)
+REPORTED_COST: Final = _counter(sc.METRIC_REPORTED_COST, sc.UNIT_USD)
+SPOOL_BACKLOG: Final = sc.prometheus_metric(sc.METRIC_SPOOL_BACKLOG)
+SPOOL_DROPPED: Final = _counter(sc.METRIC_SPOOL_DROPPED)
+RECORDS_PROCESSED: Final = _counter(sc.METRIC_RECORDS_PROCESSED)
+DEAD_LETTERS: Final = _counter(sc.METRIC_DEAD_LETTERS)
+EXPORT_FAILURES: Final = _counter(sc.METRIC_EXPORT_FAILURES)
 
 # Label names (semconv attribute names with dots as underscores).
-TOOL: Final = "gen_ai_tool_name"
-OUTCOME: Final = "claude_code_tool_outcome"
-AGENT_KIND: Final = "claude_code_agent_kind"
-PROJECT: Final = "claude_code_project"
-USER: Final = "user_name"
-MODEL: Final = "gen_ai_request_model"
-TOKEN_KIND: Final = "claude_code_token_kind"
-COST_KNOWN: Final = "claude_code_cost_known"
-ERROR_TYPE: Final = "error_type"
-TURN_OUTCOME: Final = "claude_code_turn_outcome"
-SESSION_SOURCE: Final = "claude_code_session_source"
-AGENT_NAME: Final = "gen_ai_agent_name"
-DEAD_LETTER_REASON: Final = "claude_code_dead_letter_reason"
-EXPORT_SIGNAL: Final = "claude_code_export_signal"
+TOOL: Final = sc.prometheus_name(sc.GEN_AI_TOOL_NAME)
+OUTCOME: Final = sc.prometheus_name(sc.CC_TOOL_OUTCOME)
+AGENT_KIND: Final = sc.prometheus_name(sc.CC_AGENT_KIND)
+PROJECT: Final = sc.prometheus_name(sc.CC_PROJECT)
+USER: Final = sc.prometheus_name(sc.USER_NAME)
+MODEL: Final = sc.prometheus_name(sc.GEN_AI_REQUEST_MODEL)
+TOKEN_KIND: Final = sc.prometheus_name(sc.CC_TOKEN_KIND)
+COST_KNOWN: Final = sc.prometheus_name(sc.CC_COST_KNOWN)
+ERROR_TYPE: Final = sc.prometheus_name(sc.ERROR_TYPE)
+TURN_OUTCOME: Final = sc.prometheus_name(sc.CC_TURN_OUTCOME)
+SESSION_SOURCE: Final = sc.prometheus_name(sc.CC_SESSION_SOURCE)
+AGENT_NAME: Final = sc.prometheus_name(sc.GEN_AI_AGENT_NAME)
+DEAD_LETTER_REASON: Final = sc.prometheus_name(sc.CC_DEAD_LETTER_REASON)
+EXPORT_SIGNAL: Final = sc.prometheus_name(sc.CC_EXPORT_SIGNAL)
 
 # Dashboard variable -> the label it filters.
 FILTER_LABELS: Final[Mapping[str, str]] = {"model": MODEL, "project": PROJECT, "tool": TOOL, "user": USER}

@@ -36,6 +36,7 @@ GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.i
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_USAGE_PREFIX: Final = "gen_ai.usage."  # every token count the conventions define starts so
 
 GEN_AI_OPERATION_CHAT: Final = "chat"
 GEN_AI_OPERATION_INVOKE_AGENT: Final = "invoke_agent"
@@ -198,6 +199,30 @@ METRIC_EXPORT_FAILURES: Final = "otel_claude.export.failures"
 UNIT_SECONDS: Final = "s"
 UNIT_USD: Final = "USD"
 UNIT_TOKEN: Final = "{token}"
+UNIT_BYTES: Final = "By"
+
+
+# --- the same names as Prometheus stores them ------------------------------------------------------
+# What the SDK's Prometheus exporter and the Collector's prometheus exporters do to a name (dashboards, rules,
+# `demo` and backfill's OpenMetrics file spell these, so they are derived here, never typed out elsewhere).
+# UCUM units to Prometheus suffixes: only the units our instruments use; `{annotation}` units add none.
+_PROMETHEUS_UNITS: Final = {UNIT_SECONDS: "seconds", UNIT_USD: "USD", UNIT_BYTES: "bytes"}
+
+
+def prometheus_name(name: str) -> str:
+    """An attribute or metric name as a Prometheus label or metric name: anything outside [A-Za-z0-9_] -> `_`."""
+    return "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in name)
+
+
+def prometheus_metric(name: str, unit: str = "", *, counter: bool = False) -> str:
+    """The name Prometheus stores for a metric, with its unit's suffix and `_total` for a counter.
+
+    `otel_claude.tool.duration` in `s` -> `otel_claude_tool_duration_seconds` (histogram series add `_bucket`,
+    `_sum`, `_count`); the counter `otel_claude.cost` in `USD` -> `otel_claude_cost_USD_total`.
+    """
+    suffix = "" if unit.startswith("{") else _PROMETHEUS_UNITS.get(unit, "")
+    return prometheus_name(name) + (f"_{suffix}" if suffix else "") + ("_total" if counter else "")
+
 
 # Bucket boundaries fit for each unit (the SDK's defaults are sized for milliseconds).
 TOOL_DURATION_BUCKETS_S: Final = (

@@ -19,7 +19,7 @@ class PipelineMetrics:
             sc.METRIC_SPOOL_BACKLOG, [self._observe_backlog], "{record}", "Records waiting in the spool"
         )
         meter.create_observable_gauge(
-            sc.METRIC_SPOOL_BACKLOG_BYTES, [self._observe_backlog_bytes], "By", "Bytes waiting in the spool"
+            sc.METRIC_SPOOL_BACKLOG_BYTES, [self._observe_backlog_bytes], sc.UNIT_BYTES, "Bytes waiting in the spool"
         )
         meter.create_observable_counter(
             sc.METRIC_SPOOL_DROPPED, [self._observe_dropped], "{record}", "Records the hook could not spool"

@@ -20,13 +20,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from otel_claude import semconv as sc
 
 _FILE_MODE = 0o600
-TOKENS_FAMILY = "otel_claude_tokens"
-COST_FAMILY = "otel_claude_cost_USD"
-_BACKFILL_LABEL = "claude_code_backfill"
-
-
-def prometheus_label(name: str) -> str:
-    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+# Counter families without `_total`: OpenMetrics adds it to the sample, as Prometheus stores the live series.
+TOKENS_FAMILY = sc.prometheus_metric(sc.METRIC_TOKENS, sc.UNIT_TOKEN)
+COST_FAMILY = sc.prometheus_metric(sc.METRIC_COST, sc.UNIT_USD)
+_BACKFILL_LABEL = sc.prometheus_name(sc.CC_BACKFILL)
 
 
 def _escape(value: str) -> str:
@@ -34,7 +31,7 @@ def _escape(value: str) -> str:
 
 
 def _labels(pairs: Iterable[tuple[str, str]]) -> str:
-    body = ",".join(f'{prometheus_label(k)}="{_escape(v)}"' for k, v in sorted(pairs))
+    body = ",".join(f'{sc.prometheus_name(k)}="{_escape(v)}"' for k, v in sorted(pairs))
     return "{" + body + "}"
 
 
@@ -58,7 +55,7 @@ class DailyTotals:
         samples = 0
         for family, unit, help_text, values in (
             (TOKENS_FAMILY, "", "Tokens used by Claude Code's API calls (backfilled)", self.tokens),
-            (COST_FAMILY, "USD", "Cost of Claude Code's API calls at list prices (backfilled)", self.cost),
+            (COST_FAMILY, sc.UNIT_USD, "Cost of Claude Code's API calls at list prices (backfilled)", self.cost),
         ):
             lines.append(f"# TYPE {family} counter")
             if unit:

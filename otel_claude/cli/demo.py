@@ -12,6 +12,7 @@ import time
 import urllib.request
 from importlib import resources
 
+from otel_claude import semconv as sc
 from otel_claude.cli import replay
 from otel_claude.cli.status import collect, render
 from otel_claude.handoff import agent_lock, env, launcher, spool
@@ -37,7 +38,8 @@ def _prometheus_excerpt(url: str) -> list[str]:
             text = response.read().decode()
     except OSError as exc:
         return [f"(could not read {url}: {exc})"]
-    return [line for line in text.splitlines() if line.startswith("otel_claude_tool_calls_total")]
+    tool_calls = sc.prometheus_metric(sc.METRIC_TOOL_CALLS, counter=True)
+    return [line for line in text.splitlines() if line.startswith(tool_calls)]
 
 
 def run_demo(*, stop_after: bool) -> int:

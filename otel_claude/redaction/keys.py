@@ -106,7 +106,7 @@ SAFE_ATTRIBUTE_KEYS: Final = frozenset({
     semconv.CC_CACHE_CREATION_1H_TOKENS, semconv.CC_REQUEST_ID, semconv.CC_SPEED, semconv.CC_LONG_CONTEXT,
     semconv.CC_REPORTED_COST_USD, semconv.CC_TOKEN_KIND, semconv.CC_BACKFILL,
 })
-SAFE_ATTRIBUTE_PREFIXES: Final = ("gen_ai.usage.",)
+SAFE_ATTRIBUTE_PREFIXES: Final = (semconv.GEN_AI_USAGE_PREFIX,)
 
 # Keys inside JSON payloads (HookInput, transcript lines) whose values are ids, paths or names.
 SAFE_JSON_KEYS: Final = frozenset({
