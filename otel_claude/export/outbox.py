@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.metrics.view import Aggregation
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -73,19 +74,25 @@ def export_spans(exporter: SpanExporter | None, spans: Sequence[ReadableSpan], r
 
 
 class TrackingMetricExporter(MetricExporter):
-    """Wraps the OTLP metric exporter to remember the last result for `otel-claude status`."""
+    """Wraps the OTLP metric exporter to remember the last result for `otel-claude status`.
 
-    def __init__(self, inner: MetricExporter, result: ExportResult) -> None:
-        super().__init__(
-            preferred_temporality=inner._preferred_temporality,
-            preferred_aggregation=inner._preferred_aggregation,
-        )
+    The reader asks this wrapper, not `inner`, for temporality and aggregation: the caller passes the same
+    preferences it gave `inner` (export/metric_preferences.py), so the wrapper never reads `inner`'s private fields.
+    """
+
+    def __init__(
+        self,
+        inner: MetricExporter,
+        result: ExportResult,
+        *,
+        preferred_temporality: dict[type, AggregationTemporality],
+        preferred_aggregation: dict[type, Aggregation],
+    ) -> None:
+        super().__init__(preferred_temporality=preferred_temporality, preferred_aggregation=preferred_aggregation)
         self._inner = inner
         self.result = result
 
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object
-    ) -> MetricExportResult:
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object) -> MetricExportResult:
         try:
             outcome = self._inner.export(metrics_data, timeout_millis=timeout_millis)
             error = None if outcome == MetricExportResult.SUCCESS else "the exporter reported failure"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
+from otel_claude.export import metric_preferences
 from otel_claude.export.ids import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
 from otel_claude.handoff import env
@@ -69,9 +71,20 @@ def build(config: AgentConfig) -> Providers:
     if "otlp" in config.metrics_exporters:
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
+        # The same preferences for the OTLP exporter and its wrapper (the one the reader asks).
+        preferences = metric_preferences.from_environment(os.environ)
+        otlp = OTLPMetricExporter(
+            preferred_temporality=preferences.temporality, preferred_aggregation=preferences.aggregation
+        )
+        tracking = TrackingMetricExporter(
+            otlp,
+            metric_result,
+            preferred_temporality=preferences.temporality,
+            preferred_aggregation=preferences.aggregation,
+        )
         readers.append(
             PeriodicExportingMetricReader(
-                TrackingMetricExporter(OTLPMetricExporter(), metric_result),
+                tracking,
                 export_interval_millis=max(config.metric_export_interval_ms, 500),
             )
         )

@@ -76,6 +76,14 @@ OTEL_METRICS_EXPORTER = "OTEL_METRICS_EXPORTER"
 OTEL_METRIC_EXPORT_INTERVAL = "OTEL_METRIC_EXPORT_INTERVAL"
 """Milliseconds between OTLP metric exports. Default 10000 here (the SDK's 60000 is slow for a desktop tool)."""
 
+OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
+"""`cumulative` (default), `delta` or `lowmemory`: the temporality of OTLP metric exports, as the OTel spec
+defines it. Prometheus wants cumulative."""
+
+OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
+"""`explicit_bucket_histogram` (default: the buckets otel-claude chose for each histogram) or
+`base2_exponential_bucket_histogram`, for OTLP metric exports."""
+
 OTEL_EXPORTER_PROMETHEUS_HOST = "OTEL_EXPORTER_PROMETHEUS_HOST"
 """Address of the agent's Prometheus `/metrics` endpoint. Default `127.0.0.1` (loopback only)."""
 
@@ -103,6 +111,8 @@ ALL: tuple[str, ...] = (
     OTEL_TRACES_EXPORTER,
     OTEL_METRICS_EXPORTER,
     OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+    OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION,
     OTEL_EXPORTER_PROMETHEUS_HOST,
     OTEL_EXPORTER_PROMETHEUS_PORT,
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
