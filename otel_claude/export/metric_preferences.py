@@ -59,7 +59,7 @@ def from_environment(environ: Mapping[str, str]) -> MetricPreferences:
         )
         preference = "cumulative"
     delta = _DELTA_INSTRUMENTS[preference]
-    temporality = {kind: _DELTA if kind in delta else _CUMULATIVE for kind in _INSTRUMENTS}
+    temporality: dict[type, AggregationTemporality] = {k: _DELTA if k in delta else _CUMULATIVE for k in _INSTRUMENTS}
     histograms = environ.get(env.OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION, "").strip()
     aggregation: Aggregation = ExplicitBucketHistogramAggregation()
     if histograms == "base2_exponential_bucket_histogram":
