@@ -53,6 +53,8 @@ SERVICE_NAME: Final = "service.name"
 SERVICE_VERSION: Final = "service.version"
 USER_NAME: Final = "user.name"
 HOST_NAME: Final = "host.name"
+TELEMETRY_DISTRO_NAME: Final = "telemetry.distro.name"
+TELEMETRY_DISTRO_VERSION: Final = "telemetry.distro.version"
 
 # --- ours: Claude Code concepts ------------------------------------------------------------------
 CC_SPAN_TYPE: Final = "claude_code.span.type"  # turn | tool | subagent | llm | session | compaction

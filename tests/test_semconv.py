@@ -9,7 +9,7 @@ from typing import Final
 
 import pytest
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
-from opentelemetry.semconv._incubating.attributes import session_attributes, user_attributes
+from opentelemetry.semconv._incubating.attributes import session_attributes, telemetry_attributes, user_attributes
 from opentelemetry.semconv.attributes import error_attributes, service_attributes
 
 from otel_claude import semconv as sc
@@ -36,6 +36,8 @@ def test_shared_attribute_names_match_upstream() -> None:
         sc.SERVICE_NAME: service_attributes.SERVICE_NAME,
         sc.SESSION_ID: session_attributes.SESSION_ID,
         sc.USER_NAME: user_attributes.USER_NAME,
+        sc.TELEMETRY_DISTRO_NAME: telemetry_attributes.TELEMETRY_DISTRO_NAME,
+        sc.TELEMETRY_DISTRO_VERSION: telemetry_attributes.TELEMETRY_DISTRO_VERSION,
     }
     for ours, upstream in pairs.items():
         assert ours == upstream

@@ -42,8 +42,8 @@ def build_resource(config: AgentConfig) -> Resource:
         sc.SERVICE_VERSION: __version__,
         sc.USER_NAME: config.user_name,
         sc.HOST_NAME: socket.gethostname(),
-        "telemetry.distro.name": "otel-claude",
-        "telemetry.distro.version": __version__,
+        sc.TELEMETRY_DISTRO_NAME: "otel-claude",
+        sc.TELEMETRY_DISTRO_VERSION: __version__,
     }
     # Resource.create overlays OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME from the environment.
     return Resource.create(base)
