@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from transcript_gen import SessionWriter, corpus_lines, turn_lines
 
 from otel_claude.transcripts.dedup import Dedup
-from otel_claude.transcripts.reader import new_cursor, read_all_new
+from otel_claude.transcripts.reader import Cursor, read_all_new
 
 SESSION = "bench-0000-0000-0000-000000000001"
 
@@ -40,7 +40,7 @@ def build(path: str, size: int) -> None:
 def measure(path: str, events: int) -> tuple[float, float, int, int]:
     """(median seconds per event, seconds for one full read, lines per event, bytes per event)."""
     started = time.perf_counter()
-    full = read_all_new(new_cursor(path), Dedup())
+    full = read_all_new(Cursor(path=path), Dedup())
     full_read = time.perf_counter() - started
     cursor, dedup = full.cursor, Dedup()
     del full  # the full read's objects must not make the garbage collector's passes longer

@@ -34,8 +34,6 @@ GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
-GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
-GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 GEN_AI_USAGE_PREFIX: Final = "gen_ai.usage."  # every token count the conventions define starts so
 
 GEN_AI_OPERATION_CHAT: Final = "chat"
@@ -128,13 +126,6 @@ OUTCOME_ERROR: Final = "error"
 OUTCOME_INTERRUPTED: Final = "interrupted"
 OUTCOME_PERMISSION_DENIED: Final = "permission_denied"
 OUTCOME_UNFINISHED: Final = "unfinished"
-TOOL_OUTCOMES: Final = (
-    OUTCOME_SUCCESS,
-    OUTCOME_ERROR,
-    OUTCOME_INTERRUPTED,
-    OUTCOME_PERMISSION_DENIED,
-    OUTCOME_UNFINISHED,
-)
 
 # Turn outcomes.
 TURN_COMPLETED: Final = "completed"

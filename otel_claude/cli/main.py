@@ -77,11 +77,7 @@ def _main(args: list[str]) -> int:
     )
     demo.add_argument("--stop", action="store_true", help="stop the agent afterwards (it keeps running by default)")
 
-    options = parser.parse_args(args)
-    if options.command == "hook":
-        from otel_claude import hook as hook_module
-
-        return hook_module.main(args[1:])
+    options = parser.parse_args(args)  # `hook` never gets here: main() hands it over before argparse loads
     if options.command == "agent":
         from otel_claude.agent.runner import run_agent
 
@@ -113,9 +109,7 @@ def _main(args: list[str]) -> int:
         from otel_claude.backfill.command import backfill_main
 
         return backfill_main(options.rest)
-    if options.command == "demo":
-        from otel_claude.cli.demo import run_demo
+    assert options.command == "demo", options.command  # argparse accepts only the commands above
+    from otel_claude.cli.demo import run_demo
 
-        return run_demo(stop_after=options.stop)
-    parser.error(f"unknown command {options.command}")
-    return 2
+    return run_demo(stop_after=options.stop)

@@ -10,8 +10,7 @@ no way to set bucket counts); they restart from zero, which Prometheus reads as 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Iterable, Sequence
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import (
@@ -92,11 +91,3 @@ class TotalsKeepingMeter(Meter):
     ) -> ObservableUpDownCounter:
         return self._inner.create_observable_up_down_counter(name, callbacks, unit, description)
 
-
-def copy_totals(ledger: Mapping[str, Mapping[str, float]]) -> CounterTotals:
-    return {name: dict(series) for name, series in ledger.items()}
-
-
-def totals(ledger: Mapping[str, Mapping[str, float]], name: str) -> dict[tuple[tuple[str, Any], ...], float]:
-    """The saved totals of one metric, by label set (for tests and `status`)."""
-    return {tuple(tuple(pair) for pair in json.loads(key)): value for key, value in ledger.get(name, {}).items()}

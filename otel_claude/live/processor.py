@@ -166,12 +166,6 @@ class EventProcessor:
             self.state.sessions.pop(session.session_id, None)
         return len(stale)
 
-    def close_all(self, reason: str) -> None:
-        """Closes every open session, e.g. at the end of a replay run with nothing more to come."""
-        for session in list(self.state.sessions.values()):
-            lifecycle.end_run(self.ctx, session, _last_activity_ns(session), reason, closed_by=reason)
-            self.state.sessions.pop(session.session_id, None)
-
 
 def _last_activity_ns(session: Session) -> int:
     """The newest start time among the session's open spans: where an idle session's spans are closed."""

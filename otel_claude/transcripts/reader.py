@@ -88,10 +88,6 @@ class ReadResult:
     skipped_lines: int = 0  # not JSON, or over the line cap
 
 
-def new_cursor(path: str) -> Cursor:
-    return Cursor(path=path)
-
-
 def read_new(
     cursor: Cursor,
     dedup: Dedup | None = None,

@@ -19,7 +19,7 @@ from otel_claude.backfill.run import discover
 from otel_claude.transcripts.cost import cost_of_call, day_of
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.prices import bundled_table
-from otel_claude.transcripts.reader import new_cursor, read_all_new
+from otel_claude.transcripts.reader import Cursor, read_all_new
 
 Totals = dict[tuple[str, str], dict[str, float]]
 KINDS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
@@ -51,7 +51,7 @@ def our_totals(projects: Path) -> Totals:
     totals: Totals = defaultdict(lambda: defaultdict(float))
     latest: dict[tuple[str, ...], Any] = {}
     for path in discover([str(projects)]):
-        for call in read_all_new(new_cursor(path), dedup).calls:
+        for call in read_all_new(Cursor(path=path), dedup).calls:
             if call.replaces is not None:  # a better line of a counted response (maybe under another request id)
                 for key in [k for k, seen in latest.items() if seen.message_id == call.message_id]:
                     del latest[key]

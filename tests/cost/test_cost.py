@@ -20,7 +20,7 @@ from otel_claude.transcripts.cost import (
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.model import Usage
 from otel_claude.transcripts.prices import bundled_table
-from otel_claude.transcripts.reader import new_cursor, read_all_new
+from otel_claude.transcripts.reader import Cursor, read_all_new
 
 M = 1_000_000
 TABLE = bundled_table()
@@ -105,7 +105,7 @@ def test_fixture_cost_equals_claude_codes_own_cost_state() -> None:
     reported_tokens: dict[str, dict[str, int]] = {}
     dedups: dict[str, Dedup] = defaultdict(Dedup)
     for path in discover([str(FIXTURES / s / "transcripts") for s in ("main", "extras", "interactive")]):
-        result = read_all_new(new_cursor(path), dedups[path.split("/subagents/")[0].removesuffix(".jsonl")])
+        result = read_all_new(Cursor(path=path), dedups[path.split("/subagents/")[0].removesuffix(".jsonl")])
         for call in result.calls:
             ours[call.session_id][call.model] += cost_of_call(call.usage, call.model, call.timestamp_ns, TABLE).usd
             ours[call.session_id][call.model + ":in"] += call.usage.input_tokens

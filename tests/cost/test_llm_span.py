@@ -14,14 +14,14 @@ from otel_claude.transcripts.cost import cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.llm_calls import build_llm_span, llm_span_id, turn_cost_attributes
 from otel_claude.transcripts.prices import bundled_table
-from otel_claude.transcripts.reader import new_cursor, read_all_new
+from otel_claude.transcripts.reader import Cursor, read_all_new
 
 SESSION = "c77f9869-7342-4145-9251-6b7551d2e158"
 
 
 def test_spans_for_the_fixture_turn(tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter) -> None:
     table = bundled_table()
-    calls = read_all_new(new_cursor(str(MAIN_TRANSCRIPT)), Dedup()).calls
+    calls = read_all_new(Cursor(path=str(MAIN_TRANSCRIPT)), Dedup()).calls
     trace_id = ids.trace_id_for("turn", SESSION, "885d4206-7a06-45db-9c35-f3203cd23b09")
     turn_span = ids.span_id_for("turn", SESSION)
     common = {sc.SESSION_ID: SESSION, sc.GEN_AI_CONVERSATION_ID: SESSION, sc.CC_PROJECT: "project"}
@@ -67,8 +67,8 @@ def test_spans_for_the_fixture_turn(tracer_provider: TracerProvider, span_export
 
 
 def test_span_id_is_stable_across_reads() -> None:
-    first = read_all_new(new_cursor(str(MAIN_TRANSCRIPT))).calls
-    second = read_all_new(new_cursor(str(MAIN_TRANSCRIPT))).calls
+    first = read_all_new(Cursor(path=str(MAIN_TRANSCRIPT))).calls
+    second = read_all_new(Cursor(path=str(MAIN_TRANSCRIPT))).calls
     assert [llm_span_id(c) for c in first] == [llm_span_id(c) for c in second]
     # the two lines of one response give the same span id: a re-read never makes a second span
     assert llm_span_id(first[0]) == llm_span_id(first[1])
@@ -79,7 +79,7 @@ def test_span_id_is_stable_across_reads() -> None:
 
 def test_subagent_call_and_unknown_model_attributes() -> None:
     path = MAIN_TRANSCRIPT.with_suffix("") / "subagents" / "agent-ae0930d159505e5e8.jsonl"
-    call = read_all_new(new_cursor(str(path))).calls[0]
+    call = read_all_new(Cursor(path=str(path))).calls[0]
     from dataclasses import replace
 
     unknown = replace(call, model="claude-nova-9", requested_model=None)

@@ -13,7 +13,7 @@ import pytest
 from cost.support import FIXTURES, MAIN_TRANSCRIPT
 from cost.transcript_gen import SessionWriter, usage
 from otel_claude.transcripts.dedup import Dedup
-from otel_claude.transcripts.reader import Cursor, new_cursor, read_all_new, read_new
+from otel_claude.transcripts.reader import Cursor, read_all_new, read_new
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -32,7 +32,7 @@ def _append(path: Path, text: str) -> None:
 
 
 def test_fixture_main_transcript_yields_each_response_once_with_its_turn() -> None:
-    result = read_all_new(new_cursor(str(MAIN_TRANSCRIPT)), Dedup())
+    result = read_all_new(Cursor(path=str(MAIN_TRANSCRIPT)), Dedup())
     assert len(result.calls) == 7  # 10 assistant lines, 3 responses written twice
     assert {c.prompt_id for c in result.calls} == {"885d4206-7a06-45db-9c35-f3203cd23b09"}
     first = result.calls[0]
@@ -49,7 +49,7 @@ def test_fixture_main_transcript_yields_each_response_once_with_its_turn() -> No
 
 def test_subagent_transcript_calls_carry_agent_id_and_sidechain() -> None:
     path = MAIN_TRANSCRIPT.with_suffix("") / "subagents" / "agent-ae0930d159505e5e8.jsonl"
-    calls = read_all_new(new_cursor(str(path)), Dedup()).calls
+    calls = read_all_new(Cursor(path=str(path)), Dedup()).calls
     assert len(calls) == 2
     assert all(c.agent_id == "ae0930d159505e5e8" and c.is_sidechain for c in calls)
 
@@ -59,7 +59,7 @@ def test_only_new_lines_are_read(tmp_path: Path) -> None:
     session = _session(2)
     path.write_text(session.text())
     dedup = Dedup()
-    first = read_new(new_cursor(str(path)), dedup)
+    first = read_new(Cursor(path=str(path)), dedup)
     assert len(first.calls) == 2
     again = read_new(first.cursor, dedup)
     assert again.calls == [] and not again.progressed
@@ -77,7 +77,7 @@ def test_partial_last_line_waits_for_its_newline(tmp_path: Path) -> None:
     text = _session(1).text()
     last_start = text.rstrip("\n").rfind("\n") + 1
     path.write_text(text[: last_start + 50])  # the response line cut in the middle
-    first = read_new(new_cursor(str(path)))
+    first = read_new(Cursor(path=str(path)))
     assert len(first.calls) == 1  # the first block of the response; the second is still being written
     assert first.cursor.offset == len(text[:last_start].encode())
     assert first.remaining_bytes == 50
@@ -89,7 +89,7 @@ def test_partial_last_line_waits_for_its_newline(tmp_path: Path) -> None:
 def test_cursor_survives_json_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(_session(1).text())
-    cursor = read_new(new_cursor(str(path))).cursor
+    cursor = read_new(Cursor(path=str(path))).cursor
     restored = Cursor.from_dict(json.loads(json.dumps(cursor.to_dict())))
     assert restored == cursor
     assert read_new(restored).calls == []
@@ -99,7 +99,7 @@ def test_truncated_file_is_read_again_and_dedup_prevents_double_counting(tmp_pat
     path = tmp_path / "t.jsonl"
     path.write_text(_session(3).text())
     dedup = Dedup()
-    first = read_new(new_cursor(str(path)), dedup)
+    first = read_new(Cursor(path=str(path)), dedup)
     assert len(first.calls) == 3
     path.write_text(_session(1).text())  # shorter than the offset
     second = read_new(first.cursor, dedup)
@@ -110,7 +110,7 @@ def test_truncated_file_is_read_again_and_dedup_prevents_double_counting(tmp_pat
 def test_rotated_file_is_read_from_the_start(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text(_session(1).text())
-    first = read_new(new_cursor(str(path)))
+    first = read_new(Cursor(path=str(path)))
     other = tmp_path / "new.jsonl"
     other.write_text(_session(2, prompt_id="p2").text().replace("sess-0001", "sess-0002"))
     os.replace(other, path)
@@ -123,7 +123,7 @@ def test_rewritten_file_of_same_size_is_detected(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     text = _session(2).text()
     path.write_text(text)
-    first = read_new(new_cursor(str(path)))
+    first = read_new(Cursor(path=str(path)))
     with open(path, "r+", encoding="utf-8") as handle:  # same inode, same size, other bytes before the offset
         handle.write(text.replace("sess-0001", "sess-9999"))
     second = read_new(first.cursor)
@@ -132,7 +132,7 @@ def test_rewritten_file_of_same_size_is_detected(tmp_path: Path) -> None:
 
 
 def test_missing_file_changes_nothing(tmp_path: Path) -> None:
-    cursor = new_cursor(str(tmp_path / "nope.jsonl"))
+    cursor = Cursor(path=str(tmp_path / "nope.jsonl"))
     result = read_new(cursor)
     assert result.missing and result.cursor == cursor and result.calls == []
 
@@ -146,7 +146,7 @@ def test_non_regular_files_are_refused(tmp_path: Path, kind: str) -> None:
         os.mkfifo(path)
     else:
         path = str(tmp_path)
-    result = read_all_new(new_cursor(path))
+    result = read_all_new(Cursor(path=path))
     assert result.error is not None and result.calls == [] and result.cursor.offset == 0
 
 
@@ -160,7 +160,7 @@ def test_garbage_and_empty_lines_are_skipped(tmp_path: Path) -> None:
     session.raw("[1,2,3]")
     session.raw('{"type":"assistant","message":{"id":"m","model":"claude-opus-4-6","usage":{"output_tokens":3}}}')
     path.write_text(session.text().replace("\n", "\r\n", 1))  # one CRLF line too
-    result = read_all_new(new_cursor(str(path)), Dedup())
+    result = read_all_new(Cursor(path=str(path)), Dedup())
     assert len(result.calls) == 1  # the line without input_tokens is no usable response either
     assert result.skipped_lines == 3  # "not json at all", the broken usage line, and a JSON array
 
@@ -169,7 +169,7 @@ def test_reads_are_bounded_and_resume(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     session = _session(40)
     path.write_text(session.text())
-    first = read_new(new_cursor(str(path)), max_bytes=4096)
+    first = read_new(Cursor(path=str(path)), max_bytes=4096)
     assert first.cursor.offset <= 4096 and first.remaining_bytes > 0
     rest = read_all_new(first.cursor)
     assert len(first.calls) + len(rest.calls) == 80  # no dedup: 2 lines per response
@@ -184,9 +184,9 @@ def test_over_long_line_is_skipped_without_holding_it(tmp_path: Path) -> None:
     later._n = 50
     later.response("claude-haiku-4-5", T0 + timedelta(minutes=2), usage(7, 7), blocks=1)
     path.write_text(session.text() + later.text())
-    result = read_all_new(new_cursor(str(path)))
+    result = read_all_new(Cursor(path=str(path)))
     calls = result.calls
-    first_pass = read_new(new_cursor(str(path)), max_bytes=4096, max_line_bytes=65_536)
+    first_pass = read_new(Cursor(path=str(path)), max_bytes=4096, max_line_bytes=65_536)
     cursor, seen = first_pass.cursor, list(first_pass.calls)
     for _ in range(100):
         step = read_new(cursor, max_bytes=4096, max_line_bytes=65_536)
@@ -206,7 +206,7 @@ def test_cost_state_delta_per_model(tmp_path: Path) -> None:
     session.cost_state(0.8, {"claude-opus-4-6": 0.7, "claude-haiku-4-5": 0.1})
     session.cost_state(0.2, {"claude-opus-4-6": 0.2})  # a new process started counting again
     path.write_text(session.text())
-    states = read_all_new(new_cursor(str(path))).cost_states
+    states = read_all_new(Cursor(path=str(path))).cost_states
     deltas = [dict(s.delta_usd_by_model) for s in states]
     assert deltas[0] == {"claude-opus-4-6": 0.5}
     assert deltas[1] == pytest.approx({"claude-opus-4-6": 0.2, "claude-haiku-4-5": 0.1})
@@ -217,5 +217,5 @@ def test_interactive_fixture_repeated_cost_state_adds_nothing(tmp_path: Path) ->
     src = FIXTURES / "interactive" / "transcripts" / "-home-dev-project" / "6d4c2e90-1c70-4527-a664-fbce0b3cc973.jsonl"
     path = tmp_path / "t.jsonl"
     shutil.copy(src, path)
-    states = read_all_new(new_cursor(str(path))).cost_states
+    states = read_all_new(Cursor(path=str(path))).cost_states
     assert len(states) == 2 and dict(states[1].delta_usd_by_model) == {}

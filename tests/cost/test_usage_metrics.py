@@ -15,7 +15,7 @@ from otel_claude.transcripts.cost import cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.model import Usage
 from otel_claude.transcripts.prices import bundled_table
-from otel_claude.transcripts.reader import new_cursor, read_all_new
+from otel_claude.transcripts.reader import Cursor, read_all_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
 
 LABELS = {sc.CC_PROJECT: "project", sc.USER_NAME: "dev", sc.SESSION_ID: "must-not-become-a-label"}
@@ -39,7 +39,7 @@ def _sum(points: list[NumberDataPoint], **labels: str) -> float:
 def test_fixture_turn_metrics(meter_provider: MeterProvider, metric_reader: InMemoryMetricReader) -> None:
     metrics = UsageMetrics(meter_provider.get_meter("test"))
     table = bundled_table()
-    calls = read_all_new(new_cursor(str(MAIN_TRANSCRIPT)), Dedup()).calls
+    calls = read_all_new(Cursor(path=str(MAIN_TRANSCRIPT)), Dedup()).calls
     for call in calls:
         metrics.record(call, cost_of_call(call.usage, call.model, call.timestamp_ns, table), LABELS)
     points = _points(metric_reader)
@@ -63,7 +63,7 @@ def test_unknown_model_counts_tokens_and_a_zero_cost_marked_unknown(
     meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
 ) -> None:
     metrics = UsageMetrics(meter_provider.get_meter("test"))
-    call = replace(read_all_new(new_cursor(str(MAIN_TRANSCRIPT))).calls[0], model="claude-nova-9")
+    call = replace(read_all_new(Cursor(path=str(MAIN_TRANSCRIPT))).calls[0], model="claude-nova-9")
     metrics.record(call, cost_of_call(call.usage, call.model, call.timestamp_ns, bundled_table()), LABELS)
     points = _points(metric_reader)
     assert _sum(points[sc.METRIC_TOKENS], **{sc.CC_TOKEN_KIND: "input"}) == 2496
@@ -76,7 +76,7 @@ def test_replacing_line_adds_only_the_difference(
 ) -> None:
     metrics = UsageMetrics(meter_provider.get_meter("test"))
     table = bundled_table()
-    base = read_all_new(new_cursor(str(MAIN_TRANSCRIPT))).calls[0]
+    base = read_all_new(Cursor(path=str(MAIN_TRANSCRIPT))).calls[0]
     placeholder = replace(base, usage=Usage(input_tokens=1, output_tokens=1))
     final = replace(base, usage=Usage(input_tokens=100, output_tokens=50), replaces=placeholder.usage)
     first_cost = cost_of_call(placeholder.usage, base.model, base.timestamp_ns, table)
@@ -93,7 +93,7 @@ def test_reported_cost_counter_follows_claude_codes_cost_state(
     meter_provider: MeterProvider, metric_reader: InMemoryMetricReader
 ) -> None:
     metrics = UsageMetrics(meter_provider.get_meter("test"))
-    for state in read_all_new(new_cursor(str(MAIN_TRANSCRIPT))).cost_states:
+    for state in read_all_new(Cursor(path=str(MAIN_TRANSCRIPT))).cost_states:
         metrics.record_reported(state, LABELS)
     reported = _points(metric_reader)[sc.METRIC_REPORTED_COST]
     assert _sum(reported, **{sc.GEN_AI_REQUEST_MODEL: "claude-opus-5-5"}) == pytest.approx(0.2098892)
