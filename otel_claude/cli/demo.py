@@ -6,7 +6,6 @@ Installs the hook for the user, starts the agent, replays a bundled real session
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 import urllib.request
@@ -16,7 +15,7 @@ from otel_claude import semconv as sc
 from otel_claude.cli import replay
 from otel_claude.cli.status import collect, render
 from otel_claude.handoff import agent_lock, env, launcher, spool
-from otel_claude.install.command import run_install
+from otel_claude.install.command import parse_args, run_install
 
 
 def _wait_processed(state_dir: str, timeout: float) -> None:
@@ -43,13 +42,8 @@ def _prometheus_excerpt(url: str) -> list[str]:
 
 
 def run_demo(*, stop_after: bool) -> int:
-    install = argparse.Namespace(
-        command="install", scope="user", project_dir=".", dry_run=False, endpoint=None, headers=None,
-        resource_attributes=None, prometheus_port=None, capture_content=False, claude_version=None,
-        claude_binary="claude", state_dir=None,
-    )  # fmt: skip
     print("== 1. install the hook into Claude Code's user settings")
-    run_install(install)
+    run_install(parse_args(["install", "--user"]))  # what `otel-claude install --user` runs
     state_dir = env.state_dir(env.effective_environment())
     paths = spool.SpoolPaths(state_dir)
     spool.ensure_layout(paths)

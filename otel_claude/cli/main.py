@@ -50,24 +50,14 @@ def _main(args: list[str]) -> int:
     replay.add_argument("--timeout", type=float, default=120.0)
     replay.add_argument("--state-dir")
 
-    install = commands.add_parser("install", help="wire the hook into Claude Code's settings.json")
-    uninstall = commands.add_parser("uninstall", help="remove exactly what install added")
-    for sub in (install, uninstall):
-        scope = sub.add_mutually_exclusive_group()
-        scope.add_argument("--user", dest="scope", action="store_const", const="user", help="~/.claude (default)")
-        scope.add_argument("--project", dest="scope", action="store_const", const="project", help=".claude/")
-        scope.add_argument("--local", dest="scope", action="store_const", const="local", help="settings.local.json")
-        sub.add_argument("--scope", dest="scope", choices=("user", "project", "local"))
-        sub.add_argument("--project-dir", default=".", help="the project for --project and --local")
-        sub.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
-    install.add_argument("--endpoint", help="OTLP gRPC endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)")
-    install.add_argument("--headers", help="OTLP headers k=v,... (OTEL_EXPORTER_OTLP_HEADERS)")
-    install.add_argument("--resource-attributes", help="k=v,... (OTEL_RESOURCE_ATTRIBUTES)")
-    install.add_argument("--prometheus-port", type=int, help="agent's Prometheus port (OTEL_EXPORTER_PROMETHEUS_PORT)")
-    install.add_argument("--capture-content", action="store_true", help="export prompts and tool I/O, redacted")
-    install.add_argument("--claude-version", help="register the events of this Claude Code version (else detected)")
-    install.add_argument("--claude-binary", default="claude", help="the claude executable to ask for its version")
-    install.add_argument("--state-dir")
+    from otel_claude.install import command as install_command
+
+    install_command.add_arguments(
+        commands.add_parser("install", help="wire the hook into Claude Code's settings.json"), "install"
+    )
+    install_command.add_arguments(
+        commands.add_parser("uninstall", help="remove exactly what install added"), "uninstall"
+    )
 
     backfill = commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
     backfill.add_argument("rest", nargs=argparse.REMAINDER)
@@ -102,9 +92,7 @@ def _main(args: list[str]) -> int:
             state_dir=options.state_dir,
         )
     if options.command in ("install", "uninstall"):
-        from otel_claude.install.command import run_install
-
-        return run_install(options)
+        return install_command.run_install(install_command.InstallOptions.from_namespace(options))
     if options.command == "backfill":
         from otel_claude.backfill.command import backfill_main
 

@@ -5,14 +5,87 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from otel_claude.handoff import env, spool
 from otel_claude.install import events as hook_events
 from otel_claude.install import settings_file as installer
 
+Command = Literal["install", "uninstall"]
+Scope = Literal["user", "project", "local"]
 
-def _config_change(options: argparse.Namespace) -> installer.Change | None:
+
+@dataclass(frozen=True)
+class InstallOptions:
+    """What `install` / `uninstall` do, typed; built from argv by `parse_args` (the CLI and `demo` alike)."""
+
+    command: Command = "install"
+    scope: Scope = "user"
+    project_dir: str = "."
+    dry_run: bool = False
+    endpoint: str | None = None
+    headers: str | None = None
+    resource_attributes: str | None = None
+    prometheus_port: int | None = None
+    capture_content: bool = False
+    claude_version: str | None = None
+    claude_binary: str = "claude"
+    state_dir: str | None = None
+
+    @classmethod
+    def from_namespace(cls, options: argparse.Namespace) -> InstallOptions:
+        """From what the parsers `add_arguments` configured produced."""
+        install = options.command == "install"
+        return cls(
+            command="install" if install else "uninstall",
+            scope=options.scope or "user",
+            project_dir=options.project_dir,
+            dry_run=options.dry_run,
+            endpoint=options.endpoint if install else None,
+            headers=options.headers if install else None,
+            resource_attributes=options.resource_attributes if install else None,
+            prometheus_port=options.prometheus_port if install else None,
+            capture_content=options.capture_content if install else False,
+            claude_version=options.claude_version if install else None,
+            claude_binary=options.claude_binary if install else "claude",
+            state_dir=options.state_dir if install else None,
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser, command: Command) -> None:
+    """The options of `install` or `uninstall`, on the CLI's subparser for it."""
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--user", dest="scope", action="store_const", const="user", help="~/.claude (default)")
+    scope.add_argument("--project", dest="scope", action="store_const", const="project", help=".claude/")
+    scope.add_argument("--local", dest="scope", action="store_const", const="local", help="settings.local.json")
+    parser.add_argument("--scope", dest="scope", choices=("user", "project", "local"))
+    parser.add_argument("--project-dir", default=".", help="the project for --project and --local")
+    parser.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
+    if command == "uninstall":
+        return
+    parser.add_argument("--endpoint", help="OTLP gRPC endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)")
+    parser.add_argument("--headers", help="OTLP headers k=v,... (OTEL_EXPORTER_OTLP_HEADERS)")
+    parser.add_argument("--resource-attributes", help="k=v,... (OTEL_RESOURCE_ATTRIBUTES)")
+    parser.add_argument("--prometheus-port", type=int, help="agent's Prometheus port (OTEL_EXPORTER_PROMETHEUS_PORT)")
+    parser.add_argument("--capture-content", action="store_true", help="export prompts and tool I/O, redacted")
+    parser.add_argument("--claude-version", help="register the events of this Claude Code version (else detected)")
+    parser.add_argument("--claude-binary", default="claude", help="the claude executable to ask for its version")
+    parser.add_argument("--state-dir")
+
+
+def parse_args(argv: Sequence[str]) -> InstallOptions:
+    """`install [OPTIONS]` or `uninstall [OPTIONS]` as the CLI spells them, e.g. `parse_args(["install"])`."""
+    parser = argparse.ArgumentParser(prog="otel-claude")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for command in ("install", "uninstall"):
+        add_arguments(commands.add_parser(command), command)
+    return InstallOptions.from_namespace(parser.parse_args(list(argv)))
+
+
+def _config_change(options: InstallOptions) -> installer.Change | None:
     """The config file with the given settings merged into what it already holds (KEY=VALUE lines)."""
     wanted: dict[str, str] = {}
     if options.endpoint:
@@ -47,9 +120,8 @@ def _write_config(change: installer.Change) -> None:
     os.chmod(change.path, spool.FILE_MODE)  # it may hold an auth header
 
 
-def run_install(options: argparse.Namespace) -> int:
-    scope = options.scope or "user"
-    path = installer.settings_path(scope, options.project_dir)
+def run_install(options: InstallOptions) -> int:
+    path = installer.settings_path(options.scope, options.project_dir)
     try:
         if options.command == "uninstall":
             change = installer.plan_uninstall(path)
