@@ -7,6 +7,7 @@ and the peak RSS of a child that only imports otel-claude. A quarter-size corpus
 
     .venv/bin/python benchmarks/bench_backfill.py           # 200 MB corpus (and 50 MB)
     .venv/bin/python benchmarks/bench_backfill.py --short   # 20 MB corpus (and 5 MB)
+    .venv/bin/python benchmarks/bench_backfill.py --check   # exit 1 when a target is missed
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "cost"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 SESSION_BYTES = 4_000_000
+# Targets, each a ratio between the two corpus sizes of one run (4x apart):
+# linear time: the MB/s at the large corpus is at least this share of the MB/s at the small one;
+RATE_RATIO_TARGET = 0.6
+# flat memory: the RSS above the import baseline at the large corpus is at most this multiple of the small one's,
+# plus MEMORY_SLACK_KB for the allocator's noise (memory that grew with the corpus would be about 4x).
+MEMORY_RATIO_TARGET = 2.0
+MEMORY_SLACK_KB = 16 * 1024
 
 CHILD = r"""
 import json, resource, sys, time
@@ -101,6 +109,7 @@ def child(mode: str, root: str, state: str) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="a 20 MB corpus (CI)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     big = 20_000_000 if args.short else 200_000_000
     rows = []
@@ -133,7 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{large['max_rss_kb'] / 1024:.0f} MB, above the import baseline: {extra_large / 1024:.0f} MB at 4x the corpus "
         f"vs {extra_small / 1024:.0f} MB"
     )
-    return 0
+    small_rate = small["bytes"] / small["seconds"] / 1e6
+    rate_ok = rate >= RATE_RATIO_TARGET * small_rate
+    memory_ok = extra_large <= MEMORY_RATIO_TARGET * max(extra_small, 0) + MEMORY_SLACK_KB
+    print(
+        f"targets: MB/s at 4x the corpus >= {RATE_RATIO_TARGET} x the small corpus's ({rate / small_rate:.2f}x): "
+        f"{'ok' if rate_ok else 'MISSED'}; extra RSS <= {MEMORY_RATIO_TARGET} x the small corpus's + "
+        f"{MEMORY_SLACK_KB // 1024} MB: {'ok' if memory_ok else 'MISSED'}"
+    )
+    return 1 if args.check and not (rate_ok and memory_ok) else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Workloads:
 
     .venv/bin/python benchmarks/bench_redaction.py            # 10 MB inputs, more repeats
     .venv/bin/python benchmarks/bench_redaction.py --short    # 0.5 MB inputs, a couple of seconds
+    .venv/bin/python benchmarks/bench_redaction.py --check    # exit 1 when a target is missed
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from otel_claude import semconv as sc
 from otel_claude.redaction import RedactingSpanProcessor, scrub_value
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "claude-code-2.1.330"
+# Linear time: on every adversarial input, the cost relative to str.lower at 10x the size is at most this multiple
+# of the cost at 1x (a quadratic scrubber would give about 10).
+LINEARITY_TARGET = 4.0
 STDLIB_MODULES = ("urllib/request.py", "http/client.py", "smtplib.py", "argparse.py", "subprocess.py", "ssl.py",
                   "logging/__init__.py", "configparser.py", "tarfile.py", "zipfile.py")
 
@@ -138,17 +142,20 @@ def adversarial(size: int) -> list[tuple[str, str]]:
     ]
 
 
-def bench_text(label: str, text: str, repeats: int, min_time: float) -> None:
+def bench_text(label: str, text: str, repeats: int, min_time: float) -> float:
+    """Prints one row; returns the cost as a multiple of one str.lower pass."""
     base = best_of(text.lower, repeats, min_time)
     scrub = best_of(lambda: scrub_value(text), repeats, min_time)
     mb = len(text.encode()) / 1e6
     print(f"  {label:36s} {mb:7.2f} MB {scrub * 1e3:9.2f} ms {mb / scrub:8.1f} MB/s"
           f"   x{scrub / base:7.1f} of str.lower")
+    return scrub / base
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="0.5 MB inputs and fewer repeats (a few seconds)")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     size = 500_000 if args.short else 10_000_000
     repeats, min_time = (3, 0.005) if args.short else (5, 0.2)
@@ -177,10 +184,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     for label, text in texts(size):
         bench_text(label, text, repeats, min_time)
     print("adversarial inputs, at two sizes (a ratio that stays flat means linear time)")
+    growth: list[tuple[str, float]] = []
     for small, large in zip(adversarial(size // 10), adversarial(size), strict=True):
-        bench_text(small[0], small[1], repeats, min_time)
-        bench_text(large[0], large[1], 1 if not args.short else repeats, min_time)
-    return 0
+        at_small = bench_text(small[0], small[1], repeats, min_time)
+        at_large = bench_text(large[0], large[1], 1 if not args.short else repeats, min_time)
+        growth.append((small[0], at_large / at_small))
+    worst_label, worst = max(growth, key=lambda item: item[1])
+    ok = worst <= LINEARITY_TARGET
+    print(
+        f"target: cost vs str.lower at 10x the size <= {LINEARITY_TARGET} x at 1x; worst {worst:.2f} "
+        f"({worst_label}): {'ok' if ok else 'MISSED'}"
+    )
+    return 1 if args.check and not ok else 0
 
 
 if __name__ == "__main__":

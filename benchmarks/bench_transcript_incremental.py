@@ -6,6 +6,7 @@ ratio to the smallest size (flat = about 1.0), beside a full re-read of the file
 
     .venv/bin/python benchmarks/bench_transcript_incremental.py           # 1 MB, 10 MB, 100 MB
     .venv/bin/python benchmarks/bench_transcript_incremental.py --short   # 1 MB, 20 MB
+    .venv/bin/python benchmarks/bench_transcript_incremental.py --check   # exit 1 when the target is missed
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.reader import Cursor, read_all_new
 
 SESSION = "bench-0000-0000-0000-000000000001"
+# Per-event time at the largest transcript over that at the smallest: flat is about 1.0; reading the whole file
+# each time would make it grow with the size (20x or 100x).
+RATIO_TARGET = 2.0
 
 
 def build(path: str, size: int) -> None:
@@ -71,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="1 MB and 20 MB only (CI)")
     parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--check", action="store_true", help=f"exit 1 when the ratio exceeds {RATIO_TARGET}")
     args = parser.parse_args(argv)
     sizes = [1, 20] if args.short else [1, 10, 100]
     events = min(args.events, 100) if args.short else args.events
@@ -92,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{full_read / median:13.0f}x"
         )
     ratio = rows[-1][2] / base
+    verdict = "ok" if ratio <= RATIO_TARGET else "MISSED"
     print(f"RESULT per-event time at {rows[-1][0]} MB / at {rows[0][0]} MB = {ratio:.2f} (flat is ~1.0)")
-    return 0
+    print(f"target: ratio <= {RATIO_TARGET}: {verdict}")
+    return 1 if args.check and ratio > RATIO_TARGET else 0
 
 
 if __name__ == "__main__":
