@@ -25,6 +25,17 @@ RECORDED_PROJECTS_DIR = "/home/dev/.claude/projects"
 # Under the test suite the hook and agent re-raise their own errors instead of swallowing them.
 os.environ.setdefault("OTEL_CLAUDE_DEBUG", "1")
 
+# The slower tiers (pyproject's addopts deselects them; scripts/test.sh runs each with `-m TIER`).
+TIERS = ("integration", "reliability", "prometheus", "node", "claude", "benchmark")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test belongs to at most one slow tier, so running every tier runs every test exactly once."""
+    for item in items:
+        tiers = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        if len(tiers) > 1:
+            raise pytest.UsageError(f"{item.nodeid} is in more than one tier: {tiers}")
+
 
 def load_session(name: str) -> list[dict[str, Any]]:
     lines = (SESSIONS / name / "hooks.jsonl").read_text(encoding="utf-8").splitlines()

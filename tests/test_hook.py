@@ -79,6 +79,7 @@ def test_hook_path_imports_no_heavy_module(tmp_path: Path, hook_env: dict[str, s
     ],
     ids=["empty", "garbage", "wrong-type", "invalid-utf8", "deep-nesting", "unknown-event"],
 )
+@pytest.mark.integration  # starts a real agent
 def test_bad_input_exits_zero_silently_and_is_spooled(
     payload: bytes, hook_env: dict[str, str], agent_cleanup: None, hook_kind: str
 ) -> None:
@@ -101,6 +102,7 @@ def test_bad_input_exits_zero_silently_and_is_spooled(
     assert agent_is_running(lock_path(paths.root))
 
 
+@pytest.mark.integration  # starts a real agent
 def test_twenty_megabyte_payload(hook_env: dict[str, str], agent_cleanup: None, hook_kind: str) -> None:
     big = json.dumps(
         {"session_id": "s", "hook_event_name": "PostToolUse", "tool_name": "Read", "tool_use_id": "t",
@@ -126,6 +128,7 @@ def test_unwritable_state_dir_still_exits_zero_and_counts_the_loss(
     assert json.loads(status.stdout)["dropped_records"] == 1
 
 
+@pytest.mark.integration  # starts a real agent
 def test_a_tty_on_stdin_is_not_read(hook_env: dict[str, str], agent_cleanup: None, hook_kind: str) -> None:
     primary, secondary = pty.openpty()
     argv = hook_argv(hook_kind, hook_env["OTEL_CLAUDE_STATE_DIR"])

@@ -21,6 +21,8 @@ from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.prices import bundled_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
 
+pytestmark = pytest.mark.node  # runs ccusage (npm) under Node.js
+
 Totals = dict[tuple[str, str], dict[str, float]]
 KINDS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
 M = 1_000_000

@@ -22,7 +22,7 @@ from otel_claude.handoff import spool
 from otel_claude.handoff.agent_lock import lock_path
 from reliability.harness import Sandbox, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 EVENT = json.dumps(
     {"session_id": "disk-full-session", "hook_event_name": "Notification", "message": "m", "cwd": "/home/dev/p"}

@@ -28,7 +28,7 @@ from otel_claude.handoff.agent_lock import lock_path
 from reliability.harness import GatedOtlpReceiver, Sandbox, span_counts, span_table, wait_for
 from reliability.synthetic import interleaved
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 # Three batches of the agent (512 records each) and a bit, from 20 concurrent copies of the fixture sessions.
 EVENTS = 1100

@@ -44,7 +44,7 @@ from otel_claude.live.usage import usage_tracker_factory
 from reliability.harness import HOOKS, Sandbox
 from reliability.synthetic import SessionTemplate, fixture_payloads
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 HANG_GUARD_S = 20  # a hook that blocks this long would stall Claude Code; not a performance bound
 # Reasons the agent gives for records it cannot use; "processing_error" is absent on purpose: it means a bug.

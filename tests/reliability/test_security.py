@@ -21,7 +21,7 @@ from otel_claude.handoff.agent_lock import lock_path
 from reliability.harness import HOOKS, OTEL_CLAUDE, Sandbox, wait_for
 from reliability.synthetic import SessionTemplate
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 TYPICAL_UMASK = 0o022  # what Claude Code and a login shell usually run hooks with

@@ -181,11 +181,13 @@ def test_panel_types_are_known_to_grafana_schema() -> None:
             assert panel["type"] in known, f"{board['uid']}: unknown panel type {panel['type']}"
 
 
+@pytest.mark.node
 def test_dashboards_satisfy_grafana_schema_types(tmp_path: Path) -> None:
     result = grafana_schema.typecheck(dashboards(), _npm_prefix(), tmp_path / "tscheck")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
+@pytest.mark.node
 def test_schema_check_rejects_a_wrong_option(tmp_path: Path) -> None:
     """The type check must be able to fail: a misspelt option and a wrong enum value are caught."""
     boards = dashboards()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from . import promql_names
 from .prometheus_bin import promtool
 from .stack_files import PROMETHEUS_CONFIG, RULE_FILES, RULE_TESTS, load_promql, load_yaml, rules
@@ -30,18 +32,21 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([promtool(), *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.prometheus
 def test_promtool_check_rules() -> None:
     assert RULE_FILES
     result = _run("check", "rules", *map(str, RULE_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.prometheus
 def test_promtool_check_config() -> None:
     result = _run("check", "config", str(PROMETHEUS_CONFIG))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 rule files found" in result.stdout
 
 
+@pytest.mark.prometheus
 def test_every_alert_has_a_unit_test_and_passes() -> None:
     tested = {case["alertname"] for path in RULE_TESTS for test in load_yaml(path)["tests"]
               for case in test.get("alert_rule_test", [])}

@@ -35,7 +35,7 @@ from .stack_files import (
     variable_queries,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.prometheus]
+pytestmark = pytest.mark.prometheus
 
 # Panels that legitimately show nothing after the fixture replay; each reason is checked against the fixtures
 # or the agent's output by test_empty_panels_are_empty_for_the_stated_reason.
