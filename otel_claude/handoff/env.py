@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 # --- ours -----------------------------------------------------------------------------------------
 OTEL_CLAUDE_STATE_DIR = "OTEL_CLAUDE_STATE_DIR"
-"""Directory for the spool, the agent's lock, state snapshot and logs. Default `$XDG_STATE_HOME/otel-claude`
-(`~/.local/state/otel-claude`). Created 0700."""
+"""Directory for the spool, the agent's lock, state snapshot, status and logs. Default
+`$XDG_STATE_HOME/otel-claude` (`~/.local/state/otel-claude`). Created 0700. Claude Code strips `OTEL_*` from its
+hooks: `otel-claude install --state-dir` moves it for the hook too."""
 
 OTEL_CLAUDE_CONFIG_FILE = "OTEL_CLAUDE_CONFIG_FILE"
 """The config file (KEY=VALUE lines, `#` comments) that `install` writes. Default
@@ -35,7 +36,7 @@ session is open; the next hook starts it again. 0 never exits. Default 3600."""
 
 OTEL_CLAUDE_PROJECT_LABEL = "OTEL_CLAUDE_PROJECT_LABEL"
 """How the `claude_code.project` metric label is made from a session's directory: `name` (the repository or
-directory name, default), `hash` (a short hash of the path), or `none` (the label is left out)."""
+directory name, default), `hash` (12 hex characters of the path's SHA-256), or `none` (the label is left out)."""
 
 OTEL_CLAUDE_TRANSCRIPT_SETTLE_MS = "OTEL_CLAUDE_TRANSCRIPT_SETTLE_MS"
 """Claude Code writes the transcript asynchronously: after Stop and SubagentStop the agent reads the transcript
@@ -57,7 +58,8 @@ OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
 """`service.name` of the resource. Default `claude-code`."""
 
 OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
-"""Extra resource attributes, `k=v,k2=v2`."""
+"""Extra resource attributes, `k=v,k2=v2`; the resource also has `service.version` (otel-claude's),
+`user.name` and `host.name`."""
 
 OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """OTLP gRPC endpoint for traces and metrics. Default `http://localhost:4317`. The per-signal variants
@@ -88,7 +90,7 @@ OTEL_EXPORTER_PROMETHEUS_HOST = "OTEL_EXPORTER_PROMETHEUS_HOST"
 """Address of the agent's Prometheus `/metrics` endpoint. Default `127.0.0.1` (loopback only)."""
 
 OTEL_EXPORTER_PROMETHEUS_PORT = "OTEL_EXPORTER_PROMETHEUS_PORT"
-"""Port of the agent's Prometheus endpoint. Default 9464."""
+"""Port of the agent's Prometheus endpoint. Default 9464; `0` turns the endpoint off."""
 
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 """`true`: prompts, tool inputs, outputs and error texts are put on spans, after redaction. Default `false`:
