@@ -29,16 +29,19 @@ def variables(source: str) -> list[tuple[str, str]]:
     order: list[str] = []
     body = tree.body
     for statement, following in zip(body, [*body[1:], None], strict=True):
-        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+        if isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        else:
             continue
-        target = statement.targets[0]
         if not isinstance(target, ast.Name):
             continue
-        if target.id == "ALL" and isinstance(statement.value, ast.Tuple):
-            order = [element.id for element in statement.value.elts if isinstance(element, ast.Name)]
+        if target.id == "ALL" and isinstance(value, ast.Tuple):
+            order = [element.id for element in value.elts if isinstance(element, ast.Name)]
         elif (
-            isinstance(statement.value, ast.Constant)
-            and statement.value.value == target.id
+            isinstance(value, ast.Constant)
+            and value.value == target.id
             and isinstance(following, ast.Expr)
             and isinstance(following.value, ast.Constant)
             and isinstance(following.value.value, str)
