@@ -24,6 +24,10 @@ RECORDED_PROJECTS_DIR = "/home/dev/.claude/projects"
 
 # Under the test suite the hook and agent re-raise their own errors instead of swallowing them.
 os.environ.setdefault("OTEL_CLAUDE_DEBUG", "1")
+# Processes the tests start (`python -m otel_claude ...`, agents) run this tree's package too, not another
+# installed copy (pyproject's pythonpath only reaches this process).
+_ROOT = str(Path(__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join([_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 # The slower tiers (pyproject's addopts deselects them; scripts/test.sh runs each with `-m TIER`).
 TIERS = ("integration", "reliability", "prometheus", "node", "claude", "benchmark")
