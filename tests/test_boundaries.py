@@ -74,19 +74,37 @@ def sdk_imports_reached(modules: dict[str, ModuleInfo], command: str) -> list[st
     )
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
 def private_reach_throughs(modules: dict[str, ModuleInfo]) -> list[str]:
-    """`from otel_claude.x import _y` in any module but x itself (a private name is x's to change)."""
-    return [
+    """`from otel_claude.x import _y`, or `x._y` on an imported package module x, in any module but x itself:
+    a private name is its module's to change."""
+    found = [
         f"{info.name}:{ref.line} imports {ref.module}.{ref.name}"
         for info in modules.values()
         for ref in info.imports
         if _within(ref.module, PACKAGE)
         and ref.name is not None
-        and ref.name.startswith("_")
-        and not ref.name.startswith("__")
+        and _private(ref.name)
         and ref.module != info.name
         and target(ref, modules) == ref.module  # importing a private *module* by name is a different matter
     ]
+    for info in modules.values():
+        bound_modules = {
+            ref.bound: reached
+            for ref in info.imports
+            if (reached := target(ref, modules)) is not None
+            and (ref.name is None or reached != ref.module)  # the name is a module, not a function in one
+            and (ref.name is not None or ref.bound != ref.module.split(".")[0] or ref.module == ref.bound)
+        }
+        found += [
+            f"{info.name}:{line} reads {bound_modules[name]}.{attr}"
+            for line, name, attr in info.attribute_uses
+            if name in bound_modules and _private(attr) and bound_modules[name] != info.name
+        ]
+    return sorted(found)
 
 
 def test_handoff_imports_only_the_standard_library(modules: dict[str, ModuleInfo]) -> None:
@@ -137,6 +155,8 @@ def test_the_checks_catch_planted_violations(tmp_path: Path) -> None:
         "transcripts/model.py": "from otel_claude.live.state import _helper\nimport argparse\n",
         "live/__init__.py": "",
         "live/state.py": "from otel_claude.transcripts import model\n\ndef _helper() -> None: ...\n",
+        "agent/__init__.py": "",
+        "agent/loop.py": "from otel_claude.live import state as st\n\ndef run() -> None:\n    st._helper()\n",
         "cli/__init__.py": "",
         "cli/status.py": "from otel_claude.export import outbox\n",
         "cli/replay.py": "def run() -> None:\n    from otel_claude.live import state\n",
@@ -155,7 +175,10 @@ def test_the_checks_catch_planted_violations(tmp_path: Path) -> None:
     assert layer_violations(planted, "otel_claude.export", ("otel_claude.live", "otel_claude.transcripts"))
     assert layer_violations(planted, "otel_claude.transcripts", ("otel_claude.live",))
     assert argparse_violations(planted) == ["otel_claude.transcripts.model:2"]
-    assert private_reach_throughs(planted) == ["otel_claude.transcripts.model:1 imports otel_claude.live.state._helper"]
+    assert private_reach_throughs(planted) == [
+        "otel_claude.agent.loop:4 reads otel_claude.live.state._helper",
+        "otel_claude.transcripts.model:1 imports otel_claude.live.state._helper",
+    ]
     graph = edges(planted)
     assert cycles(graph) == [["otel_claude.live.state", "otel_claude.transcripts.model"]]
     assert sdk_imports_reached(planted, "otel_claude.cli.status") == [

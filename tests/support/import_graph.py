@@ -24,6 +24,7 @@ class ImportRef:
     name: str | None
     line: int
     in_function: bool
+    bound: str  # the local name the import binds
 
 
 @dataclass
@@ -31,6 +32,8 @@ class ModuleInfo:
     name: str
     path: Path
     imports: list[ImportRef] = field(default_factory=list)
+    # (line, local name, attribute) for every `name.attr` whose name an import binds (`spool.pending_names`).
+    attribute_uses: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def _module_name(root: Path, path: Path) -> str:
@@ -67,12 +70,18 @@ def read_package(root: Path, package: str = PACKAGE) -> dict[str, ModuleInfo]:
         for node, in_function in _walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    info.imports.append(ImportRef(info.name, alias.name, None, node.lineno, in_function))
+                    bound = alias.asname or alias.name.split(".")[0]
+                    info.imports.append(ImportRef(info.name, alias.name, None, node.lineno, in_function, bound))
             elif isinstance(node, ast.ImportFrom):
                 module = _resolve(info.name, path.name == "__init__.py", node)
                 for alias in node.names:
-                    info.imports.append(ImportRef(info.name, module, alias.name, node.lineno, in_function))
+                    bound = alias.asname or alias.name
+                    info.imports.append(ImportRef(info.name, module, alias.name, node.lineno, in_function, bound))
         modules[info.name] = info
+        aliases = {ref.bound for ref in info.imports}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                info.attribute_uses.append((node.lineno, node.value.id, node.attr))
     return modules
 
 
