@@ -13,6 +13,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from otel_claude import hook
 
         return hook.main(args[1:])
+    if args[:1] == ["backfill"]:
+        # Its own parser sees every argument (an argparse.REMAINDER refused options before the first path).
+        from otel_claude.backfill.command import backfill_main
+
+        return backfill_main(args[1:])
     return _main(args)
 
 
@@ -59,15 +64,15 @@ def _main(args: list[str]) -> int:
         commands.add_parser("uninstall", help="remove exactly what install added"), "uninstall"
     )
 
-    backfill = commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
-    backfill.add_argument("rest", nargs=argparse.REMAINDER)
+    # Listed for `--help`; main() hands `backfill` to its own parser before this one runs.
+    commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
 
     demo = commands.add_parser(
         "demo", help="install, start the agent, replay a bundled real session, show where telemetry went"
     )
     demo.add_argument("--stop", action="store_true", help="stop the agent afterwards (it keeps running by default)")
 
-    options = parser.parse_args(args)  # `hook` never gets here: main() hands it over before argparse loads
+    options = parser.parse_args(args)  # `hook` and `backfill` never get here: main() hands them over first
     if options.command == "agent":
         from otel_claude.agent.runner import run_agent
 
@@ -93,10 +98,6 @@ def _main(args: list[str]) -> int:
         )
     if options.command in ("install", "uninstall"):
         return install_command.run_install(install_command.InstallOptions.from_namespace(options))
-    if options.command == "backfill":
-        from otel_claude.backfill.command import backfill_main
-
-        return backfill_main(options.rest)
     assert options.command == "demo", options.command  # argparse accepts only the commands above
     from otel_claude.cli.demo import run_demo
 
