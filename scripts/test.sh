@@ -15,7 +15,7 @@ for installer in scripts/install-test-deps/*.sh; do
   echo "== $installer"
   bash "$installer"
 done
-echo "== ruff"; .venv/bin/ruff check otel_claude tests benchmarks grafana
+echo "== ruff"; .venv/bin/ruff check otel_claude tests benchmarks grafana scripts
 echo "== mypy"; .venv/bin/mypy
 
 run_tier() {

@@ -177,11 +177,34 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def layers(modules: dict[str, ModuleInfo], graph: dict[str, set[str]]) -> dict[str, dict[str, int]]:
+    """Folder (or top-level module) -> the folders it imports from, with how many module edges."""
+
+    def layer(name: str) -> str:
+        parts = name.split(".")
+        return parts[1] if len(parts) > 1 else parts[0]
+
+    found: dict[str, dict[str, int]] = {}
+    for source, targets in graph.items():
+        for reached in targets:
+            if layer(source) != layer(reached):
+                counts = found.setdefault(layer(source), {})
+                counts[layer(reached)] = counts.get(layer(reached), 0) + 1
+    return found
+
+
 def main(argv: list[str]) -> int:
-    root = Path(argv[0]) if argv else Path(__file__).resolve().parents[2]
+    """`import_graph.py [ROOT] [--layers]`: the summary line, then every edge (or, with --layers, folder edges)."""
+    by_layer = "--layers" in argv
+    args = [a for a in argv if a != "--layers"]
+    root = Path(args[0]) if args else Path(__file__).resolve().parents[2]
     modules = read_package(root)
     graph = edges(modules)
     print(f"modules {len(modules)} edges {sum(len(v) for v in graph.values())} cycles {cycles(graph)}")
+    if by_layer:
+        for source, counts in sorted(layers(modules, graph).items()):
+            print(f"{source} -> {', '.join(f'{t} ({n})' for t, n in sorted(counts.items()))}")
+        return 0
     for name in sorted(graph):
         if graph[name]:
             print(f"{name} -> {', '.join(sorted(graph[name]))}")
