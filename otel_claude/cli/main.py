@@ -57,12 +57,24 @@ def _main(args: list[str]) -> int:
         scope.add_argument("--user", dest="scope", action="store_const", const="user", help="~/.claude (default)")
         scope.add_argument("--project", dest="scope", action="store_const", const="project", help=".claude/")
         scope.add_argument("--local", dest="scope", action="store_const", const="local", help="settings.local.json")
-        sub.add_argument("--scope", dest="scope", choices=("user", "project", "local"))
+        scope.add_argument(
+            "--managed",
+            dest="scope",
+            action="store_const",
+            const="managed",
+            help="every user of this machine: Claude Code's managed settings (as root)",
+        )
+        sub.add_argument("--scope", dest="scope", choices=("user", "project", "local", "managed"))
         sub.add_argument("--project-dir", default=".", help="the project for --project and --local")
         sub.add_argument("--dry-run", action="store_true", help="print the change, write nothing")
     install.add_argument("--endpoint", help="OTLP gRPC endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)")
     install.add_argument("--headers", help="OTLP headers k=v,... (OTEL_EXPORTER_OTLP_HEADERS)")
     install.add_argument("--resource-attributes", help="k=v,... (OTEL_RESOURCE_ATTRIBUTES)")
+    install.add_argument("--certificate", help="CA PEM that verifies the endpoint (OTEL_EXPORTER_OTLP_CERTIFICATE)")
+    install.add_argument("--client-certificate", help="PEM for mutual TLS (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)")
+    install.add_argument("--client-key", help="its private key (OTEL_EXPORTER_OTLP_CLIENT_KEY)")
+    install.add_argument("--insecure", action="store_true", help="plaintext gRPC (OTEL_EXPORTER_OTLP_INSECURE=true)")
+    install.add_argument("--team", help="opt-in team label on every span and metric (OTEL_CLAUDE_TEAM)")
     install.add_argument("--prometheus-port", type=int, help="agent's Prometheus port (OTEL_EXPORTER_PROMETHEUS_PORT)")
     install.add_argument("--capture-content", action="store_true", help="export prompts and tool I/O, redacted")
     install.add_argument("--claude-version", help="register the events of this Claude Code version (else detected)")

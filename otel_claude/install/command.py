@@ -9,7 +9,9 @@ from pathlib import Path
 
 from otel_claude.handoff import env, spool
 from otel_claude.install import events as hook_events
+from otel_claude.install import managed as managed_install
 from otel_claude.install import settings_file as installer
+from otel_claude.install import tls
 
 
 def _config_change(options: argparse.Namespace) -> installer.Change | None:
@@ -25,7 +27,8 @@ def _config_change(options: argparse.Namespace) -> installer.Change | None:
         wanted[env.OTEL_EXPORTER_PROMETHEUS_PORT] = str(options.prometheus_port)
     if options.capture_content:
         wanted[env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] = "true"
-    path = Path(env.config_file())
+    wanted.update(tls.config_values(options))
+    path = Path(env.system_config_file() if options.scope == "managed" else env.config_file())
     before = path.read_text(encoding="utf-8") if path.exists() else None
     current = env.parse_config_text(before or "")
     if before is not None and all(current.get(k) == v for k, v in wanted.items()):
@@ -39,21 +42,31 @@ def _config_change(options: argparse.Namespace) -> installer.Change | None:
     return installer.Change(path, before, header + body)
 
 
-def _write_config(change: installer.Change) -> None:
-    change.path.parent.mkdir(parents=True, exist_ok=True, mode=spool.DIR_MODE)
-    fd = os.open(change.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, spool.FILE_MODE)
+def _write_config(change: installer.Change, managed: bool) -> None:
+    # A user's file may hold an auth header: 0600. The machine-wide one must be readable by every user's agent.
+    mode = managed_install.SYSTEM_CONFIG_MODE if managed else spool.FILE_MODE
+    change.path.parent.mkdir(parents=True, exist_ok=True, mode=0o755 if managed else spool.DIR_MODE)
+    fd = os.open(change.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(change.after)
-    os.chmod(change.path, spool.FILE_MODE)  # it may hold an auth header
+    os.chmod(change.path, mode)
 
 
 def run_install(options: argparse.Namespace) -> int:
     scope = options.scope or "user"
+    managed = scope == "managed"
+    if managed and options.command == "install" and options.state_dir:
+        print("otel-claude install: --managed takes no --state-dir: each user's hook finds its own", file=sys.stderr)
+        return 2
+    problem = tls.check_files(options) if options.command == "install" else None
+    if problem:
+        print(f"otel-claude install: {problem}", file=sys.stderr)
+        return 2
     path = installer.settings_path(scope, options.project_dir)
     try:
         if options.command == "uninstall":
             change = installer.plan_uninstall(path)
-            config_change = None
+            config_change = managed_install.plan_remove_system_config() if managed else None
         else:
             version = (
                 hook_events.parse_version(options.claude_version)
@@ -61,8 +74,9 @@ def run_install(options: argparse.Namespace) -> int:
                 else hook_events.detect_version(options.claude_binary)
             )
             events = hook_events.events_for(version)
-            state_dir = options.state_dir or env.state_dir(env.effective_environment())
-            change = installer.plan_install(path, events, installer.hook_command(os.path.abspath(state_dir)))
+            own_dir = options.state_dir or env.state_dir(env.effective_environment())
+            state_dir = None if managed else os.path.abspath(own_dir)
+            change = installer.plan_install(path, events, installer.hook_command(state_dir))
             config_change = _config_change(options)
             described = ".".join(map(str, version)) if version else "unknown (classic events only)"
             print(f"Claude Code version: {described}; registering {len(events)} events")
@@ -76,11 +90,17 @@ def run_install(options: argparse.Namespace) -> int:
     for item in changes:
         if options.dry_run:
             print(item.diff() or f"{item.path}: (new file)\n{item.after}")
+        elif item is config_change and options.command == "uninstall":
+            item.path.unlink(missing_ok=True)
+            print(f"removed {item.path}")
         elif item is config_change:
-            _write_config(item)
+            _write_config(item, managed)
             print(f"wrote {item.path}")
+        elif managed and options.command == "uninstall" and managed_install.is_empty(item.after):
+            item.path.unlink(missing_ok=True)  # nothing but ours was in it: an empty object would be left
+            print(f"removed {item.path}")
         else:
-            installer.apply(item)
+            installer.apply(item, managed_install.SETTINGS_MODE if managed else None)
             print(f"{'updated' if options.command == 'install' else 'cleaned'} {item.path}")
     if options.dry_run:
         print("(dry run: nothing written)")

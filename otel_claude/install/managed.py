@@ -1,0 +1,39 @@
+"""`install --managed`: hooks for every user of a machine, in Claude Code's managed settings.
+
+Claude Code 2.1.330 reads managed settings from a fixed path per platform (no environment variable moves it; see
+docs/team.md). The command written there names no state dir: each user's hook resolves its own private state dir
+at run time from that user's environment (`$XDG_STATE_HOME` or `~/.local/state`), and starts that user's own
+agent. The agent's settings for the whole machine go to the system config file, read beneath each user's own.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from otel_claude.handoff import env
+from otel_claude.install.settings_file import Change
+
+LINUX_PATH = Path("/etc/claude-code/managed-settings.json")
+MACOS_PATH = Path("/Library/Application Support/ClaudeCode/managed-settings.json")
+# Every user's Claude Code and agent must read these files; neither may be writable by them.
+SETTINGS_MODE = 0o644
+SYSTEM_CONFIG_MODE = 0o644
+
+
+def managed_settings_path(platform: str | None = None) -> Path:
+    """Where Claude Code reads machine-wide managed settings on this platform."""
+    return MACOS_PATH if (platform or sys.platform) == "darwin" else LINUX_PATH
+
+
+def is_empty(settings_text: str) -> bool:
+    """True for a settings file holding an empty object (all that is left once our hooks are removed)."""
+    return settings_text.strip() in ("", "{}")
+
+
+def plan_remove_system_config() -> Change | None:
+    """Uninstall removes the machine-wide config file install wrote (it holds only otel-claude's settings)."""
+    path = Path(env.system_config_file())
+    if not path.is_file():
+        return None
+    return Change(path, path.read_text(encoding="utf-8"), "")
