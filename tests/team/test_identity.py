@@ -10,7 +10,8 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from otel_claude import config, semconv as sc
+from otel_claude import config
+from otel_claude import semconv as sc
 from otel_claude.export import providers
 from otel_claude.export.constant_labels import ConstantLabelsMeter
 

@@ -66,7 +66,7 @@ def test_tls_options_that_cannot_work_are_refused(
 
 @pytest.fixture
 def managed_paths(isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """The managed settings and system config paths, moved into tmp (the real-path run is tests/team/test_managed_cli)."""
+    """The managed settings and system config paths, moved into tmp (test_managed_cli.py writes the real path)."""
     settings = tmp_path / "etc" / "claude-code" / "managed-settings.json"
     monkeypatch.setattr(managed, "LINUX_PATH", settings)
     monkeypatch.setattr(managed, "MACOS_PATH", settings)
