@@ -59,6 +59,11 @@ def run_install(options: argparse.Namespace) -> int:
         print("otel-claude install: --managed takes no --state-dir: each user's hook finds its own", file=sys.stderr)
         return 2
     problem = tls.check_files(options) if options.command == "install" else None
+    if managed and options.command == "install" and not problem:
+        # Every user's hook runs this interpreter and these files: a private one would fail silently in each hook.
+        problem = managed_install.unreachable_for_other_users(
+            [sys.executable, installer.hook_script("hook.sh"), installer.hook_script("hook.py")]
+        )
     if problem:
         print(f"otel-claude install: {problem}", file=sys.stderr)
         return 2

@@ -8,6 +8,8 @@ agent. The agent's settings for the whole machine go to the system config file, 
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -37,3 +39,29 @@ def plan_remove_system_config() -> Change | None:
     if not path.is_file():
         return None
     return Change(path, path.read_text(encoding="utf-8"), "")
+
+
+def _blocked(path: str) -> str | None:
+    """The first directory on the way to `path` (or the file itself) that other users cannot pass or read."""
+    parts = os.path.abspath(path).split(os.sep)
+    for depth in range(2, len(parts) + 1):
+        prefix = os.sep.join(parts[:depth]) or os.sep
+        try:
+            mode = os.stat(prefix).st_mode
+        except OSError:
+            return prefix
+        needed = stat.S_IXOTH if stat.S_ISDIR(mode) else stat.S_IROTH
+        if not mode & needed:
+            return prefix
+    return None
+
+
+def unreachable_for_other_users(paths: list[str]) -> str | None:
+    """Why another user's hook could not run this installation, or None. Each path is checked as written and as
+    resolved (a venv's python is a link into the base interpreter, often under a private home such as /root)."""
+    for path in paths:
+        for candidate in dict.fromkeys((path, os.path.realpath(path))):
+            blocked = _blocked(candidate)
+            if blocked:
+                return f"{blocked} is not readable by other users, so their hooks cannot run {path}"
+    return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,8 @@ def managed_paths(isolated_home: Path, tmp_path: Path, monkeypatch: pytest.Monke
     """The managed settings and system config paths, moved into tmp (test_managed_cli.py writes the real path)."""
     settings = tmp_path / "etc" / "claude-code" / "managed-settings.json"
     monkeypatch.setattr(managed, "LINUX_PATH", settings)
+    # The test interpreter may live in a private home (pyenv under /root); the check has its own test below.
+    monkeypatch.setattr(managed, "unreachable_for_other_users", lambda paths: None)
     monkeypatch.setattr(managed, "MACOS_PATH", settings)
     return settings, Path(env.system_config_file())
 
@@ -145,3 +149,21 @@ def test_the_managed_command_spools_into_each_users_own_state_dir(
     finally:
         for state in users.values():
             stop_agent(str(state), {**base, "HOME": str(state.parents[2])})
+
+
+def test_managed_install_refuses_an_interpreter_other_users_cannot_run() -> None:
+    base = Path(tempfile.mkdtemp(prefix="otel-claude-reach-"))  # pytest's tmp_path lies in a 0700 directory
+    try:
+        base.chmod(0o755)
+        python = base / "private" / "bin" / "python"
+        python.parent.mkdir(parents=True)
+        python.write_text("")
+        python.chmod(0o755)
+        (base / "private").chmod(0o700)
+        assert managed.unreachable_for_other_users([str(python)]) == (
+            f"{base / 'private'} is not readable by other users, so their hooks cannot run {python}"
+        )
+        (base / "private").chmod(0o755)
+        assert managed.unreachable_for_other_users([str(python)]) is None
+    finally:
+        shutil.rmtree(base)
