@@ -60,6 +60,21 @@ def _team(raw: str, problems: list[env.Problem]) -> str:
     return team
 
 
+def _missing_tls_files(merged: Mapping[str, str]) -> list[env.Problem]:
+    """TLS files the config names but the agent cannot read: the SDK's exporter would then fall back to the system
+    roots (or no client certificate) and every export to a private-CA gateway fail; say why at start."""
+    names = (
+        env.OTEL_EXPORTER_OTLP_CERTIFICATE,
+        env.OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+        env.OTEL_EXPORTER_OTLP_CLIENT_KEY,
+    )
+    return [
+        env.Problem(name, merged[name], "the system CA roots and no client certificate (the file is unreadable)")
+        for name in names
+        if merged.get(name) and not os.access(merged[name], os.R_OK)
+    ]
+
+
 def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
     merged = env.effective_environment(environ)
     problems: list[env.Problem] = []
@@ -70,6 +85,7 @@ def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
     metrics_exporters = frozenset(
         part.strip().lower() for part in merged.get(env.OTEL_METRICS_EXPORTER, "otlp,prometheus").split(",")
     ) - {""}
+    problems += _missing_tls_files(merged)
     # Who and where: OTEL_RESOURCE_ATTRIBUTES may name them (an organisation's own user ids, a stable host name);
     # else the login and the host name. The resource and every metric label use these same values.
     declared = resource_attributes(merged.get(env.OTEL_RESOURCE_ATTRIBUTES, ""))

@@ -96,3 +96,16 @@ def test_constant_labels_add_no_series() -> None:
         counts.append(len(_points(reader)["calls"]))
         provider.shutdown()
     assert counts == [3, 3]
+
+
+def test_an_unreadable_certificate_is_reported_at_start(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("PEM")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(ca))
+    assert config.load().problems == []
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", str(tmp_path / "gone.key"))
+    assert [(p.name, p.value) for p in config.load().problems] == [
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", str(tmp_path / "gone.key"))
+    ]
