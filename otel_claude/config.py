@@ -43,7 +43,7 @@ def _user_name() -> str:
         return str(os.getuid())
 
 
-MAX_TEAM_CHARS = 64
+MAX_TEAM_CHARS = 64  # also what install --team accepts
 
 
 def resource_attributes(text: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ def _config_change(options: argparse.Namespace) -> installer.Change | None:
         wanted[env.OTEL_EXPORTER_PROMETHEUS_PORT] = str(options.prometheus_port)
     if options.capture_content:
         wanted[env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] = "true"
-    wanted.update(tls.config_values(options))
+    wanted.update(_gateway_options(options).config_values())
     path = Path(env.system_config_file() if options.scope == "managed" else env.config_file())
     before = path.read_text(encoding="utf-8") if path.exists() else None
     current = env.parse_config_text(before or "")
@@ -40,6 +40,16 @@ def _config_change(options: argparse.Namespace) -> installer.Change | None:
     )
     body = "".join(f"{key}={value}\n" for key, value in sorted(current.items()))
     return installer.Change(path, before, header + body)
+
+
+def _gateway_options(options: argparse.Namespace) -> tls.GatewayOptions:
+    return tls.GatewayOptions(
+        certificate=getattr(options, "certificate", None),
+        client_certificate=getattr(options, "client_certificate", None),
+        client_key=getattr(options, "client_key", None),
+        insecure=bool(getattr(options, "insecure", False)),
+        team=getattr(options, "team", None),
+    )
 
 
 def _write_config(change: installer.Change, managed: bool) -> None:
@@ -58,7 +68,7 @@ def run_install(options: argparse.Namespace) -> int:
     if managed and options.command == "install" and options.state_dir:
         print("otel-claude install: --managed takes no --state-dir: each user's hook finds its own", file=sys.stderr)
         return 2
-    problem = tls.check_files(options) if options.command == "install" else None
+    problem = _gateway_options(options).problem() if options.command == "install" else None
     if managed and options.command == "install" and not problem:
         # Every user's hook runs this interpreter and these files: a private one would fail silently in each hook.
         problem = managed_install.unreachable_for_other_users(

@@ -3,42 +3,47 @@ for a central gateway, as the config file holds them (the SDK's exporter reads t
 
 from __future__ import annotations
 
-import argparse
 import os
+from dataclasses import dataclass
 
+from otel_claude.config import MAX_TEAM_CHARS
 from otel_claude.handoff import env
 
-_FILES = (
-    ("certificate", env.OTEL_EXPORTER_OTLP_CERTIFICATE),
-    ("client_certificate", env.OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE),
-    ("client_key", env.OTEL_EXPORTER_OTLP_CLIENT_KEY),
-)
 
+@dataclass(frozen=True)
+class GatewayOptions:
+    certificate: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    insecure: bool = False
+    team: str | None = None
 
-def config_values(options: argparse.Namespace) -> dict[str, str]:
-    """The config-file lines for the TLS and identity options given (paths made absolute: the agent runs in /)."""
-    values = {
-        name: os.path.abspath(getattr(options, attribute))
-        for attribute, name in _FILES
-        if getattr(options, attribute, None)
-    }
-    if getattr(options, "insecure", False):
-        values[env.OTEL_EXPORTER_OTLP_INSECURE] = "true"
-    if getattr(options, "team", None):
-        values[env.OTEL_CLAUDE_TEAM] = options.team
-    return values
+    def _files(self) -> tuple[tuple[str, str, str | None], ...]:
+        """(option, config name, path) of each TLS file option."""
+        return (
+            ("--certificate", env.OTEL_EXPORTER_OTLP_CERTIFICATE, self.certificate),
+            ("--client-certificate", env.OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, self.client_certificate),
+            ("--client-key", env.OTEL_EXPORTER_OTLP_CLIENT_KEY, self.client_key),
+        )
 
+    def config_values(self) -> dict[str, str]:
+        """The config-file lines for the options given (paths made absolute: the agent runs in /)."""
+        values = {name: os.path.abspath(path) for _, name, path in self._files() if path}
+        if self.insecure:
+            values[env.OTEL_EXPORTER_OTLP_INSECURE] = "true"
+        if self.team:
+            values[env.OTEL_CLAUDE_TEAM] = self.team
+        return values
 
-def check_files(options: argparse.Namespace) -> str | None:
-    """Why the given TLS options cannot work, or None: a missing file, half a client pair, TLS and insecure both."""
-    for attribute, _ in _FILES:
-        path = getattr(options, attribute, None)
-        if path and not os.path.isfile(path):
-            return f"--{attribute.replace('_', '-')} {path}: no such file"
-    if bool(getattr(options, "client_certificate", None)) != bool(getattr(options, "client_key", None)):
-        return "--client-certificate and --client-key go together"
-    if getattr(options, "insecure", False) and getattr(options, "certificate", None):
-        return "--insecure and --certificate contradict each other"
-    if getattr(options, "team", None) and len(options.team) > 64:
-        return "--team: at most 64 characters"
-    return None
+    def problem(self) -> str | None:
+        """Why the options cannot work, or None: a missing file, half a client pair, TLS and insecure both."""
+        for option, _, path in self._files():
+            if path and not os.path.isfile(path):
+                return f"{option} {path}: no such file"
+        if bool(self.client_certificate) != bool(self.client_key):
+            return "--client-certificate and --client-key go together"
+        if self.insecure and self.certificate:
+            return "--insecure and --certificate contradict each other"
+        if self.team and len(self.team) > MAX_TEAM_CHARS:
+            return f"--team: at most {MAX_TEAM_CHARS} characters"
+        return None
