@@ -55,13 +55,20 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
 
 class OtlpReceiver:
     def __init__(
-        self, port: int | None = None, *, tls: tuple[bytes, bytes] | None = None, token: str | None = None
+        self,
+        port: int | None = None,
+        *,
+        tls: tuple[bytes, bytes] | None = None,
+        token: str | None = None,
+        client_ca: bytes | None = None,
     ) -> None:
-        """tls: (certificate chain PEM, private key PEM) to serve TLS with; token: the bearer token required."""
+        """tls: (certificate chain PEM, private key PEM) to serve TLS with; token: the bearer token required;
+        client_ca: require a client certificate signed by this CA (mutual TLS)."""
         self.port = port or free_port()
         self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._tls = tls
         self._token = token
+        self._client_ca = client_ca
         self._lock = threading.Lock()
         self.trace_requests: list[Any] = []
         self.metric_requests: list[Any] = []
@@ -88,7 +95,11 @@ class OtlpReceiver:
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(self), server)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(self), server)
         if self._tls:
-            credentials = grpc.ssl_server_credentials([(self._tls[1], self._tls[0])])
+            credentials = grpc.ssl_server_credentials(
+                [(self._tls[1], self._tls[0])],
+                root_certificates=self._client_ca,
+                require_client_auth=self._client_ca is not None,
+            )
             server.add_secure_port(f"127.0.0.1:{self.port}", credentials)
         else:
             server.add_insecure_port(f"127.0.0.1:{self.port}")

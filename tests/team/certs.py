@@ -13,6 +13,8 @@ class Certificates:
     ca: Path  # what the agents trust (install --certificate)
     server_chain: bytes
     server_key: bytes
+    client_certificate: Path  # for mutual TLS (install --client-certificate / --client-key)
+    client_key: Path
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -34,6 +36,14 @@ def make_certificates(directory: Path, name: str = "gateway") -> Certificates:
     )
     _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
              "-out", "server.pem", "-days", "2", "-extfile", "server.ext", cwd=directory)  # fmt: skip
+    _openssl("req", *ec, "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=agent", cwd=directory)
+    (directory / "client.ext").write_text("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+    _openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "client.pem", "-days", "2", "-extfile", "client.ext", cwd=directory)  # fmt: skip
     return Certificates(
-        directory / "ca.pem", (directory / "server.pem").read_bytes(), (directory / "server.key").read_bytes()
+        directory / "ca.pem",
+        (directory / "server.pem").read_bytes(),
+        (directory / "server.key").read_bytes(),
+        directory / "client.pem",
+        directory / "client.key",
     )

@@ -59,7 +59,9 @@ def gateway(certificates: Certificates) -> Iterator[OtlpReceiver]:
     server.stop()
 
 
-def _agent(tmp_path: Path, endpoint: str, ca: Path, user: str, host: str, team: str, token: str) -> Agent:
+def _agent(
+    tmp_path: Path, endpoint: str, ca: Path, user: str, host: str, team: str, token: str, *extra: str
+) -> Agent:
     home = tmp_path / user
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "XDG_"))}
@@ -74,7 +76,7 @@ def _agent(tmp_path: Path, endpoint: str, ca: Path, user: str, host: str, team: 
     )
     install = [*OTEL_CLAUDE, "install", "--claude-version", "2.1.330", "--endpoint", endpoint,
                "--headers", f"authorization=Bearer {token}", "--certificate", str(ca),
-               "--resource-attributes", f"user.name={user},host.name={host}", "--team", team]  # fmt: skip
+               "--resource-attributes", f"user.name={user},host.name={host}", "--team", team, *extra]  # fmt: skip
     result = subprocess.run(install, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     config = home / ".config" / "otel-claude" / "otel-claude.env"
@@ -189,4 +191,28 @@ def test_nothing_is_lost_while_the_gateway_restarts(tmp_path: Path, certificates
     finally:
         first.stop()
         for agent in agents:
+            stop_agent(agent.state_dir, agent.env)
+
+
+def test_mutual_tls_with_the_client_certificate_from_install(tmp_path: Path, certificates: Certificates) -> None:
+    """A gateway that also requires a client certificate: the agent presents the one install wrote; an agent
+    without it cannot connect and keeps its records."""
+    ca = certificates.ca.read_bytes()
+    tls = (certificates.server_chain, certificates.server_key)
+    gateway = OtlpReceiver(tls=tls, token=TOKEN, client_ca=ca).start()
+    client = ("--client-certificate", str(certificates.client_certificate),
+              "--client-key", str(certificates.client_key))  # fmt: skip
+    frank = _agent(tmp_path, gateway.endpoint, certificates.ca, "frank", "host-f", "infra", TOKEN, *client)
+    grace = _agent(tmp_path, gateway.endpoint, certificates.ca, "grace", "host-g", "infra", TOKEN)
+    try:
+        with_certificate = _replay(frank, "main", "--wait", "--timeout", "120")
+        without = _replay(grace, "main")
+        for proc in (with_certificate, without):
+            _finish(proc)
+        assert _tool_ids_by_user(gateway) == {"frank": _tool_call_ids("main")}
+        wait_for(lambda: _failed_exports(grace) > 0, 60, "grace's failed handshake")
+        assert spool.pending_names(spool.SpoolPaths(grace.state_dir))
+    finally:
+        gateway.stop()
+        for agent in (frank, grace):
             stop_agent(agent.state_dir, agent.env)
