@@ -111,7 +111,9 @@ def machine() -> Iterator[Machine]:
     try:
         yield Machine(root, name, entry.pw_uid, entry.pw_gid, etc_cc, etc_oc)
     finally:
-        subprocess.run(["userdel", name], capture_output=True, timeout=60)
+        # userdel refuses while a process of the user still exits (the agent we stopped): retry for a while.
+        wait_for(lambda: subprocess.run(["userdel", name], capture_output=True, timeout=60).returncode in (0, 6),
+                 30, f"userdel {name}")  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
         for path in created:
             try:
