@@ -13,6 +13,8 @@ from otel_claude.install import managed as managed_install
 from otel_claude.install import settings_file as installer
 from otel_claude.install import tls
 
+MANAGED_METRIC_EXPORT_INTERVAL_MS = 60000
+
 
 def _config_change(options: argparse.Namespace) -> installer.Change | None:
     """The config file with the given settings merged into what it already holds (KEY=VALUE lines)."""
@@ -31,6 +33,10 @@ def _config_change(options: argparse.Namespace) -> installer.Change | None:
     path = Path(env.system_config_file() if options.scope == "managed" else env.config_file())
     before = path.read_text(encoding="utf-8") if path.exists() else None
     current = env.parse_config_text(before or "")
+    if options.scope == "managed" and env.OTEL_METRIC_EXPORT_INTERVAL not in current:
+        # Every export resends each cumulative series: at a team's scale that, not the traces, is the traffic
+        # (docs/team.md, benchmarks/bench_team_sizing.py). The SDK's own default suits a gateway; kept if set.
+        wanted[env.OTEL_METRIC_EXPORT_INTERVAL] = str(MANAGED_METRIC_EXPORT_INTERVAL_MS)
     if before is not None and all(current.get(k) == v for k, v in wanted.items()):
         return None
     current.update(wanted)

@@ -101,7 +101,7 @@ def test_managed_install_bakes_no_user_and_uninstall_restores_the_file(managed_p
     assert home not in command and "state" not in command, f"a per-user path is baked in: {command}"
     assert data["permissions"] == {"deny": ["WebFetch"]} and data["allowManagedHooksOnly"] is True
     assert system_config.stat().st_mode & 0o777 == 0o644, "every user's agent reads it"
-    assert "OTEL_CLAUDE_TEAM=platform" in _config_lines(system_config)
+    assert {"OTEL_CLAUDE_TEAM=platform", "OTEL_METRIC_EXPORT_INTERVAL=60000"} <= _config_lines(system_config)
     assert main(["install", "--managed", "--state-dir", "/srv/shared"]) == 2, "one state dir for all users is refused"
     assert main(["uninstall", "--managed"]) == 0
     assert json.loads(settings.read_text()) == json.loads(original)
