@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
+from otel_claude import semconv as sc
 from otel_claude.handoff import env
 
 
@@ -28,6 +31,8 @@ class AgentConfig:
     spool_max_bytes: int
     user_name: str
     debug: bool
+    host_name: str = ""
+    team: str = ""  # opt-in organisation label; "" = none
     problems: list[env.Problem] = field(default_factory=list)
 
 
@@ -36,6 +41,38 @@ def _user_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
+
+
+MAX_TEAM_CHARS = 64  # also what install --team accepts
+
+
+def resource_attributes(text: str) -> dict[str, str]:
+    """OTEL_RESOURCE_ATTRIBUTES as the SDK reads it: `k=v` pairs, comma-separated, values percent-decoded."""
+    pairs = (item.partition("=") for item in text.split(","))
+    return {key.strip(): unquote(value.strip()) for key, sep, value in pairs if sep and key.strip()}
+
+
+def _team(raw: str, problems: list[env.Problem]) -> str:
+    team = raw.strip()
+    if len(team) > MAX_TEAM_CHARS or any(not ch.isprintable() for ch in team):
+        problems.append(env.Problem(env.OTEL_CLAUDE_TEAM, team[:MAX_TEAM_CHARS], ""))
+        return ""
+    return team
+
+
+def _missing_tls_files(merged: Mapping[str, str]) -> list[env.Problem]:
+    """TLS files the config names but the agent cannot read: the SDK's exporter would then fall back to the system
+    roots (or no client certificate) and every export to a private-CA gateway fail; say why at start."""
+    names = (
+        env.OTEL_EXPORTER_OTLP_CERTIFICATE,
+        env.OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+        env.OTEL_EXPORTER_OTLP_CLIENT_KEY,
+    )
+    return [
+        env.Problem(name, merged[name], "the system CA roots and no client certificate (the file is unreadable)")
+        for name in names
+        if merged.get(name) and not os.access(merged[name], os.R_OK)
+    ]
 
 
 def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
@@ -48,6 +85,10 @@ def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
     metrics_exporters = frozenset(
         part.strip().lower() for part in merged.get(env.OTEL_METRICS_EXPORTER, "otlp,prometheus").split(",")
     ) - {""}
+    problems += _missing_tls_files(merged)
+    # Who and where: OTEL_RESOURCE_ATTRIBUTES may name them (an organisation's own user ids, a stable host name);
+    # else the login and the host name. The resource and every metric label use these same values.
+    declared = resource_attributes(merged.get(env.OTEL_RESOURCE_ATTRIBUTES, ""))
     return AgentConfig(
         state_dir=env.state_dir(merged),
         config_file=env.config_file(merged),
@@ -69,8 +110,10 @@ def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
             merged, env.OTEL_CLAUDE_SESSION_IDLE_SECONDS, env.DEFAULT_SESSION_IDLE_SECONDS, problems
         ),
         spool_max_bytes=env.get_int(merged, env.OTEL_CLAUDE_SPOOL_MAX_BYTES, env.DEFAULT_SPOOL_MAX_BYTES, problems),
-        user_name=_user_name(),
+        user_name=declared.get(sc.USER_NAME) or _user_name(),
         debug=merged.get(env.OTEL_CLAUDE_DEBUG) == "1",
+        host_name=declared.get(sc.HOST_NAME) or socket.gethostname(),
+        team=declared.get(sc.CC_TEAM) or _team(merged.get(env.OTEL_CLAUDE_TEAM, ""), problems),
         problems=problems,
     )
 

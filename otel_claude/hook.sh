@@ -1,13 +1,16 @@
 #!/bin/bash
 # otel-claude hook, fast path: what `otel-claude install` registers where bash 5 and /proc exist.
-# Usage: hook.sh PYTHON STATE_DIR   (PYTHON: this installation's interpreter; STATE_DIR: the spool's home)
+# Usage: hook.sh PYTHON [STATE_DIR]   (PYTHON: this installation's interpreter; STATE_DIR: the spool's home)
+# Without STATE_DIR (`install --managed`: one command for every user of the machine) the state dir is the
+# running user's own, resolved here as otel_claude/handoff/env.py does: $XDG_STATE_HOME or ~/.local/state.
 #
 # Claude Code waits for this on every event, and a Python start alone costs it twice what a do-nothing hook
 # does; so the common case is bash builtins and one `cat`. Whatever is unusual (no spool yet, an old
 # bash, a full spool, no running agent) goes to the Python hook, which handles every case, before stdin is
 # touched. Same contract as hook.py: the agent takes a record only whole, stdout stays empty, the exit code is 0.
 py=$1
-dir=$2
+dir=${2-}
+[[ -n $dir ]] || dir=${XDG_STATE_HOME:-${HOME:-~}/.local/state}/otel-claude
 here=${BASH_SOURCE[0]%/*}
 exec 1>/dev/null 2>/dev/null
 umask 077  # records and logs are private (0600), as the Python hook makes them

@@ -58,6 +58,9 @@ TELEMETRY_DISTRO_VERSION: Final = "telemetry.distro.version"
 CC_SPAN_TYPE: Final = "claude_code.span.type"  # turn | tool | subagent | llm | session | compaction
 CC_HOOK_EVENT: Final = "claude_code.hook.event"
 CC_PROJECT: Final = "claude_code.project"
+# Opt-in organisation label set at install (OTEL_CLAUDE_TEAM): a resource attribute and metric label. No semconv
+# attribute names a team (user.name and host.name are the core ones), so it is ours.
+CC_TEAM: Final = "claude_code.team"
 CC_PROMPT_ID: Final = "claude_code.prompt.id"
 CC_PERMISSION_MODE: Final = "claude_code.permission_mode"
 CC_EFFORT: Final = "claude_code.effort"

@@ -82,4 +82,6 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    # Not the machine's /etc/otel-claude/otel-claude.env (install --managed) either.
+    monkeypatch.setenv("OTEL_CLAUDE_SYSTEM_CONFIG_FILE", str(tmp_path / "system" / "otel-claude.env"))
     return home

@@ -23,6 +23,7 @@ from otel_claude.agent.pipeline_metrics import PipelineMetrics
 from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter
 from otel_claude.agent.status import AgentStatus, ExportState, dropped_count, write_status
 from otel_claude.config import AgentConfig
+from otel_claude.export.constant_labels import ConstantLabelsMeter
 from otel_claude.export.counter_totals import TotalsKeepingMeter
 from otel_claude.export.outbox import export_spans
 from otel_claude.export.providers import Providers
@@ -58,7 +59,11 @@ class Agent:
         self.providers = providers
         self.paths = spool.SpoolPaths(config.state_dir)
         self.state = state_store.load(config.state_dir)
-        meter = TotalsKeepingMeter(providers.meter_provider.get_meter("otel_claude", __version__), self.state.counters)
+        # Identity labels go inside the totals: saved totals stay keyed as before, and restore under today's identity.
+        sdk_meter = ConstantLabelsMeter(
+            providers.meter_provider.get_meter("otel_claude", __version__), providers.identity
+        )
+        meter = TotalsKeepingMeter(sdk_meter, self.state.counters)
         settings = ProcessorSettings(
             capture_content=config.capture_content,
             project_label=config.project_label,

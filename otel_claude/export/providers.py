@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
@@ -33,15 +32,22 @@ class Providers:
     span_result: ExportResult
     metric_result: ExportResult
     prometheus_endpoint: str | None
+    identity: dict[str, str] = field(default_factory=dict)  # labels every metric of this agent carries
+
+
+def identity(config: AgentConfig) -> dict[str, str]:
+    """Who and where: user.name, host.name and, where the organisation opted in, claude_code.team. The same values
+    go on the resource and, as labels, on every metric (export/constant_labels.py), so the two never disagree."""
+    values = {sc.USER_NAME: config.user_name, sc.HOST_NAME: config.host_name, sc.CC_TEAM: config.team}
+    return {key: value for key, value in values.items() if value}
 
 
 def build_resource(config: AgentConfig) -> Resource:
-    """service.name (OTEL_SERVICE_NAME, default claude-code), version, user, host, plus OTEL_RESOURCE_ATTRIBUTES."""
+    """service.name (OTEL_SERVICE_NAME, default claude-code), version, identity, plus OTEL_RESOURCE_ATTRIBUTES."""
     base = {
         sc.SERVICE_NAME: env.DEFAULT_SERVICE_NAME,
         sc.SERVICE_VERSION: __version__,
-        sc.USER_NAME: config.user_name,
-        sc.HOST_NAME: socket.gethostname(),
+        **identity(config),
         sc.TELEMETRY_DISTRO_NAME: "otel-claude",
         sc.TELEMETRY_DISTRO_VERSION: __version__,
     }
@@ -93,7 +99,14 @@ def build(config: AgentConfig) -> Providers:
         prometheus_endpoint = _start_prometheus(config, readers)
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     return Providers(
-        tracer_provider, meter_provider, outbox, span_exporter, ExportResult(), metric_result, prometheus_endpoint
+        tracer_provider,
+        meter_provider,
+        outbox,
+        span_exporter,
+        ExportResult(),
+        metric_result,
+        prometheus_endpoint,
+        identity(config),
     )
 
 

@@ -11,6 +11,7 @@ Values are parsed leniently: a bad value falls back to the default (the agent lo
 from __future__ import annotations
 
 import os
+import stat  # already loaded by os: free on the hook's path
 
 TYPE_CHECKING = False  # typing's own constant costs an import on the hook's path
 if TYPE_CHECKING:
@@ -49,6 +50,14 @@ OTEL_CLAUDE_SESSION_IDLE_SECONDS = "OTEL_CLAUDE_SESSION_IDLE_SECONDS"
 """A session with no event for this long is closed (its open spans marked unfinished) and its state released.
 Default 21600 (6 hours)."""
 
+OTEL_CLAUDE_TEAM = "OTEL_CLAUDE_TEAM"
+"""Opt-in team label, set at install by the organisation (`install --team`): the `claude_code.team` resource
+attribute and metric label. Unset (default): no team label. One value per agent, at most 64 characters."""
+
+OTEL_CLAUDE_SYSTEM_CONFIG_FILE = "OTEL_CLAUDE_SYSTEM_CONFIG_FILE"
+"""The machine-wide config file that `install --managed` writes for every user of the machine, read beneath the
+user's own config file (the user's file and the process environment win). Default `/etc/otel-claude/otel-claude.env`."""
+
 OTEL_CLAUDE_DEBUG = "OTEL_CLAUDE_DEBUG"
 """`1`: the hook re-raises its own errors instead of swallowing them (set by the test suite), and the agent
 logs at DEBUG."""
@@ -68,6 +77,20 @@ OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 OTEL_EXPORTER_OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
 """Headers sent with every OTLP export, `k=v,k2=v2` (e.g. an auth token for a central Collector)."""
+
+OTEL_EXPORTER_OTLP_CERTIFICATE = "OTEL_EXPORTER_OTLP_CERTIFICATE"
+"""PEM file of the CA (or self-signed certificate) that verifies the OTLP endpoint's TLS certificate, e.g. a
+central gateway's private CA (`install --certificate`). Read by the SDK's exporter; without it the system roots."""
+
+OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+"""PEM client certificate for mutual TLS with the OTLP endpoint (`install --client-certificate`)."""
+
+OTEL_EXPORTER_OTLP_CLIENT_KEY = "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+"""PEM private key of the client certificate (`install --client-key`)."""
+
+OTEL_EXPORTER_OTLP_INSECURE = "OTEL_EXPORTER_OTLP_INSECURE"
+"""`true`: plaintext gRPC even for an endpoint without an `http://` scheme (`install --insecure`). By the spec the
+scheme decides when this is unset: `https://` is TLS, `http://` plaintext."""
 
 OTEL_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
 """`otlp` (default) or `none`."""
@@ -105,11 +128,17 @@ ALL: tuple[str, ...] = (
     OTEL_CLAUDE_TRANSCRIPT_SETTLE_MS,
     OTEL_CLAUDE_PRICES_FILE,
     OTEL_CLAUDE_SESSION_IDLE_SECONDS,
+    OTEL_CLAUDE_TEAM,
+    OTEL_CLAUDE_SYSTEM_CONFIG_FILE,
     OTEL_CLAUDE_DEBUG,
     OTEL_SERVICE_NAME,
     OTEL_RESOURCE_ATTRIBUTES,
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_HEADERS,
+    OTEL_EXPORTER_OTLP_CERTIFICATE,
+    OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+    OTEL_EXPORTER_OTLP_CLIENT_KEY,
+    OTEL_EXPORTER_OTLP_INSECURE,
     OTEL_TRACES_EXPORTER,
     OTEL_METRICS_EXPORTER,
     OTEL_METRIC_EXPORT_INTERVAL,
@@ -129,6 +158,7 @@ DEFAULT_IDLE_EXIT_SECONDS = 3600.0
 DEFAULT_SESSION_IDLE_SECONDS = 6 * 3600.0
 DEFAULT_SETTLE_MS = 1500
 DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10000
+DEFAULT_SYSTEM_CONFIG_FILE = "/etc/otel-claude/otel-claude.env"
 
 
 def _home() -> str:
@@ -153,6 +183,11 @@ def config_file(environ: Mapping[str, str] | None = None) -> str:
     return os.path.join(base, "otel-claude", "otel-claude.env")
 
 
+def system_config_file(environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get(OTEL_CLAUDE_SYSTEM_CONFIG_FILE) or DEFAULT_SYSTEM_CONFIG_FILE
+
+
 def parse_config_text(text: str) -> dict[str, str]:
     """KEY=VALUE lines; `#` starts a comment line; surrounding quotes on the value are removed."""
     values: dict[str, str] = {}
@@ -172,18 +207,32 @@ def parse_config_text(text: str) -> dict[str, str]:
     return values
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def read_config_file(path: str) -> dict[str, str]:
+    """A regular file only, opened without blocking (a FIFO planted at the path cannot hang the agent), at most
+    MAX_CONFIG_BYTES read; anything else reads as empty."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return parse_config_text(handle.read())
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return {}
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return {}
+        return parse_config_text(os.read(fd, MAX_CONFIG_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError):
         return {}
+    finally:
+        os.close(fd)
 
 
 def effective_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The config file's values overlaid with the process environment (the process wins)."""
+    """The machine-wide config file, overlaid with the user's config file, overlaid with the process environment
+    (the process wins, then the user's file: an organisation's defaults never override a user's own choice)."""
     env = dict(os.environ if environ is None else environ)
-    merged = read_config_file(config_file(env))
+    merged = read_config_file(system_config_file(env))
+    merged.update(read_config_file(config_file(env)))
     merged.update(env)
     return merged
 

@@ -48,8 +48,20 @@ class Change:
         )
 
 
+# Claude Code's machine-wide managed settings (install --managed).
+LINUX_PATH = Path("/etc/claude-code/managed-settings.json")
+MACOS_PATH = Path("/Library/Application Support/ClaudeCode/managed-settings.json")
+
+
+def managed_settings_path(platform: str | None = None) -> Path:
+    """Where Claude Code reads machine-wide managed settings on this platform."""
+    return MACOS_PATH if (platform or sys.platform) == "darwin" else LINUX_PATH
+
+
 def settings_path(scope: str, project_dir: str = ".") -> Path:
     """Where Claude Code reads settings for a scope (CLAUDE_CONFIG_DIR moves ~/.claude)."""
+    if scope == "managed":
+        return managed_settings_path()
     if scope == "user":
         base = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
         return Path(base) / "settings.json"
@@ -61,15 +73,16 @@ def hook_script(name: str = "hook.py") -> str:
     return os.path.join(os.path.dirname(os.path.abspath(otel_claude.__file__)), name)
 
 
-def hook_command(state_dir: str, *, prefer_shell: bool = True) -> str:
+def hook_command(state_dir: str | None, *, prefer_shell: bool = True) -> str:
     """The command Claude Code runs: the bash fast path (hook.sh, about half the Python hook's time) where bash and
     /proc exist, else this installation's interpreter running hook.py with no site import. Both take the state
-    dir on the command line, since Claude Code strips OTEL_* variables from hooks."""
+    dir on the command line, since Claude Code strips OTEL_* variables from hooks. With no state dir (a managed
+    install shared by every user) the hook resolves the user's own state dir when it runs."""
     bash = shutil.which("bash") if prefer_shell and os.path.isdir("/proc/self") else None
     if bash:
-        parts = [bash, hook_script("hook.sh"), sys.executable, state_dir]
+        parts = [bash, hook_script("hook.sh"), sys.executable, *([state_dir] if state_dir else [])]
     else:
-        parts = [sys.executable, "-I", "-S", hook_script(), "--state-dir", state_dir]
+        parts = [sys.executable, "-I", "-S", hook_script(), *(["--state-dir", state_dir] if state_dir else [])]
     return " ".join(shlex.quote(part) for part in parts)
 
 
@@ -101,7 +114,7 @@ def plan_install(path: Path, events: list[str], command: str) -> Change:
     before, data = _load(path)
     hooks = data.setdefault("hooks", {})
     if not isinstance(hooks, dict):
-        raise SettingsError(f"{path}: \"hooks\" is not an object; not touching it")
+        raise SettingsError(f'{path}: "hooks" is not an object; not touching it')
     for event in events:
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
@@ -151,8 +164,8 @@ def plan_uninstall(path: Path) -> Change:
     return Change(path, before, _render(data))
 
 
-def apply(change: Change) -> None:
-    """Writes the change atomically, after a one-time backup of the original file."""
+def apply(change: Change, mode: int | None = None) -> None:
+    """Writes the change atomically, after a one-time backup of the original file; a new file gets `mode`."""
     if not change.changed:
         return
     change.path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,4 +176,6 @@ def apply(change: Change) -> None:
     tmp.write_text(change.after, encoding="utf-8")
     if change.path.exists():
         shutil.copymode(change.path, tmp)
+    elif mode is not None:
+        os.chmod(tmp, mode)
     os.replace(tmp, change.path)

@@ -29,7 +29,7 @@ from .stack_files import (
 NPM_PREFIX = CACHE / "npm"
 # Changing a uid breaks bookmarks and links to a dashboard: these are part of the interface.
 DASHBOARD_UIDS = {"otel-claude-overview", "otel-claude-tools", "otel-claude-cost", "otel-claude-errors",
-                  "otel-claude-traces"}
+                  "otel-claude-traces", "otel-claude-team"}
 FILTER_VARIABLES = {"model", "project", "tool", "user"}
 
 
