@@ -10,8 +10,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .stack_files import COMPOSE_FILE, PROMETHEUS_CONFIG, ROOT, load_yaml, require_tool, which
 
 TEMPLATE = ROOT / "alertmanager" / "alertmanager.yml"
