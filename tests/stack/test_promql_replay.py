@@ -50,7 +50,8 @@ EXPECTED_EMPTY = {
 }
 EMPTY_RECORDING_RULES = {"otel_claude:dead_letters:sum1h": "every fixture record parses"}
 # The Collector's own metrics exist only in the docker-compose stack, not when Prometheus scrapes the agent.
-DOCKER_ONLY_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorExportFailing"}
+DOCKER_ONLY_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorSpansStuck", "OtelClaudeCollectorQueueFull",
+                      "OtelClaudeCollectorDroppingSpans"}
 RANGE_WINDOW_S = 600
 
 
