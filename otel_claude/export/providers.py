@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
@@ -18,6 +19,9 @@ from otel_claude.export.ids import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
 from otel_claude.handoff import env
 from otel_claude.version import __version__
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 _log = logging.getLogger(__name__)
 
@@ -84,8 +88,22 @@ def build(config: AgentConfig) -> Providers:
     )
 
 
-def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str | None:
+def prometheus_reader(registry: CollectorRegistry | None = None) -> MetricReader:
+    """The reader behind the agent's /metrics, without otel_scope_* labels.
+
+    By default the exporter labels every series with otel_scope_name and otel_scope_version (the package version):
+    each upgrade would then start new series at the lifetime totals the counters carry on from, and windows would
+    count them again. The scope is fixed (one meter, named in semconv), so it tells a dashboard nothing.
+    (Same reason as without_scope_info on the Collector's prometheus exporter in collector-config.yaml.)
+    """
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+    if registry is None:
+        return PrometheusMetricReader(scope_info_enabled=False)
+    return PrometheusMetricReader(scope_info_enabled=False, registry=registry)
+
+
+def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str | None:
     from prometheus_client import start_http_server
 
     try:
@@ -98,6 +116,6 @@ def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str |
             exc,
         )
         return None
-    readers.append(PrometheusMetricReader())
+    readers.append(prometheus_reader())
     host = f"[{config.prometheus_host}]" if ":" in config.prometheus_host else config.prometheus_host
     return f"http://{host}:{config.prometheus_port}/metrics"
