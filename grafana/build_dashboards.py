@@ -60,7 +60,7 @@ def overview_dashboard() -> Dashboard:
              description="Turns (a prompt until Claude stops) that ended in the time range."),
         stat("Tool calls", PromQuery(calls, instant=True)),
         stat("Tool error rate", PromQuery(q.ratio(errors, calls), instant=True), unit="percentunit", decimals=1,
-             description="Tool calls that ended in PostToolUseFailure, of all tool calls."),
+             zero_if_empty=False, description="Tool calls that ended in PostToolUseFailure, of all tool calls."),
         stat("Tokens", PromQuery(q.total(_usage(q.TOKENS)), instant=True),
              description="Input, output, cache read and cache write tokens."),
         stat("Cost today", PromQuery(q.total(_usage(q.COST)), instant=True), unit="currencyUSD", decimals=2,
@@ -123,7 +123,7 @@ def cost_dashboard() -> Dashboard:
              time_from="now/d"),
         stat("Burn rate (last hour)", PromQuery(q.total(_usage(q.COST), window="1h"), instant=True),
              unit="currencyUSD", decimals=2, description="Cost of the last 60 minutes."),
-        stat("Cache hit ratio", PromQuery(cache_hit, instant=True), unit="percentunit", decimals=1,
+        stat("Cache hit ratio", PromQuery(cache_hit, instant=True), unit="percentunit", decimals=1, zero_if_empty=False,
              description="Prompt tokens read from the cache, of all prompt tokens (uncached input + cache "
                          "reads + cache writes)."),
         stat("API calls", PromQuery(q.total(_usage(q.LLM_CALLS)), instant=True)),

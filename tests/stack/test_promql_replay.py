@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -26,9 +27,11 @@ from support.prometheus import Prometheus, Sample, finite, free_port
 from .fixture_counts import REPLAYED_SESSIONS, FixtureCounts, count, session_dir
 from .prometheus_bin import prometheus as prometheus_binary
 from .stack_files import (
+    DATASOURCES,
     SUBSTITUTED_STEP_S,
     PanelQuery,
     label_values_query,
+    load_yaml,
     prom_queries,
     rules,
     substitute,
@@ -40,13 +43,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.prometheus]
 # Panels that legitimately show nothing after the fixture replay; each reason is checked against the fixtures
 # or the agent's output by test_empty_panels_are_empty_for_the_stated_reason.
 EXPECTED_EMPTY = {
+    "otel-claude-errors / Dead letters by reason / A": "every fixture record parses, so none is dead-lettered",
+    "otel-claude-cost / Unknown-model tokens by model / A": "every model in the fixture transcripts has a price",
+}
+# Stat panels whose honest answer after the replay is 0 (they show 0, not "No data"), with the reason.
+EXPECTED_ZERO = {
     "otel-claude-errors / Interrupted tool calls / A": "no PostToolUseFailure in the fixtures has is_interrupt",
     "otel-claude-errors / Unfinished tool calls / A": "the one PreToolUse without an end event in the fixtures "
                                                       "asked for permission first, so it counts as denied",
     "otel-claude-errors / Dead letters / A": "every fixture record parses, so none is dead-lettered",
-    "otel-claude-errors / Dead letters by reason / A": "every fixture record parses, so none is dead-lettered",
+    "otel-claude-errors / Dropped by the hook / A": "the spool never reached its cap",
     "otel-claude-cost / Unknown-model tokens / A": "every model in the fixture transcripts has a price",
-    "otel-claude-cost / Unknown-model tokens by model / A": "every model in the fixture transcripts has a price",
 }
 EMPTY_RECORDING_RULES = {"otel_claude:dead_letters:sum1h": "every fixture record parses"}
 # The Collector's own metrics exist only in the docker-compose stack, not when Prometheus scrapes the agent.
@@ -154,11 +161,37 @@ def test_panel_query_returns_data(replayed: Replayed, query: PanelQuery) -> None
 
 def test_expected_empty_panels_exist() -> None:
     keys = {q.key for q in QUERIES}
-    assert set(EXPECTED_EMPTY) <= keys, set(EXPECTED_EMPTY) - keys
+    assert set(EXPECTED_EMPTY) | set(EXPECTED_ZERO) <= keys, (set(EXPECTED_EMPTY) | set(EXPECTED_ZERO)) - keys
     assert len(EXPECTED_EMPTY) <= 6, "exceptions should stay few"
 
 
+@pytest.mark.parametrize("key", sorted(EXPECTED_ZERO))
+def test_stat_panels_show_zero_rather_than_no_data(replayed: Replayed, key: str) -> None:
+    query = next(q for q in QUERIES if q.key == key)
+    assert query.panel_type == "stat"
+    assert replayed.scalar(query.expr) == 0, EXPECTED_ZERO[key]
+
+
+def _tool_span_tags(replay: Replayed) -> str:
+    """$__tags as Grafana expands it from a tool span: a matcher per configured tag the span has."""
+    for line in replay.metrics_text.splitlines():
+        if line.startswith("otel_claude_tool_calls_total{") and "claude_code_project=" in line:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
+            return ",".join(f'{name}="{labels[name]}"' for name in ("gen_ai_tool_name", "claude_code_project"))
+    raise AssertionError("no tool-call series with a project after the replay")
+
+
+def test_trace_to_metrics_queries_return_data_from_a_tool_span(replayed: Replayed) -> None:
+    """Each 'Metrics for this span' query, expanded as for a tool span (tool name and project), finds data."""
+    tags = _tool_span_tags(replayed)
+    tempo = next(d for d in load_yaml(DATASOURCES)["datasources"] if d["type"] == "tempo")
+    for query in tempo["jsonData"]["tracesToMetrics"]["queries"]:
+        expr = query["query"].replace("$$__tags", tags)
+        assert finite(replayed.prometheus.query(expr, at=replayed.at)), f"{query['name']}: no data for {tags}"
+
+
 def test_empty_panels_are_empty_for_the_stated_reason(replayed: Replayed) -> None:
+    assert metric_value(replayed.metrics_text, "otel_claude_spool_dropped_total") == 0
     assert replayed.counts.interrupted == 0
     assert replayed.counts.outcome_total("unfinished") == 0
     assert metric_value(replayed.metrics_text, "otel_claude_dead_letters_total") == 0
