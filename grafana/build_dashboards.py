@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling builder 
 import promql as q
 from dashboard_kit import Dashboard, Json, PromQuery, Variable
 from dashboards_ops import errors_dashboard, traces_dashboard
+from dashboards_sessions import sessions_dashboard
 from panel_types import bargauge, merge_by, stat, table, timeseries, unit_override
 
 OUT_DIR = Path(__file__).resolve().parent / "dashboards"
@@ -154,7 +155,8 @@ def cost_dashboard() -> Dashboard:
 
 def all_dashboards() -> list[Dashboard]:
     return [overview_dashboard(), tools_dashboard(), cost_dashboard(),
-            errors_dashboard(TOOL_VARIABLES, LINKS), traces_dashboard(VARIABLES, LINKS)]
+            errors_dashboard(TOOL_VARIABLES, LINKS), traces_dashboard(VARIABLES, LINKS),
+            sessions_dashboard(LINKS)]
 
 
 def render_all() -> dict[str, str]:
