@@ -72,6 +72,10 @@ def _main(args: list[str]) -> int:
     backfill = commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
     backfill.add_argument("rest", nargs=argparse.REMAINDER)
 
+    trace = commands.add_parser("trace", help="show the last turns the agent finished as trace trees")
+    trace.add_argument("--turns", type=int, default=3, help="how many of the latest turns (default 3)")
+    trace.add_argument("--state-dir")
+
     demo = commands.add_parser(
         "demo", help="install, start the agent, replay a bundled real session, show where telemetry went"
     )
@@ -113,6 +117,10 @@ def _main(args: list[str]) -> int:
         from otel_claude.backfill.command import backfill_main
 
         return backfill_main(options.rest)
+    if options.command == "trace":
+        from otel_claude.cli.trace_view import show_trace
+
+        return show_trace(options.state_dir, options.turns)
     if options.command == "demo":
         from otel_claude.cli.demo import run_demo
 

@@ -11,12 +11,13 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
 from otel_claude.export.ids import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
+from otel_claude.export.recent_spans import RecentSpansExporter, recent_spans_path
 from otel_claude.handoff import env
 from otel_claude.version import __version__
 
@@ -63,6 +64,10 @@ def build(config: AgentConfig) -> Providers:
     outbox = OutboxSpanProcessor()
     tracer_provider = TracerProvider(resource=resource, id_generator=DeterministicIdGenerator())
     tracer_provider.add_span_processor(wrap_span_processor(outbox))
+    # The last few hundred finished spans, redacted like the export, for `otel-claude trace` (no backend needed).
+    tracer_provider.add_span_processor(
+        wrap_span_processor(SimpleSpanProcessor(RecentSpansExporter(recent_spans_path(config.state_dir))))
+    )
     span_exporter: SpanExporter | None = None
     if config.traces_exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
