@@ -126,3 +126,23 @@ def test_render_nests_orphans_at_the_root() -> None:
                         {sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL, sc.CC_TOOL_OUTCOME: "success"})]
     (tree,) = render(spans)
     assert "execute_tool Bash  ✓ success" in tree and "2.00 s" in tree
+
+
+def test_run_sh_shows_the_tree_only_when_no_endpoint_took_the_spans(
+    state_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scripts/run.sh ends with `otel-claude trace --if-undelivered`: silent when the export succeeded (the
+    stack holds the trace), the trees when the last span export failed (no OTLP endpoint answered)."""
+    assert main(["trace", "--if-undelivered", "--state-dir", str(state_dir)]) == 0
+    assert capsys.readouterr().out == ""
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    (offline / "recent-spans.jsonl").write_bytes((state_dir / "recent-spans.jsonl").read_bytes())
+    status = json.loads((state_dir / "status.json").read_text(encoding="utf-8"))
+    status["span_export"] = {**status["span_export"], "ok": False, "error": "endpoint unreachable"}
+    (offline / "status.json").write_text(json.dumps(status), encoding="utf-8")
+    assert main(["trace", "--if-undelivered", "--turns", "20", "--state-dir", str(offline)]) == 0
+    out = capsys.readouterr().out
+    assert "what Tempo would show" in out and "execute_tool Agent" in out
+    script = (Path(__file__).parents[1] / "scripts" / "run.sh").read_text(encoding="utf-8")
+    assert script.rstrip().endswith("otel-claude trace --if-undelivered --turns 20")

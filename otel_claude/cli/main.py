@@ -74,6 +74,7 @@ def _main(args: list[str]) -> int:
 
     trace = commands.add_parser("trace", help="show the last turns the agent finished as trace trees")
     trace.add_argument("--turns", type=int, default=3, help="how many of the latest turns (default 3)")
+    trace.add_argument("--if-undelivered", action="store_true", help="only if the last span export failed")
     trace.add_argument("--state-dir")
 
     demo = commands.add_parser(
@@ -120,7 +121,7 @@ def _main(args: list[str]) -> int:
     if options.command == "trace":
         from otel_claude.cli.trace_view import show_trace
 
-        return show_trace(options.state_dir, options.turns)
+        return show_trace(options.state_dir, options.turns, if_undelivered=options.if_undelivered)
     if options.command == "demo":
         from otel_claude.cli.demo import run_demo
 

@@ -17,17 +17,30 @@ from otel_claude.export.recent_spans import SpanRecord, read_recent_spans, recen
 DEFAULT_TURNS = 3
 
 
-def show_trace(state_dir: str | None, turns: int = DEFAULT_TURNS) -> int:
+def show_trace(state_dir: str | None, turns: int = DEFAULT_TURNS, *, if_undelivered: bool = False) -> int:
+    """Prints the trees; with `if_undelivered`, only when the agent's last span export failed (no OTLP endpoint
+    answered), which is how scripts/run.sh shows the replayed session on a machine without the stack."""
     from otel_claude.handoff import env
 
     directory = state_dir or env.state_dir(env.effective_environment())
+    if if_undelivered and last_export_succeeded(directory):
+        return 0
     path = recent_spans_path(directory)
+    if if_undelivered:
+        print("No OTLP endpoint took the spans (they wait in the spool); here is what Tempo would show:\n")
     spans = read_recent_spans(path)
     if not spans:
         print(f"No finished spans yet in {path}: replay a session (otel-claude demo) or use Claude Code first.")
         return 1
     print("\n\n".join(render(spans, turns)))
     return 0
+
+
+def last_export_succeeded(state_dir: str) -> bool:
+    from otel_claude.agent.status import read_status
+
+    report = read_status(state_dir) or {}
+    return bool((report.get("span_export") or {}).get("ok"))
 
 
 def render(spans: Sequence[SpanRecord], turns: int = DEFAULT_TURNS) -> list[str]:
