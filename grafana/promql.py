@@ -47,6 +47,15 @@ RECORDS_PROCESSED: Final = "otel_claude_records_processed_total"
 DEAD_LETTERS: Final = "otel_claude_dead_letters_total"
 EXPORT_FAILURES: Final = "otel_claude_export_failures_total"
 
+# Claude Code's own (native) metrics, when its OTel export goes to the same Collector (semconv NATIVE_*): delta
+# sums made cumulative by the Collector, one series per Claude Code session (their labels include session_id).
+NATIVE_COST: Final = "claude_code_cost_usage_USD_total"
+NATIVE_TOKENS: Final = "claude_code_token_usage_tokens_total"
+NATIVE_MODEL: Final = "model"
+NATIVE_TOKEN_TYPE: Final = "type"
+NATIVE_TOKEN_KINDS: Final[Mapping[str, str]] = {"input": "input", "output": "output", "cacheRead": "cache_read",
+                                                "cacheCreation": "cache_creation"}
+
 # Label names (semconv attribute names with dots as underscores).
 TOOL: Final = "gen_ai_tool_name"
 OUTCOME: Final = "claude_code_tool_outcome"
@@ -141,6 +150,22 @@ def quantile(q: float, bucket_selector: str, by: Sequence[str] = (), window: str
     """The q-quantile of a histogram over `window`, from exact bucket counts."""
     labels = ["le", *by]
     return f"histogram_quantile({q}, {histogram_total(bucket_selector, labels, window, step)})"
+
+
+def native_sel(metric: str) -> str:
+    """A selector for Claude Code's native metrics with the dashboard's model filter (the only one they can take:
+    their project and user are not labels we share)."""
+    return f'{metric}{{{NATIVE_MODEL}=~"$model"}}'
+
+
+def relabel(expr: str, source: str, target: str, mapping: Mapping[str, str] | None = None) -> str:
+    """`expr` with label `target` set from `source` (its value as is, or mapped), so two sources that name the same
+    thing differently (Claude Code's `model`, our `gen_ai_request_model`) can be joined or put side by side."""
+    if mapping is None:
+        return f'label_replace({expr}, "{target}", "$1", "{source}", "(.*)")'
+    for value, mapped in mapping.items():
+        expr = f'label_replace({expr}, "{target}", "{mapped}", "{source}", "{value}")'
+    return expr
 
 
 def legend(label: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from support.flaky_otlp import FlakyOtlpReceiver
+from support.native_metrics import NativeMetricsServer, cumulative_totals
 from support.processes import metric_value, scrape, stop_agent
 from support.prometheus import Prometheus, Sample, finite, free_port
 
@@ -60,6 +61,8 @@ EMPTY_RECORDING_RULES = {"otel_claude:dead_letters:sum1h": "every fixture record
 DOCKER_ONLY_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorSpansStuck", "OtelClaudeCollectorQueueFull",
                       "OtelClaudeCollectorDroppingSpans"}
 RANGE_WINDOW_S = 600
+# Claude Code's own OTLP metrics of the replayed "main" session, served as the Collector would expose them.
+NATIVE_METRICS = session_dir("main") / "otel" / "metrics.jsonl"
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
     receiver = FlakyOtlpReceiver(refuse_first=1).start()
     agent_port = free_port()
     env = _agent_env(tmp, receiver, agent_port)
-    server = Prometheus(tmp / "prometheus", [f"127.0.0.1:{agent_port}"], scrape_interval="1s").start()
+    native = NativeMetricsServer(NATIVE_METRICS).start()
+    server = Prometheus(tmp / "prometheus", [f"127.0.0.1:{agent_port}", native.target], scrape_interval="1s").start()
     try:
         for session in REPLAYED_SESSIONS:
             directory = session_dir(session)
@@ -138,6 +142,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
         stop_agent(str(tmp / "state"), env)
         server.stop()
         receiver.stop()
+        native.stop()
 
 
 def _has_data(replay: Replayed, query: PanelQuery) -> bool:
@@ -313,3 +318,23 @@ def test_alert_expressions_run(replayed: Replayed) -> None:
     for rule in rules():
         if "alert" in rule and rule["alert"] not in DOCKER_ONLY_ALERTS:
             replayed.prometheus.query(rule["expr"], at=replayed.at)
+
+
+def test_claude_codes_own_cost_beside_ours_with_the_drift(replayed: Replayed) -> None:
+    """The Cost dashboard's native panels show Claude Code's own numbers and the drift from ours, exactly."""
+    native = cumulative_totals(NATIVE_METRICS)
+    native_cost = sum(v for (name, _), v in native.items() if name == "claude_code_cost_usage_USD_total")
+    native_tokens = sum(v for (name, _), v in native.items() if name == "claude_code_token_usage_tokens_total")
+    ours = sum(_agent_totals(replayed.metrics_text, "otel_claude_cost_USD_total", "gen_ai_request_model").values())
+    assert native_cost > 0 and ours > 0
+    assert replayed.scalar(_panel("otel-claude-cost", "Claude Code's cost (native)")) == pytest.approx(native_cost)
+    assert replayed.scalar(_panel("otel-claude-cost", "Claude Code's tokens (native)")) == pytest.approx(native_tokens)
+    drift = replayed.scalar(_panel("otel-claude-cost", "Drift (native vs otel-claude)"))
+    assert drift == pytest.approx((native_cost - ours) / ours)
+    by_kind = replayed.by_one(_panel("otel-claude-cost", "Tokens by kind: Claude Code vs otel-claude", "B"),
+                              "claude_code_token_kind")
+    assert set(by_kind) == {"input", "output", "cache_read", "cache_creation"}
+    assert sum(by_kind.values()) == pytest.approx(native_tokens)
+    by_model = replayed.by_one(_panel("otel-claude-cost", "Cost by model: Claude Code vs otel-claude", "B"),
+                               "gen_ai_request_model")
+    assert sum(by_model.values()) == pytest.approx(native_cost)
