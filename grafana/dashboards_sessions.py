@@ -1,10 +1,16 @@
 """The Sessions dashboard: recent Claude Code sessions and their turns, read from Tempo with TraceQL.
 
 No new storage: every span carries the session's attributes (session.id, project, model; user.name is a resource
-attribute), so Tempo can group a session's turns, tool calls and LLM calls. The per-session numbers are TraceQL
-metrics queries evaluated once over the time range (instant), one column each, joined on the session id; the turn
-and session lists are TraceQL searches whose rows open the trace. Tempo's default limit for TraceQL metrics is
-24 hours (query_frontend.metrics.max_duration), hence the dashboard's range.
+attribute), so Tempo can group a session's turns, tool calls and LLM calls. Per-session numbers are TraceQL metrics
+queries evaluated once over the time range (instant); Tempo's default limit for those is 24 hours
+(query_frontend.metrics.max_duration), hence the dashboard's range. The turn and session lists are TraceQL searches
+whose rows open the trace.
+
+How Grafana 13 shapes the results (pkg/tsdb/tempo/traceql/metrics.go, TransformInstantMetricsResponse): one frame
+per series, fields `time` and `value`, the series' attributes as labels on `value`, string label values quoted. So
+each table is one query whose labels become columns: `labelsToFields` + `merge` for one value per session, and
+`joinByLabels` where one query yields several values per session told apart by a label (`status` of tool calls,
+`p` of quantiles). A second query in the same table would land in the same `value` column, so there is none.
 
 Columns are documented in docs/stack.md; tests/stack checks every attribute named here against semconv and the
 agent's resource.
@@ -15,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dashboard_kit import Dashboard, Json, Panel, Row, TraceMetricsQuery, TraceQuery
-from panel_types import table, traces, unit_override
+from panel_types import bargauge, table, traces, unit_override
 
 # Attribute references as TraceQL spells them; names from otel_claude/semconv.py.
 SPAN_TYPE = "span.claude_code.span.type"
@@ -30,77 +36,84 @@ TURN_OUTCOME = "span.claude_code.turn.outcome"
 
 TURNS = f'{{ {SPAN_TYPE} = "turn" }}'
 TOOLS = f'{{ {SPAN_TYPE} = "tool" }}'
-FAILED_TOOLS = f'{{ {SPAN_TYPE} = "tool" && status = error }}'
 LLM_CALLS = f'{{ {SPAN_TYPE} = "llm" }}'
-BY_SESSION = f"by ({SESSION})"
 
-# (column title, TraceQL metrics query, unit): one value per session each.
-SESSION_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("Turns", f"{TURNS} | count_over_time() by ({SESSION}, {PROJECT}, {USER}, {MODEL})", "short"),
-    ("Tool calls", f"{TOOLS} | count_over_time() {BY_SESSION}", "short"),
-    ("Errors", f"{FAILED_TOOLS} | count_over_time() {BY_SESSION}", "short"),
-    ("Input tokens", f"{LLM_CALLS} | sum_over_time({INPUT_TOKENS}) {BY_SESSION}", "short"),
-    ("Output tokens", f"{LLM_CALLS} | sum_over_time({OUTPUT_TOKENS}) {BY_SESSION}", "short"),
-    ("Cost", f"{LLM_CALLS} | sum_over_time({COST}) {BY_SESSION}", "currencyUSD"),
-)
-# Per-session tool latency and error rate.
-LATENCY_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("Tool calls", f"{TOOLS} | count_over_time() {BY_SESSION}", "short"),
-    ("p50", f"{TOOLS} | quantile_over_time(duration, .5) {BY_SESSION}", "s"),
-    ("p95", f"{TOOLS} | quantile_over_time(duration, .95) {BY_SESSION}", "s"),
-    ("Errors", f"{FAILED_TOOLS} | count_over_time() {BY_SESSION}", "short"),
-)
+SESSIONS_QUERY = f"{TURNS} | count_over_time() by ({SESSION}, {PROJECT}, {USER}, {MODEL})"
+TOOL_STATUS_QUERY = f"{TOOLS} | count_over_time() by ({SESSION}, status)"
+LATENCY_QUERY = f"{TOOLS} | quantile_over_time(duration, .5, .95) by ({SESSION})"
+COST_QUERY = f"{LLM_CALLS} | sum_over_time({COST}) by ({SESSION})"
+INPUT_TOKENS_QUERY = f"{LLM_CALLS} | sum_over_time({INPUT_TOKENS}) by ({SESSION})"
+OUTPUT_TOKENS_QUERY = f"{LLM_CALLS} | sum_over_time({OUTPUT_TOKENS}) by ({SESSION})"
 
 
-def _joined(columns: Sequence[tuple[str, str, str]], extra: Sequence[Json] = ()) -> list[Json]:
-    """Instant series -> one row per session: labels become columns, the queries join on the session id."""
-    renames = {f"Value #{chr(ord('A') + i)}": title for i, (title, _, _) in enumerate(columns)}
-    renames.update({SESSION: "Session", PROJECT: "Project", USER: "User", MODEL: "Model"})
-    return [
-        {"id": "labelsToFields", "options": {"mode": "columns"}},
-        {"id": "merge", "options": {}},
-        {"id": "organize", "options": {"excludeByName": {"Time": True}, "indexByName": {SESSION: 0},
-                                       "renameByName": renames}},
-        *extra,
-    ]
+# Tool-call span status -> column: the agent sets error on PostToolUseFailure and leaves every other call unset.
+STATUS_COLUMNS = {"error": "Errors", "unset": "Without error"}
+
+
+def _both(renames: dict[str, str]) -> dict[str, str]:
+    """Grafana quotes string label values (`"error"`), and may not in a later version: rename both spellings."""
+    return {**renames, **{f'"{key}"': value for key, value in renames.items()}}
+
+
+def _organize(renames: dict[str, str]) -> Json:
+    return {"id": "organize", "options": {"excludeByName": {"time": True, "Time": True}, "indexByName": {SESSION: 0},
+                                          "renameByName": renames}}
+
+
+def _one_value_per_session(value_title: str) -> list[Json]:
+    names = {SESSION: "Session", PROJECT: "Project", USER: "User", MODEL: "Model", "value": value_title}
+    return [{"id": "labelsToFields", "options": {"mode": "columns"}}, {"id": "merge", "options": {}},
+            _organize(names)]
+
+
+def _values_by_label(label: str, renames: dict[str, str], extra: Sequence[Json] = ()) -> list[Json]:
+    return [{"id": "joinByLabels", "options": {"value": label, "join": [SESSION]}},
+            _organize(_both({SESSION: "Session", **renames})), *extra]
 
 
 def _session_link() -> Json:
     """The session column opens Explore on that session's turns (one trace each)."""
-    query = f'{{ {SESSION} = "${{__value.raw}}" && {SPAN_TYPE} = "turn" }}'
+    query = f'{{ {SESSION} = \\"${{__value.raw}}\\" && {SPAN_TYPE} = \\"turn\\" }}'
+    state = ('{"datasource":"otel-claude-tempo","queries":[{"refId":"A","queryType":"traceql","query":"'
+             + query + '"}],"range":{"from":"${__from}","to":"${__to}"}}')
     return {"matcher": {"id": "byName", "options": "Session"},
-            "properties": [{"id": "links", "value": [{
-                "title": "Turns of this session",
-                "url": "/explore?left=" + _explore_state(query),
-            }]}]}
-
-
-def _explore_state(traceql: str) -> str:
-    # Grafana's Explore URL state; ${__url_time_range} keeps the dashboard's range. Quotes are JSON-escaped.
-    escaped = traceql.replace('"', '\\"')
-    return ('{"datasource":"otel-claude-tempo","queries":[{"refId":"A","queryType":"traceql","query":"'
-            + escaped + '"}],"range":{"from":"${__from}","to":"${__to}"}}')
+            "properties": [{"id": "links", "value": [{"title": "Turns of this session", "url": "/explore?left="
+                                                      + state}]}]}
 
 
 def sessions_dashboard(links: Sequence[Json]) -> Dashboard:
-    error_rate = {"id": "calculateField", "options": {
-        "alias": "Error rate", "mode": "binary",
-        "binary": {"left": {"matcher": {"id": "byName", "options": "Errors"}}, "operator": "/",
-                   "right": {"matcher": {"id": "byName", "options": "Tool calls"}}},
-        "replaceFields": False}}
+    tool_calls_and_rate = [
+        {"id": "calculateField", "options": {"alias": "Tool calls", "mode": "reduceRow",
+                                             "reduce": {"reducer": "sum",
+                                                        "include": ["Errors", "Without error"]},
+                                             "replaceFields": False}},
+        {"id": "calculateField", "options": {"alias": "Error rate", "mode": "binary", "replaceFields": False,
+                                             "binary": {"left": {"matcher": {"id": "byName", "options": "Errors"}},
+                                                        "operator": "/",
+                                                        "right": {"matcher": {"id": "byName",
+                                                                              "options": "Tool calls"}}}}},
+    ]
     items: list[Panel | Row] = [
-        table("Sessions", [TraceMetricsQuery(q) for _, q, _ in SESSION_COLUMNS], width=24, height=10,
-              sort_by="Turns", transformations=_joined(SESSION_COLUMNS),
-              overrides=[unit_override("Cost", "currencyUSD", 4), _session_link()],
-              description="One row per session seen in the time range: project, user and model, then its turns, "
-                          "tool calls, failed tool calls, tokens (input includes cache reads and writes) and "
-                          "list-price cost. Click a session id for its turns."),
-        table("Tool latency and error rate per session", [TraceMetricsQuery(q) for _, q, _ in LATENCY_COLUMNS],
-              width=24, height=8, sort_by="p95", transformations=_joined(LATENCY_COLUMNS, [error_rate]),
-              overrides=[unit_override("p50", "s", 3), unit_override("p95", "s", 3),
-                         unit_override("Error rate", "percentunit", 1), _session_link()],
-              description="p50 and p95 of tool-call duration (PreToolUse to its end) and the share of tool "
-                          "calls that failed, per session."),
+        table("Sessions", [TraceMetricsQuery(SESSIONS_QUERY)], width=24, height=9, sort_by="Turns",
+              transformations=_one_value_per_session("Turns"), overrides=[_session_link()],
+              description="One row per session seen in the time range: its project, user and model, and how many "
+                          "turns it had. Click a session id for its turns."),
+        table("Tool calls, errors and error rate per session", [TraceMetricsQuery(TOOL_STATUS_QUERY)], width=12,
+              sort_by="Tool calls",
+              transformations=_values_by_label("status", STATUS_COLUMNS, tool_calls_and_rate),
+              overrides=[unit_override("Error rate", "percentunit", 1), _session_link()],
+              description="Tool-call spans per session by span status: error for PostToolUseFailure, unset "
+                          "otherwise; the error rate is errors over all calls."),
+        table("Tool latency per session (p50, p95)", [TraceMetricsQuery(LATENCY_QUERY)], unit="s", width=12,
+              sort_by="p95", transformations=_values_by_label("p", {"0.5": "p50", "0.95": "p95"}),
+              overrides=[_session_link()], decimals=3,
+              description="p50 and p95 of tool-call duration (PreToolUse to its end), per session."),
+        bargauge("Cost per session", TraceMetricsQuery(COST_QUERY), unit="currencyUSD", decimals=4,
+                 description="Sum of claude_code.cost.usd over the session's LLM calls (list price)."),
+        bargauge("Input tokens per session", TraceMetricsQuery(INPUT_TOKENS_QUERY),
+                 description="Sum of gen_ai.usage.input_tokens: uncached input plus cache reads and writes."),
+        bargauge("Output tokens per session", TraceMetricsQuery(OUTPUT_TOKENS_QUERY),
+                 description="Sum of gen_ai.usage.output_tokens."),
         traces("Recent turns", TraceQuery(
             f"{TURNS} | select({SESSION}, {PROJECT}, {USER}, {MODEL}, {TURN_OUTCOME})", limit=50,
             table_type="spans", spans_per_trace=1), height=10,
@@ -109,8 +122,7 @@ def sessions_dashboard(links: Sequence[Json]) -> Dashboard:
         traces("Ended sessions", TraceQuery(
             f'{{ {SPAN_TYPE} = "session" }} | select({SESSION}, {PROJECT}, {USER}, {MODEL})', limit=30,
             table_type="spans", spans_per_trace=1), height=8,
-            description="Sessions that ended (SessionEnd), with their start and duration; the session span links "
-                        "to its turns."),
+            description="Sessions that ended (SessionEnd), with their start time and duration."),
     ]
     return Dashboard("otel-claude-sessions", "otel-claude / Sessions",
                      "Recent Claude Code sessions and their turns, from Tempo (TraceQL); each row opens its trace.",

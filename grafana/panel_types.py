@@ -67,7 +67,7 @@ def timeseries(title: str, queries: Sequence[PromQuery], *, unit: str = "short",
                  unit=unit, decimals=decimals, options=options, custom=custom)
 
 
-def bargauge(title: str, query: PromQuery, *, unit: str = "short", description: str = "", width: int = 8,
+def bargauge(title: str, query: Query, *, unit: str = "short", description: str = "", width: int = 8,
              height: int = 8, decimals: int | None = None, max_value: float | None = None) -> Panel:
     """One bar per series, largest first: totals by tool, model, project."""
     options: Json = {
