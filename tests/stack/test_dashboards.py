@@ -86,6 +86,13 @@ def test_every_datasource_uid_is_provisioned_with_its_type() -> None:
             assert ref["type"] == provisioned[ref["uid"]], board["uid"]
 
 
+def test_datasources_are_updated_in_place_not_deleted_at_each_start() -> None:
+    """deleteDatasources runs at every Grafana start: it would delete and re-create both datasources each time."""
+    provisioning = load_yaml(DATASOURCES)
+    assert "deleteDatasources" not in provisioning
+    assert all(d["uid"] and d["editable"] is False for d in provisioning["datasources"])
+
+
 def test_datasources_link_metrics_to_traces_and_traces_to_metrics() -> None:
     sources = {d["type"]: d for d in load_yaml(DATASOURCES)["datasources"]}
     prometheus, tempo = sources["prometheus"], sources["tempo"]
