@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
@@ -63,11 +63,14 @@ def build(config: AgentConfig) -> Providers:
     resource = build_resource(config)
     outbox = OutboxSpanProcessor()
     tracer_provider = TracerProvider(resource=resource, id_generator=DeterministicIdGenerator())
-    tracer_provider.add_span_processor(wrap_span_processor(outbox))
-    # The last few hundred finished spans, redacted like the export, for `otel-claude trace` (no backend needed).
-    tracer_provider.add_span_processor(
-        wrap_span_processor(SimpleSpanProcessor(RecentSpansExporter(recent_spans_path(config.state_dir))))
+    # One redaction, then the outbox (the OTLP export) and the recent-spans file for `otel-claude trace` get the
+    # same scrubbed span. The file is written from the batch processor's thread, off the agent's loop.
+    after_redaction = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
+    after_redaction.add_span_processor(outbox)
+    after_redaction.add_span_processor(
+        BatchSpanProcessor(RecentSpansExporter(recent_spans_path(config.state_dir)), schedule_delay_millis=500)
     )
+    tracer_provider.add_span_processor(wrap_span_processor(after_redaction))
     span_exporter: SpanExporter | None = None
     if config.traces_exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
