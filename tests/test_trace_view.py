@@ -146,3 +146,22 @@ def test_run_sh_shows_the_tree_only_when_no_endpoint_took_the_spans(
     assert "what Tempo would show" in out and "execute_tool Agent" in out
     script = (Path(__file__).parents[1] / "scripts" / "run.sh").read_text(encoding="utf-8")
     assert script.rstrip().endswith("otel-claude trace --if-undelivered --turns 20")
+
+
+def test_the_file_holds_the_redacted_span_the_export_gets(tmp_path: Path) -> None:
+    """Leak nothing: the agent's providers feed the file after the redacting processor, like the OTLP outbox."""
+    from otel_claude import config as config_module
+    from otel_claude.export import providers
+
+    config = config_module.load({"OTEL_CLAUDE_STATE_DIR": str(tmp_path), "OTEL_CLAUDE_CONFIG_FILE": str(tmp_path / "x"),
+                                 "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
+    built = providers.build(config)
+    secret = "sk-ant-" + "api03-Xq9vT3bLm2Kp8RwZ4nYc6HdF1gJs5AeU7iO0tQabcDEF123ghiJKL"
+    span = built.tracer_provider.get_tracer("t").start_span(
+        "execute_tool Bash", attributes={sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL, sc.CC_TOOL_ERROR: f"token {secret}"})
+    span.end()
+    built.tracer_provider.shutdown()  # the agent's shutdown flushes the batch processor
+    (record,) = read_recent_spans(recent_spans_path(str(tmp_path)))
+    (exported,) = built.outbox.peek()
+    assert record.attributes[sc.CC_TOOL_ERROR] == (exported.attributes or {})[sc.CC_TOOL_ERROR]
+    assert secret not in (tmp_path / "recent-spans.jsonl").read_text(encoding="utf-8")
