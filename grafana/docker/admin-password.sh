@@ -24,8 +24,8 @@ else
         generated="$(tr -dc 'A-Za-z0-9' < /dev/urandom | head -c 24)"
         printf '%s' "$generated" > "$password_file.tmp"
         mv "$password_file.tmp" "$password_file"
-        echo "otel-claude: generated the Grafana admin password (printed once; kept in $password_file):"
-        echo "otel-claude: Grafana login: admin / $generated"
+        # One line, so `docker compose logs grafana | grep 'admin password'` shows the password itself.
+        echo "otel-claude: Grafana admin password: $generated (user admin; generated on the first start and printed once, kept in $password_file)"
     fi
     GF_SECURITY_ADMIN_PASSWORD="$(cat "$password_file")"
 fi

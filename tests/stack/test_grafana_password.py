@@ -42,7 +42,9 @@ def test_generates_once_prints_once_and_reuses(tmp_path: Path, fake_run: Path) -
     data = tmp_path / "grafana-data"
     first, (password, passed_on, arg) = _start(data, fake_run, GRAFANA_ADMIN_PASSWORD="")
     assert re.fullmatch(r"[A-Za-z0-9]{24}", password)
-    assert f"admin / {password}" in first.stdout  # printed in the logs on the first start
+    # Printed in the logs on the first start, on the line the documented grep finds.
+    (line,) = [line for line in first.stdout.splitlines() if "admin password" in line]
+    assert f"admin password: {password} " in line
     assert passed_on == "unset" and arg == "--extra-arg"  # the image's CMD arguments pass through
     stored = data / "admin-password"
     assert stored.read_text(encoding="utf-8") == password
