@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dashboard_kit import Dashboard, Json, Panel, Row, TraceMetricsQuery, TraceQuery
+from dashboard_kit import TEMPO_UID, Dashboard, Json, Panel, Row, TraceMetricsQuery, TraceQuery
 from panel_types import bargauge, table, traces, unit_override
 
 # Attribute references as TraceQL spells them; names from otel_claude/semconv.py.
@@ -72,13 +72,18 @@ def _values_by_label(label: str, renames: dict[str, str], extra: Sequence[Json] 
 
 
 def _session_link() -> Json:
-    """The session column opens Explore on that session's turns (one trace each)."""
-    query = f'{{ {SESSION} = \\"${{__value.raw}}\\" && {SPAN_TYPE} = \\"turn\\" }}'
-    state = ('{"datasource":"otel-claude-tempo","queries":[{"refId":"A","queryType":"traceql","query":"'
-             + query + '"}],"range":{"from":"${__from}","to":"${__to}"}}')
+    """The session column opens Explore on that session's turns (one trace each): an internal data link, which
+    Grafana turns into an Explore URL itself, with the panel's time range."""
+    # No quotes around the value: Grafana's Tempo plugin already quotes string label values (`"c77f..."`), which
+    # is what the table cells hold.
+    query = f'{{ {SESSION} = ${{__value.raw}} && {SPAN_TYPE} = "turn" }}'
     return {"matcher": {"id": "byName", "options": "Session"},
-            "properties": [{"id": "links", "value": [{"title": "Turns of this session", "url": "/explore?left="
-                                                      + state}]}]}
+            "properties": [{"id": "links", "value": [{
+                "title": "Turns of this session", "url": "",
+                "internal": {"datasourceUid": TEMPO_UID, "datasourceName": "Tempo",
+                             "query": {"refId": "A", "queryType": "traceql", "query": query, "limit": 50,
+                                       "tableType": "traces"}},
+            }]}]}
 
 
 def sessions_dashboard(links: Sequence[Json]) -> Dashboard:
