@@ -19,10 +19,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling builder modules, when run as a script
 
 import promql as q
-from dashboard_kit import Dashboard, Json, PromQuery, Variable
+from dashboard_kit import Dashboard, Json, Panel, PromQuery, Row, Variable
 from dashboards_ops import errors_dashboard, traces_dashboard
+from dashboards_sessions import sessions_dashboard
 from dashboards_team import team_dashboard
 from panel_types import bargauge, merge_by, stat, table, timeseries, unit_override
+
+from otel_claude import semconv as sc
 
 OUT_DIR = Path(__file__).resolve().parent / "dashboards"
 
@@ -61,7 +64,7 @@ def overview_dashboard() -> Dashboard:
              description="Turns (a prompt until Claude stops) that ended in the time range."),
         stat("Tool calls", PromQuery(calls, instant=True)),
         stat("Tool error rate", PromQuery(q.ratio(errors, calls), instant=True), unit="percentunit", decimals=1,
-             description="Tool calls that ended in PostToolUseFailure, of all tool calls."),
+             zero_if_empty=False, description="Tool calls that ended in PostToolUseFailure, of all tool calls."),
         stat("Tokens", PromQuery(q.total(_usage(q.TOKENS)), instant=True),
              description="Input, output, cache read and cache write tokens."),
         stat("Cost today", PromQuery(q.total(_usage(q.COST)), instant=True), unit="currencyUSD", decimals=2,
@@ -124,7 +127,7 @@ def cost_dashboard() -> Dashboard:
              time_from="now/d"),
         stat("Burn rate (last hour)", PromQuery(q.total(_usage(q.COST), window="1h"), instant=True),
              unit="currencyUSD", decimals=2, description="Cost of the last 60 minutes."),
-        stat("Cache hit ratio", PromQuery(cache_hit, instant=True), unit="percentunit", decimals=1,
+        stat("Cache hit ratio", PromQuery(cache_hit, instant=True), unit="percentunit", decimals=1, zero_if_empty=False,
              description="Prompt tokens read from the cache, of all prompt tokens (uncached input + cache "
                          "reads + cache writes)."),
         stat("API calls", PromQuery(q.total(_usage(q.LLM_CALLS)), instant=True)),
@@ -148,15 +151,64 @@ def cost_dashboard() -> Dashboard:
             q.total(q.sel(q.REPORTED_COST, ("model",)), [q.MODEL]), q.legend(q.MODEL), instant=True),
             unit="currencyUSD", decimals=2,
             description="What Claude Code itself reported (transcript cost state), beside the list-price cost."),
+        *native_panels(),
     ]
     return Dashboard("otel-claude-cost", "otel-claude / Cost", "Cost and tokens by model and project, cache use.",
                      items, USAGE_VARIABLES, links=LINKS)
 
 
+def native_panels() -> list[Panel | Row]:
+    """Claude Code's own OTel metrics beside ours, with the drift between the two cost estimates.
+
+    Both sources are shown, never added: their names differ (claude_code_* and otel_claude_*), so running both
+    exports into one Collector counts nothing twice. Empty until the user enables Claude Code's native export.
+    """
+    ours = q.total(_usage(q.COST), [q.MODEL])
+    native = q.relabel(q.total(q.native_sel(q.NATIVE_COST), [q.NATIVE_MODEL]),
+                       q.NATIVE_MODEL, q.MODEL)
+    native_total = q.total(q.native_sel(q.NATIVE_COST))
+    drift = f"({native_total} - {q.total(_usage(q.COST))}) / {q.total(_usage(q.COST))}"
+    by_model_drift = f"(sum by ({q.MODEL}) ({native}) - {ours}) / {ours}"
+    native_tokens = q.relabel(q.total(q.native_sel(q.NATIVE_TOKENS), [q.NATIVE_TOKEN_TYPE]), q.NATIVE_TOKEN_TYPE,
+                              q.TOKEN_KIND, q.NATIVE_TOKEN_KINDS)
+    return [
+        Row("Claude Code's own telemetry (native OTel export), beside otel-claude's"),
+        stat("Claude Code's cost (native)", PromQuery(native_total, instant=True), unit="currencyUSD", decimals=2,
+             zero_if_empty=False, width=6,
+             description=f"{sc.NATIVE_COST_METRIC} from Claude Code's own OTel export (CLAUDE_CODE_ENABLE_TELEMETRY=1) "
+                         "into the same Collector. No data: that export is not enabled."),
+        stat("otel-claude's cost", PromQuery(q.total(_usage(q.COST)), instant=True), unit="currencyUSD", decimals=2,
+             width=6, description="List-price cost from the transcripts, as on the rest of this dashboard."),
+        stat("Drift (native vs otel-claude)", PromQuery(drift, instant=True), unit="percentunit", decimals=1,
+             zero_if_empty=False, width=6,
+             description="(Claude Code's estimate - otel-claude's) / otel-claude's. Claude Code also counts calls "
+                         "no transcript records (query_source auxiliary); see docs/cost-differences.md."),
+        stat("Claude Code's tokens (native)", PromQuery(q.total(q.native_sel(q.NATIVE_TOKENS)), instant=True),
+             zero_if_empty=False, width=6,
+             description=f"{sc.NATIVE_TOKEN_METRIC}, every type (input, output, cacheRead, cacheCreation)."),
+        table("Cost by model: Claude Code vs otel-claude", [
+            PromQuery(ours, instant=True, table=True),
+            PromQuery(f"sum by ({q.MODEL}) ({native})", instant=True, table=True),
+            PromQuery(by_model_drift, instant=True, table=True)], unit="currencyUSD", decimals=4,
+            transformations=merge_by(q.MODEL, {q.MODEL: "Model", "Value #A": "otel-claude", "Value #B": "Claude Code",
+                                               "Value #C": "Drift"}),
+            overrides=[unit_override("Drift", "percentunit", 1)],
+            description="The same models from both sources; drift as in the stat above."),
+        table("Tokens by kind: Claude Code vs otel-claude", [
+            PromQuery(q.total(_usage(q.TOKENS), [q.TOKEN_KIND]), instant=True, table=True),
+            PromQuery(f"sum by ({q.TOKEN_KIND}) ({native_tokens})", instant=True, table=True)],
+            transformations=merge_by(q.TOKEN_KIND, {q.TOKEN_KIND: "Kind", "Value #A": "otel-claude",
+                                                    "Value #B": "Claude Code"}),
+            description="Claude Code's token types mapped to ours (cacheRead -> cache_read, cacheCreation -> "
+                        "cache_creation)."),
+    ]
+
+
 def all_dashboards() -> list[Dashboard]:
     return [overview_dashboard(), tools_dashboard(), cost_dashboard(),
             errors_dashboard(TOOL_VARIABLES, LINKS), traces_dashboard(VARIABLES, LINKS),
-            team_dashboard(tuple(VARIABLES[name] for name in q.SESSION_FILTERS), LINKS)]
+            team_dashboard(tuple(VARIABLES[name] for name in q.SESSION_FILTERS), LINKS),
+            sessions_dashboard(LINKS)]
 
 
 def render_all() -> dict[str, str]:

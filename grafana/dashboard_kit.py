@@ -69,7 +69,25 @@ class TraceQuery:
         }
 
 
-Query = PromQuery | TraceQuery
+@dataclass(frozen=True)
+class TraceMetricsQuery:
+    """One TraceQL metrics query (`{...} | count_over_time() by (...)`), evaluated once over the time range
+    (instant), so a table shows one value per group. Tempo 3 answers these from its live store and blocks."""
+
+    traceql: str
+
+    def render(self, ref_id: str) -> Json:
+        return {
+            "datasource": TEMPO,
+            "filters": [],
+            "metricsQueryType": "instant",
+            "query": self.traceql,
+            "queryType": "traceql",
+            "refId": ref_id,
+        }
+
+
+Query = PromQuery | TraceQuery | TraceMetricsQuery
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,7 @@ class Panel:
 
     @property
     def datasource(self) -> Json:
-        return TEMPO if all(isinstance(q, TraceQuery) for q in self.queries) else PROMETHEUS
+        return TEMPO if all(isinstance(q, TraceQuery | TraceMetricsQuery) for q in self.queries) else PROMETHEUS
 
     def render(self, panel_id: int, x: int, y: int) -> Json:
         defaults: Json = {"unit": self.unit, "custom": dict(self.custom)}

@@ -38,7 +38,7 @@ def errors_dashboard(variables: Sequence[Variable], links: Sequence[Json]) -> Da
         stat("Failed turns", PromQuery(q.total(q.sel(q.TURNS, q.SESSION_FILTERS, **{q.TURN_OUTCOME: "failed"})),
                                        instant=True), description="Turns that ended in StopFailure (API errors)."),
         stat("Tool error rate", PromQuery(q.ratio(q.total(_tools("error")), q.total(_tools())), instant=True),
-             unit="percentunit", decimals=1),
+             unit="percentunit", decimals=1, zero_if_empty=False),
         table("Failed tool calls by tool and error type",
               [PromQuery(q.total(_errors(), [q.TOOL, q.ERROR_TYPE]), instant=True, table=True)],
               sort_by="Value", description="Error types are classified from the failure text; never the text."),

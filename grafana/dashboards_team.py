@@ -15,8 +15,10 @@ import promql as q
 from dashboard_kit import Dashboard, Json, Panel, PromQuery, Row, Variable
 from panel_types import bargauge, merge_by, stat, table, timeseries, unit_override
 
+from otel_claude import semconv as sc
+
 # otel_claude/semconv.py CC_TEAM as Prometheus stores it.
-TEAM: Final = "claude_code_team"
+TEAM: Final = sc.prometheus_name(sc.CC_TEAM)
 FILTERS: Final = q.SESSION_FILTERS  # project and user: every metric here carries both
 TOP: Final = 20
 

@@ -7,6 +7,7 @@ required, so a panel renders the same whatever Grafana's defaults become; tests/
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from dashboard_kit import Json, Panel, PromQuery, Query, TraceQuery
@@ -21,8 +22,14 @@ def _text_formatting() -> Json:
 
 
 def stat(title: str, query: PromQuery, *, unit: str = "short", description: str = "", width: int = 4,
-         decimals: int | None = None, time_from: str | None = None) -> Panel:
-    """A single number: the query's last value."""
+         decimals: int | None = None, time_from: str | None = None, zero_if_empty: bool = True) -> Panel:
+    """A single number: the query's last value.
+
+    A count with no series (no dead letter, no interruption ever) is 0, not Grafana's "No data": the query
+    gets `or vector(0)`. Ratios pass zero_if_empty=False: with nothing to divide, "No data" is the honest answer.
+    """
+    if zero_if_empty:
+        query = replace(query, expr=f"({query.expr}) or vector(0)")
     options: Json = {
         **_text_formatting(),
         "colorMode": "value",
@@ -60,7 +67,7 @@ def timeseries(title: str, queries: Sequence[PromQuery], *, unit: str = "short",
                  unit=unit, decimals=decimals, options=options, custom=custom)
 
 
-def bargauge(title: str, query: PromQuery, *, unit: str = "short", description: str = "", width: int = 8,
+def bargauge(title: str, query: Query, *, unit: str = "short", description: str = "", width: int = 8,
              height: int = 8, decimals: int | None = None, max_value: float | None = None) -> Panel:
     """One bar per series, largest first: totals by tool, model, project."""
     options: Json = {

@@ -51,6 +51,15 @@ RECORDS_PROCESSED: Final = _counter(sc.METRIC_RECORDS_PROCESSED)
 DEAD_LETTERS: Final = _counter(sc.METRIC_DEAD_LETTERS)
 EXPORT_FAILURES: Final = _counter(sc.METRIC_EXPORT_FAILURES)
 
+# Claude Code's own (native) metrics, when its OTel export goes to the same Collector (semconv NATIVE_*): delta
+# sums made cumulative by the Collector, one series per Claude Code session (their labels include session_id).
+NATIVE_COST: Final = sc.prometheus_metric(sc.NATIVE_COST_METRIC, sc.UNIT_USD, counter=True)
+NATIVE_TOKENS: Final = sc.prometheus_metric(sc.NATIVE_TOKEN_METRIC, sc.NATIVE_TOKEN_UNIT, counter=True)
+NATIVE_MODEL: Final = "model"
+NATIVE_TOKEN_TYPE: Final = "type"
+NATIVE_TOKEN_KINDS: Final[Mapping[str, str]] = {"input": "input", "output": "output", "cacheRead": "cache_read",
+                                                "cacheCreation": "cache_creation"}
+
 # Label names (semconv attribute names with dots as underscores).
 TOOL: Final = sc.prometheus_name(sc.GEN_AI_TOOL_NAME)
 OUTCOME: Final = sc.prometheus_name(sc.CC_TOOL_OUTCOME)
@@ -145,6 +154,22 @@ def quantile(q: float, bucket_selector: str, by: Sequence[str] = (), window: str
     """The q-quantile of a histogram over `window`, from exact bucket counts."""
     labels = ["le", *by]
     return f"histogram_quantile({q}, {histogram_total(bucket_selector, labels, window, step)})"
+
+
+def native_sel(metric: str) -> str:
+    """A selector for Claude Code's native metrics with the dashboard's model filter (the only one they can take:
+    their project and user are not labels we share)."""
+    return f'{metric}{{{NATIVE_MODEL}=~"$model"}}'
+
+
+def relabel(expr: str, source: str, target: str, mapping: Mapping[str, str] | None = None) -> str:
+    """`expr` with label `target` set from `source` (its value as is, or mapped), so two sources that name the same
+    thing differently (Claude Code's `model`, our `gen_ai_request_model`) can be joined or put side by side."""
+    if mapping is None:
+        return f'label_replace({expr}, "{target}", "$1", "{source}", "(.*)")'
+    for value, mapped in mapping.items():
+        expr = f'label_replace({expr}, "{target}", "{mapped}", "{source}", "{value}")'
+    return expr
 
 
 def legend(label: str) -> str:

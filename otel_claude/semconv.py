@@ -202,7 +202,8 @@ UNIT_BYTES: Final = "By"
 # What the SDK's Prometheus exporter and the Collector's prometheus exporters do to a name (dashboards, rules,
 # `demo` and backfill's OpenMetrics file spell these, so they are derived here, never typed out elsewhere).
 # UCUM units to Prometheus suffixes: only the units our instruments use; `{annotation}` units add none.
-_PROMETHEUS_UNITS: Final = {UNIT_SECONDS: "seconds", UNIT_USD: "USD", UNIT_BYTES: "bytes"}
+NATIVE_TOKEN_UNIT: Final = "tokens"  # Claude Code's own token metric spells its unit without braces
+_PROMETHEUS_UNITS: Final = {UNIT_SECONDS: "seconds", UNIT_USD: "USD", UNIT_BYTES: "bytes", NATIVE_TOKEN_UNIT: "tokens"}
 
 
 def prometheus_name(name: str) -> str:
@@ -257,3 +258,18 @@ TOKEN_USAGE_BUCKETS: Final = (
     16777216,
     67108864,
 )
+
+# --- Claude Code's own (native) metrics ----------------------------------------------------------------------
+# Not emitted by otel-claude: what Claude Code's native OTel export sends when the user enables it
+# (CLAUDE_CODE_ENABLE_TELEMETRY=1), read beside ours on the Cost dashboard. Names as of Claude Code 2.1.330
+# (tests/fixtures/claude-code-2.1.330/sessions/main/otel/metrics.jsonl).
+NATIVE_COST_METRIC: Final = "claude_code.cost.usage"  # USD, delta sum
+NATIVE_TOKEN_METRIC: Final = "claude_code.token.usage"  # tokens, delta sum
+NATIVE_MODEL: Final = "model"
+NATIVE_TOKEN_TYPE: Final = "type"  # input | output | cacheRead | cacheCreation
+NATIVE_TOKEN_TYPES: Final = {
+    "input": TOKEN_KIND_INPUT,
+    "output": TOKEN_KIND_OUTPUT,
+    "cacheRead": TOKEN_KIND_CACHE_READ,
+    "cacheCreation": TOKEN_KIND_CACHE_CREATION,
+}

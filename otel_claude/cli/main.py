@@ -67,6 +67,11 @@ def _main(args: list[str]) -> int:
     # Listed for `--help`; main() hands `backfill` to its own parser before this one runs.
     commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
 
+    trace = commands.add_parser("trace", help="show the last turns the agent finished as trace trees")
+    trace.add_argument("--turns", type=int, default=3, help="how many of the latest turns (default 3)")
+    trace.add_argument("--if-undelivered", action="store_true", help="only if the last span export failed")
+    trace.add_argument("--state-dir")
+
     demo = commands.add_parser(
         "demo", help="install, start the agent, replay a bundled real session, show where telemetry went"
     )
@@ -98,6 +103,10 @@ def _main(args: list[str]) -> int:
         )
     if options.command in ("install", "uninstall"):
         return install_command.run_install(install_command.InstallOptions.from_namespace(options))
+    if options.command == "trace":
+        from otel_claude.cli.trace_view import show_trace
+
+        return show_trace(options.state_dir, options.turns, if_undelivered=options.if_undelivered)
     assert options.command == "demo", options.command  # argparse accepts only the commands above
     from otel_claude.cli.demo import run_demo
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
 from otel_claude.export import metric_preferences
 from otel_claude.export.ids import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
+from otel_claude.export.recent_spans import RecentSpansExporter, recent_spans_path
 from otel_claude.handoff import env
 from otel_claude.version import __version__
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 _log = logging.getLogger(__name__)
 
@@ -66,7 +71,14 @@ def build(config: AgentConfig) -> Providers:
     resource = build_resource(config)
     outbox = OutboxSpanProcessor()
     tracer_provider = TracerProvider(resource=resource, id_generator=DeterministicIdGenerator())
-    tracer_provider.add_span_processor(wrap_span_processor(outbox))
+    # One redaction, then the outbox (the OTLP export) and the recent-spans file for `otel-claude trace` get the
+    # same scrubbed span. The file is written from the batch processor's thread, off the agent's loop.
+    after_redaction = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
+    after_redaction.add_span_processor(outbox)
+    after_redaction.add_span_processor(
+        BatchSpanProcessor(RecentSpansExporter(recent_spans_path(config.state_dir)), schedule_delay_millis=500)
+    )
+    tracer_provider.add_span_processor(wrap_span_processor(after_redaction))
     span_exporter: SpanExporter | None = None
     if config.traces_exporter == "otlp":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -110,8 +122,22 @@ def build(config: AgentConfig) -> Providers:
     )
 
 
-def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str | None:
+def prometheus_reader(registry: CollectorRegistry | None = None) -> MetricReader:
+    """The reader behind the agent's /metrics, without otel_scope_* labels.
+
+    By default the exporter labels every series with otel_scope_name and otel_scope_version (the package version):
+    each upgrade would then start new series at the lifetime totals the counters carry on from, and windows would
+    count them again. The scope is fixed (one meter, named in semconv), so it tells a dashboard nothing.
+    (Same reason as without_scope_info on the Collector's prometheus exporter in collector-config.yaml.)
+    """
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+    if registry is None:
+        return PrometheusMetricReader(scope_info_enabled=False)
+    return PrometheusMetricReader(scope_info_enabled=False, registry=registry)
+
+
+def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str | None:
     from prometheus_client import start_http_server
 
     try:
@@ -124,6 +150,6 @@ def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str |
             exc,
         )
         return None
-    readers.append(PrometheusMetricReader())
+    readers.append(prometheus_reader())
     host = f"[{config.prometheus_host}]" if ":" in config.prometheus_host else config.prometheus_host
     return f"http://{host}:{config.prometheus_port}/metrics"

@@ -9,11 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import Meter
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from otel_claude import semconv as sc
 
 Labels = Mapping[str, str]
+
+
+def span_context(trace_id: int, span_id: int) -> Context:
+    """A context whose current span is the (already emitted) span with these ids.
+
+    The agent builds spans after the fact, so no span is current when a tool call's metrics are recorded.
+    Recording inside this context lets the SDK's default exemplar filter (trace_based: sampled spans only) and
+    reservoir attach an exemplar carrying the tool span's trace and span ids, which Prometheus (OpenMetrics)
+    keeps and Grafana turns into a link to the trace.
+    """
+    parent = SpanContext(
+        trace_id=trace_id, span_id=span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)
+    )
+    return trace.set_span_in_context(NonRecordingSpan(parent))
 
 
 class HookMetrics:
@@ -54,14 +71,22 @@ class HookMetrics:
         self._hook_events.add(1, {**labels, sc.CC_HOOK_EVENT: event})
 
     def tool_call(
-        self, tool: str, outcome: str, agent_kind: str, duration_s: float, error_type: str | None, labels: Labels
+        self,
+        tool: str,
+        outcome: str,
+        agent_kind: str,
+        duration_s: float,
+        error_type: str | None,
+        labels: Labels,
+        span: Context | None = None,
     ) -> None:
+        """`span`: the tool call's span (see span_context()), so the measurements carry it as an exemplar."""
         attributes = {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.CC_TOOL_OUTCOME: outcome, sc.CC_AGENT_KIND: agent_kind}
-        self._tool_calls.add(1, attributes)
+        self._tool_calls.add(1, attributes, context=span)
         if outcome != sc.OUTCOME_UNFINISHED:
-            self._tool_duration.record(max(duration_s, 0.0), attributes)
+            self._tool_duration.record(max(duration_s, 0.0), attributes, context=span)
         if error_type is not None:
-            self._tool_errors.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.ERROR_TYPE: error_type})
+            self._tool_errors.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.ERROR_TYPE: error_type}, context=span)
 
     def session_started(self, source: str, labels: Labels) -> None:
         self._sessions.add(1, {**labels, sc.CC_SESSION_SOURCE: source})

@@ -23,6 +23,7 @@ from otel_claude.live.events import (
     SubagentStart,
     SubagentStop,
 )
+from otel_claude.live.metrics import span_context
 from otel_claude.live.span_factory import SpanFactory, json_text, remember, size_of
 from otel_claude.live.state import OpenSpan, Session, Subagent, ToolCall
 
@@ -165,6 +166,7 @@ def end_tool_call(
         (end_ns - call.span.start_ns) / 1e9,
         error_type,
         ctx.labels(session),
+        span_context(call.span.trace_id, call.span.span_id),  # exemplar: metric -> this call's trace
     )
 
 

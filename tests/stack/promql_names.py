@@ -30,14 +30,18 @@ def allowed_metric_names() -> set[str]:
         if key.startswith("METRIC_") and isinstance(value, str):
             base = value.replace(".", "_")
             names.update(base + suffix for suffix in _UNIT_SUFFIXES)
+    # Claude Code's native metrics, as the Collector's prometheus exporter names them (unit and _total suffixes).
+    names.add(sc.NATIVE_COST_METRIC.replace(".", "_") + "_USD_total")
+    names.add(sc.NATIVE_TOKEN_METRIC.replace(".", "_") + "_tokens_total")
     return names
 
 
 def allowed_label_names() -> set[str]:
     """Every semconv attribute name as a Prometheus label, plus the histogram bucket label."""
-    labels = {"le"}
+    labels = {"le", sc.NATIVE_MODEL, sc.NATIVE_TOKEN_TYPE}
     for key, value in vars(sc).items():
-        if key.isupper() and isinstance(value, str) and "." in value and not key.startswith(("METRIC_", "SPAN_")):
+        if (key.isupper() and isinstance(value, str) and "." in value
+                and not key.startswith(("METRIC_", "SPAN_", "NATIVE_"))):
             labels.add(value.replace(".", "_"))
     return labels
 

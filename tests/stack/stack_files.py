@@ -129,7 +129,8 @@ SUBSTITUTED_STEP_S = 15
 def substitute(expr: str) -> str:
     for variable, value in GRAFANA_SUBSTITUTIONS.items():
         expr = expr.replace(variable, value)
-    leftover = re.findall(r"\$\{?\w+", expr)
+    # Grafana variable names start with a letter or underscore; `$1` is label_replace's capture group, not one.
+    leftover = re.findall(r"\$\{?[A-Za-z_]\w*", expr)
     assert not leftover, f"unsubstituted Grafana variables {leftover} in {expr}"
     return expr
 

@@ -153,6 +153,45 @@ def test_span_metrics_dimensions_are_bounded(config: dict[str, Any]) -> None:
     dimensions = {d["name"] for d in connector["dimensions"]}
     assert dimensions <= {sc.CC_SPAN_TYPE, sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_REQUEST_MODEL}
     assert connector["histogram"]["unit"] == "s"
+    # A random id per Collector process (default dimension since 0.136.0): series would restart with every
+    # Collector. Excluded, so span-metric series survive a restart of the stack.
+    assert "collector.instance.id" in connector["exclude_dimensions"]
+
+
+def test_no_scope_labels_on_the_prometheus_exporter(config: dict[str, Any]) -> None:
+    """otel_scope_version changes with each otel-claude upgrade: new series at lifetime totals, counted twice."""
+    assert config["exporters"]["prometheus"]["without_scope_info"] is True
+
+
+def test_otlp_receiver_takes_the_largest_export_the_agent_sends(config: dict[str, Any]) -> None:
+    """The agent sends every span one spool batch finished in one request and retries a refused one forever, so
+    the receiver's limit must exceed that request: measured here with content capture on (the largest spans),
+    times the batch size, times a margin for records that end several spans (a turn, its calls, LLM calls)."""
+    from conftest import SESSION_NAMES, load_session
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from support.driving import feed, make_processor
+
+    from otel_claude.agent.loop import BATCH_SIZE
+    from otel_claude.export.ids import DeterministicIdGenerator
+    from otel_claude.live.span_factory import ProcessorSettings
+
+    largest = 0
+    for name in SESSION_NAMES:
+        exporter = InMemorySpanExporter()
+        tracer_provider = TracerProvider(id_generator=DeterministicIdGenerator())
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        settings = ProcessorSettings(user_name="dev", capture_content=True)
+        feed(make_processor(tracer_provider, MeterProvider(), settings), load_session(name))
+        largest = max([largest, *(encode_spans([s]).ByteSize() for s in exporter.get_finished_spans())])
+    spans_per_record = 4
+    limit = config["receivers"]["otlp"]["protocols"]["grpc"]["max_recv_msg_size_mib"] * 2**20
+    assert largest > 1000, "content capture should make spans large"
+    assert BATCH_SIZE * spans_per_record * largest <= limit, (largest, limit)
+    assert limit > 4 * 2**20  # gRPC's default, which the issue found too small
 
 
 # --- redaction: the second line of defence ------------------------------------------------------------------

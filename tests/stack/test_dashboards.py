@@ -29,7 +29,7 @@ from .stack_files import (
 NPM_PREFIX = CACHE / "npm"
 # Changing a uid breaks bookmarks and links to a dashboard: these are part of the interface.
 DASHBOARD_UIDS = {"otel-claude-overview", "otel-claude-tools", "otel-claude-cost", "otel-claude-errors",
-                  "otel-claude-traces", "otel-claude-team"}
+                  "otel-claude-traces", "otel-claude-team", "otel-claude-sessions"}
 FILTER_VARIABLES = {"model", "project", "tool", "user"}
 
 
@@ -84,6 +84,13 @@ def test_every_datasource_uid_is_provisioned_with_its_type() -> None:
         for ref in _datasource_refs(board):
             assert ref["uid"] in provisioned, f"{board['uid']}: datasource uid {ref['uid']} is not provisioned"
             assert ref["type"] == provisioned[ref["uid"]], board["uid"]
+
+
+def test_datasources_are_updated_in_place_not_deleted_at_each_start() -> None:
+    """deleteDatasources runs at every Grafana start: it would delete and re-create both datasources each time."""
+    provisioning = load_yaml(DATASOURCES)
+    assert "deleteDatasources" not in provisioning
+    assert all(d["uid"] and d["editable"] is False for d in provisioning["datasources"])
 
 
 def test_datasources_link_metrics_to_traces_and_traces_to_metrics() -> None:
@@ -148,20 +155,67 @@ def test_filter_variables_exist_and_are_used() -> None:
     assert offered == FILTER_VARIABLES
 
 
-def test_traceql_uses_semconv_span_types_and_attributes() -> None:
+def _traceql_queries() -> list[tuple[str, str]]:
+    return [(board["uid"], target["query"]) for board in dashboards().values() for panel in _panels(board)
+            for target in panel["targets"] if target["datasource"]["type"] == "tempo"]
+
+
+def _emitted_resource_attributes(tmp_path: Path) -> set[str]:
+    from otel_claude.config import load
+    from otel_claude.export.providers import build_resource
+
+    return set(build_resource(load({"HOME": str(tmp_path), "OTEL_CLAUDE_STATE_DIR": str(tmp_path)})).attributes)
+
+
+def test_traceql_references_only_attributes_the_agent_emits(tmp_path: Path) -> None:
+    """Every span.X is a semconv attribute, every resource.X one the agent's resource carries, every span type
+    value a semconv span type; in filters, by() and select() alike."""
     span_types = {v for k, v in vars(sc).items() if k.startswith("SPAN_TYPE_") and isinstance(v, str)}
-    attributes = {v for k, v in vars(sc).items() if k.isupper() and isinstance(v, str) and "." in v}
-    board = dashboards()["otel-claude-traces.json"]
-    queries = [t["query"] for p in _panels(board) for t in p["targets"]]
-    assert len(queries) >= 4
-    for query in queries:
-        assert query.startswith("{") and query.endswith("}") and query.count("{") == query.count("}")
-        for attribute in re.findall(r"\bspan\.([\w.]+)", query):
-            assert attribute in attributes, f"{attribute} is not a semconv attribute ({query})"
+    attributes = {v for k, v in vars(sc).items() if k.isupper() and isinstance(v, str) and "." in v
+                  and not k.startswith(("METRIC_", "SPAN_", "NATIVE_"))}
+    resource = _emitted_resource_attributes(tmp_path)
+    assert sc.USER_NAME in resource and sc.SERVICE_NAME in resource
+    queries = _traceql_queries()
+    assert len(queries) >= 13
+    for uid, query in queries:
+        assert query.startswith("{") and query.count("{") == query.count("}"), query
+        scoped = re.findall(r"\b(span|resource)\.([\w.]+)", query)
+        assert scoped, f"{uid}: {query} names no attribute"
+        for scope, attribute in scoped:
+            allowed = attributes if scope == "span" else resource
+            assert attribute in allowed, f"{uid}: {scope}.{attribute} is not emitted by the agent ({query})"
         for value in re.findall(rf'{re.escape(sc.CC_SPAN_TYPE)} = "(\w+)"', query):
             assert value in span_types, query
-    assert any('span.claude_code.span.type = "turn"' in q for q in queries)
-    assert any('span.claude_code.span.type = "tool"' in q and "duration >" in q for q in queries)
+        assert not re.search(r"(?<![.\w])\.[a-z]", query), f"{uid}: unscoped attribute in {query}"
+    texts = [q for _, q in queries]
+    assert any('span.claude_code.span.type = "turn"' in q for q in texts)
+    assert any('span.claude_code.span.type = "tool"' in q and "duration >" in q for q in texts)
+
+
+def test_sessions_dashboard_has_the_documented_columns() -> None:
+    """Each Sessions table is one TraceQL metrics query (Grafana puts every query's value in one `value` field, so a
+    second query could not be a column), and every column it shows is documented in docs/stack.md."""
+    board = dashboards()["otel-claude-sessions.json"]
+    panels = {p["title"]: p for p in _panels(board)}
+    columns: set[str] = set()
+    for panel in panels.values():
+        metrics = [t for t in panel["targets"] if "metricsQueryType" in t]
+        if not metrics:
+            continue
+        assert len(metrics) == 1 and metrics[0]["metricsQueryType"] == "instant", panel["title"]
+        for transformation in panel["transformations"]:
+            options = transformation["options"]
+            columns |= set(options.get("renameByName", {}).values())
+            columns |= {options["alias"]} if "alias" in options else set()
+    assert {"Session", "Project", "User", "Model", "Turns", "Tool calls", "Errors", "Error rate", "p50",
+            "p95"} <= columns
+    assert {"Cost per session", "Input tokens per session", "Output tokens per session"} <= set(panels)
+    assert "quantile_over_time(duration, .5, .95)" in str(panels["Tool latency per session (p50, p95)"]["targets"])
+    turns = panels["Recent turns"]["targets"][0]
+    assert turns["tableType"] == "spans" and "select(" in turns["query"]
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "stack.md").read_text(encoding="utf-8")
+    for column in sorted(columns | {"Cost", "Input tokens", "Output tokens"}):
+        assert f"| {column} |" in docs, f"column {column} is not documented in docs/stack.md"
 
 
 def _npm_prefix() -> Path:

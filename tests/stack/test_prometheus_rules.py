@@ -12,7 +12,17 @@ from .prometheus_bin import promtool
 from .stack_files import PROMETHEUS_CONFIG, RULE_FILES, RULE_TESTS, load_promql, load_yaml, rules
 
 # Alerts about the Collector read its own metrics, which exist only in the docker-compose stack.
-COLLECTOR_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorExportFailing"}
+COLLECTOR_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorSpansStuck", "OtelClaudeCollectorQueueFull",
+                    "OtelClaudeCollectorDroppingSpans"}
+# The Collector's own span-exporter metrics as otelcol 0.159.0 exposes them on :8888: the names of
+# exporter/exporterhelper/internal/metadata/generated_telemetry.go, with no `_total` and no unit suffix (the
+# default pull reader sets without_type_suffix and without_units, re-applied when readers are configured:
+# service/telemetry/otelconftelemetry/internal/migration/v0.3.0.go applyPrometheusDefaults), and the labels the
+# exporter helper adds (exporter, data_type), plus job/instance from the scrape.
+COLLECTOR_METRICS = {"up", "otelcol_exporter_sent_spans", "otelcol_exporter_send_failed_spans",
+                     "otelcol_exporter_enqueue_failed_spans", "otelcol_exporter_queue_size",
+                     "otelcol_exporter_queue_capacity"}
+COLLECTOR_LABELS = {"exporter", "data_type", "job", "instance"}
 REQUIRED_ALERTS = {"OtelClaudeCostBurnHigh", "OtelClaudeToolErrorSpike", "OtelClaudeExportFailing",
                    "OtelClaudeSpoolBacklogHigh", "OtelClaudeHookDropping", "OtelClaudeDeadLetters", *COLLECTOR_ALERTS}
 
@@ -67,6 +77,22 @@ def test_rules_use_semconv_names() -> None:
         name = rule.get("alert") or rule.get("record")
         assert metrics <= metrics_allowed, f"{name}: {sorted(metrics - metrics_allowed)}"
         assert labels <= labels_allowed, f"{name}: {sorted(labels - labels_allowed)}"
+
+
+def test_collector_alerts_and_their_tests_use_the_pinned_collectors_names() -> None:
+    for rule in rules():
+        if rule.get("alert") in COLLECTOR_ALERTS:
+            metrics, labels = promql_names.used_names(rule["expr"])
+            assert metrics <= COLLECTOR_METRICS, f"{rule['alert']}: {sorted(metrics - COLLECTOR_METRICS)}"
+            assert labels <= COLLECTOR_LABELS, f"{rule['alert']}: {sorted(labels - COLLECTOR_LABELS)}"
+    series = [s["series"] for path in RULE_TESTS for test in load_yaml(path)["tests"]
+              for s in test.get("input_series", [])]
+    collector_series = [s for s in series if s.startswith(("otelcol_", "up{"))]
+    assert collector_series
+    for text in collector_series:
+        metrics, labels = promql_names.used_names(text)
+        assert metrics <= COLLECTOR_METRICS and labels <= COLLECTOR_LABELS, text
+        assert not text.split("{")[0].endswith("_total"), text
 
 
 def test_alerts_say_what_to_do() -> None:

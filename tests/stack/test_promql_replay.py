@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -20,15 +21,18 @@ from pathlib import Path
 
 import pytest
 from support.flaky_otlp import FlakyOtlpReceiver
+from support.native_metrics import NativeMetricsServer, cumulative_totals
 from support.processes import metric_value, scrape, stop_agent
 from support.prometheus import Prometheus, Sample, finite, free_port
 
 from .fixture_counts import REPLAYED_SESSIONS, FixtureCounts, count, session_dir
 from .prometheus_bin import prometheus as prometheus_binary
 from .stack_files import (
+    DATASOURCES,
     SUBSTITUTED_STEP_S,
     PanelQuery,
     label_values_query,
+    load_yaml,
     prom_queries,
     rules,
     substitute,
@@ -40,18 +44,25 @@ pytestmark = pytest.mark.prometheus
 # Panels that legitimately show nothing after the fixture replay; each reason is checked against the fixtures
 # or the agent's output by test_empty_panels_are_empty_for_the_stated_reason.
 EXPECTED_EMPTY = {
+    "otel-claude-errors / Dead letters by reason / A": "every fixture record parses, so none is dead-lettered",
+    "otel-claude-cost / Unknown-model tokens by model / A": "every model in the fixture transcripts has a price",
+}
+# Stat panels whose honest answer after the replay is 0 (they show 0, not "No data"), with the reason.
+EXPECTED_ZERO = {
     "otel-claude-errors / Interrupted tool calls / A": "no PostToolUseFailure in the fixtures has is_interrupt",
     "otel-claude-errors / Unfinished tool calls / A": "the one PreToolUse without an end event in the fixtures "
                                                       "asked for permission first, so it counts as denied",
     "otel-claude-errors / Dead letters / A": "every fixture record parses, so none is dead-lettered",
-    "otel-claude-errors / Dead letters by reason / A": "every fixture record parses, so none is dead-lettered",
+    "otel-claude-errors / Dropped by the hook / A": "the spool never reached its cap",
     "otel-claude-cost / Unknown-model tokens / A": "every model in the fixture transcripts has a price",
-    "otel-claude-cost / Unknown-model tokens by model / A": "every model in the fixture transcripts has a price",
 }
 EMPTY_RECORDING_RULES = {"otel_claude:dead_letters:sum1h": "every fixture record parses"}
 # The Collector's own metrics exist only in the docker-compose stack, not when Prometheus scrapes the agent.
-DOCKER_ONLY_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorExportFailing"}
+DOCKER_ONLY_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorSpansStuck", "OtelClaudeCollectorQueueFull",
+                      "OtelClaudeCollectorDroppingSpans"}
 RANGE_WINDOW_S = 600
+# Claude Code's own OTLP metrics of the replayed "main" session, served as the Collector would expose them.
+NATIVE_METRICS = session_dir("main") / "otel" / "metrics.jsonl"
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,8 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
     receiver = FlakyOtlpReceiver(refuse_first=1).start()
     agent_port = free_port()
     env = _agent_env(tmp, receiver, agent_port)
-    server = Prometheus(tmp / "prometheus", [f"127.0.0.1:{agent_port}"], scrape_interval="1s").start()
+    native = NativeMetricsServer(NATIVE_METRICS).start()
+    server = Prometheus(tmp / "prometheus", [f"127.0.0.1:{agent_port}", native.target], scrape_interval="1s").start()
     try:
         for session in REPLAYED_SESSIONS:
             directory = session_dir(session)
@@ -130,6 +142,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
         stop_agent(str(tmp / "state"), env)
         server.stop()
         receiver.stop()
+        native.stop()
 
 
 def _has_data(replay: Replayed, query: PanelQuery) -> bool:
@@ -153,11 +166,52 @@ def test_panel_query_returns_data(replayed: Replayed, query: PanelQuery) -> None
 
 def test_expected_empty_panels_exist() -> None:
     keys = {q.key for q in QUERIES}
-    assert set(EXPECTED_EMPTY) <= keys, set(EXPECTED_EMPTY) - keys
+    assert set(EXPECTED_EMPTY) | set(EXPECTED_ZERO) <= keys, (set(EXPECTED_EMPTY) | set(EXPECTED_ZERO)) - keys
     assert len(EXPECTED_EMPTY) <= 6, "exceptions should stay few"
 
 
+@pytest.mark.parametrize("key", sorted(EXPECTED_ZERO))
+def test_stat_panels_show_zero_rather_than_no_data(replayed: Replayed, key: str) -> None:
+    query = next(q for q in QUERIES if q.key == key)
+    assert query.panel_type == "stat"
+    assert replayed.scalar(query.expr) == 0, EXPECTED_ZERO[key]
+
+
+def _tool_span_tags(replay: Replayed) -> list[str]:
+    """$__tags as Grafana expands it from each tool span: a matcher per configured tag the span has."""
+    tags: list[str] = []
+    for line in replay.metrics_text.splitlines():
+        if line.startswith("otel_claude_tool_calls_total{") and "claude_code_project=" in line:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
+            expanded = ",".join(f'{name}="{labels[name]}"' for name in ("gen_ai_tool_name", "claude_code_project"))
+            if expanded not in tags:
+                tags.append(expanded)
+    assert tags, "no tool-call series with a project after the replay"
+    return tags
+
+
+def test_trace_to_metrics_queries_select_series_of_a_tool_span(replayed: Replayed) -> None:
+    """Each 'Metrics for this span' query, expanded as for a tool span (tool name and project), selects series.
+
+    Every selector that takes $__tags must match series of that tool span (a metric without one of the tag labels
+    would make the link empty, as it once did for cost), and the whole query must evaluate. Whether a windowed
+    rate() has a value depends on scrapes straddling the calls (a replay can finish within one scrape interval),
+    so the data itself is asserted per selector, not per rate."""
+    tempo = next(d for d in load_yaml(DATASOURCES)["datasources"] if d["type"] == "tempo")
+    for tags in _tool_span_tags(replayed):
+        for query in tempo["jsonData"]["tracesToMetrics"]["queries"]:
+            expr = query["query"].replace("$$__tags", tags)
+            replayed.prometheus.query(expr, at=replayed.at)  # raises on a query Prometheus refuses
+            selectors = re.findall(r"([a-zA-Z_:][\w:]*)\{\$\$__tags\}", query["query"])
+            assert selectors, query["name"]
+            for metric in selectors:
+                assert finite(replayed.prometheus.query(f"count({metric}{{{tags}}})", at=replayed.at)), (
+                    f"{query['name']}: {metric} has no series for {tags}"
+                )
+
+
 def test_empty_panels_are_empty_for_the_stated_reason(replayed: Replayed) -> None:
+    assert metric_value(replayed.metrics_text, "otel_claude_spool_dropped_total") == 0
     assert replayed.counts.interrupted == 0
     assert replayed.counts.outcome_total("unfinished") == 0
     assert metric_value(replayed.metrics_text, "otel_claude_dead_letters_total") == 0
@@ -279,3 +333,23 @@ def test_alert_expressions_run(replayed: Replayed) -> None:
     for rule in rules():
         if "alert" in rule and rule["alert"] not in DOCKER_ONLY_ALERTS:
             replayed.prometheus.query(rule["expr"], at=replayed.at)
+
+
+def test_claude_codes_own_cost_beside_ours_with_the_drift(replayed: Replayed) -> None:
+    """The Cost dashboard's native panels show Claude Code's own numbers and the drift from ours, exactly."""
+    native = cumulative_totals(NATIVE_METRICS)
+    native_cost = sum(v for (name, _), v in native.items() if name == "claude_code_cost_usage_USD_total")
+    native_tokens = sum(v for (name, _), v in native.items() if name == "claude_code_token_usage_tokens_total")
+    ours = sum(_agent_totals(replayed.metrics_text, "otel_claude_cost_USD_total", "gen_ai_request_model").values())
+    assert native_cost > 0 and ours > 0
+    assert replayed.scalar(_panel("otel-claude-cost", "Claude Code's cost (native)")) == pytest.approx(native_cost)
+    assert replayed.scalar(_panel("otel-claude-cost", "Claude Code's tokens (native)")) == pytest.approx(native_tokens)
+    drift = replayed.scalar(_panel("otel-claude-cost", "Drift (native vs otel-claude)"))
+    assert drift == pytest.approx((native_cost - ours) / ours)
+    by_kind = replayed.by_one(_panel("otel-claude-cost", "Tokens by kind: Claude Code vs otel-claude", "B"),
+                              "claude_code_token_kind")
+    assert set(by_kind) == {"input", "output", "cache_read", "cache_creation"}
+    assert sum(by_kind.values()) == pytest.approx(native_tokens)
+    by_model = replayed.by_one(_panel("otel-claude-cost", "Cost by model: Claude Code vs otel-claude", "B"),
+                               "gen_ai_request_model")
+    assert sum(by_model.values()) == pytest.approx(native_cost)

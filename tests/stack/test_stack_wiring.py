@@ -109,3 +109,12 @@ def test_collector_config_is_what_the_container_loads(compose: dict[str, Any]) -
     tempo = compose["services"]["tempo"]
     assert "./tempo/tempo.yaml:/etc/tempo/tempo.yaml:ro" in tempo["volumes"]
     assert "-config.file=/etc/tempo/tempo.yaml" in tempo["command"]
+
+
+def test_tempo_retention_comment_names_the_tempo_3_setting() -> None:
+    """Tempo 3 keeps blocks for backend_worker.compaction.block_retention (336h by default, docs/sources/tempo/
+    configuration/manifest.md at v3.0.3); Tempo 2's compactor block does not exist any more."""
+    text = TEMPO_CONFIG.read_text(encoding="utf-8")
+    assert "backend_worker.compaction.block_retention" in text
+    assert "compactor:" not in text and "compactor.compaction" not in text.replace("Tempo 2's compactor.compaction", "")
+    assert "compactor" not in load_yaml(TEMPO_CONFIG)
