@@ -69,8 +69,14 @@ def _main(args: list[str]) -> int:
     install.add_argument("--claude-binary", default="claude", help="the claude executable to ask for its version")
     install.add_argument("--state-dir")
 
-    backfill = commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
-    backfill.add_argument("rest", nargs=argparse.REMAINDER)
+    from otel_claude.backfill.command import add_arguments as add_backfill_arguments  # argparse only
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="turn past transcripts into LLM-call spans, tokens and cost",
+        description="Export past Claude Code transcripts as LLM-call spans and token/cost metrics, each call once.",
+    )
+    add_backfill_arguments(backfill)
 
     demo = commands.add_parser(
         "demo", help="install, start the agent, replay a bundled real session, show where telemetry went"
@@ -112,7 +118,7 @@ def _main(args: list[str]) -> int:
     if options.command == "backfill":
         from otel_claude.backfill.command import backfill_main
 
-        return backfill_main(options.rest)
+        return backfill_main(args[args.index("backfill") + 1 :])
     if options.command == "demo":
         from otel_claude.cli.demo import run_demo
 

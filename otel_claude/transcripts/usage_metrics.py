@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from opentelemetry.metrics import Meter
 
 from otel_claude import semconv as sc
+from otel_claude.transcripts.attributes import model_labels
 from otel_claude.transcripts.cost import CostResult
 from otel_claude.transcripts.model import CostState, LlmCall, Usage
 
@@ -66,12 +67,12 @@ class UsageMetrics:
     ) -> None:
         """Counts one call; for a call that replaces a counted line (`call.replaces`), only what it adds."""
         base = _bounded(labels)
-        model_labels = {**base, sc.GEN_AI_REQUEST_MODEL: call.model, sc.CC_COST_KNOWN: str(cost.known).lower()}
+        labels_of_model = model_labels(base, call.model, cost.known)
         new_kinds = _kinds(call.usage)
         if call.replaces is None:
             added = new_kinds
             added_usd = cost.usd
-            self._calls.add(1, model_labels)
+            self._calls.add(1, labels_of_model)
             self._histogram(call, base)
         else:
             old_kinds = _kinds(call.replaces)
@@ -79,11 +80,11 @@ class UsageMetrics:
             added_usd = cost.usd - (previous_cost.usd if previous_cost is not None else 0.0)
         for kind, count in added.items():
             if count > 0:
-                self._tokens.add(count, {**model_labels, sc.CC_TOKEN_KIND: kind})
+                self._tokens.add(count, {**labels_of_model, sc.CC_TOKEN_KIND: kind})
             elif count < 0:
                 _log.debug("a replacing line of %s has fewer %s tokens (%d); not subtracted", call.model, kind, count)
         # Adding zero for an unknown model still creates its series, so a dashboard can list unpriced models.
-        self._cost.add(max(added_usd, 0.0), model_labels)
+        self._cost.add(max(added_usd, 0.0), labels_of_model)
 
     def _histogram(self, call: LlmCall, base: Mapping[str, str]) -> None:
         attributes = {
