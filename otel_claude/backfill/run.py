@@ -49,8 +49,7 @@ _log = logging.getLogger(__name__)
 DEFAULT_ROOT = os.path.join("~", ".claude", "projects")
 DEFAULT_BATCH_CALLS = 4096  # calls per acknowledged batch: a failed export repeats at most this much work
 _DEDUP_WINDOW = 4096  # message ids remembered within a file: the lines of one response are adjacent
-_MAX_SESSIONS = 65_536  # session -> project labels remembered (least recently used forgotten)
-_UNSEEN = "\x00unseen"
+_MAX_SESSIONS = 65_536  # sessions whose attributes are remembered (least recently used forgotten)
 
 
 def discover(paths: Iterable[str]) -> list[str]:
@@ -99,11 +98,12 @@ class _Backfill:
         self._until_ns = int(until.timestamp() * 1e9) if until is not None else None
         self.project_mode, self.user_name, self.daily = project_mode, user_name, daily
         meter_provider = delivery.meter_provider if delivery.flush_metrics is not None else None
-        self.metrics = UsageMetrics(meter_provider.get_meter("otel_claude", __version__)) if meter_provider else None
+        meter = meter_provider.get_meter("otel_claude", __version__) if meter_provider else None
+        self.metrics = UsageMetrics(meter, deferred=True) if meter is not None else None
         self.to_span = _span_builder(delivery)
         self.batch = _Batch()
         self.seen: set[int] = set()  # hashes handled in this run: a response repeated in a later file is skipped
-        self.projects: OrderedDict[str, str | None] = OrderedDict()
+        self.sessions: OrderedDict[str, SessionAttributes] = OrderedDict()
         self.stopped = False  # an export failed for good: from here on, only count what remains
 
     def handle(self, call: LlmCall) -> None:
@@ -154,15 +154,16 @@ class _Backfill:
     def _attributes(self, call: LlmCall) -> SessionAttributes:
         # The project of the session's first call, as the agent takes it from the session's first event: a call
         # made after `cd sub` stays in the session's project, so live and backfilled series agree.
-        project = self.projects.get(call.session_id, _UNSEEN)
-        if project is _UNSEEN:
+        attributes = self.sessions.get(call.session_id)
+        if attributes is None:
             project = project_label(call.cwd, self.project_mode)
-            self.projects[call.session_id] = project
-            if len(self.projects) > _MAX_SESSIONS:
-                self.projects.popitem(last=False)
+            attributes = session_attributes(call.session_id, project, self.user_name, backfill=True)
+            self.sessions[call.session_id] = attributes
+            if len(self.sessions) > _MAX_SESSIONS:
+                self.sessions.popitem(last=False)
         else:
-            self.projects.move_to_end(call.session_id)
-        return session_attributes(call.session_id, project, self.user_name, backfill=True)
+            self.sessions.move_to_end(call.session_id)
+        return attributes
 
     def commit(self) -> bool:
         """Sends the batch; records in the ledger what every receiver acknowledged. False: the run must stop."""
@@ -175,6 +176,8 @@ class _Backfill:
         if acked < len(batch.span_hashes):
             self._stop(batch, spans_acked=batch.span_hashes[:acked])
             return False
+        if self.metrics is not None:
+            self.metrics.apply_deferred()
         if not self.delivery.export_metrics():
             self._stop(batch, spans_acked=batch.span_hashes)
             return False

@@ -11,13 +11,25 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from otel_claude.transcripts.model import CostState, LlmCall, cost_state_from_json, usage_from_json
 
 _log = logging.getLogger(__name__)
+
+
+def _fast_loads() -> Callable[[bytes], Any]:
+    """orjson's parser where installed (a dependency; several times the standard library's speed), else json's."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency, but a missing wheel must not break reading
+        return json.loads
+    return orjson.loads
+
+
+_loads = _fast_loads()
 
 _HEAD = 4096  # top-level keys come before `message` / `params`, within the first bytes of a line
 _PROMPT_ID = re.compile(rb'"promptId":"([^"\\]{1,128})"')
@@ -93,10 +105,15 @@ class LineParser:
 
     def _json(self, line: bytes) -> dict[str, Any] | None:
         try:
-            data = json.loads(line)
+            data = _loads(line)
         except (ValueError, RecursionError):
-            self.bad_lines += 1
-            return None
+            # orjson refuses what json accepts (an escaped lone surrogate in a cut-off emoji): ask json before
+            # giving up on a line that may carry usage.
+            try:
+                data = json.loads(line)
+            except (ValueError, RecursionError):
+                self.bad_lines += 1
+                return None
         return data if isinstance(data, dict) else None
 
     def _note_request(self, head: bytes) -> None:
