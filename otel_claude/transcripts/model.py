@@ -103,7 +103,7 @@ def _usage_of_ints(raw: Mapping[str, Any]) -> Usage | None:
     """The usual shape (every count a non-negative int, the 5m/1h split present and adding up), read without the
     general path's per-field checks; None for anything else, which `usage_from_json` then reads field by field."""
     get = raw.get
-    input_tokens, output_tokens = get("input_tokens"), get("output_tokens")
+    input_tokens, output_tokens = get("input_tokens", -1), get("output_tokens", -1)  # missing: refused below
     read, creation = get("cache_read_input_tokens", 0), get("cache_creation_input_tokens", 0)
     split = get("cache_creation")
     if type(split) is not dict:
