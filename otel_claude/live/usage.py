@@ -54,6 +54,10 @@ class TranscriptUsage:
         self.prices = prices
         self.settle_ns = int(settle_s * 1e9)
         self._clock = wall_clock_ns
+        # The reader's cursor and dedup of each followed transcript, kept as objects between events: rebuilding
+        # them from the snapshot's dicts at every event cost more than reading the new lines. The snapshot still
+        # gets their serialized form after every read that moved them.
+        self._live: dict[str, tuple[Cursor, Dedup]] = {}
 
     # --- UsageTracker ------------------------------------------------------------------------------
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
@@ -115,18 +119,26 @@ class TranscriptUsage:
         oldest = sorted(self.state.transcripts.items(), key=lambda item: item[1].last_used_ns)
         for path, _ in oldest[: len(self.state.transcripts) - MAX_TRANSCRIPTS]:
             del self.state.transcripts[path]
+            self._live.pop(path, None)
+        for path in [p for p in self._live if p not in self.state.transcripts]:
+            del self._live[path]
 
     def _read(self, ctx: SpanFactory, path: str) -> bool:
         entry = self.state.transcripts.get(path)
         if entry is None or _unchanged(path, entry.cursor):
             return False
-        cursor = Cursor.from_dict(entry.cursor) if entry.cursor else Cursor(path=path)
-        dedup = Dedup.from_dict(entry.dedup)
+        cursor, dedup = self._live.get(path) or (
+            Cursor.from_dict(entry.cursor) if entry.cursor else Cursor(path=path),
+            Dedup.from_dict(entry.dedup),
+        )
         result = read_all_new(cursor, dedup)
         if result.error:
             _log.info("transcript %s not read: %s", path, result.error)
-        entry.cursor = result.cursor.to_dict()
-        entry.dedup = dedup.to_dict()
+        self._live[path] = (result.cursor, dedup)
+        if result.cursor != cursor or not entry.cursor:
+            entry.cursor = result.cursor.to_dict()
+        if result.calls or not entry.dedup:  # a read that found only repeats left the dedup's content as it was
+            entry.dedup = dedup.to_dict()
         attributes = session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
         for call in result.calls:
             self._record_call(ctx, entry, call, attributes)

@@ -34,6 +34,7 @@ _loads = _fast_loads()
 _HEAD = 4096  # top-level keys come before `message` / `params`, within the first bytes of a line
 _PROMPT_ID = re.compile(rb'"promptId":"([^"\\]{1,128})"')
 _API_REQUEST = b'"type":"api-request"'
+_USAGE = b'"usage"'
 _REQUEST_ID = re.compile(rb'"id":"([^"\\]{1,128})"')
 _TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
@@ -88,9 +89,10 @@ class LineParser:
         return context
 
     def parse(self, line: bytes, offset: int) -> LlmCall | CostState | None:
-        head = line[:_HEAD]
-        if b'"usage":' in line or b'"usage" :' in line:
+        # One scan of the line: a key (inside a JSON string the quotes would be escaped, `\"usage\"`, no match).
+        if _USAGE in line:
             return self._llm_call(self._json(line), offset)
+        head = line[:_HEAD]
         if b'"cost-state"' in head:
             return self._cost_state(self._json(line), offset)
         if _API_REQUEST in head:
@@ -99,7 +101,7 @@ class LineParser:
         match = _PROMPT_ID.search(head)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
-        elif not line.lstrip().startswith(b"{"):
+        elif not head[:64].lstrip().startswith(b"{"):  # not the whole line: lstrip would copy it
             self.bad_lines += 1
         return None
 

@@ -219,3 +219,39 @@ def test_interactive_fixture_repeated_cost_state_adds_nothing(tmp_path: Path) ->
     shutil.copy(src, path)
     states = read_all_new(new_cursor(str(path))).cost_states
     assert len(states) == 2 and dict(states[1].delta_usd_by_model) == {}
+
+
+def test_a_usage_line_orjson_refuses_is_read_by_json(tmp_path: Path) -> None:
+    """An escaped lone surrogate (an emoji cut in half) is valid JSON that orjson refuses: the call still counts."""
+    session = _session(n_responses=1)
+    line = session.lines[-1]
+    data = json.loads(line)
+    data["message"]["content"] = [{"type": "text", "text": "cut \ud83d"}]
+    broken = json.dumps(data)  # ensure_ascii: the surrogate is written as \ud83d
+    assert "\\ud83d" in broken
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([*session.lines[:-1], broken]) + "\n", encoding="utf-8")
+    result = read_all_new(new_cursor(str(path)), Dedup())
+    assert [c.usage.input_tokens for c in result.calls] == [10] and result.skipped_lines == 0
+
+
+def test_only_lines_with_a_usage_key_are_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The byte pre-filter: a tool result that mentions usage inside a JSON string is not decoded."""
+    from otel_claude.transcripts import lines as lines_module
+
+    session = _session(n_responses=2)
+    tool_result = json.dumps({"type": "user", "message": {"content": 'the "usage" field'}, "sessionId": "sess-0001"})
+    assert '\\"usage\\"' in tool_result
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([*session.lines, tool_result]) + "\n", encoding="utf-8")
+    parsed: list[bytes] = []
+    real = lines_module._loads
+
+    def counting(line: bytes) -> object:
+        parsed.append(line)
+        return real(line)
+
+    monkeypatch.setattr(lines_module, "_loads", counting)
+    result = read_all_new(new_cursor(str(path)), Dedup())
+    assert len(result.calls) == 2
+    assert len(parsed) == sum(1 for line in session.lines if '"usage"' in line)  # the tool result never decoded
