@@ -123,3 +123,20 @@ def test_cli_dry_run_prints_a_summary(
     assert out["calls_new"] == FIXTURE_CALLS and out["calls_exported"] == 0 and out["unknown_models"] == []
     assert out["delivered"] is False and sum(m["calls"] for m in out["by_model"].values()) == FIXTURE_CALLS
     assert not (tmp_path / "state" / "backfill").exists()  # a dry run records nothing
+
+
+def test_help_lists_every_option_with_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    from otel_claude.backfill.command import build_parser
+    from otel_claude.cli.main import main
+
+    actions = [a for a in build_parser()._actions if a.dest != "help"]
+    assert {a.dest for a in actions} >= {"paths", "since", "until", "dry_run", "retry_for", "batch_size", "json"}
+    for action in actions:
+        assert action.help and action.help[0].isupper() and action.help.endswith("."), action.dest
+    with pytest.raises(SystemExit) as exited:
+        main(["backfill", "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert "rest" not in text.split()
+    for action in actions:
+        assert (action.option_strings[0] if action.option_strings else "PATH") in text
