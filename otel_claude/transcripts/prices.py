@@ -8,6 +8,7 @@ providers use: dated and undated ids, `-latest`, a `[1m]` suffix, and Bedrock/Ve
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -97,14 +98,15 @@ def normalize_model(model: str) -> str:
     return name.replace("@", "-")
 
 
-def _candidates(model: str) -> list[str]:
+@functools.lru_cache(maxsize=1024)  # a handful of model names, looked up once per call: no regexes per call
+def _candidates(model: str) -> tuple[str, ...]:
     name = normalize_model(model)
     out = [name]
     for suffix in (_DATE_SUFFIX, re.compile(r"-latest$")):
         stripped = suffix.sub("", name)
         if stripped != name:
             out.append(stripped)
-    return out
+    return tuple(out)
 
 
 def find_price(table: PriceTable, model: str, on: date | None = None) -> ModelPrice | None:
