@@ -116,9 +116,16 @@ class TranscriptUsage:
     def _bound(self) -> None:
         if len(self.state.transcripts) <= MAX_TRANSCRIPTS:
             return
-        oldest = sorted(self.state.transcripts.items(), key=lambda item: item[1].last_used_ns)
-        for path, _ in oldest[: len(self.state.transcripts) - MAX_TRANSCRIPTS]:
-            del self.state.transcripts[path]
+        transcripts = self.state.transcripts
+        excess = len(transcripts) - MAX_TRANSCRIPTS
+        # Usually one over: finding the oldest is cheaper than sorting every followed transcript per new one.
+        oldest = (
+            [min(transcripts, key=lambda path: transcripts[path].last_used_ns)]
+            if excess == 1
+            else sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:excess]
+        )
+        for path in oldest:
+            del transcripts[path]
             self._live.pop(path, None)
         for path in [p for p in self._live if p not in self.state.transcripts]:
             del self._live[path]

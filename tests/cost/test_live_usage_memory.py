@@ -85,3 +85,27 @@ def test_reads_keep_cursor_and_dedup_in_memory_and_a_restart_continues_from_the_
     restarted.after_event(ctx, session, event, 0)
     assert _llm_spans(span_exporter) == []
     assert len(rebuilt) == 2
+
+
+def test_followed_transcripts_stay_bounded_and_their_readers_go_with_them(
+    tmp_path: Path, tracer_provider: TracerProvider, meter_provider: MeterProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otel_claude.live import usage as usage_module
+
+    monkeypatch.setattr(usage_module, "MAX_TRANSCRIPTS", 2)
+    clock = iter(range(1, 1000))
+    state = AgentState()
+    usage = TranscriptUsage(
+        state, UsageMetrics(meter_provider.get_meter("t")), bundled_table(), 0.0, wall_clock_ns=lambda: next(clock)
+    )
+    ctx = SpanFactory(tracer_provider.get_tracer("t"), HookMetrics(meter_provider.get_meter("t")), ProcessorSettings())
+    paths = []
+    for index in range(4):
+        path = tmp_path / f"{index}.jsonl"
+        path.write_bytes(MAIN_TRANSCRIPT.read_bytes())
+        paths.append(str(path))
+        session = Session(session_id=f"s{index}", transcript_path=str(path))
+        event = parse_hook_input({"hook_event_name": "Stop", "session_id": f"s{index}", "transcript_path": str(path)})
+        usage.after_event(ctx, session, event, 0)
+    assert list(state.transcripts) == paths[2:]
+    assert set(usage._live) == set(paths[2:])
