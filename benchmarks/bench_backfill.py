@@ -76,12 +76,68 @@ class Timing:
         return statistics.median(self.seconds)
 
 
+FLOOR = r"""
+import json, sys, time
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from otel_claude.backfill.run import discover
+from otel_claude.export.readable import readable_span
+from otel_claude.transcripts.attributes import session_attributes
+from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.llm_calls import build_llm_span, turn_trace_id
+from otel_claude.transcripts.prices import bundled_table
+from otel_claude.transcripts.reader import new_cursor, read_all_new
+from otel_claude.transcripts.usage_metrics import UsageMetrics
+table, resource, scope = bundled_table(), Resource.create({}), InstrumentationScope("otel_claude")
+calls = [c for path in discover([sys.argv[1]]) for c in read_all_new(new_cursor(path), Dedup(4096)).calls]
+pairs = []
+for call in calls:
+    cost = cost_of_call(call.usage, call.model, call.timestamp_ns, table)
+    common = session_attributes(call.session_id, "project", "dev", backfill=True)
+    span = build_llm_span(call, cost, turn_trace_id(call.session_id, call.prompt_id), None, common.span, table.version)
+    pairs.append((call, common.metric, readable_span(span, resource, scope)))
+spans = [span for _, _, span in pairs]
+started = time.perf_counter()
+for start in range(0, len(spans), 512):
+    encode_spans(spans[start : start + 512]).SerializeToString()
+encode = time.perf_counter() - started
+metrics = UsageMetrics(MeterProvider().get_meter("floor"))
+started = time.perf_counter()
+for call, labels, _ in pairs:
+    metrics._histogram(call, labels)
+histogram = time.perf_counter() - started
+print(json.dumps({"calls": len(calls), "encode": encode, "histogram": histogram}))
+"""
+
+
+def sdk_floor(root: str, env: dict[str, str]) -> dict[str, float]:
+    """Seconds the OTel SDK alone needs for this corpus's calls: OTLP-encoding their spans, and recording their two
+    `gen_ai.client.token.usage` points: what any SDK-native backfill pays on top of reading, measured here."""
+    done = subprocess.run(
+        [sys.executable, "-c", FLOOR, root], env=env, capture_output=True, text=True, timeout=900, check=True
+    )
+    floor: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return floor
+
+
 def timed(argv: Sequence[str], env: dict[str, str], timing: Timing) -> None:
-    """Runs `argv` to completion; records its wall time and its own peak RSS (from wait4, not the whole family)."""
+    """Runs `argv` to completion; records its wall time and its own peak RSS.
+
+    The peak is the child's VmHWM, read from /proc while it runs: getrusage's ru_maxrss would include this
+    process's size at fork time (the receiver holds every span it got), which Linux carries across exec."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
-        _pid, status, usage = os.wait4(process.pid, 0)
+        peak = 0
+        while True:
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, _vm_hwm(process.pid))
+            time.sleep(0.005)  # the exit is seen within 5 ms: small beside the shortest run (ccusage, ~0.3 s)
         elapsed = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         out.seek(0)
@@ -90,7 +146,19 @@ def timed(argv: Sequence[str], env: dict[str, str], timing: Timing) -> None:
             raise SystemExit(f"{argv[0]} failed ({process.returncode}):\n{err.read().decode()[-3000:]}")
         timing.output = out.read().decode()
     timing.seconds.append(elapsed)
-    timing.peak_rss = max(timing.peak_rss, usage.ru_maxrss * 1024)
+    timing.peak_rss = max(timing.peak_rss, peak)
+
+
+def _vm_hwm(pid: int) -> int:
+    """The peak resident set of `pid` so far, in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 @dataclass
@@ -103,6 +171,7 @@ class Row:
     ccusage_usd: float
     backfill_usd: float
     spans: int
+    floor: dict[str, float]
 
     @property
     def ratio(self) -> float:
@@ -143,11 +212,13 @@ def measure(scratch: str, total: int, repeat: int, cpu: int | None) -> Row:
         spans = len(receiver.spans())
     finally:
         receiver.stop()
+    floor = sdk_floor(root, ours_env)
     theirs = json.loads(ccusage.output)["totals"]
     ours = json.loads(export.output)
     if ours["calls_exported"] != spans or ours["calls_remaining"]:
         raise SystemExit(f"backfill exported {ours['calls_exported']} calls but the receiver got {spans} spans")
-    return Row(size, ours["calls_exported"], ccusage, export, count_only, theirs["totalCost"], ours["cost_usd"], spans)
+    usd = ours["cost_usd"]
+    return Row(size, ours["calls_exported"], ccusage, export, count_only, theirs["totalCost"], usd, spans, floor)
 
 
 def render(rows: list[Row], cpu: int | None) -> str:
@@ -186,6 +257,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     same_cost = all(abs(row.backfill_usd - row.ccusage_usd) <= 1e-6 * max(row.ccusage_usd, 1.0) for row in rows)
     flat = large.export.peak_rss <= small.export.peak_rss + RSS_GROWTH_SLACK_BYTES
     ok = large.ratio <= TARGET_RATIO and same_cost and flat
+    floor = large.floor["encode"] + large.floor["histogram"]
+    print(
+        f"SDK floor on {large.size / 1e6:.0f} MB: OTLP encoding of {large.floor['calls']:.0f} spans "
+        f"{large.floor['encode']:.2f} s + token histogram {large.floor['histogram']:.2f} s = {floor:.2f} s "
+        f"({floor / large.ccusage.median:.2f}x ccusage), before any reading"
+    )
     print(
         f"RESULT {large.size / 1e6:.0f} MB: backfill with export {large.export.median:.2f} s, ccusage "
         f"{large.ccusage.median:.2f} s: {large.ratio:.2f}x (target <= {TARGET_RATIO:g}x); count-only "

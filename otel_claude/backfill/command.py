@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 DEFAULT_ROOT_TEXT = "~/.claude/projects"
 DEFAULT_RETRY_FOR_S = 30.0  # equal to delivery.DEFAULT_RETRY_FOR_S, kept here so --help imports nothing more
-DEFAULT_BATCH_CALLS = 4096  # equal to run.DEFAULT_BATCH_CALLS
+DEFAULT_BATCH_CALLS = 2048  # equal to run.DEFAULT_BATCH_CALLS
 
 
 def _day(text: str) -> datetime:

@@ -47,7 +47,7 @@ __all__ = ["DEFAULT_ROOT", "BackfillSummary", "discover", "run_backfill"]
 _log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = os.path.join("~", ".claude", "projects")
-DEFAULT_BATCH_CALLS = 4096  # calls per acknowledged batch: a failed export repeats at most this much work
+DEFAULT_BATCH_CALLS = 2048  # calls per acknowledged batch: a failed export repeats at most this much work
 _DEDUP_WINDOW = 4096  # message ids remembered within a file: the lines of one response are adjacent
 _MAX_SESSIONS = 65_536  # sessions whose attributes are remembered (least recently used forgotten)
 
