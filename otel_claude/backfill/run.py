@@ -75,6 +75,7 @@ class _Batch:
     span_hashes: list[int] = field(default_factory=list)  # span_hashes[i] is the call of spans[i]
     metric_hashes: list[int] = field(default_factory=list)  # calls whose metrics alone go out (span sent before)
     cursors: dict[str, Cursor] = field(default_factory=dict)  # files whose every call is in this batch or earlier
+    metrics_only_changes: bool = False  # a better line for a response sent before changed the metrics
 
     def __len__(self) -> int:
         return len(self.span_hashes) + len(self.metric_hashes)
@@ -119,6 +120,7 @@ class _Backfill:
             if self.metrics is not None and not self.stopped:
                 previous = cost_of_call(call.replaces, call.model, stamp, self.table)
                 self.metrics.record(call, cost, self._attributes(call).metric, previous)
+                self.batch.metrics_only_changes = True
             return
         hashed = key_hash(call.key)
         if hashed in self.ledger.exported or hashed in self.seen:
@@ -171,6 +173,11 @@ class _Backfill:
         if self.stopped:
             return False
         if not self.delivery.exports:
+            return True
+        if not len(batch) and not batch.metrics_only_changes:
+            # Nothing to send (files unchanged, or all of it exported before): no endpoint is needed to say so.
+            self.ledger.record((), (), batch.cursors)
+            self.ledger.save()
             return True
         acked = self.delivery.export_spans(batch.spans) if batch.spans else len(batch.span_hashes)
         if acked < len(batch.span_hashes):
