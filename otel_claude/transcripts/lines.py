@@ -60,9 +60,13 @@ def parse_timestamp_ns(value: Any) -> int | None:
 class LineParser:
     """Parses the lines of one transcript in order; `context()` is what the cursor keeps for the next read."""
 
-    def __init__(self, path: str, context: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, path: str, context: Mapping[str, Any] | None = None, *, skip_repeats: bool = False) -> None:
+        """`skip_repeats`: for a caller that deduplicates (ccusage's rules), a line that repeats the previous call's
+        message id, request id, sidechain flag and usage exactly yields nothing; the dedup would keep the first."""
         context = context or {}
         self._path = path
+        self._skip_repeats = skip_repeats
+        self._last: tuple[Any, ...] | None = None
         self.prompt_id: str | None = _str(context.get("prompt_id"))
         requests = context.get("requests")
         self._requests: dict[str, int] = (
@@ -143,6 +147,10 @@ class LineParser:
         model = _str(message.get("model"))
         if not isinstance(raw_usage, dict) or model is None or model == SYNTHETIC_MODEL:
             return None
+        # Claude Code writes a response once per content block, with the same usage: the repeat needs no call built.
+        repeat_key = (message.get("id"), data.get("requestId"), data.get("isSidechain") is True, model, raw_usage)
+        if self._skip_repeats and repeat_key[0] and repeat_key == self._last:
+            return None
         usage = usage_from_json(raw_usage)
         timestamp = parse_timestamp_ns(data.get("timestamp"))
         session_id = _str(data.get("sessionId"))
@@ -153,6 +161,7 @@ class LineParser:
         sent = self._requests.pop(request_ref, None) if request_ref else None
         if sent is not None and request_ref:
             self._requests[request_ref] = sent  # later lines of the same response need it too
+        self._last = repeat_key
         return LlmCall(
             session_id=session_id,
             model=model,

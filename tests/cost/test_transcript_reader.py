@@ -255,3 +255,34 @@ def test_only_lines_with_a_usage_key_are_parsed(tmp_path: Path, monkeypatch: pyt
     result = read_all_new(new_cursor(str(path)), Dedup())
     assert len(result.calls) == 2
     assert len(parsed) == sum(1 for line in session.lines if '"usage"' in line)  # the tool result never decoded
+
+
+def test_skipping_exact_repeats_changes_no_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parser skips a line repeating the previous call exactly; with the dedup the calls are the same as without."""
+    from cost.support import fixture_projects
+    from otel_claude.backfill.run import discover
+    from otel_claude.transcripts import lines as lines_module
+
+    session = _session(n_responses=4)  # two lines per response, the same usage
+    generated = tmp_path / "generated.jsonl"
+    generated.write_text("\n".join(session.lines) + "\n", encoding="utf-8")
+    paths = [str(generated), *discover([str(fixture_projects(tmp_path))])]
+    built: list[int] = []
+    real_usage = lines_module.usage_from_json
+
+    def counting(raw: dict[str, object]) -> object:
+        built.append(1)
+        return real_usage(raw)
+
+    monkeypatch.setattr(lines_module, "usage_from_json", counting)
+    skipped = [read_all_new(new_cursor(path), Dedup()).calls for path in paths]
+    built_when_skipping = len(built)
+    original_init = lines_module.LineParser.__init__
+
+    def never_skip(self: lines_module.LineParser, *args: object, skip_repeats: bool = False, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lines_module.LineParser, "__init__", never_skip)
+    unskipped = [read_all_new(new_cursor(path), Dedup()).calls for path in paths]
+    assert skipped == unskipped and sum(map(len, skipped)) > 4
+    assert built_when_skipping < len(built) - built_when_skipping  # the repeats were really skipped
