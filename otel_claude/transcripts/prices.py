@@ -88,6 +88,7 @@ class PriceTable:
         return merged
 
 
+@functools.lru_cache(maxsize=1024)  # called for every priced call with a handful of distinct names
 def normalize_model(model: str) -> str:
     """`us.anthropic.claude-sonnet-4-5-20250929-v1:0`, `claude-sonnet-4-5@20250929`, `Claude-Sonnet-4-5[1m]` and
     `claude-sonnet-4-5-latest` all name `claude-sonnet-4-5-20250929` or `claude-sonnet-4-5`."""
