@@ -150,5 +150,3 @@ def test_exporters_none_touch_no_endpoint_import_no_exporter_and_print_totals(ot
     row = next(line for line in done.stdout.splitlines() if line.startswith("claude-opus-5-5 "))
     assert row.split()[1].isdigit() and int(row.split()[1]) > 0
     assert not (state / "backfill").exists()
-
-
