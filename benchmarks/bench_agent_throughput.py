@@ -10,7 +10,9 @@ spans it finished were exported). The receiver runs in this process, on the othe
 RSS is read from /proc at 25 %, 50 % and 100 % of the events: with the state of ended sessions released it
 must stay flat while the number of finished sessions grows fourfold.
 
-Targets (from the issue): >= 2,000 events/s on one core; RSS at 100 % within 15 % (or 16 MiB) of RSS at 25 %.
+Targets: >= 4,000 events/s on one core (issue 14), judged by events per second of the agent's own CPU time (user +
+system, from /proc), so a machine shared with other work does not decide the verdict; the wall-clock rates are
+printed beside it. RSS at 100 % within 15 % (or 16 MiB) of RSS at 25 %.
 
     .venv/bin/python benchmarks/bench_agent_throughput.py                 # 100k events
     .venv/bin/python benchmarks/bench_agent_throughput.py --short         # 5k events, for CI
@@ -35,7 +37,7 @@ from reliability.harness import Sandbox
 from reliability.synthetic import interleaved
 from support.otlp_receiver import OtlpReceiver
 
-TARGET_EVENTS_PER_S = 2000.0
+TARGET_EVENTS_PER_S = 4000.0
 RSS_GROWTH_LIMIT = 0.15
 RSS_GROWTH_SLACK_BYTES = 16 << 20
 
@@ -98,7 +100,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.steady_events_per_s >= TARGET_EVENTS_PER_S and self.rss_ok and self.dead_letters == 0
+        return self.events_per_cpu_s >= TARGET_EVENTS_PER_S and self.rss_ok and self.dead_letters == 0
 
 
 def run(events: int, concurrency: int, cpu: int | None, profile: str | None) -> Result:
@@ -188,9 +190,9 @@ def render(result: Result) -> str:
         f"agent:           {result.cpu or 'not pinned'}; start to lock held {result.startup_s:.2f} s",
         f"drain:           {result.drain_s:.2f} s from agent start to empty spool",
         f"throughput:      {result.events_per_s:,.0f} events/s overall (agent start included), "
-        f"{result.steady_events_per_s:,.0f} events/s from 25 % to 100 % (target >= {TARGET_EVENTS_PER_S:,.0f})",
+        f"{result.steady_events_per_s:,.0f} events/s from 25 % to 100 %",
         f"agent CPU:       {result.agent_cpu_s:.1f} s user+system, "
-        f"{result.events_per_cpu_s:,.0f} events per CPU-second",
+        f"{result.events_per_cpu_s:,.0f} events per CPU-second (target >= {TARGET_EVENTS_PER_S:,.0f})",
         f"RSS:             {rss}; peak {result.peak_rss / mib:.1f} MiB; growth 25 %->100 % "
         f"{result.rss_growth / mib:+.1f} MiB ({'flat' if result.rss_ok else 'GROWING'})",
         f"spans received:  {result.spans}",

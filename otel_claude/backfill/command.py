@@ -1,7 +1,10 @@
 """`otel-claude backfill [PATH...]`: past transcripts to LLM-call spans and token/cost metrics, once.
 
-The CLI registers `backfill_main`; it may pass the providers it builds from the environment, otherwise this module
-builds an OTLP pipeline of its own (standard OTEL_* variables, the otel-claude config file honoured).
+Exporters follow the standard variables (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_*; the
+otel-claude config file honoured). Only argparse is imported until the command runs, and the OTel SDK and the OTLP
+exporters only when something is exported. Exit status: 0 when everything found was exported (or counted, when
+nothing is exported), 1 when an export failed for good (the message names the endpoint and what remains) or when
+no file could be read.
 """
 
 from __future__ import annotations
@@ -12,14 +15,16 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import TracerProvider
+if TYPE_CHECKING:
+    from otel_claude.backfill.delivery import Delivery
+    from otel_claude.backfill.summary import BackfillSummary
+    from otel_claude.config import AgentConfig
 
-from otel_claude import config as agent_config
-from otel_claude.backfill.run import DEFAULT_ROOT, BackfillSummary, run_backfill
-from otel_claude.export.ids import DeterministicIdGenerator
-from otel_claude.transcripts.prices import load_table
+DEFAULT_ROOT_TEXT = "~/.claude/projects"
+DEFAULT_RETRY_FOR_S = 30.0  # equal to delivery.DEFAULT_RETRY_FOR_S, kept here so --help imports nothing more
+DEFAULT_BATCH_CALLS = 2048  # equal to run.DEFAULT_BATCH_CALLS
 
 
 def _day(text: str) -> datetime:
@@ -29,95 +34,164 @@ def _day(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from exc
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above zero: {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `otel-claude backfill`, each with a sentence (the CLI's subparser uses them too)."""
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help=f"Transcript files or directories to read, subagent transcripts included (default: {DEFAULT_ROOT_TEXT}).",
+    )
+    parser.add_argument(
+        "--since", type=_day, metavar="YYYY-MM-DD", help="Export only calls made on or after this UTC date."
+    )
+    parser.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="Export only calls made before this UTC date.")
+    parser.add_argument(
+        "--state-dir", metavar="DIR", help="Where the ledger of exported calls lives (default: the agent's state dir)."
+    )
+    parser.add_argument(
+        "--prices", metavar="FILE", help="A price file overriding the bundled table (default: OTEL_CLAUDE_PRICES_FILE)."
+    )
+    parser.add_argument(
+        "--openmetrics",
+        metavar="FILE",
+        help="Also write dated daily token and cost samples to FILE, for `promtool tsdb create-blocks-from`.",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="Count and price every call and print the totals by model; export nothing, record nothing.",
+    )
+    parser.add_argument(
+        "--retry-for",
+        type=_positive,
+        default=DEFAULT_RETRY_FOR_S,
+        metavar="SECONDS",
+        help="How long to retry an export the receiver did not acknowledge before stopping with exit status 1 "
+        f"(default: {DEFAULT_RETRY_FOR_S:g}).",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_CALLS,
+        metavar="CALLS",
+        help="Calls exported, acknowledged and recorded together; a failed batch is all the next run repeats "
+        f"(default: {DEFAULT_BATCH_CALLS}).",
+    )
+    parser.add_argument(
+        "--progress", action="store_true", help="Draw a progress bar on stderr even when it is not a terminal."
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="Draw no progress bar (default: drawn when stderr is a terminal)."
+    )
+    parser.add_argument("--json", action="store_true", help="Print the summary as JSON instead of text.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="otel-claude backfill",
-        description="Export past Claude Code transcripts as LLM-call spans and token/cost metrics (idempotent).",
+        description="Export past Claude Code transcripts as LLM-call spans and token/cost metrics, each call once.",
     )
-    parser.add_argument("paths", nargs="*", metavar="PATH", help=f"transcript files or directories ({DEFAULT_ROOT})")
-    parser.add_argument("--since", type=_day, help="only calls on or after this UTC date (YYYY-MM-DD)")
-    parser.add_argument("--until", type=_day, help="only calls before this UTC date (YYYY-MM-DD)")
-    parser.add_argument("--state-dir", help="where the ledger of exported calls lives (default: the agent's)")
-    parser.add_argument("--prices", help="a price file overriding the bundled table (default: OTEL_CLAUDE_PRICES_FILE)")
-    parser.add_argument("--openmetrics", metavar="FILE", help="also write dated daily samples for promtool")
-    parser.add_argument("--dry-run", action="store_true", help="count and price only: export nothing, record nothing")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (default: on when stderr is a tty)")
-    parser.add_argument("--progress", action="store_true", help="a progress bar on stderr even when it is not a tty")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_arguments(parser)
     return parser
 
 
-def _standalone_providers(cfg: agent_config.AgentConfig, export: bool) -> tuple[TracerProvider, MeterProvider]:
+def _delivery(cfg: AgentConfig, args: argparse.Namespace) -> Delivery:
+    from otel_claude.backfill.delivery import Delivery, otlp_delivery
+
+    traces = cfg.traces_exporter == "otlp" and not args.dry_run
+    metrics = "otlp" in cfg.metrics_exporters and not args.dry_run
+    if not traces and not metrics:
+        return Delivery(endpoint="")  # touches no endpoint, imports no exporter
     from otel_claude.export.providers import build_resource
 
-    resource = build_resource(cfg)
-    tracer_provider = TracerProvider(resource=resource, id_generator=DeterministicIdGenerator())
-    if not export:
-        return tracer_provider, MeterProvider(resource=resource)
-    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(), max_queue_size=8192))
-    reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=60_000)
-    return tracer_provider, MeterProvider(resource=resource, metric_readers=[reader])
+    return otlp_delivery(build_resource(cfg), cfg.otlp_endpoint, traces, metrics, args.retry_for)
 
 
 def _print(summary: BackfillSummary, as_json: bool) -> None:
-    data = {
-        "files": summary.files,
-        "files_unchanged": summary.files_unchanged,
-        "bytes_read": summary.bytes_read,
-        "calls_exported": summary.calls_exported,
-        "calls_already_exported": summary.calls_already_exported,
-        "calls_outside_window": summary.calls_outside_window,
-        "cost_usd": round(summary.cost_usd, 6),
-        "unknown_models": sorted(summary.unknown_models),
-        "errors": summary.errors,
-        "seconds": round(summary.seconds, 3),
-        "openmetrics_samples": summary.openmetrics_samples,
-    }
     if as_json:
-        print(json.dumps(data, indent=2))
-        return
+        print(json.dumps(summary.to_json(), indent=2))
+    else:
+        _print_text(summary)
+    for error in summary.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if summary.failure:
+        print(
+            f"error: export to {summary.endpoint} failed: {summary.failure}. {summary.calls_remaining} of "
+            f"{summary.calls_new} calls remain unexported and unrecorded; run `otel-claude backfill` again once the "
+            "receiver is up, and it exports exactly those.",
+            file=sys.stderr,
+        )
+
+
+def _print_text(summary: BackfillSummary) -> None:
     rate = summary.bytes_read / 1e6 / summary.seconds if summary.seconds > 0 else 0.0
     print(f"files: {summary.files} ({summary.files_unchanged} unchanged since the last run)")
     print(f"read: {summary.bytes_read / 1e6:.1f} MB in {summary.seconds:.1f} s ({rate:.1f} MB/s)")
-    print(f"LLM calls exported: {summary.calls_exported} (already exported: {summary.calls_already_exported})")
-    print(f"cost of the exported calls: {summary.cost_usd:.4f} USD")
+    if summary.delivered:
+        print(
+            f"LLM calls exported to {summary.endpoint}: {summary.calls_exported} of {summary.calls_new} new "
+            f"(already exported: {summary.calls_already_exported}; remaining: {summary.calls_remaining})"
+        )
+    else:
+        print(f"LLM calls found: {summary.calls_new} (nothing exported, nothing recorded)")
+    if summary.calls_outside_window:
+        print(f"outside --since/--until: {summary.calls_outside_window} (left for a later run)")
+    print(f"{'model':<32} {'calls':>8} {'input':>12} {'output':>12} {'cache write':>13} {'cache read':>14} {'USD':>12}")
+    for model, totals in sorted(summary.by_model.items()):
+        usd = f"{totals.cost_usd:.4f}" if totals.cost_known else "unknown"
+        print(
+            f"{model:<32} {totals.calls:>8} {totals.input_tokens:>12} {totals.output_tokens:>12} "
+            f"{totals.cache_creation_tokens:>13} {totals.cache_read_tokens:>14} {usd:>12}"
+        )
+    print(f"cost of these calls: {summary.cost_usd:.4f} USD")
     if summary.unknown_models:
         print(f"models without a price (tokens counted, cost unknown): {', '.join(sorted(summary.unknown_models))}")
-    for error in summary.errors:
-        print(f"error: {error}", file=sys.stderr)
 
 
-def backfill_main(
-    argv: Sequence[str] | None = None,
-    providers: tuple[TracerProvider, MeterProvider] | None = None,
-) -> int:
+def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None = None) -> int:
+    """Runs the command; `delivery` replaces the exporters built from the environment (tests inject one)."""
     args = build_parser().parse_args(argv)
+    if args.batch_size < 1:
+        build_parser().error("--batch-size must be at least 1")
+    from otel_claude import config as agent_config
+    from otel_claude.backfill.run import run_backfill
+    from otel_claude.transcripts.prices import load_table
+
     agent_config.apply_standard_variables()
     cfg = agent_config.load()
     table = load_table(path=args.prices) if args.prices else load_table()
-    if providers is None or args.dry_run:
-        providers = _standalone_providers(cfg, export=not args.dry_run)
-    tracer_provider, meter_provider = providers
-    with tempfile.TemporaryDirectory(prefix="otel-claude-dry-run-") as scratch:
-        summary = run_backfill(
-            args.paths,
-            tracer_provider,
-            meter_provider,
-            scratch if args.dry_run else (args.state_dir or cfg.state_dir),
-            progress=args.progress or (not args.no_progress and sys.stderr.isatty()),
-            since=args.since,
-            until=args.until,
-            prices=table,
-            project_mode=cfg.project_label,
-            user_name=cfg.user_name,
-            openmetrics_path=args.openmetrics,
-        )
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
+    if delivery is None or args.dry_run:
+        delivery = _delivery(cfg, args)
+    try:
+        # A run that exports nothing records nothing: its ledger is a scratch one.
+        with tempfile.TemporaryDirectory(prefix="otel-claude-dry-run-") as scratch:
+            summary = run_backfill(
+                args.paths,
+                delivery,
+                (args.state_dir or cfg.state_dir) if delivery.exports else scratch,
+                progress=args.progress or (not args.no_progress and sys.stderr.isatty()),
+                since=args.since,
+                until=args.until,
+                prices=table,
+                project_mode=cfg.project_label,
+                user_name=cfg.user_name,
+                openmetrics_path=args.openmetrics,
+                batch_calls=args.batch_size,
+            )
+    finally:
+        delivery.shutdown()
     _print(summary, args.json)
-    return 1 if summary.errors and not summary.calls_exported else 0
+    if summary.failure:
+        return 1
+    return 1 if summary.errors and not summary.calls_new else 0

@@ -42,8 +42,9 @@ class DailyTotals:
         self.tokens: dict[tuple[tuple[tuple[str, str], ...], date], float] = defaultdict(float)
         self.cost: dict[tuple[tuple[tuple[str, str], ...], date], float] = defaultdict(float)
 
-    def add(self, day: date, model: str, labels: Mapping[str, str], kinds: Mapping[str, int], usd: float) -> None:
-        base = tuple(sorted({**labels, sc.GEN_AI_REQUEST_MODEL: model}.items()))
+    def add(self, day: date, labels: Mapping[str, str], kinds: Mapping[str, int], usd: float) -> None:
+        """Adds one call's tokens by kind and its cost; `labels` are its counters' (attributes.model_labels)."""
+        base = tuple(sorted(labels.items()))
         for kind, count in kinds.items():
             if count:
                 self.tokens[((*base, (sc.CC_TOKEN_KIND, kind)), day)] += count

@@ -1,65 +1,55 @@
 """Backfill: past transcripts become the same LLM-call spans and token/cost metrics the agent makes live.
 
-Files are streamed in bounded reads (the incremental reader), so memory stays flat whatever the corpus size: what
-grows is the set of exported response hashes (8 bytes each on disk). Responses are deduplicated within a file with
-ccusage's rules and across files by their message and request ids (a resumed session repeats earlier responses).
-Spans keep their original timestamps and ids derived from message and request ids, and the ledger in the state dir
-makes a second run export nothing new. Metrics recorded here carry the backfill run's time (the OTel SDK cannot
-date a point in the past); `openmetrics_path` also writes dated daily samples for promtool (docs/backfill.md).
+Files are streamed in bounded reads (the incremental reader, which parses only the lines that carry usage), so
+memory stays flat whatever the corpus size: what grows is the set of response hashes (8 bytes each on disk).
+Responses are deduplicated within a file with ccusage's rules and across files by their message and request ids (a
+resumed session repeats earlier responses). Spans keep their original timestamps and ids derived from message and
+request ids. Calls go out in batches; a batch enters the ledger only once every receiver acknowledged it, so a
+receiver that is down loses nothing: the run stops after a bounded retry, and the next run exports what is left.
+Metrics recorded here carry the backfill run's time (the OTel SDK cannot date a point in the past);
+`openmetrics_path` also writes dated daily samples for promtool (docs/backfill.md).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TextIO
-
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Tracer
-from opentelemetry.util.types import AttributeValue
+from typing import TYPE_CHECKING, TextIO
 
 from otel_claude import semconv as sc
+from otel_claude.backfill.delivery import Delivery
 from otel_claude.backfill.ledger import ExportedCallsLedger, key_hash
 from otel_claude.backfill.openmetrics import DailyTotals
-from otel_claude.export.span_emitter import emit
-from otel_claude.live.span_factory import project_label
+from otel_claude.backfill.progress import Progress
+from otel_claude.backfill.summary import BackfillSummary
+from otel_claude.export.span_emitter import FinishedSpan
+from otel_claude.transcripts.attributes import SessionAttributes, model_labels, project_label, session_attributes
 from otel_claude.transcripts.cost import cost_of_call, day_of
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.llm_calls import build_llm_span, turn_trace_id
 from otel_claude.transcripts.model import LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
-from otel_claude.transcripts.reader import read_new
+from otel_claude.transcripts.reader import Cursor, read_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
 from otel_claude.version import __version__
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+__all__ = ["DEFAULT_ROOT", "BackfillSummary", "discover", "run_backfill"]
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = os.path.join("~", ".claude", "projects")
+DEFAULT_BATCH_CALLS = 2048  # calls per acknowledged batch: a failed export repeats at most this much work
 _DEDUP_WINDOW = 4096  # message ids remembered within a file: the lines of one response are adjacent
-_FLUSH_EVERY = 1000  # spans: the batch processor's queue (2048 by default) must never overflow and drop them
-_SAVE_EVERY_BYTES = 64 * 1024 * 1024
-
-
-@dataclass
-class BackfillSummary:
-    files: int = 0
-    files_unchanged: int = 0
-    bytes_read: int = 0
-    calls_exported: int = 0
-    calls_already_exported: int = 0
-    calls_outside_window: int = 0
-    cost_usd: float = 0.0
-    unknown_models: set[str] = field(default_factory=set)
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    openmetrics_samples: int = 0
+_MAX_SESSIONS = 65_536  # sessions whose attributes are remembered (least recently used forgotten)
 
 
 def discover(paths: Iterable[str]) -> list[str]:
@@ -79,46 +69,155 @@ def discover(paths: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-class Progress:
-    """A one-line progress bar on a terminal stream, redrawn at most 5 times a second; silent when disabled."""
+@dataclass
+class _Batch:
+    spans: list[ReadableSpan] = field(default_factory=list)
+    span_hashes: list[int] = field(default_factory=list)  # span_hashes[i] is the call of spans[i]
+    metric_hashes: list[int] = field(default_factory=list)  # calls whose metrics alone go out (span sent before)
+    cursors: dict[str, Cursor] = field(default_factory=dict)  # files whose every call is in this batch or earlier
+    metrics_only_changes: bool = False  # a better line for a response sent before changed the metrics
 
-    def __init__(self, total_bytes: int, stream: TextIO | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self._total = max(total_bytes, 1)
-        self._stream = stream
-        self._clock = clock
-        self._start = clock()
-        self._last = 0.0
+    def __len__(self) -> int:
+        return len(self.span_hashes) + len(self.metric_hashes)
 
-    def update(self, done: int, final: bool = False) -> None:
-        if self._stream is None:
+
+class _Backfill:
+    def __init__(
+        self,
+        delivery: Delivery,
+        ledger: ExportedCallsLedger,
+        summary: BackfillSummary,
+        table: PriceTable,
+        window: tuple[datetime | None, datetime | None],
+        project_mode: str,
+        user_name: str,
+        daily: DailyTotals | None,
+    ) -> None:
+        self.delivery, self.ledger, self.summary, self.table = delivery, ledger, summary, table
+        since, until = window
+        self._since_ns = int(since.timestamp() * 1e9) if since is not None else None
+        self._until_ns = int(until.timestamp() * 1e9) if until is not None else None
+        self.project_mode, self.user_name, self.daily = project_mode, user_name, daily
+        meter_provider = delivery.meter_provider if delivery.flush_metrics is not None else None
+        meter = meter_provider.get_meter("otel_claude", __version__) if meter_provider else None
+        self.metrics = UsageMetrics(meter, deferred=True) if meter is not None else None
+        self.to_span = _span_builder(delivery)
+        self.batch = _Batch()
+        self.seen: set[int] = set()  # hashes handled in this run: a response repeated in a later file is skipped
+        self.sessions: OrderedDict[str, SessionAttributes] = OrderedDict()
+        self.stopped = False  # an export failed for good: from here on, only count what remains
+
+    def handle(self, call: LlmCall) -> None:
+        stamp = call.timestamp_ns
+        if (self._since_ns is not None and stamp < self._since_ns) or (
+            self._until_ns is not None and stamp >= self._until_ns
+        ):
+            self.summary.calls_outside_window += 1
             return
-        now = self._clock()
-        if not final and now - self._last < 0.2:
+        cost = cost_of_call(call.usage, call.model, stamp, self.table)
+        if call.replaces is not None:
+            # A better line for a response already sent from an earlier read: add only the difference.
+            if self.metrics is not None and not self.stopped:
+                previous = cost_of_call(call.replaces, call.model, stamp, self.table)
+                self.metrics.record(call, cost, self._attributes(call).metric, previous)
+                self.batch.metrics_only_changes = True
             return
-        self._last = now
-        fraction = min(done / self._total, 1.0)
-        elapsed = max(now - self._start, 1e-9)
-        rate = done / elapsed / 1e6
-        eta = (self._total - done) / (done / elapsed) if done else 0.0
-        bar = "#" * int(fraction * 30)
-        self._stream.write(
-            f"\rbackfill [{bar:<30}] {fraction * 100:5.1f}% {done / 1e6:8.1f}/{self._total / 1e6:.1f} MB "
-            f"{rate:6.1f} MB/s ETA {eta:5.0f}s"
-        )
-        if final:
-            self._stream.write("\n")
-        self._stream.flush()
+        hashed = key_hash(call.key)
+        if hashed in self.ledger.exported or hashed in self.seen:
+            self.summary.calls_already_exported += 1
+            return
+        self.seen.add(hashed)
+        self.summary.count(call.model, call.usage, cost.usd, cost.known)
+        if self.stopped:
+            self.summary.calls_remaining += 1
+            return
+        attributes = self._attributes(call)
+        if self.daily is not None:
+            kinds = {
+                sc.TOKEN_KIND_INPUT: call.usage.input_tokens,
+                sc.TOKEN_KIND_OUTPUT: call.usage.output_tokens,
+                sc.TOKEN_KIND_CACHE_READ: call.usage.cache_read_tokens,
+                sc.TOKEN_KIND_CACHE_CREATION: call.usage.cache_creation_tokens,
+            }
+            self.daily.add(day_of(stamp), model_labels(attributes.metric, call.model, cost.known), kinds, cost.usd)
+        if not self.delivery.exports:
+            return
+        if hashed in self.ledger.spans_only:
+            self.batch.metric_hashes.append(hashed)  # its span got through in an earlier run, its metrics did not
+        else:
+            if self.to_span is not None:
+                trace_id = turn_trace_id(call.session_id, call.prompt_id)
+                span = build_llm_span(call, cost, trace_id, None, attributes.span, self.table.version)
+                self.batch.spans.append(self.to_span(span))
+            self.batch.span_hashes.append(hashed)
+        if self.metrics is not None:
+            self.metrics.record(call, cost, attributes.metric)
+
+    def _attributes(self, call: LlmCall) -> SessionAttributes:
+        # The project of the session's first call, as the agent takes it from the session's first event: a call
+        # made after `cd sub` stays in the session's project, so live and backfilled series agree.
+        attributes = self.sessions.get(call.session_id)
+        if attributes is None:
+            project = project_label(call.cwd, self.project_mode)
+            attributes = session_attributes(call.session_id, project, self.user_name, backfill=True)
+            self.sessions[call.session_id] = attributes
+            if len(self.sessions) > _MAX_SESSIONS:
+                self.sessions.popitem(last=False)
+        else:
+            self.sessions.move_to_end(call.session_id)
+        return attributes
+
+    def commit(self) -> bool:
+        """Sends the batch; records in the ledger what every receiver acknowledged. False: the run must stop."""
+        batch, self.batch = self.batch, _Batch()
+        if self.stopped:
+            return False
+        if not self.delivery.exports:
+            return True
+        if not len(batch) and not batch.metrics_only_changes:
+            # Nothing to send (files unchanged, or all of it exported before): no endpoint is needed to say so.
+            self.ledger.record((), (), batch.cursors)
+            self.ledger.save()
+            return True
+        acked = self.delivery.export_spans(batch.spans) if batch.spans else len(batch.span_hashes)
+        if acked < len(batch.span_hashes):
+            self._stop(batch, spans_acked=batch.span_hashes[:acked])
+            return False
+        if self.metrics is not None:
+            self.metrics.apply_deferred()
+        if not self.delivery.export_metrics():
+            self._stop(batch, spans_acked=batch.span_hashes)
+            return False
+        self.ledger.record([*batch.span_hashes, *batch.metric_hashes], (), batch.cursors)
+        self.ledger.save()
+        self.summary.calls_exported += len(batch)
+        return True
+
+    def _stop(self, batch: _Batch, spans_acked: Sequence[int]) -> None:
+        self.stopped = True
+        self.summary.failure = self.delivery.failure or "the receiver did not acknowledge the export"
+        self.summary.calls_remaining += len(batch)
+        self.ledger.record((), spans_acked, {})
+        self.ledger.save()
 
 
-def _in_window(call: LlmCall, since: datetime | None, until: datetime | None) -> bool:
-    seconds = call.timestamp_ns / 1e9
-    return (since is None or seconds >= since.timestamp()) and (until is None or seconds < until.timestamp())
+def _span_builder(delivery: Delivery) -> Callable[[FinishedSpan], ReadableSpan] | None:
+    """FinishedSpan -> ReadableSpan for the delivery's exporter; None when spans go nowhere (no SDK import)."""
+    if delivery.span_exporter is None:
+        return None
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    from otel_claude.export.readable import readable_span
+
+    resource = delivery.resource or Resource.create({})
+    scope = InstrumentationScope("otel_claude", __version__)
+    return lambda span: readable_span(span, resource, scope)
 
 
 def run_backfill(
     paths: Sequence[str],
-    tracer_provider: TracerProvider,
-    meter_provider: MeterProvider,
+    delivery: Delivery,
     state_dir: str,
     progress: bool = True,
     *,
@@ -129,88 +228,79 @@ def run_backfill(
     user_name: str = "",
     openmetrics_path: str | None = None,
     progress_stream: TextIO | None = None,
+    batch_calls: int = DEFAULT_BATCH_CALLS,
 ) -> BackfillSummary:
     """Exports the LLM calls of past transcripts under `paths` (default ~/.claude/projects) once.
 
-    `tracer_provider` must use export.ids.DeterministicIdGenerator (as the agent's does), so span ids are the
-    ones the agent would give. With `since`/`until` (UTC, until exclusive), calls outside the window are left
-    for a later run and file offsets are not remembered.
+    With `since`/`until` (UTC, until exclusive), calls outside the window are left for a later run and file offsets
+    are not remembered. When `delivery` exports nothing (a dry run, or every exporter `none`), nothing is recorded.
+    When an export fails for good, the run reads on only to count what remains (`summary.calls_remaining`).
     """
     started = time.monotonic()
     table = prices or load_table()
     files = discover(paths or [DEFAULT_ROOT])
     ledger = ExportedCallsLedger(state_dir)
-    tracer = tracer_provider.get_tracer("otel_claude", __version__)
-    metrics = UsageMetrics(meter_provider.get_meter("otel_claude", __version__))
     daily = DailyTotals() if openmetrics_path else None
-    summary = BackfillSummary(files=len(files))
-    total = 0
-    for path in files:
-        with contextlib.suppress(OSError):
-            total += os.path.getsize(path)
-    bar = Progress(total, (progress_stream or sys.stderr) if progress else None)
+    summary = BackfillSummary(files=len(files), endpoint=delivery.endpoint, delivered=delivery.exports)
+    run = _Backfill(delivery, ledger, summary, table, (since, until), project_mode, user_name, daily)
+    sizes = [_size(path) for path in files]
+    bar = Progress(sum(sizes), (progress_stream or sys.stderr) if progress else None)
     windowed = since is not None or until is not None
     done_before = 0
-    unsaved = 0
-    pending_flush = 0
-    for path in files:
-        cursor = ledger.cursor(path)
-        start_offset = cursor.offset
-        # Per file: across files, the ledger's set of exported (message id, request id) hashes drops the copies
-        # a resumed session makes of earlier responses, at 8 bytes a response instead of a dedup entry's ~1 kB.
-        dedup = Dedup(_DEDUP_WINDOW)
-        buffered: dict[tuple[str, ...], LlmCall] = {}
-        by_message: dict[str, tuple[str, ...]] = {}
-        deltas: list[LlmCall] = []
-        while True:
-            result = read_new(cursor, dedup)
-            if result.error:
-                summary.errors.append(f"{path}: {result.error}")
-                break
-            if result.reset:
-                start_offset = 0
-            for call in result.calls:
-                if call.replaces is not None:
-                    stale = by_message.pop(call.message_id or "", None)
-                    if stale is None:
-                        deltas.append(call)  # the line it betters was exported from an earlier file
-                        continue
-                    buffered.pop(stale, None)
-                    call = replace(call, replaces=None)  # not exported yet: the better line simply wins
-                buffered[call.key] = call
-                if call.message_id:
-                    by_message[call.message_id] = call.key
-            cursor = result.cursor
-            bar.update(done_before + cursor.offset)
-            if not result.progressed or result.remaining_bytes == 0:
-                break
-        if cursor.offset == start_offset and not buffered and not result.error:
-            summary.files_unchanged += 1
-        summary.bytes_read += max(cursor.offset - start_offset, 0)
-        unsaved += max(cursor.offset - start_offset, 0)
-        for call in [*buffered.values(), *deltas]:
-            if not _in_window(call, since, until):
-                summary.calls_outside_window += 1
-                continue
-            pending_flush += _export(call, table, tracer, metrics, daily, ledger, summary, project_mode, user_name)
-        if pending_flush >= _FLUSH_EVERY:
-            tracer_provider.force_flush()
-            pending_flush = 0
-        if not windowed:
-            ledger.cursors[path] = cursor
-        done_before += _size(path)
-        if unsaved >= _SAVE_EVERY_BYTES:
-            tracer_provider.force_flush()
-            ledger.save()
-            unsaved = 0
-    tracer_provider.force_flush()
-    meter_provider.force_flush()
-    ledger.save()
-    bar.update(total, final=True)
-    if daily is not None and openmetrics_path:
+    for path, size in zip(files, sizes, strict=True):
+        cursor, read = _read_file(path, ledger.cursor(path), summary, bar, done_before)
+        for call in read:
+            run.handle(call)
+        if not windowed and not run.stopped:
+            run.batch.cursors[path] = cursor
+        done_before += size
+        if len(run.batch) >= batch_calls:
+            run.commit()
+    run.commit()
+    bar.update(sum(sizes), final=True)
+    if daily is not None and openmetrics_path and not run.stopped:
         summary.openmetrics_samples = daily.write(openmetrics_path)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _read_file(
+    path: str, cursor: Cursor, summary: BackfillSummary, bar: Progress, done_before: int
+) -> tuple[Cursor, list[LlmCall]]:
+    """The calls of one file from its cursor, each response once (the kept line of its lines); the new cursor."""
+    start_offset = cursor.offset
+    dedup = Dedup(_DEDUP_WINDOW)
+    buffered: dict[tuple[str, ...], LlmCall] = {}
+    by_message: dict[str, tuple[str, ...]] = {}
+    deltas: list[LlmCall] = []
+    error = None
+    while True:
+        result = read_new(cursor, dedup)
+        if result.error:
+            error = result.error
+            summary.errors.append(f"{path}: {result.error}")
+            break
+        if result.reset:
+            start_offset = 0
+        for call in result.calls:
+            if call.replaces is not None:
+                stale = by_message.pop(call.message_id or "", None)
+                if stale is None:
+                    deltas.append(call)  # the line it betters is no longer buffered: add the difference only
+                    continue
+                buffered.pop(stale, None)
+                call = replace(call, replaces=None)  # not exported yet: the better line simply wins
+            buffered[call.key] = call
+            if call.message_id:
+                by_message[call.message_id] = call.key
+        cursor = result.cursor
+        bar.update(done_before + cursor.offset)
+        if not result.progressed or result.remaining_bytes == 0:
+            break
+    if cursor.offset == start_offset and not buffered and error is None:
+        summary.files_unchanged += 1
+    summary.bytes_read += max(cursor.offset - start_offset, 0)
+    return cursor, [*buffered.values(), *deltas]
 
 
 def _size(path: str) -> int:
@@ -218,59 +308,3 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
-
-
-def _export(
-    call: LlmCall,
-    table: PriceTable,
-    tracer: Tracer,
-    metrics: UsageMetrics,
-    daily: DailyTotals | None,
-    ledger: ExportedCallsLedger,
-    summary: BackfillSummary,
-    project_mode: str,
-    user_name: str,
-) -> int:
-    """Exports one call unless a run already did; returns 1 when a span was emitted."""
-    hashed = key_hash(call.key)
-    cost = cost_of_call(call.usage, call.model, call.timestamp_ns, table)
-    project = project_label(call.cwd, project_mode)
-    labels = {sc.CC_PROJECT: project} if project else {}
-    if user_name:
-        labels[sc.USER_NAME] = user_name
-    if call.replaces is not None:
-        # A better line for a response exported from an earlier file: add only the difference to the metrics.
-        metrics.record(call, cost, labels, cost_of_call(call.replaces, call.model, call.timestamp_ns, table))
-        return 0
-    if hashed in ledger.exported:
-        summary.calls_already_exported += 1
-        return 0
-    common: dict[str, AttributeValue] = {
-        sc.SESSION_ID: call.session_id,
-        sc.GEN_AI_CONVERSATION_ID: call.session_id,
-        sc.CC_BACKFILL: True,
-        **labels,
-    }
-    span = build_llm_span(call, cost, turn_trace_id(call.session_id, call.prompt_id), None, common, table.version)
-    emit(tracer, span)
-    metrics.record(call, cost, labels)
-    if daily is not None:
-        kinds = {
-            sc.TOKEN_KIND_INPUT: call.usage.input_tokens,
-            sc.TOKEN_KIND_OUTPUT: call.usage.output_tokens,
-            sc.TOKEN_KIND_CACHE_READ: call.usage.cache_read_tokens,
-            sc.TOKEN_KIND_CACHE_CREATION: call.usage.cache_creation_tokens,
-        }
-        daily.add(
-            day_of(call.timestamp_ns),
-            call.model,
-            {**labels, sc.CC_COST_KNOWN: str(cost.known).lower()},
-            kinds,
-            cost.usd,
-        )
-    ledger.exported.add(hashed)
-    summary.calls_exported += 1
-    summary.cost_usd += cost.usd
-    if not cost.known:
-        summary.unknown_models.add(call.model)
-    return 1

@@ -64,8 +64,14 @@ def _main(args: list[str]) -> int:
         commands.add_parser("uninstall", help="remove exactly what install added"), "uninstall"
     )
 
-    # Listed for `--help`; main() hands `backfill` to its own parser before this one runs.
-    commands.add_parser("backfill", help="turn past transcripts into LLM-call spans, tokens and cost")
+    from otel_claude.backfill.command import add_arguments as add_backfill_arguments  # argparse only
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="turn past transcripts into LLM-call spans, tokens and cost",
+        description="Export past Claude Code transcripts as LLM-call spans and token/cost metrics, each call once.",
+    )
+    add_backfill_arguments(backfill)
 
     trace = commands.add_parser("trace", help="show the last turns the agent finished as trace trees")
     trace.add_argument("--turns", type=int, default=3, help="how many of the latest turns (default 3)")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +16,9 @@ from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, emit
 from otel_claude.live.events import HookInput
 from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.state import OpenSpan, PendingEvent, Session
+from otel_claude.transcripts.attributes import SessionAttributes, project_label, session_attributes
+
+__all__ = ["ProcessorSettings", "SpanFactory", "json_text", "project_label", "remember", "size_of"]
 
 MAX_EVENTS_PER_SPAN = 128  # the SDK's default span event limit
 MAX_CLOSED_IDS = 512
@@ -30,15 +31,6 @@ class ProcessorSettings:
     project_label: str = "name"  # name | hash | none
     user_name: str = ""
     settle_s: float = 1.5
-
-
-def project_label(cwd: str | None, mode: str) -> str | None:
-    """A bounded label for the session's project: the directory name, a short hash of the path, or none."""
-    if not cwd or mode == "none":
-        return None
-    if mode == "hash":
-        return hashlib.sha256(cwd.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return os.path.basename(os.path.normpath(cwd)) or "/"
 
 
 def json_text(value: Any, limit: int = MAX_TEXT_CHARS) -> str:
@@ -68,27 +60,17 @@ class SpanFactory:
         self.metrics = metrics
         self.settings = settings
 
+    def session_attributes(self, session: Session) -> SessionAttributes:
+        """The session's span attributes and metric labels, from the builder backfill uses too."""
+        return session_attributes(session.session_id, session.project, self.settings.user_name, session.model)
+
     def labels(self, session: Session) -> dict[str, str]:
         """The bounded label set every metric of this session carries."""
-        labels: dict[str, str] = {}
-        if session.project:
-            labels[sc.CC_PROJECT] = session.project
-        if self.settings.user_name:
-            labels[sc.USER_NAME] = self.settings.user_name
-        return labels
+        return dict(self.session_attributes(session).metric)
 
     def common_attributes(self, session: Session) -> dict[str, AttributeValue]:
         """Session-wide attributes on every span, so Tempo finds all turns of a session."""
-        attributes: dict[str, AttributeValue] = {
-            sc.SESSION_ID: session.session_id,
-            sc.GEN_AI_CONVERSATION_ID: session.session_id,
-            sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
-        }
-        if session.project:
-            attributes[sc.CC_PROJECT] = session.project
-        if session.model:
-            attributes[sc.GEN_AI_REQUEST_MODEL] = session.model
-        return attributes
+        return dict(self.session_attributes(session).span)
 
     def event_attributes(self, event: HookInput) -> dict[str, AttributeValue]:
         """Safe metadata of any event; the whole payload only with content capture on."""

@@ -14,9 +14,7 @@ import time
 from collections.abc import Callable
 
 from opentelemetry.metrics import Meter
-from opentelemetry.util.types import AttributeValue
 
-from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
 from otel_claude.export import ids
 from otel_claude.export.span_emitter import emit
@@ -24,6 +22,7 @@ from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, Session, TranscriptState
+from otel_claude.transcripts.attributes import SessionAttributes, session_attributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.llm_calls import build_llm_span
@@ -55,6 +54,10 @@ class TranscriptUsage:
         self.prices = prices
         self.settle_ns = int(settle_s * 1e9)
         self._clock = wall_clock_ns
+        # The reader's cursor and dedup of each followed transcript, kept as objects between events: rebuilding
+        # them from the snapshot's dicts at every event cost more than reading the new lines. The snapshot still
+        # gets their serialized form after every read that moved them.
+        self._live: dict[str, tuple[Cursor, Dedup]] = {}
 
     # --- UsageTracker ------------------------------------------------------------------------------
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
@@ -113,39 +116,54 @@ class TranscriptUsage:
     def _bound(self) -> None:
         if len(self.state.transcripts) <= MAX_TRANSCRIPTS:
             return
-        oldest = sorted(self.state.transcripts.items(), key=lambda item: item[1].last_used_ns)
-        for path, _ in oldest[: len(self.state.transcripts) - MAX_TRANSCRIPTS]:
-            del self.state.transcripts[path]
+        transcripts = self.state.transcripts
+        excess = len(transcripts) - MAX_TRANSCRIPTS
+        # Usually one over: finding the oldest is cheaper than sorting every followed transcript per new one.
+        oldest = (
+            [min(transcripts, key=lambda path: transcripts[path].last_used_ns)]
+            if excess == 1
+            else sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:excess]
+        )
+        for path in oldest:
+            del transcripts[path]
+            self._live.pop(path, None)
+        for path in [p for p in self._live if p not in self.state.transcripts]:
+            del self._live[path]
 
     def _read(self, ctx: SpanFactory, path: str) -> bool:
         entry = self.state.transcripts.get(path)
         if entry is None or _unchanged(path, entry.cursor):
             return False
-        cursor = Cursor.from_dict(entry.cursor) if entry.cursor else Cursor(path=path)
-        dedup = Dedup.from_dict(entry.dedup)
+        cursor, dedup = self._live.get(path) or (
+            Cursor.from_dict(entry.cursor) if entry.cursor else Cursor(path=path),
+            Dedup.from_dict(entry.dedup),
+        )
         result = read_all_new(cursor, dedup)
         if result.error:
             _log.info("transcript %s not read: %s", path, result.error)
-        entry.cursor = result.cursor.to_dict()
-        entry.dedup = dedup.to_dict()
-        labels = {sc.CC_PROJECT: entry.project} if entry.project else {}
-        if ctx.settings.user_name:
-            labels[sc.USER_NAME] = ctx.settings.user_name
+        self._live[path] = (result.cursor, dedup)
+        if result.cursor != cursor or not entry.cursor:
+            entry.cursor = result.cursor.to_dict()
+        if result.calls or not entry.dedup:  # a read that found only repeats left the dedup's content as it was
+            entry.dedup = dedup.to_dict()
+        attributes = session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
         for call in result.calls:
-            self._record_call(ctx, entry, call, labels)
+            self._record_call(ctx, entry, call, attributes)
         for cost_state in result.cost_states:
-            self.metrics.record_reported(cost_state, labels)
+            self.metrics.record_reported(cost_state, attributes.metric)
             session = self.state.sessions.get(entry.session_id)
             if session is not None:
                 session.reported_cost_usd = cost_state.total_cost_usd
         return bool(result.calls)
 
-    def _record_call(self, ctx: SpanFactory, entry: TranscriptState, call: LlmCall, labels: dict[str, str]) -> None:
+    def _record_call(
+        self, ctx: SpanFactory, entry: TranscriptState, call: LlmCall, attributes: SessionAttributes
+    ) -> None:
         cost = cost_of_call(call.usage, call.model, call.timestamp_ns, self.prices)
         previous: CostResult | None = None
         if call.replaces is not None:
             previous = cost_of_call(call.replaces, call.model, call.timestamp_ns, self.prices)
-        self.metrics.record(call, cost, labels, previous)
+        self.metrics.record(call, cost, attributes.metric, previous)
         session = self.state.sessions.get(entry.session_id)
         if session is not None:
             session.cost_usd += cost.usd - (previous.usd if previous is not None else 0.0)
@@ -153,13 +171,7 @@ class TranscriptUsage:
             self.state.unknown_models.append(call.model)
             del self.state.unknown_models[:-MAX_UNKNOWN_MODELS]
         trace_id, parent = self._parent(entry, call)
-        common: dict[str, AttributeValue] = {
-            sc.SESSION_ID: entry.session_id,
-            sc.GEN_AI_CONVERSATION_ID: entry.session_id,
-        }
-        if entry.project:
-            common[sc.CC_PROJECT] = entry.project
-        emit(ctx.tracer, build_llm_span(call, cost, trace_id, parent, common, self.prices.version))
+        emit(ctx.tracer, build_llm_span(call, cost, trace_id, parent, attributes.span, self.prices.version))
 
     def _parent(self, entry: TranscriptState, call: LlmCall) -> tuple[int, int | None]:
         session_id = entry.session_id

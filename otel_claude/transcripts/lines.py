@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +19,22 @@ from otel_claude.transcripts.model import CostState, LlmCall, cost_state_from_js
 
 _log = logging.getLogger(__name__)
 
+
+def _fast_loads() -> Callable[[bytes], Any]:
+    """orjson's parser where installed (a dependency; several times the standard library's speed), else json's."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency, but a missing wheel must not break reading
+        return json.loads
+    return orjson.loads
+
+
+_loads = _fast_loads()
+
 _HEAD = 4096  # top-level keys come before `message` / `params`, within the first bytes of a line
 _PROMPT_ID = re.compile(rb'"promptId":"([^"\\]{1,128})"')
 _API_REQUEST = b'"type":"api-request"'
+_USAGE = b'"usage"'
 _REQUEST_ID = re.compile(rb'"id":"([^"\\]{1,128})"')
 _TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
@@ -47,9 +60,13 @@ def parse_timestamp_ns(value: Any) -> int | None:
 class LineParser:
     """Parses the lines of one transcript in order; `context()` is what the cursor keeps for the next read."""
 
-    def __init__(self, path: str, context: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, path: str, context: Mapping[str, Any] | None = None, *, skip_repeats: bool = False) -> None:
+        """`skip_repeats`: for a caller that deduplicates (ccusage's rules), a line that repeats the previous call's
+        message id, request id, sidechain flag and usage exactly yields nothing; the dedup would keep the first."""
         context = context or {}
         self._path = path
+        self._skip_repeats = skip_repeats
+        self._last: tuple[Any, ...] | None = None
         self.prompt_id: str | None = _str(context.get("prompt_id"))
         requests = context.get("requests")
         self._requests: dict[str, int] = (
@@ -76,9 +93,10 @@ class LineParser:
         return context
 
     def parse(self, line: bytes, offset: int) -> LlmCall | CostState | None:
-        head = line[:_HEAD]
-        if b'"usage":' in line or b'"usage" :' in line:
+        # One scan of the line: a key (inside a JSON string the quotes would be escaped, `\"usage\"`, no match).
+        if _USAGE in line:
             return self._llm_call(self._json(line), offset)
+        head = line[:_HEAD]
         if b'"cost-state"' in head:
             return self._cost_state(self._json(line), offset)
         if _API_REQUEST in head:
@@ -87,16 +105,21 @@ class LineParser:
         match = _PROMPT_ID.search(head)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
-        elif not line.lstrip().startswith(b"{"):
+        elif not head[:64].lstrip().startswith(b"{"):  # not the whole line: lstrip would copy it
             self.bad_lines += 1
         return None
 
     def _json(self, line: bytes) -> dict[str, Any] | None:
         try:
-            data = json.loads(line)
+            data = _loads(line)
         except (ValueError, RecursionError):
-            self.bad_lines += 1
-            return None
+            # orjson refuses what json accepts (an escaped lone surrogate in a cut-off emoji): ask json before
+            # giving up on a line that may carry usage.
+            try:
+                data = json.loads(line)
+            except (ValueError, RecursionError):
+                self.bad_lines += 1
+                return None
         return data if isinstance(data, dict) else None
 
     def _note_request(self, head: bytes) -> None:
@@ -124,6 +147,10 @@ class LineParser:
         model = _str(message.get("model"))
         if not isinstance(raw_usage, dict) or model is None or model == SYNTHETIC_MODEL:
             return None
+        # Claude Code writes a response once per content block, with the same usage: the repeat needs no call built.
+        repeat_key = (message.get("id"), data.get("requestId"), data.get("isSidechain") is True, model, raw_usage)
+        if self._skip_repeats and repeat_key[0] and repeat_key == self._last:
+            return None
         usage = usage_from_json(raw_usage)
         timestamp = parse_timestamp_ns(data.get("timestamp"))
         session_id = _str(data.get("sessionId"))
@@ -134,6 +161,7 @@ class LineParser:
         sent = self._requests.pop(request_ref, None) if request_ref else None
         if sent is not None and request_ref:
             self._requests[request_ref] = sent  # later lines of the same response need it too
+        self._last = repeat_key
         return LlmCall(
             session_id=session_id,
             model=model,

@@ -68,6 +68,9 @@ class Usage:
 
 def usage_from_json(raw: Mapping[str, Any]) -> Usage | None:
     """`message.usage` to Usage; None when the required counts are missing (ccusage skips such lines too)."""
+    fast = _usage_of_ints(raw)
+    if fast is not None:
+        return fast
     input_tokens = _count(raw.get("input_tokens"))
     output_tokens = _count(raw.get("output_tokens"))
     if input_tokens is None or output_tokens is None:
@@ -93,6 +96,33 @@ def usage_from_json(raw: Mapping[str, Any]) -> Usage | None:
         speed=_text(raw.get("speed")),
         inference_geo=_text(raw.get("inference_geo")),
         service_tier=_text(raw.get("service_tier")),
+    )
+
+
+def _usage_of_ints(raw: Mapping[str, Any]) -> Usage | None:
+    """The usual shape (every count a non-negative int, the 5m/1h split present and adding up), read without the
+    general path's per-field checks; None for anything else, which `usage_from_json` then reads field by field."""
+    get = raw.get
+    input_tokens, output_tokens = get("input_tokens", -1), get("output_tokens", -1)  # missing: refused below
+    read, creation = get("cache_read_input_tokens", 0), get("cache_creation_input_tokens", 0)
+    split = get("cache_creation")
+    if type(split) is not dict:
+        return None
+    five, hour = split.get("ephemeral_5m_input_tokens", 0), split.get("ephemeral_1h_input_tokens", 0)
+    counts = (input_tokens, output_tokens, read, creation, five, hour)
+    if any(type(v) is not int or v < 0 for v in counts) or five + hour != creation:
+        return None
+    speed, geo, tier = get("speed"), get("inference_geo"), get("service_tier")
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=read,
+        cache_creation_tokens=creation,
+        cache_creation_5m_tokens=five,
+        cache_creation_1h_tokens=hour,
+        speed=speed if type(speed) is str and speed else None,
+        inference_geo=geo if type(geo) is str and geo else None,
+        service_tier=tier if type(tier) is str and tier else None,
     )
 
 

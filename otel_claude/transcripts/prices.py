@@ -8,6 +8,7 @@ providers use: dated and undated ids, `-latest`, a `[1m]` suffix, and Bedrock/Ve
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -87,6 +88,7 @@ class PriceTable:
         return merged
 
 
+@functools.lru_cache(maxsize=1024)  # called for every priced call with a handful of distinct names
 def normalize_model(model: str) -> str:
     """`us.anthropic.claude-sonnet-4-5-20250929-v1:0`, `claude-sonnet-4-5@20250929`, `Claude-Sonnet-4-5[1m]` and
     `claude-sonnet-4-5-latest` all name `claude-sonnet-4-5-20250929` or `claude-sonnet-4-5`."""
@@ -97,14 +99,15 @@ def normalize_model(model: str) -> str:
     return name.replace("@", "-")
 
 
-def _candidates(model: str) -> list[str]:
+@functools.lru_cache(maxsize=1024)  # a handful of model names, looked up once per call: no regexes per call
+def _candidates(model: str) -> tuple[str, ...]:
     name = normalize_model(model)
     out = [name]
     for suffix in (_DATE_SUFFIX, re.compile(r"-latest$")):
         stripped = suffix.sub("", name)
         if stripped != name:
             out.append(stripped)
-    return out
+    return tuple(out)
 
 
 def find_price(table: PriceTable, model: str, on: date | None = None) -> ModelPrice | None:

@@ -180,7 +180,7 @@ def _read(
         _log.warning("transcript %s: a line at byte %d is over %d bytes; skipped", cursor.path, offset, max_line_bytes)
         offset, skipping = _skip_long_line(fd, offset, size, max_bytes)
         skipped += 0 if skipping else 1
-    parser = LineParser(cursor.path, cursor.context)
+    parser = LineParser(cursor.path, cursor.context, skip_repeats=dedup is not None)
     calls: list[LlmCall] = []
     states: list[CostState] = []
     for line_offset, line in _lines(data, offset):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import Counter, Meter
 
 from otel_claude import semconv as sc
+from otel_claude.transcripts.attributes import model_labels
 from otel_claude.transcripts.cost import CostResult
 from otel_claude.transcripts.model import CostState, LlmCall, Usage
 
@@ -36,10 +37,34 @@ def _bounded(labels: Labels) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k not in _UNBOUNDED}
 
 
-class UsageMetrics:
-    """Counters for tokens, cost and calls, the GenAI token histogram, and the reported-cost counter."""
+class _Sums:
+    """Counter increments summed per counter and label set until `apply` adds each sum in one call.
 
-    def __init__(self, meter: Meter) -> None:
+    Backfill records tens of thousands of calls between two metric exports; a cumulative counter exported after
+    `apply` holds the same totals whether it got one add per call or one per label set, for a fraction of the SDK's
+    per-measurement work (attribute cleaning and hashing)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[Counter, tuple[tuple[str, str], ...]], float] = {}
+
+    def add(self, counter: Counter, value: float, labels: Mapping[str, str]) -> None:
+        key = (counter, tuple(labels.items()))
+        self._pending[key] = self._pending.get(key, 0) + value
+
+    def apply(self) -> None:
+        for (counter, labels), value in self._pending.items():
+            counter.add(value, dict(labels))
+        self._pending.clear()
+
+
+class UsageMetrics:
+    """Counters for tokens, cost and calls, the GenAI token histogram, and the reported-cost counter.
+
+    With `deferred`, counter increments wait in memory until `apply_deferred` (backfill calls it before each metric
+    export); the histogram still gets every call's value, since a distribution cannot be summed."""
+
+    def __init__(self, meter: Meter, deferred: bool = False) -> None:
+        self._sums = _Sums() if deferred else None
         self._tokens = meter.create_counter(
             sc.METRIC_TOKENS, sc.UNIT_TOKEN, "Tokens used by Claude Code's API calls, by model and kind"
         )
@@ -66,12 +91,12 @@ class UsageMetrics:
     ) -> None:
         """Counts one call; for a call that replaces a counted line (`call.replaces`), only what it adds."""
         base = _bounded(labels)
-        model_labels = {**base, sc.GEN_AI_REQUEST_MODEL: call.model, sc.CC_COST_KNOWN: str(cost.known).lower()}
+        labels_of_model = model_labels(base, call.model, cost.known)
         new_kinds = _kinds(call.usage)
         if call.replaces is None:
             added = new_kinds
             added_usd = cost.usd
-            self._calls.add(1, model_labels)
+            self._add(self._calls, 1, labels_of_model)
             self._histogram(call, base)
         else:
             old_kinds = _kinds(call.replaces)
@@ -79,11 +104,22 @@ class UsageMetrics:
             added_usd = cost.usd - (previous_cost.usd if previous_cost is not None else 0.0)
         for kind, count in added.items():
             if count > 0:
-                self._tokens.add(count, {**model_labels, sc.CC_TOKEN_KIND: kind})
+                self._add(self._tokens, count, {**labels_of_model, sc.CC_TOKEN_KIND: kind})
             elif count < 0:
                 _log.debug("a replacing line of %s has fewer %s tokens (%d); not subtracted", call.model, kind, count)
         # Adding zero for an unknown model still creates its series, so a dashboard can list unpriced models.
-        self._cost.add(max(added_usd, 0.0), model_labels)
+        self._add(self._cost, max(added_usd, 0.0), labels_of_model)
+
+    def apply_deferred(self) -> None:
+        """Adds the deferred counter increments to the counters (nothing to do unless `deferred`)."""
+        if self._sums is not None:
+            self._sums.apply()
+
+    def _add(self, counter: Counter, value: float, labels: Mapping[str, str]) -> None:
+        if self._sums is not None:
+            self._sums.add(counter, value, labels)
+        else:
+            counter.add(value, labels)
 
     def _histogram(self, call: LlmCall, base: Mapping[str, str]) -> None:
         attributes = {

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from cost.support import fixture_projects
+from cost.support import fixture_projects, memory_delivery
 from otel_claude import semconv as sc
 from otel_claude.backfill.command import backfill_main
 from otel_claude.backfill.run import run_backfill
@@ -37,7 +36,6 @@ def _token_total(reader: InMemoryMetricReader) -> float:
 
 def test_backfill_exports_each_call_once_with_original_times(
     tmp_path: Path,
-    tracer_provider: TracerProvider,
     span_exporter: InMemorySpanExporter,
     meter_provider: MeterProvider,
     metric_reader: InMemoryMetricReader,
@@ -45,7 +43,8 @@ def test_backfill_exports_each_call_once_with_original_times(
     projects = fixture_projects(tmp_path)
     state = tmp_path / "state"
     stream = io.StringIO()
-    summary = run_backfill([str(projects)], tracer_provider, meter_provider, str(state), progress_stream=stream)
+    delivery = memory_delivery(span_exporter, meter_provider)
+    summary = run_backfill([str(projects)], delivery, str(state), progress_stream=stream)
     spans = span_exporter.get_finished_spans()
     assert summary.calls_exported == len(spans) == FIXTURE_CALLS
     assert summary.errors == [] and summary.unknown_models == set()
@@ -62,18 +61,19 @@ def test_backfill_exports_each_call_once_with_original_times(
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     # A second run exports nothing new and records no more tokens.
     span_exporter.clear()
-    again = run_backfill([str(projects)], tracer_provider, meter_provider, str(state), progress=False)
+    again = run_backfill([str(projects)], delivery, str(state), progress=False)
     assert again.calls_exported == 0 and span_exporter.get_finished_spans() == ()
     assert again.files_unchanged == again.files
     assert _token_total(metric_reader) == tokens
 
 
 def test_grown_transcript_exports_only_the_new_calls(
-    tmp_path: Path, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter, meter_provider: MeterProvider
+    tmp_path: Path, span_exporter: InMemorySpanExporter, meter_provider: MeterProvider
 ) -> None:
     projects = fixture_projects(tmp_path)
     state = str(tmp_path / "state")
-    run_backfill([str(projects)], tracer_provider, meter_provider, state, progress=False)
+    delivery = memory_delivery(span_exporter, meter_provider)
+    run_backfill([str(projects)], delivery, state, progress=False)
     span_exporter.clear()
     transcript = next(projects.glob("-home-dev-project/c77f9869*.jsonl"))
     line = next(raw for raw in transcript.read_text().splitlines() if '"type":"assistant"' in raw)
@@ -82,22 +82,21 @@ def test_grown_transcript_exports_only_the_new_calls(
     new["requestId"] = "req_new"
     with open(transcript, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(new, separators=(",", ":")) + "\n")
-    summary = run_backfill([str(projects)], tracer_provider, meter_provider, state, progress=False)
+    summary = run_backfill([str(projects)], delivery, state, progress=False)
     assert summary.calls_exported == 1
     assert [s.attributes.get(sc.GEN_AI_RESPONSE_ID) for s in span_exporter.get_finished_spans()] == ["msg_new"]
 
 
 def test_time_window_and_openmetrics_output(
-    tmp_path: Path, tracer_provider: TracerProvider, span_exporter: InMemorySpanExporter, meter_provider: MeterProvider
+    tmp_path: Path, span_exporter: InMemorySpanExporter, meter_provider: MeterProvider
 ) -> None:
     projects = fixture_projects(tmp_path)
     state = str(tmp_path / "state")
-    outside = run_backfill(
-        [str(projects)], tracer_provider, meter_provider, state, False, since=datetime(2026, 11, 24, tzinfo=UTC)
-    )
+    delivery = memory_delivery(span_exporter, meter_provider)
+    outside = run_backfill([str(projects)], delivery, state, False, since=datetime(2026, 11, 24, tzinfo=UTC))
     assert outside.calls_exported == 0 and outside.calls_outside_window == FIXTURE_CALLS
     om = tmp_path / "backfill.om"
-    inside = run_backfill([str(projects)], tracer_provider, meter_provider, state, False, openmetrics_path=str(om))
+    inside = run_backfill([str(projects)], delivery, state, False, openmetrics_path=str(om))
     assert inside.calls_exported == FIXTURE_CALLS  # the window left everything for this run
     text = om.read_text()
     assert text.startswith("# TYPE otel_claude_tokens counter") and text.endswith("# EOF\n")
@@ -121,5 +120,23 @@ def test_cli_dry_run_prints_a_summary(
     projects = fixture_projects(tmp_path)
     assert backfill_main([str(projects), "--dry-run", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["calls_exported"] == FIXTURE_CALLS and out["unknown_models"] == []
+    assert out["calls_new"] == FIXTURE_CALLS and out["calls_exported"] == 0 and out["unknown_models"] == []
+    assert out["delivered"] is False and sum(m["calls"] for m in out["by_model"].values()) == FIXTURE_CALLS
     assert not (tmp_path / "state" / "backfill").exists()  # a dry run records nothing
+
+
+def test_help_lists_every_option_with_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    from otel_claude.backfill.command import build_parser
+    from otel_claude.cli.main import main
+
+    actions = [a for a in build_parser()._actions if a.dest != "help"]
+    assert {a.dest for a in actions} >= {"paths", "since", "until", "dry_run", "retry_for", "batch_size", "json"}
+    for action in actions:
+        assert action.help and action.help[0].isupper() and action.help.endswith("."), action.dest
+    with pytest.raises(SystemExit) as exited:
+        main(["backfill", "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert "rest" not in text.split()
+    for action in actions:
+        assert (action.option_strings[0] if action.option_strings else "PATH") in text

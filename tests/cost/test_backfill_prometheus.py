@@ -14,12 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import TracerProvider
 
 from cost.support import fixture_projects
+from otel_claude.backfill.delivery import Delivery
 from otel_claude.backfill.run import run_backfill
-from otel_claude.export.ids import DeterministicIdGenerator
 
 pytestmark = pytest.mark.prometheus
 
@@ -45,8 +43,7 @@ def test_openmetrics_file_imports_and_answers_for_the_past_day(tmp_path: Path) -
     om = tmp_path / "backfill.om"
     summary = run_backfill(
         [str(fixture_projects(tmp_path))],
-        TracerProvider(id_generator=DeterministicIdGenerator()),
-        MeterProvider(),
+        Delivery(),  # exports nothing: the file is the output
         str(tmp_path / "state"),
         progress=False,
         openmetrics_path=str(om),

@@ -219,3 +219,70 @@ def test_interactive_fixture_repeated_cost_state_adds_nothing(tmp_path: Path) ->
     shutil.copy(src, path)
     states = read_all_new(Cursor(path=str(path))).cost_states
     assert len(states) == 2 and dict(states[1].delta_usd_by_model) == {}
+
+
+def test_a_usage_line_orjson_refuses_is_read_by_json(tmp_path: Path) -> None:
+    """An escaped lone surrogate (an emoji cut in half) is valid JSON that orjson refuses: the call still counts."""
+    session = _session(n_responses=1)
+    line = session.lines[-1]
+    data = json.loads(line)
+    data["message"]["content"] = [{"type": "text", "text": "cut \ud83d"}]
+    broken = json.dumps(data)  # ensure_ascii: the surrogate is written as \ud83d
+    assert "\\ud83d" in broken
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([*session.lines[:-1], broken]) + "\n", encoding="utf-8")
+    result = read_all_new(Cursor(path=str(path)), Dedup())
+    assert [c.usage.input_tokens for c in result.calls] == [10] and result.skipped_lines == 0
+
+
+def test_only_lines_with_a_usage_key_are_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The byte pre-filter: a tool result that mentions usage inside a JSON string is not decoded."""
+    from otel_claude.transcripts import lines as lines_module
+
+    session = _session(n_responses=2)
+    tool_result = json.dumps({"type": "user", "message": {"content": 'the "usage" field'}, "sessionId": "sess-0001"})
+    assert '\\"usage\\"' in tool_result
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([*session.lines, tool_result]) + "\n", encoding="utf-8")
+    parsed: list[bytes] = []
+    real = lines_module._loads
+
+    def counting(line: bytes) -> object:
+        parsed.append(line)
+        return real(line)
+
+    monkeypatch.setattr(lines_module, "_loads", counting)
+    result = read_all_new(Cursor(path=str(path)), Dedup())
+    assert len(result.calls) == 2
+    assert len(parsed) == sum(1 for line in session.lines if '"usage"' in line)  # the tool result never decoded
+
+
+def test_skipping_exact_repeats_changes_no_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parser skips a line repeating the previous call exactly; with the dedup the calls are the same as without."""
+    from cost.support import fixture_projects
+    from otel_claude.backfill.run import discover
+    from otel_claude.transcripts import lines as lines_module
+
+    session = _session(n_responses=4)  # two lines per response, the same usage
+    generated = tmp_path / "generated.jsonl"
+    generated.write_text("\n".join(session.lines) + "\n", encoding="utf-8")
+    paths = [str(generated), *discover([str(fixture_projects(tmp_path))])]
+    built: list[int] = []
+    real_usage = lines_module.usage_from_json
+
+    def counting(raw: dict[str, object]) -> object:
+        built.append(1)
+        return real_usage(raw)
+
+    monkeypatch.setattr(lines_module, "usage_from_json", counting)
+    skipped = [read_all_new(Cursor(path=path), Dedup()).calls for path in paths]
+    built_when_skipping = len(built)
+    original_init = lines_module.LineParser.__init__
+
+    def never_skip(self: lines_module.LineParser, *args: object, skip_repeats: bool = False, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lines_module.LineParser, "__init__", never_skip)
+    unskipped = [read_all_new(Cursor(path=path), Dedup()).calls for path in paths]
+    assert skipped == unskipped and sum(map(len, skipped)) > 4
+    assert built_when_skipping < len(built) - built_when_skipping  # the repeats were really skipped

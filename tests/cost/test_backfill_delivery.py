@@ -1,0 +1,152 @@
+"""Backfill records a call as exported only once the receiver acknowledged it, and a rerun completes the history.
+
+Real parts: the SDK's OTLP gRPC exporters against an in-process gRPC receiver (tests/support), killed halfway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from array import array
+from pathlib import Path
+
+import pytest
+from support.flaky_otlp import DyingOtlpReceiver
+from support.otlp_receiver import OtlpReceiver, free_port
+
+from cost.support import REPO, fixture_projects
+from otel_claude import semconv as sc
+from otel_claude.backfill.command import backfill_main
+
+FIXTURE_CALLS = 24
+
+
+@pytest.fixture
+def otlp_env(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("OTEL_CLAUDE_CONFIG_FILE", str(isolated_home / "none.env"))
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")  # seconds: the SDK exporter's own retry window
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "otlp")
+    return isolated_home
+
+
+def _ledger(state: Path, name: str) -> list[int]:
+    path = state / "backfill" / name
+    hashes = array("Q")
+    if path.exists():
+        hashes.frombytes(path.read_bytes())
+    return list(hashes)
+
+
+def _tokens(receiver: OtlpReceiver) -> float:
+    """The cumulative token count in the receiver's last metric export (the process's total it acknowledged)."""
+    if not receiver.metric_requests:
+        return 0.0
+    last = receiver.metric_requests[-1]
+    return sum(
+        point.as_int or point.as_double
+        for resource_metrics in last.resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+        if metric.name == sc.METRIC_TOKENS
+        for point in metric.sum.data_points
+    )
+
+
+def _run(projects: Path, state: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    argv = [str(projects), "--state-dir", str(state), "--no-progress", "--json", "--retry-for", "1", *extra]
+    return backfill_main(argv)
+
+
+def test_unreachable_endpoint_records_nothing_and_says_what_remains(
+    otlp_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    projects, state = fixture_projects(tmp_path), tmp_path / "state"
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    started = time.monotonic()
+    assert _run(projects, state, endpoint, monkeypatch) == 1
+    assert time.monotonic() - started < 30  # bounded: --retry-for 1 plus one exporter timeout
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["calls_exported"] == 0 and summary["calls_remaining"] == FIXTURE_CALLS
+    assert endpoint in captured.err and f"{FIXTURE_CALLS} of {FIXTURE_CALLS} calls remain" in captured.err
+    assert _ledger(state, "exported.u64") == [] and _ledger(state, "spans-only.u64") == []
+    files = json.loads((state / "backfill" / "files.json").read_text())["files"]
+    assert files == {}  # no cursor moved: the next run reads every file again
+
+
+def test_receiver_killed_halfway_then_a_rerun_completes_the_history_exactly_once(
+    otlp_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    projects, state = fixture_projects(tmp_path), tmp_path / "state"
+    dying = DyingOtlpReceiver(accept=2).start()
+    try:
+        assert _run(projects, state, dying.endpoint, monkeypatch, "--batch-size", "4") == 1
+    finally:
+        dying.stop()
+    first = json.loads(capsys.readouterr().out)
+    first_spans = [span.span_id for span in dying.spans()]
+    assert 0 < len(first_spans) < FIXTURE_CALLS and first["calls_remaining"] > 0
+    assert first["calls_exported"] + first["calls_remaining"] == FIXTURE_CALLS
+    recorded = _ledger(state, "exported.u64")
+    assert len(recorded) == len(set(recorded)) == first["calls_exported"]
+
+    receiver = OtlpReceiver(port=dying.port).start()  # the Collector is back
+    try:
+        assert _run(projects, state, receiver.endpoint, monkeypatch) == 0
+    finally:
+        receiver.stop()
+    second = json.loads(capsys.readouterr().out)
+    assert second["calls_exported"] == first["calls_remaining"] and second["calls_remaining"] == 0
+    second_spans = [span.span_id for span in receiver.spans()]
+    # Every response's span exactly once over both runs, and the metrics both processes had acknowledged add up.
+    assert len(first_spans) + len(second_spans) == len(set(first_spans) | set(second_spans)) == FIXTURE_CALLS
+    all_tokens = sum(  # the first run priced every call, exported or not
+        t["input_tokens"] + t["output_tokens"] + t["cache_creation_tokens"] + t["cache_read_tokens"]
+        for t in first["by_model"].values()
+    )
+    assert _tokens(dying) + _tokens(receiver) == all_tokens
+    assert len(set(_ledger(state, "exported.u64"))) == FIXTURE_CALLS and _ledger(state, "spans-only.u64") == []
+
+    # A third run finds nothing left, and needs no receiver to say so.
+    assert _run(projects, state, f"http://127.0.0.1:{free_port()}", monkeypatch) == 0
+    third = json.loads(capsys.readouterr().out)
+    assert third["calls_new"] == 0 and third["files_unchanged"] == third["files"]
+
+
+def test_exporters_none_touch_no_endpoint_import_no_exporter_and_print_totals(otlp_env: Path, tmp_path: Path) -> None:
+    projects, state = fixture_projects(tmp_path), tmp_path / "state"
+    receiver = OtlpReceiver().start()
+    code = (
+        "import sys; from otel_claude.cli.main import main; code = main(sys.argv[1:]); "
+        "print('LOADED', sorted(m for m in sys.modules if m.startswith(('opentelemetry.exporter', 'grpc', "
+        "'opentelemetry.sdk.metrics')))); sys.exit(code)"
+    )
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, "backfill", str(projects), "--state-dir", str(state)],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        receiver.stop()
+    assert done.returncode == 0, done.stderr
+    assert receiver.trace_requests == [] and receiver.metric_requests == []
+    assert "LOADED []" in done.stdout
+    assert f"LLM calls found: {FIXTURE_CALLS} (nothing exported, nothing recorded)" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("claude-opus-5-5 "))
+    assert row.split()[1].isdigit() and int(row.split()[1]) > 0
+    assert not (state / "backfill").exists()
