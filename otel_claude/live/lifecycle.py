@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from otel_claude import semconv as sc
-from otel_claude.export import ids
-from otel_claude.live import tool_calls
+from otel_claude.live import nesting, tool_calls
 from otel_claude.live.events import HookInput, SessionStart, Stop, StopFailure, UserPromptSubmit
 from otel_claude.live.span_factory import SpanFactory, json_text, remember
 from otel_claude.live.state import Session, Turn
@@ -22,8 +21,8 @@ def start_run(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int,
     source = event.source if isinstance(event, SessionStart) and event.source else "unknown"
     session.run = ctx.open_span(
         sc.SPAN_SESSION,
-        ids.trace_id_for("session", session.session_id),
-        ids.span_id_for("session", session.session_id, str(now_ns)),
+        nesting.session_trace_id(session.session_id),
+        nesting.session_run_span_id(session.session_id, now_ns),
         None,
         now_ns,
         session,
@@ -71,8 +70,8 @@ def start_turn(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int
         attributes[sc.CC_PERMISSION_MODE] = event.permission_mode
     span = ctx.open_span(
         sc.turn_span_name(),
-        ids.trace_id_for("turn", session.session_id, key),
-        ids.span_id_for("turn", session.session_id, key),
+        nesting.turn_trace_id(session.session_id, key),
+        nesting.turn_span_id(session.session_id, key),
         None,
         now_ns,
         session,
@@ -155,13 +154,12 @@ def end_turn(
 def start_compaction(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
     end_compaction(ctx, session, now_ns, closed_by=event.hook_event_name)
     trigger = str(event.extra_fields.get("trigger") or getattr(event, "trigger", None) or "unknown")
-    parent = session.turn.span if session.turn else session.run
-    trace_id = parent.trace_id if parent else ids.trace_id_for("session", session.session_id)
+    trace_id, parent = nesting.for_compaction(session)
     session.compaction = ctx.open_span(
         sc.SPAN_COMPACTION,
         trace_id,
-        ids.span_id_for("compaction", session.session_id, str(now_ns)),
-        parent.span_id if parent else None,
+        nesting.compaction_span_id(session.session_id, now_ns),
+        parent,
         now_ns,
         session,
         {sc.CC_SPAN_TYPE: sc.SPAN_TYPE_COMPACTION, sc.CC_COMPACTION_TRIGGER: trigger},

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from otel_claude import semconv as sc
-from otel_claude.live import lifecycle, tool_calls
+from otel_claude.live import lifecycle, nesting, tool_calls
 from otel_claude.live.events import (
     HookInput,
     Notification,
@@ -33,7 +33,7 @@ from otel_claude.live.events import (
     UserPromptSubmit,
 )
 from otel_claude.live.span_factory import SpanFactory, project_label
-from otel_claude.live.state import AgentState, OpenSpan, Session
+from otel_claude.live.state import AgentState, Session
 
 _log = logging.getLogger(__name__)
 
@@ -139,22 +139,11 @@ class EventProcessor:
 
     def _annotate(self, session: Session, event: HookInput, now: int, extra: dict[str, Any] | None = None) -> None:
         """Puts an event on the innermost open span it belongs to, so nothing in a HookInput is lost."""
-        target = self._innermost(session, event)
+        target = nesting.innermost_open(session, event.agent_id, event.prompt_id)
         if target is not None:
             self.ctx.add_event(
                 target, event.hook_event_name, now, {**self.ctx.event_attributes(event), **(extra or {})}
             )
-
-    @staticmethod
-    def _innermost(session: Session, event: HookInput) -> OpenSpan | None:
-        subagent = tool_calls.span_of_agent(session, event.agent_id)
-        if subagent is not None:
-            return subagent
-        if session.compaction is not None:
-            return session.compaction
-        if session.turn is not None and (not event.prompt_id or event.prompt_id == session.turn.prompt_key):
-            return session.turn.span
-        return session.run
 
     def close_idle(self, idle_s: float) -> int:
         """Closes sessions with no event for `idle_s` seconds (their spans marked unfinished); returns how many."""

@@ -11,9 +11,8 @@ import re
 from typing import Any
 
 from otel_claude import semconv as sc
-from otel_claude.export import ids
+from otel_claude.live import nesting
 from otel_claude.live.events import (
-    HookInput,
     PermissionDenied,
     PermissionRequest,
     PostToolBatch,
@@ -24,7 +23,7 @@ from otel_claude.live.events import (
     SubagentStop,
 )
 from otel_claude.live.span_factory import SpanFactory, json_text, remember, size_of
-from otel_claude.live.state import OpenSpan, Session, Subagent, ToolCall
+from otel_claude.live.state import Session, Subagent, ToolCall
 
 _log = logging.getLogger(__name__)
 AGENT_TOOLS = frozenset({"Agent", "Task"})
@@ -66,22 +65,10 @@ def tool_summary(tool_name: str, tool_input: Any) -> str | None:
     return None
 
 
-def _parent_of(ctx: SpanFactory, session: Session, event: HookInput) -> tuple[int, int | None]:
-    """(trace_id, parent span id) for a span of `event`: its subagent, else its turn, else the session run."""
-    if event.agent_id and event.agent_id in session.subagents:
-        span = session.subagents[event.agent_id].span
-        return span.trace_id, span.span_id
-    if session.turn is not None:
-        return session.turn.span.trace_id, session.turn.span.span_id
-    if session.run is not None:
-        return session.run.trace_id, session.run.span_id
-    return ids.trace_id_for("session", session.session_id), None
-
-
 def pre_tool_use(ctx: SpanFactory, session: Session, event: PreToolUse, now_ns: int) -> None:
     if event.tool_use_id in session.tools or event.tool_use_id in session.closed_tools:
         return  # a repeated record: the span exists already
-    trace_id, parent = _parent_of(ctx, session, event)
+    trace_id, parent = nesting.for_tool_call(session, event.agent_id)
     attributes: dict[str, Any] = {
         sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL,
         sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_EXECUTE_TOOL,
@@ -103,7 +90,7 @@ def pre_tool_use(ctx: SpanFactory, session: Session, event: PreToolUse, now_ns: 
     span = ctx.open_span(
         sc.tool_span_name(event.tool_name),
         trace_id,
-        ids.span_id_for("tool", session.session_id, event.tool_use_id),
+        nesting.tool_span_id(session.session_id, event.tool_use_id),
         parent,
         now_ns,
         session,
@@ -260,13 +247,13 @@ def subagent_start(ctx: SpanFactory, session: Session, event: SubagentStart, now
     if not agent_id or agent_id in session.subagents or agent_id in session.closed_subagents:
         return
     parent_tool = _claim_parent_tool(session, agent_id)
-    trace_id, parent = _subagent_parent(session, parent_tool)
+    trace_id, parent = nesting.for_subagent(session, parent_tool)
     # Compaction's summarizer runs as a subagent with an empty type.
     agent_type = event.agent_type or (COMPACTION_AGENT_TYPE if session.compaction is not None else "")
     span = ctx.open_span(
         sc.subagent_span_name(agent_type),
         trace_id,
-        ids.span_id_for("subagent", session.session_id, agent_id),
+        nesting.subagent_span_id(session.session_id, agent_id),
         parent,
         now_ns,
         session,
@@ -282,22 +269,6 @@ def subagent_start(ctx: SpanFactory, session: Session, event: SubagentStart, now
     session.subagents[agent_id] = Subagent(
         agent_id=agent_id, agent_type=agent_type, parent_tool_use_id=parent_tool, span=span
     )
-
-
-def _subagent_parent(session: Session, parent_tool: str | None) -> tuple[int, int | None]:
-    if parent_tool and parent_tool in session.tools:
-        span = session.tools[parent_tool].span
-        return span.trace_id, span.span_id
-    if parent_tool and session.turn is not None:
-        # The Agent call has ended already (a background subagent): its span id is derived, so nest anyway.
-        return session.turn.span.trace_id, ids.span_id_for("tool", session.session_id, parent_tool)
-    if session.compaction is not None:
-        return session.compaction.trace_id, session.compaction.span_id
-    if session.turn is not None:
-        return session.turn.span.trace_id, session.turn.span.span_id
-    if session.run is not None:
-        return session.run.trace_id, session.run.span_id
-    return ids.trace_id_for("session", session.session_id), None
 
 
 def subagent_stop(ctx: SpanFactory, session: Session, event: SubagentStop, now_ns: int) -> None:
@@ -342,9 +313,3 @@ def close_open_calls(ctx: SpanFactory, session: Session, end_ns: int, closed_by:
         if main_only and call.agent_id:
             continue
         end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_UNFINISHED, closed_by=closed_by)
-
-
-def span_of_agent(session: Session, agent_id: str | None) -> OpenSpan | None:
-    if agent_id and agent_id in session.subagents:
-        return session.subagents[agent_id].span
-    return None

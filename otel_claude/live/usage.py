@@ -18,8 +18,8 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
-from otel_claude.export import ids
 from otel_claude.export.span_emitter import emit
+from otel_claude.live import nesting
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.span_factory import SpanFactory
@@ -161,19 +161,14 @@ class TranscriptUsage:
             common[sc.CC_PROJECT] = entry.project
         emit(ctx.tracer, build_llm_span(call, cost, trace_id, parent, common, self.prices.version))
 
-    def _parent(self, entry: TranscriptState, call: LlmCall) -> tuple[int, int | None]:
-        session_id = entry.session_id
-        agent_id = call.agent_id or entry.agent_id
-        if agent_id:
-            trace_id = entry.trace_id or ids.trace_id_for("turn", session_id, call.prompt_id or "")
-            return trace_id, ids.span_id_for("subagent", session_id, agent_id)
-        session = self.state.sessions.get(session_id)
-        key = call.prompt_id or (session.turn.prompt_key if session and session.turn else None)
-        if key:
-            return ids.trace_id_for("turn", session_id, key), ids.span_id_for("turn", session_id, key)
-        if session is not None and session.run is not None:
-            return session.run.trace_id, session.run.span_id
-        return ids.trace_id_for("session", session_id), None
+    def _parent(self, entry: TranscriptState, call: LlmCall) -> nesting.Placement:
+        return nesting.for_llm_call(
+            entry.session_id,
+            self.state.sessions.get(entry.session_id),
+            agent_id=call.agent_id or entry.agent_id,
+            agent_trace_id=entry.trace_id,
+            prompt_id=call.prompt_id,
+        )
 
 
 def _unchanged(path: str, cursor: dict[str, object]) -> bool:
