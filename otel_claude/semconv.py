@@ -110,6 +110,7 @@ CC_TOOL_PERMISSION_REQUESTED: Final = "claude_code.tool.permission_requested"
 CC_PERMISSION_DENIED_REASON: Final = "claude_code.permission.denied_reason"
 CC_TOOL_BATCH_SIZE: Final = "claude_code.tool.batch.size"
 CC_SUBAGENT_START_MISSING: Final = "claude_code.subagent.start_missing"
+CC_LLM_CALLS: Final = "claude_code.llm.calls"  # on turn and subagent spans: how many LLM calls their totals sum
 
 # Span type values.
 SPAN_TYPE_SESSION: Final = "session"

@@ -145,7 +145,7 @@ def end_turn(
     if closed_by:
         attributes[sc.CC_CLOSED_BY] = closed_by
     attributes.update(turn_cost_attributes(session.reported_cost_usd, session.cost_usd))
-    ctx.finish(turn.span, now_ns, attributes, error)
+    ctx.finish_framing(session, turn.span, now_ns, attributes, error)
     ctx.metrics.turn_ended(outcome, (now_ns - turn.span.start_ns) / 1e9, ctx.labels(session))
     remember(session.closed_prompts, turn.prompt_key)
     session.turn = None

@@ -33,7 +33,7 @@ from otel_claude.live.events import (
     UserPromptSubmit,
 )
 from otel_claude.live.span_factory import SpanFactory, project_label
-from otel_claude.live.state import AgentState, Session
+from otel_claude.live.state import AgentState, HeldSpan, Session
 
 _log = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ class UsageTracker(Protocol):
 
     def run_due(self, ctx: SpanFactory) -> bool: ...
 
+    def hold(self, session: Session, agent_id: str | None, held: HeldSpan) -> bool: ...
+
 
 class EventProcessor:
     def __init__(
@@ -67,6 +69,8 @@ class EventProcessor:
         self.ctx = ctx
         self.state = state
         self.usage = usage
+        if usage is not None:
+            ctx.holder = usage.hold  # turn and subagent spans wait for their transcript's settle read
         self._wall_clock_ns = wall_clock_ns
 
     def handle(self, event: HookInput, received_ns: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,16 @@ from otel_claude import semconv as sc
 from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, emit
 from otel_claude.live.events import HookInput
 from otel_claude.live.metrics import HookMetrics
-from otel_claude.live.state import OpenSpan, PendingEvent, Session
+from otel_claude.live.state import HeldSpan, OpenSpan, PendingEvent, Session
 
 MAX_EVENTS_PER_SPAN = 128  # the SDK's default span event limit
 MAX_CLOSED_IDS = 512
 MAX_TEXT_CHARS = 4096
+
+
+# Takes a finished turn or subagent span (and the agent id of a subagent's) to emit once its transcript settled;
+# False: not held, emit now.
+SpanHolder = Callable[[Session, str | None, HeldSpan], bool]
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class SpanFactory:
         self.tracer = tracer
         self.metrics = metrics
         self.settings = settings
+        self.holder: SpanHolder | None = None  # set by the usage tracker: it knows when a transcript settled
 
     def labels(self, session: Session) -> dict[str, str]:
         """The bounded label set every metric of this session carries."""
@@ -127,6 +133,21 @@ class SpanFactory:
     def add_event(span: OpenSpan, name: str, timestamp_ns: int, attributes: Mapping[str, Any]) -> None:
         if len(span.events) < MAX_EVENTS_PER_SPAN:
             span.events.append(PendingEvent(name=name, timestamp_ns=timestamp_ns, attributes=dict(attributes)))
+
+    def finish_framing(
+        self,
+        session: Session,
+        span: OpenSpan,
+        end_ns: int,
+        attributes: Mapping[str, Any],
+        error: str | None = None,
+        *,
+        agent_id: str | None = None,
+    ) -> None:
+        """Ends a turn or subagent span: held until its transcript settled, so it carries its LLM calls' totals."""
+        held = HeldSpan(span=span, end_ns=end_ns, attributes=dict(attributes), error=error)
+        if self.holder is None or not self.holder(session, agent_id, held):
+            self.finish(span, end_ns, attributes, error)
 
     def finish(
         self,

@@ -82,6 +82,26 @@ class Session(BaseModel):
     cost_usd: float = 0.0  # ours, summed over the session's LLM calls
 
 
+class PendingLlmCall(BaseModel):
+    """A response read from a transcript whose last line (one per content block) may still be to come."""
+
+    call: dict[str, Any]  # transcripts.model.call_to_dict
+    trace_id: int
+    parent_span_id: int | None = None
+
+
+class HeldSpan(BaseModel):
+    """A turn or subagent span that has ended, held until its transcript settled so it carries its LLM totals."""
+
+    span: OpenSpan
+    end_ns: int
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    path: str = ""  # the transcript whose settle read releases it
+    totals_key: str = ""  # what its LLM calls were summed under (live/llm_totals.py)
+    session_id: str = ""
+
+
 class TranscriptState(BaseModel):
     """One transcript file being followed: where reading stopped, what was counted, where its calls nest."""
 
@@ -92,6 +112,8 @@ class TranscriptState(BaseModel):
     cursor: dict[str, Any] = Field(default_factory=dict)
     dedup: dict[str, Any] = Field(default_factory=dict)
     last_used_ns: int = 0
+    pending: list[PendingLlmCall] = Field(default_factory=list)  # responses whose span waits for their last line
+    reported_cost_usd: float | None = None  # Claude Code's own running cost of the session (its cost-state lines)
 
 
 class AgentState(BaseModel):
@@ -106,6 +128,9 @@ class AgentState(BaseModel):
     settles: list[tuple[int, str]] = Field(default_factory=list)
     # Counter totals by metric and series (export/counter_totals.py): counts survive an agent restart exactly once.
     counters: dict[str, dict[str, float]] = Field(default_factory=dict)
+    held: list[HeldSpan] = Field(default_factory=list)  # released by the settle read of their transcript
+    # Token and cost totals of the LLM calls read so far, by turn trace, subagent span and session (llm_totals.py).
+    llm_totals: dict[str, list[float]] = Field(default_factory=dict)
 
 
 def snapshot_path(state_dir: str) -> str:

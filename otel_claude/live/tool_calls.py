@@ -299,7 +299,7 @@ def close_subagent(
     if closed_by:
         attributes[sc.CC_UNFINISHED] = True
         attributes[sc.CC_CLOSED_BY] = closed_by
-    ctx.finish(subagent.span, end_ns, attributes)
+    ctx.finish_framing(session, subagent.span, end_ns, attributes, agent_id=subagent.agent_id)
     if subagent.agent_type == COMPACTION_AGENT_TYPE and start_missing:
         return  # compaction's summarizer: counted as a compaction, not as a subagent the user asked for
     ctx.metrics.subagent_ended(

@@ -14,19 +14,17 @@ import time
 from collections.abc import Callable
 
 from opentelemetry.metrics import Meter
-from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
-from otel_claude.export.span_emitter import emit
-from otel_claude.live import nesting
+from otel_claude.live import llm_totals, nesting, settling
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.span_factory import SpanFactory
-from otel_claude.live.state import AgentState, Session, TranscriptState
+from otel_claude.live.state import AgentState, HeldSpan, Session, TranscriptState
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
-from otel_claude.transcripts.llm_calls import build_llm_span
+from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.model import LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
@@ -76,6 +74,24 @@ class TranscriptUsage:
         if session.transcript_path:
             self._schedule(session.transcript_path)
 
+    def hold(self, session: Session, agent_id: str | None, held: HeldSpan) -> bool:
+        """The SpanFactory's holder: a turn or subagent span waits for the settle read of its transcript."""
+        if not session.transcript_path:
+            return False
+        if agent_id:
+            held.path = subagent_transcript_path(session.transcript_path, agent_id)
+            for path, entry in self.state.transcripts.items():  # the path SubagentStop named, if it differs
+                if entry.session_id == session.session_id and entry.agent_id == agent_id:
+                    held.path = path
+            held.totals_key = llm_totals.subagent_key(held.span.span_id)
+        else:
+            held.path = session.transcript_path
+            held.totals_key = llm_totals.turn_key(held.span.trace_id)
+        held.session_id = session.session_id
+        settling.hold_span(self.state, held)
+        self._schedule(held.path)
+        return True
+
     # --- the agent loop calls this ------------------------------------------------------------------
     def run_due(self, ctx: SpanFactory) -> bool:
         """Re-reads the transcripts whose settle time has passed; True when that emitted anything."""
@@ -84,7 +100,20 @@ class TranscriptUsage:
         if not due:
             return False
         self.state.settles = [(when, path) for when, path in self.state.settles if when > now]
-        return any([self._read(ctx, path) for path in dict.fromkeys(due)])
+        paths = list(dict.fromkeys(due))
+        emitted = any([self._read(ctx, path) for path in paths])
+        emitted = any([self._release_settled(ctx, path) for path in paths]) or emitted
+        return settling.release_spans(ctx, self.state, paths) or emitted
+
+    def _release_settled(self, ctx: SpanFactory, path: str) -> bool:
+        """After a settle read, the held calls are complete, but for a response still streaming in an open turn."""
+        entry = self.state.transcripts.get(path)
+        if entry is None or not entry.pending:
+            return False
+        session = self.state.sessions.get(entry.session_id)
+        streaming = open_message(entry.cursor.get("context") if isinstance(entry.cursor.get("context"), dict) else None)
+        keep = streaming[0] if streaming is not None and session is not None and session.turn is not None else None
+        return settling.release_calls(ctx, entry, (), self.prices, keep=keep, everything=True)
 
     # --- internals ---------------------------------------------------------------------------------
     def _schedule(self, path: str) -> None:
@@ -135,10 +164,12 @@ class TranscriptUsage:
             self._record_call(ctx, entry, call, labels)
         for cost_state in result.cost_states:
             self.metrics.record_reported(cost_state, labels)
+            entry.reported_cost_usd = cost_state.total_cost_usd
             session = self.state.sessions.get(entry.session_id)
             if session is not None:
                 session.reported_cost_usd = cost_state.total_cost_usd
-        return bool(result.calls)
+        released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
+        return released or bool(result.calls)
 
     def _record_call(self, ctx: SpanFactory, entry: TranscriptState, call: LlmCall, labels: dict[str, str]) -> None:
         cost = cost_of_call(call.usage, call.model, call.timestamp_ns, self.prices)
@@ -153,13 +184,13 @@ class TranscriptUsage:
             self.state.unknown_models.append(call.model)
             del self.state.unknown_models[:-MAX_UNKNOWN_MODELS]
         trace_id, parent = self._parent(entry, call)
-        common: dict[str, AttributeValue] = {
-            sc.SESSION_ID: entry.session_id,
-            sc.GEN_AI_CONVERSATION_ID: entry.session_id,
-        }
-        if entry.project:
-            common[sc.CC_PROJECT] = entry.project
-        emit(ctx.tracer, build_llm_span(call, cost, trace_id, parent, common, self.prices.version))
+        keys = [llm_totals.turn_key(trace_id), llm_totals.session_key(entry.session_id)]
+        if call.agent_id or entry.agent_id:
+            keys.append(llm_totals.subagent_key(parent or 0))
+        llm_totals.add(
+            self.state, keys, call.usage, cost, (call.replaces, previous.usd) if call.replaces and previous else None
+        )
+        settling.hold_call(ctx, entry, call, trace_id, parent, self.prices)
 
     def _parent(self, entry: TranscriptState, call: LlmCall) -> nesting.Placement:
         return nesting.for_llm_call(

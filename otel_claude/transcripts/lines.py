@@ -25,6 +25,10 @@ _API_REQUEST = b'"type":"api-request"'
 _REQUEST_ID = re.compile(rb'"id":"([^"\\]{1,128})"')
 _TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
+# Lines after which no more content block of the response before them can come: the tool results or next prompt,
+# the next request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch, tools-used) can fall
+# between two blocks of one response and close nothing.
+_CLOSING = (b'"type":"user"', b'"type":"assistant"', b'"type":"api-request"', b'"cost-state"')
 SYNTHETIC_MODEL = "<synthetic>"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -64,6 +68,10 @@ class LineParser:
             else {}
         )
         self.bad_lines = 0
+        # The response whose lines are being read (key, last line's timestamp): a response is written one line per
+        # content block, so its end is the last of them, known once a closing line follows.
+        self.open_message: tuple[tuple[str, ...], int] | None = open_message(context)
+        self.closed_messages: list[tuple[tuple[str, ...], int]] = []  # (key, last line's timestamp), in order
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {}
@@ -73,12 +81,33 @@ class LineParser:
             context["requests"] = dict(self._requests)
         if self._last_cost:
             context["last_cost"] = dict(self._last_cost)
+        if self.open_message is not None:
+            context["open_message"] = [list(self.open_message[0]), self.open_message[1]]
         return context
+
+    def _close_open_message(self) -> None:
+        if self.open_message is not None:
+            self.closed_messages.append(self.open_message)
+            self.open_message = None
+
+    def _extend_message(self, call: LlmCall) -> None:
+        if self.open_message is not None and self.open_message[0] == call.key:
+            self.open_message = (call.key, max(self.open_message[1], call.timestamp_ns))
+            return
+        self._close_open_message()
+        self.open_message = (call.key, call.timestamp_ns)
 
     def parse(self, line: bytes, offset: int) -> LlmCall | CostState | None:
         head = line[:_HEAD]
         if b'"usage":' in line or b'"usage" :' in line:
-            return self._llm_call(self._json(line), offset)
+            call = self._llm_call(self._json(line), offset)
+            if call is not None:
+                self._extend_message(call)
+                return call
+        if any(mark in head for mark in _CLOSING):
+            self._close_open_message()
+        if b'"usage":' in line or b'"usage" :' in line:
+            return None
         if b'"cost-state"' in head:
             return self._cost_state(self._json(line), offset)
         if _API_REQUEST in head:
@@ -175,6 +204,14 @@ class LineParser:
             delta_usd_by_model=delta,
             offset=offset,
         )
+
+
+def open_message(context: Mapping[str, Any] | None) -> tuple[tuple[str, ...], int] | None:
+    """The response still being written when the cursor stopped, from a cursor's context: (key, last line's time)."""
+    raw = (context or {}).get("open_message")
+    if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[0], list) or not isinstance(raw[1], int):
+        return None
+    return tuple(str(part) for part in raw[0]), raw[1]
 
 
 def _str(value: Any) -> str | None:

@@ -127,6 +127,7 @@ class LlmCall:
     path: str = ""  # the transcript file the call was read from
     offset: int = 0  # byte offset of its line in that file
     replaces: Usage | None = None  # set when this line superseded an earlier one for the same response
+    end_ns: int | None = None  # the timestamp of the response's last line (one line per content block), once known
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -185,3 +186,20 @@ def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | No
         has_unknown_model_cost=bool(data.get("hasUnknownModelCost")),
         offset=offset,
     )
+
+
+def call_to_dict(call: LlmCall) -> dict[str, Any]:
+    """A JSON-serializable form of `call`, for the agent's snapshot."""
+    data = {name: getattr(call, name) for name in LlmCall.__dataclass_fields__}
+    data["usage"] = call.usage.to_list()
+    data["replaces"] = call.replaces.to_list() if call.replaces is not None else None
+    return data
+
+
+def call_from_dict(data: Mapping[str, Any]) -> LlmCall:
+    """The inverse of `call_to_dict`; raises KeyError, TypeError or ValueError on a malformed entry."""
+    fields = {name: data[name] for name in LlmCall.__dataclass_fields__ if name in data}
+    fields["usage"] = Usage.from_list(list(data["usage"]))
+    replaces = data.get("replaces")
+    fields["replaces"] = Usage.from_list(list(replaces)) if replaces is not None else None
+    return LlmCall(**fields)

@@ -86,6 +86,8 @@ class ReadResult:
     error: str | None = None
     reset: str | None = None  # truncated | rotated | rewritten: the file was read again from the start
     skipped_lines: int = 0  # not JSON, or over the line cap
+    # Responses whose last line this read found (a closing line followed it): (call key, last line's timestamp).
+    closed_messages: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
 
 
 def new_cursor(path: str) -> Cursor:
@@ -124,7 +126,7 @@ def read_all_new(cursor: Cursor, dedup: Dedup | None = None, *, max_reads: int =
     """Repeats `read_new` until no complete line is left (or `max_reads` reads), merging the results."""
     result = read_new(cursor, dedup)
     calls, states, skipped, reset = list(result.calls), list(result.cost_states), result.skipped_lines, result.reset
-    progressed = result.progressed
+    progressed, closed = result.progressed, list(result.closed_messages)
     reads = 1
     while result.progressed and result.remaining_bytes > 0 and reads < max_reads:
         result = read_new(result.cursor, dedup)
@@ -133,8 +135,17 @@ def read_all_new(cursor: Cursor, dedup: Dedup | None = None, *, max_reads: int =
         skipped += result.skipped_lines
         reset = reset or result.reset
         progressed = progressed or result.progressed
+        closed += result.closed_messages
         reads += 1
-    return replace(result, calls=calls, cost_states=states, skipped_lines=skipped, reset=reset, progressed=progressed)
+    return replace(
+        result,
+        calls=calls,
+        cost_states=states,
+        skipped_lines=skipped,
+        reset=reset,
+        progressed=progressed,
+        closed_messages=closed,
+    )
 
 
 def _fingerprint(fd: int, offset: int) -> str:
@@ -216,6 +227,7 @@ def _read(
         progressed=new_offset != cursor.offset or reset is not None,
         reset=reset,
         skipped_lines=skipped,
+        closed_messages=parser.closed_messages,
     )
 
 

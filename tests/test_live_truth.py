@@ -1,0 +1,165 @@
+"""Issue 10: what live spans say about a real session (fixture sessions of Claude Code 2.1.330, and hand-made
+transcripts written in the adverse order: lines after the hook that needs them)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SESSION_NAMES, SESSIONS, load_session
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from support.live_usage import LiveRun, feed_fixture, message_line_times
+
+from otel_claude import semconv as sc
+
+SECOND = 1_000_000_000
+
+
+def _attrs(span: ReadableSpan) -> dict[str, Any]:
+    return dict(span.attributes or {})
+
+
+def _of_type(spans: list[ReadableSpan], span_type: str) -> list[ReadableSpan]:
+    return [s for s in spans if _attrs(s).get(sc.CC_SPAN_TYPE) == span_type]
+
+
+def _run_fixture(name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider) -> LiveRun:
+    run = LiveRun(tracer_provider, meter_provider)
+    feed_fixture(run, SESSIONS / name, load_session(name))
+    return run
+
+
+@pytest.mark.parametrize("name", SESSION_NAMES)
+def test_every_chat_span_covers_its_message_first_to_last_line(
+    name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    _run_fixture(name, tracer_provider, meter_provider)
+    spans = list(span_exporter.get_finished_spans())
+    chats = _of_type(spans, sc.SPAN_TYPE_LLM)
+    lines = message_line_times(sorted((SESSIONS / name / "transcripts").rglob("*.jsonl")))
+    assert chats and len({_attrs(c)[sc.GEN_AI_RESPONSE_ID] for c in chats}) == len(chats), "each response once"
+    several = 0
+    for chat in chats:
+        first, last = lines[str(_attrs(chat)[sc.GEN_AI_RESPONSE_ID])]
+        assert chat.end_time == last
+        assert chat.start_time is not None and chat.start_time <= first
+        several += first != last
+    if name == "main":
+        assert several >= 3, "the main fixture has responses written over several lines"
+
+
+@pytest.mark.parametrize("name", SESSION_NAMES)
+def test_turn_and_subagent_spans_carry_the_totals_of_their_calls(
+    name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    run = _run_fixture(name, tracer_provider, meter_provider)
+    assert run.state.held == [], "every held span was released by the settle read"
+    spans = list(span_exporter.get_finished_spans())
+    chats = _of_type(spans, sc.SPAN_TYPE_LLM)
+    by_trace: dict[int, list[ReadableSpan]] = defaultdict(list)
+    by_parent: dict[int, list[ReadableSpan]] = defaultdict(list)
+    for chat in chats:
+        assert chat.context is not None and chat.parent is not None
+        by_trace[chat.context.trace_id].append(chat)
+        by_parent[chat.parent.span_id].append(chat)
+    keys = (
+        sc.GEN_AI_USAGE_INPUT_TOKENS,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    )
+    framing = [(t, by_trace) for t in _of_type(spans, sc.SPAN_TYPE_TURN)]
+    framing += [(s, by_parent) for s in _of_type(spans, sc.SPAN_TYPE_SUBAGENT)]
+    with_calls = 0
+    for span, index in framing:
+        assert span.context is not None
+        key = span.context.trace_id if index is by_trace else span.context.span_id
+        inside = index.get(key, [])
+        with_calls += bool(inside)
+        attributes = _attrs(span)
+        for name_ in keys:
+            assert attributes[name_] == sum(_attrs(c)[name_] for c in inside), (span.name, name_)
+        assert attributes[sc.CC_LLM_CALLS] == len(inside)
+        assert attributes[sc.CC_COST_USD] == pytest.approx(sum(_attrs(c)[sc.CC_COST_USD] for c in inside))
+    assert with_calls, "some turn has LLM calls"
+    # Claude Code's own cost figure on each turn whose transcript has one, beside ours.
+    sessions = {str(_attrs(t)[sc.SESSION_ID]) for t in _of_type(spans, sc.SPAN_TYPE_TURN)}
+    for session_id in sessions:
+        transcripts = list((SESSIONS / name / "transcripts").rglob(f"{session_id}.jsonl"))
+        has_cost_state = any(b'"cost-state"' in p.read_bytes() for p in transcripts)
+        for turn in _of_type(spans, sc.SPAN_TYPE_TURN):
+            if _attrs(turn)[sc.SESSION_ID] == session_id:
+                assert (sc.CC_REPORTED_COST_USD in _attrs(turn)) == has_cost_state, session_id
+
+
+# --- the adverse order: the transcript written after the hooks that name it ---------------------------------
+
+SESSION = "5e55-0000"
+PROMPT = "p-1"
+
+
+def _line(kind: str, ts_ms: int, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "timestamp": f"2026-11-30T10:00:{ts_ms // 1000:02d}.{ts_ms % 1000:03d}Z", **fields}
+
+
+def _assistant(ts_ms: int, message_id: str, block: dict[str, Any], output: int = 50) -> dict[str, Any]:
+    usage = {"input_tokens": 10, "output_tokens": output, "cache_read_input_tokens": 100}
+    message = {"id": message_id, "model": "claude-opus-5-5", "role": "assistant", "content": [block], "usage": usage}
+    return _line("assistant", ts_ms, sessionId=SESSION, requestId="req_" + message_id, promptId=PROMPT, message=message)
+
+
+def _append(path: Path, *lines: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)  # as Claude Code writes
+
+
+def _ns(ts_ms: int) -> int:
+    return 1_796_032_800 * SECOND + ts_ms * 1_000_000  # 2026-11-30T10:00:00Z
+
+
+def _event(name: str, path: Path, **fields: Any) -> dict[str, Any]:
+    return {"session_id": SESSION, "hook_event_name": name, "transcript_path": str(path), "prompt_id": PROMPT, **fields}
+
+
+def test_a_response_read_in_pieces_and_a_turn_stopped_before_its_transcript_settled(
+    tmp_path: Path, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    path = tmp_path / f"{SESSION}.jsonl"
+    run = LiveRun(tracer_provider, meter_provider)
+    _append(path, _line("user", 0, sessionId=SESSION, promptId=PROMPT))
+    run.handle(_event("UserPromptSubmit", path, prompt="hi"), _ns(10))
+    # The text block of the first response is on disk, its large tool_use block still streaming.
+    _append(path, _assistant(100, "msg_a", {"type": "text", "text": "writing"}))
+    run.handle(_event("Notification", path, notification_type="idle_prompt", message="m"), _ns(120))
+    assert _of_type(list(span_exporter.get_finished_spans()), sc.SPAN_TYPE_LLM) == [], "not before its last line"
+    _append(path, _assistant(590, "msg_a", {"type": "tool_use", "id": "toolu_1", "name": "Write", "input": {}}))
+    run.handle(_event("PreToolUse", path, tool_name="Write", tool_use_id="toolu_1", tool_input={}), _ns(600))
+    _append(path, _line("user", 700, sessionId=SESSION, promptId=PROMPT))  # the tool result closes the response
+    run.handle(_event("PostToolUse", path, tool_name="Write", tool_use_id="toolu_1", duration_ms=80), _ns(710))
+    (chat,) = _of_type(list(span_exporter.get_finished_spans()), sc.SPAN_TYPE_LLM)
+    assert chat.end_time == _ns(590), "the span ends at the response's last line, not its first"
+    # Stop fires before the last response and Claude Code's cost line are written.
+    run.handle(_event("Stop", path), _ns(900))
+    assert _of_type(list(span_exporter.get_finished_spans()), sc.SPAN_TYPE_TURN) == [], "held until settled"
+    _append(path, _assistant(950, "msg_b", {"type": "text", "text": "done"}, output=7))
+    cost_state = {"type": "cost-state", "sessionId": SESSION, "totalCostUSD": 0.0123, "modelUsage": {}}
+    _append(path, cost_state)
+    run.handle(_event("SessionEnd", path, reason="other"), _ns(1000))
+    run.settle()
+    spans = list(span_exporter.get_finished_spans())
+    (turn,) = _of_type(spans, sc.SPAN_TYPE_TURN)
+    chats = _of_type(spans, sc.SPAN_TYPE_LLM)
+    assert sorted(_attrs(c)[sc.GEN_AI_RESPONSE_ID] for c in chats) == ["msg_a", "msg_b"]
+    attributes = _attrs(turn)
+    assert turn.end_time == _ns(900), "the turn still ends at Stop"
+    assert attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 57 and attributes[sc.CC_LLM_CALLS] == 2
+    assert attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 220
+    assert attributes[sc.CC_COST_USD] == pytest.approx(sum(_attrs(c)[sc.CC_COST_USD] for c in chats))
+    assert attributes[sc.CC_SESSION_COST_USD] == pytest.approx(attributes[sc.CC_COST_USD])
+    assert attributes[sc.CC_REPORTED_COST_USD] == 0.0123
+    assert run.state.held == [] and all(not e.pending for e in run.state.transcripts.values())
