@@ -1,0 +1,95 @@
+"""Issue 10 with the real Claude Code CLI: chat spans cover their response's lines, turns carry their calls' totals.
+
+The stand-in streams the content blocks of a response apart (a text block, then a ~100 KB Write 600 ms later), so
+the transcript's lines of one response are far apart, and the run ends right after its last response, so Stop
+fires before the transcript has its last lines and Claude Code's cost-state line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from support.otlp_receiver import span_attributes
+
+from otel_claude import semconv as sc
+from otel_claude.transcripts.lines import parse_timestamp_ns
+
+from .conftest import SandboxFactory
+from .otel_run import OtelRun, run_with_otel_claude
+
+pytestmark = pytest.mark.claude
+
+
+@pytest.fixture(scope="module")
+def otel_run(sandbox_factory: SandboxFactory, claude_version: str) -> Iterator[Callable[[str], OtelRun]]:
+    cache: dict[str, OtelRun] = {}
+
+    def get(scenario: str) -> OtelRun:
+        if scenario not in cache:
+            cache[scenario] = run_with_otel_claude(sandbox_factory(claude_version, scenario))
+            for result in cache[scenario].results:
+                result.check()
+        return cache[scenario]
+
+    yield get
+    for run in cache.values():
+        run.receiver.stop()
+
+
+def _line_times(paths: list[Path]) -> dict[str, list[int]]:
+    """Timestamps of the transcript lines of each response (message id), in file order."""
+    times: dict[str, list[int]] = defaultdict(list)
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            data = json.loads(line) if line.strip() else {}
+            message = data.get("message") if isinstance(data, dict) else None
+            if isinstance(message, dict) and isinstance(message.get("usage"), dict) and message.get("id"):
+                stamp = parse_timestamp_ns(data.get("timestamp"))
+                assert stamp is not None
+                times[str(message["id"])].append(stamp)
+    return times
+
+
+def test_chat_spans_cover_their_response_from_first_to_last_line(otel_run: Callable[[str], OtelRun]) -> None:
+    run = otel_run("slow_blocks")
+    lines = _line_times(run.sandbox.transcripts())
+    chats = run.spans_of_type(sc.SPAN_TYPE_LLM)
+    assert {str(span_attributes(c)[sc.GEN_AI_RESPONSE_ID]) for c in chats} == set(lines)
+    apart = 0
+    for chat in chats:
+        times = lines[str(span_attributes(chat)[sc.GEN_AI_RESPONSE_ID])]
+        assert chat.end_time_unix_nano == max(times), "the span ends at the response's last line"
+        assert chat.start_time_unix_nano <= min(times)
+        apart += max(times) - min(times) >= 250_000_000  # the block delays are 600 and 300 ms
+    assert apart >= 2, "the stand-in streamed the blocks of two responses apart: the fault's condition"
+
+
+def _totals(spans: list[Span], key: str) -> float:
+    return sum(float(span_attributes(s)[key]) for s in spans)
+
+
+def test_turn_spans_carry_the_tokens_and_cost_of_their_calls(otel_run: Callable[[str], OtelRun]) -> None:
+    run = otel_run("slow_blocks")
+    (turn,) = run.spans_of_type(sc.SPAN_TYPE_TURN)
+    chats = [c for c in run.spans_of_type(sc.SPAN_TYPE_LLM) if c.trace_id == turn.trace_id]
+    assert len(chats) == len(run.transcript_exchanges()) == 3
+    attributes = span_attributes(turn)
+    for key in (
+        sc.GEN_AI_USAGE_INPUT_TOKENS,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    ):
+        assert attributes[key] == _totals(chats, key), key
+    assert attributes[sc.CC_LLM_CALLS] == 3
+    assert attributes[sc.CC_COST_USD] == pytest.approx(_totals(chats, sc.CC_COST_USD), rel=1e-9)
+    assert attributes[sc.CC_SESSION_COST_USD] == pytest.approx(attributes[sc.CC_COST_USD], rel=1e-9)
+    # Claude Code's own figure (its cost-state line, written after the Stop hooks) is on the turn, and agrees.
+    (result,) = run.results
+    assert attributes[sc.CC_REPORTED_COST_USD] == pytest.approx(result.json()["total_cost_usd"], rel=1e-9)
+    assert attributes[sc.CC_COST_USD] == pytest.approx(result.json()["total_cost_usd"], rel=1e-6)
