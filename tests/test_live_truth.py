@@ -4,6 +4,7 @@ transcripts written in the adverse order: lines after the hook that needs them).
 from __future__ import annotations
 
 import json
+import shutil
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from support.live_usage import LiveRun, feed_fixture, message_line_times
 
 from otel_claude import semconv as sc
+from otel_claude.cli.replay import to_ns
 
 SECOND = 1_000_000_000
 
@@ -163,3 +165,118 @@ def test_a_response_read_in_pieces_and_a_turn_stopped_before_its_transcript_sett
     assert attributes[sc.CC_SESSION_COST_USD] == pytest.approx(attributes[sc.CC_COST_USD])
     assert attributes[sc.CC_REPORTED_COST_USD] == 0.0123
     assert run.state.held == [] and all(not e.pending for e in run.state.transcripts.values())
+
+
+# --- order independence: concurrent hook processes reach the spool in any order ---------------------------------
+
+
+def _tree(spans: list[ReadableSpan]) -> dict[int, tuple[Any, ...]]:
+    keys = (sc.CC_SESSION_SOURCE, sc.CC_UNFINISHED, sc.CC_CLOSED_BY, sc.CC_SUBAGENT_PARENT_TOOL_CALL_ID)
+    tree: dict[int, tuple[Any, ...]] = {}
+    for span in spans:
+        assert span.context is not None
+        parent = span.parent.span_id if span.parent is not None else None
+        tree[span.context.span_id] = (span.name, parent, *(_attrs(span).get(k) for k in keys))
+    return tree
+
+
+def _swap_first(entries: list[dict[str, Any]], first: str, then: str, session_prefix: str) -> list[dict[str, Any]]:
+    """`then` moved before `first` (their receive times kept in file order): the adverse arrival."""
+    out = [dict(e) for e in entries]
+    i = next(
+        n for n, e in enumerate(out) if e["event"] == first and e["payload"]["session_id"].startswith(session_prefix)
+    )
+    j = next(
+        n for n, e in enumerate(out) if e["event"] == then and e["payload"]["session_id"].startswith(session_prefix)
+    )
+    assert i < j
+    out[i], out[j] = out[j], out[i]
+    out[i]["ts"], out[j]["ts"] = entries[i]["ts"], entries[j]["ts"]
+    return out
+
+
+def _sessions_counted(metric_reader: Any) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    data = metric_reader.get_metrics_data()
+    for resource in data.resource_metrics if data else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == sc.METRIC_SESSIONS:
+                    for point in metric.data.data_points:
+                        source = str(point.attributes.get(sc.CC_SESSION_SOURCE))
+                        counts[source] = counts.get(source, 0) + point.value
+    return counts
+
+
+@pytest.mark.parametrize("meta", ["written_late", "missing"])
+def test_a_subagent_started_after_its_background_agent_call_ended_nests_under_that_call(
+    meta: str,
+    tmp_path: Path,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    entries = load_session("extras")
+    natural = LiveRun(tracer_provider, meter_provider)
+    feed_fixture(natural, SESSIONS / "extras", entries)
+    expected = _tree(list(span_exporter.get_finished_spans()))
+    span_exporter.clear()
+    # The adverse order: PostToolUse(Agent) spooled before SubagentStart, and the .meta.json naming the Agent call
+    # not on disk yet when SubagentStart is handled (or never).
+    copy = tmp_path / "extras"
+    shutil.copytree(SESSIONS / "extras", copy)
+    (meta_file,) = copy.rglob("agent-*.meta.json")
+    saved = meta_file.read_bytes()
+    meta_file.unlink()
+
+    def before(entry: dict[str, Any]) -> None:
+        if entry["event"] == "SubagentStop" and meta == "written_late":
+            meta_file.write_bytes(saved)
+
+    adverse = LiveRun(tracer_provider, meter_provider)
+    feed_fixture(adverse, copy, _swap_first(entries, "SubagentStart", "PostToolUse", "0b5509ef"), before)
+    spans = list(span_exporter.get_finished_spans())
+    assert _tree(spans) == expected
+    (subagent,) = _of_type(spans, sc.SPAN_TYPE_SUBAGENT)
+    (agent_call,) = [s for s in spans if s.name == sc.tool_span_name("Agent")]
+    assert subagent.parent is not None and agent_call.context is not None
+    assert subagent.parent.span_id == agent_call.context.span_id
+
+
+def test_a_session_start_spooled_after_setup_and_instructions_is_still_the_run_start(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: Any,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    # In the fixture, `claude --init-only` spooled Setup and InstructionsLoaded before SessionStart already.
+    entries = [e for e in load_session("extras") if e["payload"]["session_id"].startswith("20b011b2")]
+    assert [e["event"] for e in entries][:3] == ["Setup", "InstructionsLoaded", "SessionStart"]
+    run = LiveRun(tracer_provider, meter_provider)
+    feed_fixture(run, SESSIONS / "extras", entries)
+    (session_span,) = _of_type(list(span_exporter.get_finished_spans()), sc.SPAN_TYPE_SESSION)
+    attributes = _attrs(session_span)
+    assert attributes[sc.CC_SESSION_SOURCE] == "startup"
+    assert attributes[sc.CC_UNFINISHED] is False and sc.CC_CLOSED_BY not in attributes
+    assert session_span.start_time == to_ns(entries[0]["ts"])
+    assert [e.name for e in session_span.events][:2] == ["Setup", "InstructionsLoaded"]
+    assert _sessions_counted(metric_reader) == {"startup": 1}
+
+
+def test_a_run_with_no_session_start_at_all_is_counted_once_as_unknown(
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: Any,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    entries = [
+        e
+        for e in load_session("extras")
+        if e["payload"]["session_id"].startswith("20b011b2") and e["event"] != "SessionStart"
+    ]
+    run = LiveRun(tracer_provider, meter_provider)
+    feed_fixture(run, SESSIONS / "extras", entries)
+    (session_span,) = _of_type(list(span_exporter.get_finished_spans()), sc.SPAN_TYPE_SESSION)
+    assert _attrs(session_span)[sc.CC_SESSION_SOURCE] == "unknown"
+    assert _attrs(session_span)[sc.CC_CLOSED_BY] == "implicit_start"
+    assert _sessions_counted(metric_reader) == {"unknown": 1}

@@ -16,6 +16,8 @@ from otel_claude.live.span_factory import SpanFactory, json_text, remember
 from otel_claude.live.state import Session, Turn
 from otel_claude.transcripts.llm_calls import turn_cost_attributes
 
+IMPLICIT_START = "implicit_start"  # closed_by of a run opened by an event other than SessionStart
+
 
 def start_run(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int, *, implicit: bool) -> None:
     source = event.source if isinstance(event, SessionStart) and event.source else "unknown"
@@ -29,8 +31,27 @@ def start_run(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int,
         {sc.CC_SPAN_TYPE: sc.SPAN_TYPE_SESSION, sc.CC_SESSION_SOURCE: source, sc.CC_UNFINISHED: implicit},
     )
     if implicit:
-        session.run.attributes[sc.CC_CLOSED_BY] = "implicit_start"
+        # Counted when its SessionStart comes after all (concurrent hooks reach the spool in any order) or at its end.
+        session.run.attributes[sc.CC_CLOSED_BY] = IMPLICIT_START
+        return
     ctx.metrics.session_started(source, ctx.labels(session))
+
+
+def adopt_start(ctx: SpanFactory, session: Session, event: SessionStart, now_ns: int) -> bool:
+    """A SessionStart that reached the spool after an event of its run (Setup, InstructionsLoaded): the run opened
+    for that event is this SessionStart's, unless a turn has run in it already. True when adopted."""
+    run = session.run
+    if run is None or run.attributes.get(sc.CC_CLOSED_BY) != IMPLICIT_START:
+        return False
+    if session.turn is not None or session.closed_prompts:
+        return False
+    source = event.source or "unknown"
+    run.attributes[sc.CC_SESSION_SOURCE] = source
+    run.attributes[sc.CC_UNFINISHED] = False
+    del run.attributes[sc.CC_CLOSED_BY]
+    run.start_ns = min(run.start_ns, now_ns)
+    ctx.metrics.session_started(source, ctx.labels(session))
+    return True
 
 
 def end_run(ctx: SpanFactory, session: Session, now_ns: int, reason: str, *, closed_by: str | None = None) -> None:
@@ -43,6 +64,8 @@ def end_run(ctx: SpanFactory, session: Session, now_ns: int, reason: str, *, clo
     tool_calls.close_open_calls(ctx, session, now_ns, closed_by or "SessionEnd", main_only=False)
     if session.run is None:
         return
+    if session.run.attributes.get(sc.CC_CLOSED_BY) == IMPLICIT_START:
+        ctx.metrics.session_started("unknown", ctx.labels(session))  # no SessionStart came: counted now
     attributes: dict[str, Any] = {sc.CC_SESSION_END_REASON: reason}
     if closed_by:
         attributes[sc.CC_UNFINISHED] = True

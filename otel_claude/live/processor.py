@@ -131,7 +131,11 @@ class EventProcessor:
                 self._annotate(session, event, now)
                 lifecycle.end_compaction(ctx, session, now)
             case SessionStart():
-                if session.run is not None and session.run.start_ns != now:
+                if (
+                    session.run is not None
+                    and session.run.start_ns != now
+                    and not lifecycle.adopt_start(ctx, session, event, now)
+                ):
                     self._annotate(session, event, now, {sc.CC_SESSION_SOURCE: event.source or "unknown"})
             case SessionEnd():
                 lifecycle.end_run(ctx, session, now, event.reason or "unknown")

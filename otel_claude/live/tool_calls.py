@@ -28,6 +28,7 @@ from otel_claude.live.state import Session, Subagent, ToolCall
 _log = logging.getLogger(__name__)
 AGENT_TOOLS = frozenset({"Agent", "Task"})
 COMPACTION_AGENT_TYPE = "compact"
+MAX_UNCLAIMED_AGENT_TOOLS = 32
 _PROGRAM = re.compile(r"[A-Za-z0-9._+-]{1,40}")
 _ERROR_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Exit code \d+"), "nonzero_exit"),
@@ -124,8 +125,10 @@ def end_tool_call(
     extra: dict[str, Any] | None = None,
 ) -> None:
     session.tools.pop(call.tool_use_id, None)
-    if call.tool_use_id in session.unclaimed_agent_tools:
+    # A background Agent call ends at once, often before its SubagentStart reached the spool: it stays claimable.
+    if call.tool_use_id in session.unclaimed_agent_tools and not (extra or {}).get(sc.CC_SUBAGENT_BACKGROUND):
         session.unclaimed_agent_tools.remove(call.tool_use_id)
+    del session.unclaimed_agent_tools[:-MAX_UNCLAIMED_AGENT_TOOLS]
     remember(session.closed_tools, call.tool_use_id)
     attributes: dict[str, Any] = {sc.CC_TOOL_OUTCOME: outcome, **(extra or {})}
     error_type: str | None = None
@@ -283,7 +286,22 @@ def subagent_stop(ctx: SpanFactory, session: Session, event: SubagentStop, now_n
         subagent = session.subagents[agent_id]
         if session.compaction is not None:
             subagent.span.start_ns = session.compaction.start_ns
+    if subagent.parent_tool_use_id is None:
+        _late_parent(session, subagent)
     close_subagent(ctx, session, subagent, now_ns, closed_by=None, start_missing=missing_start)
+
+
+def _late_parent(session: Session, subagent: Subagent) -> None:
+    """The .meta.json naming the Agent call may be written after SubagentStart was handled: look again at the end
+    (the span is still open, so its parent can change)."""
+    tool_use_id = _meta_parent_tool(session, subagent.agent_id)
+    if tool_use_id is None or subagent.span.trace_id != nesting.for_subagent(session, tool_use_id)[0]:
+        return
+    subagent.parent_tool_use_id = tool_use_id
+    subagent.span.parent_span_id = nesting.for_subagent(session, tool_use_id)[1]
+    subagent.span.attributes[sc.CC_SUBAGENT_PARENT_TOOL_CALL_ID] = tool_use_id
+    if tool_use_id in session.unclaimed_agent_tools:
+        session.unclaimed_agent_tools.remove(tool_use_id)
 
 
 def close_subagent(

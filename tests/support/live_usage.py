@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,18 @@ class LiveRun:
         self.usage.run_due(self.processor.ctx)
 
 
-def feed_fixture(run: LiveRun, session_dir: Path, entries: list[dict[str, Any]]) -> None:
+def feed_fixture(
+    run: LiveRun,
+    session_dir: Path,
+    entries: list[dict[str, Any]],
+    before: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
+    """Feeds the recorded events (transcript paths moved under `session_dir`), then lets the transcripts settle;
+    `before(entry)` runs before each event (e.g. to write a file the CLI wrote at that moment)."""
     root = str(session_dir / "transcripts")
     for entry in entries:
+        if before is not None:
+            before(entry)
         payload = _rewrite_paths(dict(entry["payload"]), RECORDED_PROJECTS_DIR, root)
         run.handle(payload, to_ns(entry["ts"]))
     run.settle()
