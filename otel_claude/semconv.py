@@ -110,6 +110,9 @@ CC_TOOL_PERMISSION_REQUESTED: Final = "claude_code.tool.permission_requested"
 CC_PERMISSION_DENIED_REASON: Final = "claude_code.permission.denied_reason"
 CC_TOOL_BATCH_SIZE: Final = "claude_code.tool.batch.size"
 CC_SUBAGENT_START_MISSING: Final = "claude_code.subagent.start_missing"
+# On a chat span that no transcript line shows (e.g. /compact's summary), counted from Claude Code's cost-state line.
+CC_LLM_SOURCE: Final = "claude_code.llm.source"
+LLM_SOURCE_COST_STATE: Final = "cost_state"
 CC_LLM_CALLS: Final = "claude_code.llm.calls"  # on turn and subagent spans: how many LLM calls their totals sum
 
 # Span type values.

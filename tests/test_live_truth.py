@@ -14,7 +14,7 @@ from conftest import SESSION_NAMES, SESSIONS, load_session
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from support.live_usage import LiveRun, feed_fixture, message_line_times
+from support.live_usage import LiveRun, ProgressiveTranscripts, feed_fixture, message_line_times
 
 from otel_claude import semconv as sc
 from otel_claude.cli.replay import to_ns
@@ -42,7 +42,7 @@ def test_every_chat_span_covers_its_message_first_to_last_line(
 ) -> None:
     _run_fixture(name, tracer_provider, meter_provider)
     spans = list(span_exporter.get_finished_spans())
-    chats = _of_type(spans, sc.SPAN_TYPE_LLM)
+    chats = [c for c in _of_type(spans, sc.SPAN_TYPE_LLM) if sc.CC_LLM_SOURCE not in _attrs(c)]
     lines = message_line_times(sorted((SESSIONS / name / "transcripts").rglob("*.jsonl")))
     assert chats and len({_attrs(c)[sc.GEN_AI_RESPONSE_ID] for c in chats}) == len(chats), "each response once"
     several = 0
@@ -97,6 +97,83 @@ def test_turn_and_subagent_spans_carry_the_totals_of_their_calls(
         for turn in _of_type(spans, sc.SPAN_TYPE_TURN):
             if _attrs(turn)[sc.SESSION_ID] == session_id:
                 assert (sc.CC_REPORTED_COST_USD in _attrs(turn)) == has_cost_state, session_id
+
+
+def _last_cost_states(name: str) -> dict[str, dict[str, Any]]:
+    """Claude Code's own totals: the last cost-state line of each session's transcript."""
+    states: dict[str, dict[str, Any]] = {}
+    for path in (SESSIONS / name / "transcripts").rglob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if '"cost-state"' in line:
+                data = json.loads(line)
+                states[data["sessionId"]] = data
+    return states
+
+
+@pytest.mark.parametrize("name", SESSION_NAMES)
+def test_tokens_and_cost_per_session_equal_claude_codes_cost_state(
+    name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    _run_fixture(name, tracer_provider, meter_provider)
+    chats = _of_type(list(span_exporter.get_finished_spans()), sc.SPAN_TYPE_LLM)
+    states = _last_cost_states(name)
+    assert states
+    for session_id, state in states.items():
+        ours = [_attrs(c) for c in chats if _attrs(c)[sc.SESSION_ID] == session_id]
+        assert sum(c[sc.CC_COST_USD] for c in ours) == pytest.approx(state["totalCostUSD"], rel=1e-9, abs=1e-12)
+        for model, usage in state["modelUsage"].items():
+            of_model = [c for c in ours if c[sc.GEN_AI_RESPONSE_MODEL] == model]
+            got = [sum(c[k] for c in of_model) for k in _TOKEN_KEYS]
+            assert got == [usage[k] for k in _STATE_KEYS], (session_id, model)
+
+
+_TOKEN_KEYS = (
+    sc.CC_UNCACHED_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+    sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+)
+_STATE_KEYS = ("inputTokens", "outputTokens", "cacheReadInputTokens", "cacheCreationInputTokens")
+
+
+def test_the_compact_summary_call_is_a_span_in_its_compaction_and_the_bare_compact_turn_completed(
+    tmp_path: Path,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: Any,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    # The transcript written as the session went (a cost-state line after each run), not whole from the start.
+    progressive = ProgressiveTranscripts(SESSIONS / "main", tmp_path)
+    run = LiveRun(tracer_provider, meter_provider)
+    feed_fixture(run, tmp_path, load_session("main"), progressive)
+    progressive.flush()
+    run.settle()
+    spans = list(span_exporter.get_finished_spans())
+    (compaction,) = _of_type(spans, sc.SPAN_TYPE_COMPACTION)
+    (summary,) = [c for c in _of_type(spans, sc.SPAN_TYPE_LLM) if sc.CC_LLM_SOURCE in _attrs(c)]
+    assert _attrs(summary)[sc.CC_LLM_SOURCE] == sc.LLM_SOURCE_COST_STATE
+    assert summary.parent is not None and compaction.context is not None
+    assert summary.parent.span_id == compaction.context.span_id
+    assert (summary.start_time, summary.end_time) == (compaction.start_time, compaction.end_time)
+    # Its figures: Claude Code's cost-state grew by them, and no transcript line shows them.
+    assert [_attrs(summary)[k] for k in _TOKEN_KEYS] == [1843, 61, 13028, 128]
+    compact_turn = next(
+        t for t in _of_type(spans, sc.SPAN_TYPE_TURN) if _attrs(t)[sc.CC_PROMPT_ID].startswith("6bf55f7e")
+    )
+    assert _attrs(compact_turn)[sc.CC_TURN_OUTCOME] == sc.TURN_COMPLETED
+    assert sc.CC_UNFINISHED not in _attrs(compact_turn) and sc.CC_CLOSED_BY not in _attrs(compact_turn)
+    assert _attrs(compact_turn)[sc.CC_COST_USD] == pytest.approx(_attrs(summary)[sc.CC_COST_USD])
+    outcomes: dict[str, float] = {}
+    data = metric_reader.get_metrics_data()
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == sc.METRIC_TURNS:
+                    for point in metric.data.data_points:
+                        outcome = str(point.attributes.get(sc.CC_TURN_OUTCOME))
+                        outcomes[outcome] = outcomes.get(outcome, 0) + point.value
+    assert outcomes == {sc.TURN_COMPLETED: 2}
 
 
 # --- the adverse order: the transcript written after the hooks that name it ---------------------------------

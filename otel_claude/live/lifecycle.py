@@ -162,6 +162,9 @@ def end_turn(
     if turn is None:
         return
     tool_calls.close_open_calls(ctx, session, now_ns, closed_by or "Stop", main_only=True)
+    if outcome == sc.TURN_UNFINISHED and _bare_compact(turn):
+        # `/compact` alone fires no Stop: its turn ends with the next prompt or the session, and it did complete.
+        outcome, closed_by = sc.TURN_COMPLETED, None
     attributes: dict[str, Any] = {sc.CC_TURN_OUTCOME: outcome, sc.CC_TURN_PROMPTS: turn.prompts, **(extra or {})}
     if outcome == sc.TURN_UNFINISHED:
         attributes[sc.CC_UNFINISHED] = True
@@ -172,6 +175,10 @@ def end_turn(
     ctx.metrics.turn_ended(outcome, (now_ns - turn.span.start_ns) / 1e9, ctx.labels(session))
     remember(session.closed_prompts, turn.prompt_key)
     session.turn = None
+
+
+def _bare_compact(turn: Turn) -> bool:
+    return turn.compacted and turn.span.attributes.get(sc.CC_TURN_TRIGGER) == "implicit"
 
 
 def start_compaction(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
@@ -196,5 +203,9 @@ def end_compaction(ctx: SpanFactory, session: Session, now_ns: int, *, closed_by
     attributes: dict[str, Any] = {}
     if closed_by:
         attributes = {sc.CC_UNFINISHED: True, sc.CC_CLOSED_BY: closed_by}
-    ctx.finish(session.compaction, now_ns, attributes)
+    elif session.turn is not None:
+        session.turn.compacted = True
+    span = session.compaction
+    session.last_compaction = [span.trace_id, span.span_id, span.start_ns, max(now_ns, span.start_ns)]
+    ctx.finish(span, now_ns, attributes)
     session.compaction = None

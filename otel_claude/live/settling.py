@@ -32,14 +32,22 @@ MAX_HELD_SPANS = 1024
 
 
 def hold_call(
-    ctx: SpanFactory, entry: TranscriptState, call: LlmCall, trace_id: int, parent: int | None, prices: PriceTable
+    ctx: SpanFactory,
+    entry: TranscriptState,
+    call: LlmCall,
+    trace_id: int,
+    parent: int | None,
+    prices: PriceTable,
+    attributes: dict[str, AttributeValue] | None = None,
 ) -> None:
     """Keeps `call` until its last line is known; a better line for a held response replaces the held one."""
-    for index, pending in enumerate(entry.pending):
-        if tuple(pending.call.get("key_parts") or ()) == call.key:
-            entry.pending[index] = _pending(call, trace_id, parent)
+    pending = _pending(call, trace_id, parent)
+    pending.attributes = dict(attributes or {})
+    for index, held in enumerate(entry.pending):
+        if tuple(held.call.get("key_parts") or ()) == call.key:
+            entry.pending[index] = pending
             return
-    entry.pending.append(_pending(call, trace_id, parent))
+    entry.pending.append(pending)
     while len(entry.pending) > MAX_PENDING_CALLS:
         _emit_call(ctx, entry, entry.pending.pop(0), None, prices)
 
@@ -85,7 +93,11 @@ def _emit_call(
     if end_ns is not None:
         call = _with_end(call, end_ns)
     cost = cost_of_call(call.usage, call.model, call.timestamp_ns, prices)
-    common: dict[str, AttributeValue] = {sc.SESSION_ID: entry.session_id, sc.GEN_AI_CONVERSATION_ID: entry.session_id}
+    common: dict[str, AttributeValue] = {
+        sc.SESSION_ID: entry.session_id,
+        sc.GEN_AI_CONVERSATION_ID: entry.session_id,
+        **pending.attributes,
+    }
     if entry.project:
         common[sc.CC_PROJECT] = entry.project
     emit(ctx.tracer, build_llm_span(call, cost, pending.trace_id, pending.parent_span_id, common, prices.version))

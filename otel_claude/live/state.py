@@ -57,6 +57,7 @@ class Subagent(BaseModel):
 class Turn(BaseModel):
     prompt_key: str
     prompts: int = 1
+    compacted: bool = False  # a compaction completed in it (a bare `/compact` is a turn with no Stop)
     span: OpenSpan
 
 
@@ -70,6 +71,7 @@ class Session(BaseModel):
     run: OpenSpan | None = None  # SessionStart .. SessionEnd
     turn: Turn | None = None
     compaction: OpenSpan | None = None
+    last_compaction: list[int] | None = None  # [trace id, span id, start, end]: where its unseen LLM call goes
     tools: dict[str, ToolCall] = Field(default_factory=dict)
     subagents: dict[str, Subagent] = Field(default_factory=dict)
     # Agent/Task tool calls not yet claimed by a SubagentStart, oldest first.
@@ -88,6 +90,7 @@ class PendingLlmCall(BaseModel):
     call: dict[str, Any]  # transcripts.model.call_to_dict
     trace_id: int
     parent_span_id: int | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)  # beside the call's own (e.g. where it was read)
 
 
 class HeldSpan(BaseModel):
@@ -114,6 +117,11 @@ class TranscriptState(BaseModel):
     last_used_ns: int = 0
     pending: list[PendingLlmCall] = Field(default_factory=list)  # responses whose span waits for their last line
     reported_cost_usd: float | None = None  # Claude Code's own running cost of the session (its cost-state lines)
+    # A main transcript's tokens per model: at its last cost-state line, and read from the session's calls since
+    # (live/unseen_calls.py), [input, output, cache read, cache write 5m, cache write 1h].
+    cost_state_tokens: dict[str, list[int]] = Field(default_factory=dict)
+    seen_tokens: dict[str, list[int]] = Field(default_factory=dict)
+    compaction: list[int] | None = None  # [trace id, span id, start, end] of the session's last compaction
 
 
 class AgentState(BaseModel):

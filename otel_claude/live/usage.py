@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 
 from opentelemetry.metrics import Meter
+from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
-from otel_claude.live import llm_totals, nesting, settling
+from otel_claude.live import llm_totals, nesting, settling, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.span_factory import SpanFactory
@@ -25,7 +26,7 @@ from otel_claude.live.state import AgentState, HeldSpan, Session, TranscriptStat
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
-from otel_claude.transcripts.model import LlmCall
+from otel_claude.transcripts.model import CostState, LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
@@ -33,6 +34,7 @@ from otel_claude.transcripts.usage_metrics import UsageMetrics
 _log = logging.getLogger(__name__)
 MAX_TRANSCRIPTS = 256
 MAX_UNKNOWN_MODELS = 64
+MAX_SUBAGENT_FILES = 64  # looked at per cost-state line
 
 
 def subagent_transcript_path(transcript_path: str, agent_id: str) -> str:
@@ -58,6 +60,9 @@ class TranscriptUsage:
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
         if event.transcript_path:
             self._follow(event.transcript_path, session, agent_id=None, trace_id=None)
+            if session.last_compaction is not None:  # where a call only Claude Code's cost line shows goes
+                self.state.transcripts[event.transcript_path].compaction = session.last_compaction
+                session.last_compaction = None
             self._read(ctx, event.transcript_path)
         agent_id = event.agent_id
         if agent_id and session.transcript_path:
@@ -112,7 +117,11 @@ class TranscriptUsage:
             return False
         session = self.state.sessions.get(entry.session_id)
         streaming = open_message(entry.cursor.get("context") if isinstance(entry.cursor.get("context"), dict) else None)
-        keep = streaming[0] if streaming is not None and session is not None and session.turn is not None else None
+        # Its (sub)agent still runs: the response being written may get more lines.
+        running = session is not None and (
+            entry.agent_id in session.subagents if entry.agent_id else session.turn is not None
+        )
+        keep = streaming[0] if streaming is not None and running else None
         return settling.release_calls(ctx, entry, (), self.prices, keep=keep, everything=True)
 
     # --- internals ---------------------------------------------------------------------------------
@@ -160,18 +169,66 @@ class TranscriptUsage:
         labels = {sc.CC_PROJECT: entry.project} if entry.project else {}
         if ctx.settings.user_name:
             labels[sc.USER_NAME] = ctx.settings.user_name
-        for call in result.calls:
-            self._record_call(ctx, entry, call, labels)
-        for cost_state in result.cost_states:
-            self.metrics.record_reported(cost_state, labels)
-            entry.reported_cost_usd = cost_state.total_cost_usd
-            session = self.state.sessions.get(entry.session_id)
-            if session is not None:
-                session.reported_cost_usd = cost_state.total_cost_usd
+        last_ns = 0
+        # In file order: a cost-state line sums the calls before it (unseen_calls.py).
+        items: list[LlmCall | CostState] = [*result.calls, *result.cost_states]
+        for item in sorted(items, key=lambda item: item.offset):
+            if isinstance(item, LlmCall):
+                self._record_call(ctx, entry, item, labels)
+                last_ns = max(last_ns, item.end_ns or item.timestamp_ns)
+            else:
+                self._record_cost_state(ctx, path, entry, item, labels, last_ns or self._clock())
         released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
         return released or bool(result.calls)
 
-    def _record_call(self, ctx: SpanFactory, entry: TranscriptState, call: LlmCall, labels: dict[str, str]) -> None:
+    def _record_cost_state(
+        self, ctx: SpanFactory, path: str, entry: TranscriptState, state: CostState, labels: dict[str, str], at_ns: int
+    ) -> None:
+        self.metrics.record_reported(state, labels)
+        entry.reported_cost_usd = state.total_cost_usd
+        session = self.state.sessions.get(entry.session_id)
+        if session is not None:
+            session.reported_cost_usd = state.total_cost_usd
+        if entry.agent_id:
+            return
+        # The session's subagent calls are in Claude Code's totals too: read them before comparing (those no hook
+        # named yet too, e.g. when a whole transcript is replayed).
+        self._follow_subagent_files(path, entry)
+        for other_path, other in list(self.state.transcripts.items()):
+            if other.session_id == entry.session_id and other.agent_id:
+                self._read(ctx, other_path)
+        compaction, entry.compaction = entry.compaction, None
+        for model, usage in unseen_calls.unseen_usage(entry, state).items():
+            start_ns, end_ns = (compaction[2], compaction[3]) if compaction else (at_ns, at_ns)
+            call = LlmCall(
+                session_id=entry.session_id,
+                model=model,
+                usage=usage,
+                timestamp_ns=end_ns,
+                start_ns=start_ns,
+                uuid=f"cost-state@{state.offset}:{model}",
+                path=path,
+                offset=state.offset,
+            )
+            placement = (compaction[0], compaction[1]) if compaction else None
+            source: dict[str, AttributeValue] = {sc.CC_LLM_SOURCE: sc.LLM_SOURCE_COST_STATE}
+            self._record_call(ctx, entry, call, labels, placement=placement, attributes=source)
+            settling.release_calls(ctx, entry, [(call.key, end_ns)], self.prices)
+
+    def _record_call(
+        self,
+        ctx: SpanFactory,
+        entry: TranscriptState,
+        call: LlmCall,
+        labels: dict[str, str],
+        *,
+        placement: nesting.Placement | None = None,
+        attributes: dict[str, AttributeValue] | None = None,
+    ) -> None:
+        if attributes is None:  # a call read from a transcript, not one counted from a cost-state line
+            main = self._main_entry(entry)
+            if main is not None:
+                unseen_calls.note_call(main, call)
         cost = cost_of_call(call.usage, call.model, call.timestamp_ns, self.prices)
         previous: CostResult | None = None
         if call.replaces is not None:
@@ -183,14 +240,40 @@ class TranscriptUsage:
         if not cost.known and call.model not in self.state.unknown_models:
             self.state.unknown_models.append(call.model)
             del self.state.unknown_models[:-MAX_UNKNOWN_MODELS]
-        trace_id, parent = self._parent(entry, call)
+        trace_id, parent = placement or self._parent(entry, call)
         keys = [llm_totals.turn_key(trace_id), llm_totals.session_key(entry.session_id)]
         if call.agent_id or entry.agent_id:
             keys.append(llm_totals.subagent_key(parent or 0))
         llm_totals.add(
             self.state, keys, call.usage, cost, (call.replaces, previous.usd) if call.replaces and previous else None
         )
-        settling.hold_call(ctx, entry, call, trace_id, parent, self.prices)
+        settling.hold_call(ctx, entry, call, trace_id, parent, self.prices, attributes)
+
+    def _follow_subagent_files(self, path: str, entry: TranscriptState) -> None:
+        directory = os.path.join(os.path.splitext(path)[0], "subagents")
+        if os.path.islink(directory) or not os.path.isdir(directory):
+            return
+        try:
+            names = sorted(os.listdir(directory))[:MAX_SUBAGENT_FILES]
+        except OSError:
+            return
+        for name in names:
+            agent_path = os.path.join(directory, name)
+            if not (name.startswith("agent-") and name.endswith(".jsonl")) or agent_path in self.state.transcripts:
+                continue
+            agent_id = name[len("agent-") : -len(".jsonl")]
+            self.state.transcripts[agent_path] = TranscriptState(
+                session_id=entry.session_id, project=entry.project, agent_id=agent_id, last_used_ns=self._clock()
+            )
+            self._bound()
+
+    def _main_entry(self, entry: TranscriptState) -> TranscriptState | None:
+        if not entry.agent_id:
+            return entry
+        for other in self.state.transcripts.values():
+            if other.session_id == entry.session_id and not other.agent_id:
+                return other
+        return None
 
     def _parent(self, entry: TranscriptState, call: LlmCall) -> nesting.Placement:
         return nesting.for_llm_call(

@@ -146,6 +146,8 @@ class ModelUsage:
     cache_read_tokens: int
     cache_creation_tokens: int
     cost_usd: float
+    cache_creation_5m_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,8 @@ def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | No
                 cache_read_tokens=_count(raw.get("cacheReadInputTokens")) or 0,
                 cache_creation_tokens=_count(raw.get("cacheCreationInputTokens")) or 0,
                 cost_usd=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else 0.0,
+                cache_creation_5m_tokens=_count(raw.get("cacheCreationEphemeral5mInputTokens")) or 0,
+                cache_creation_1h_tokens=_count(raw.get("cacheCreationEphemeral1hInputTokens")) or 0,
             )
     return CostState(
         session_id=str(data.get("sessionId") or ""),

@@ -88,3 +88,51 @@ def message_line_times(paths: list[Path]) -> dict[str, tuple[int, int]]:
             if stamp is not None:
                 times[str(message["id"])].append(stamp)
     return {key: (min(v), max(v)) for key, v in times.items()}
+
+
+class ProgressiveTranscripts:
+    """Copies a fixture's transcripts under `target` line by line as the recorded events' times pass, the way
+    Claude Code wrote them: before each event, the lines stamped up to its receive time (and the unstamped lines
+    that follow them). Use as `feed_fixture(..., before=progressive)` with `target` as the session dir."""
+
+    def __init__(self, fixture_dir: Path, target: Path) -> None:
+        self._files: list[tuple[Path, list[tuple[int, bytes]]]] = []
+        source = fixture_dir / "transcripts"
+        for path in sorted(source.rglob("*")):
+            out = target / "transcripts" / path.relative_to(source)
+            if path.is_dir():
+                out.mkdir(parents=True, exist_ok=True)
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix != ".jsonl":
+                out.write_bytes(path.read_bytes())  # .meta.json and the like: there from the start
+                continue
+            out.write_bytes(b"")
+            stamped: list[tuple[int, bytes]] = []
+            last = 0
+            for line in path.read_bytes().splitlines(keepends=True):
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    data = None
+                stamp = parse_timestamp_ns(data.get("timestamp")) if isinstance(data, dict) else None
+                last = max(last, stamp or 0)
+                stamped.append((last, line))
+            self._files.append((out, stamped))
+
+    def __call__(self, entry: dict[str, Any]) -> None:
+        now = to_ns(entry["ts"])
+        for out, lines in self._files:
+            due = 0
+            while due < len(lines) and lines[due][0] <= now:
+                due += 1
+            if due:
+                with out.open("ab") as handle:
+                    handle.writelines(line for _, line in lines[:due])
+                del lines[:due]
+
+    def flush(self) -> None:
+        for out, lines in self._files:
+            with out.open("ab") as handle:
+                handle.writelines(line for _, line in lines)
+            lines.clear()
