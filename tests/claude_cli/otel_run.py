@@ -185,7 +185,7 @@ def _wait_for_export(run: OtelRun) -> None:
         )
 
     _wait(spans_complete, SPAN_WAIT_S)
-    output_tokens = sum(e.response["usage"]["output_tokens"] for e in run.transcript_exchanges())
+    output_tokens = sum(e.response["usage"]["output_tokens"] for e in run.sandbox.api.model_exchanges())
     tool_calls = prometheus_name(sc.METRIC_TOOL_CALLS)
     tokens = prometheus_name(sc.METRIC_TOKENS)
     hook_events = prometheus_name(sc.METRIC_HOOK_EVENTS)

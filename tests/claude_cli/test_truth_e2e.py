@@ -20,7 +20,7 @@ from otel_claude import semconv as sc
 from otel_claude.transcripts.lines import parse_timestamp_ns
 
 from .conftest import SandboxFactory
-from .otel_run import OtelRun, run_with_otel_claude
+from .otel_run import OtelRun, prometheus_name, run_with_otel_claude
 
 pytestmark = pytest.mark.claude
 
@@ -93,3 +93,37 @@ def test_turn_spans_carry_the_tokens_and_cost_of_their_calls(otel_run: Callable[
     (result,) = run.results
     assert attributes[sc.CC_REPORTED_COST_USD] == pytest.approx(result.json()["total_cost_usd"], rel=1e-9)
     assert attributes[sc.CC_COST_USD] == pytest.approx(result.json()["total_cost_usd"], rel=1e-6)
+
+
+def test_the_compact_summary_is_counted_in_its_compaction_and_the_compact_turn_completed(
+    otel_run: Callable[[str], OtelRun],
+) -> None:
+    run = otel_run("resume_compact")
+    (compact,) = [e for e in run.sandbox.api.model_exchanges() if e.kind == "compact"]
+    (summary,) = [c for c in run.spans_of_type(sc.SPAN_TYPE_LLM) if sc.CC_LLM_SOURCE in span_attributes(c)]
+    attributes = span_attributes(summary)
+    assert attributes[sc.CC_LLM_SOURCE] == sc.LLM_SOURCE_COST_STATE
+    usage = compact.response["usage"]
+    assert [attributes[k] for k in _TOKEN_KEYS] == [
+        usage["input_tokens"],
+        usage["output_tokens"],
+        usage["cache_read_input_tokens"],
+        usage["cache_creation_input_tokens"],
+    ]
+    (compaction,) = run.spans_of_type(sc.SPAN_TYPE_COMPACTION)
+    assert summary.parent_span_id == compaction.span_id and summary.trace_id == compaction.trace_id
+    # The bare `/compact` run is a turn that completed; no turn of the scenario is unfinished.
+    outcomes = {str(span_attributes(t)[sc.CC_TURN_OUTCOME]) for t in run.spans_of_type(sc.SPAN_TYPE_TURN)}
+    assert outcomes == {sc.TURN_COMPLETED}
+    assert run.prometheus(prometheus_name(sc.METRIC_TURNS), claude_code_turn_outcome=sc.TURN_UNFINISHED) == 0
+    # Our session total equals Claude Code's own (its running total carries across --resume).
+    cli_cost = run.results[-1].json()["total_cost_usd"]
+    assert _totals(run.spans_of_type(sc.SPAN_TYPE_LLM), sc.CC_COST_USD) == pytest.approx(cli_cost, rel=1e-6)
+
+
+_TOKEN_KEYS = (
+    sc.CC_UNCACHED_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+    sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+)
