@@ -113,6 +113,10 @@ CC_SUBAGENT_START_MISSING: Final = "claude_code.subagent.start_missing"
 # On a chat span that no transcript line shows (e.g. /compact's summary), counted from Claude Code's cost-state line.
 CC_LLM_SOURCE: Final = "claude_code.llm.source"
 LLM_SOURCE_COST_STATE: Final = "cost_state"
+CC_PERMISSION_DECISION: Final = "claude_code.permission.decision"  # granted | denied | unknown
+PERMISSION_GRANTED: Final = "granted"
+PERMISSION_DENIED: Final = "denied"
+PERMISSION_UNKNOWN: Final = "unknown"
 CC_LLM_CALLS: Final = "claude_code.llm.calls"  # on turn and subagent spans: how many LLM calls their totals sum
 
 # Span type values.
@@ -122,6 +126,8 @@ SPAN_TYPE_TOOL: Final = "tool"
 SPAN_TYPE_SUBAGENT: Final = "subagent"
 SPAN_TYPE_LLM: Final = "llm"
 SPAN_TYPE_COMPACTION: Final = "compaction"
+SPAN_TYPE_TOOL_EXECUTION: Final = "tool_execution"
+SPAN_TYPE_PERMISSION_WAIT: Final = "permission_wait"
 
 # Tool outcomes.
 OUTCOME_SUCCESS: Final = "success"
@@ -152,6 +158,9 @@ TOKEN_KINDS: Final = (TOKEN_KIND_INPUT, TOKEN_KIND_OUTPUT, TOKEN_KIND_CACHE_READ
 # --- span names ----------------------------------------------------------------------------------
 SPAN_SESSION: Final = "claude_code.session"
 SPAN_COMPACTION: Final = "claude_code.compaction"
+# Children of a tool span, named as Claude Code's own beta traces name them (tool.execution, tool.blocked_on_user).
+SPAN_TOOL_EXECUTION: Final = "claude_code.tool.execution"
+SPAN_TOOL_PERMISSION_WAIT: Final = "claude_code.tool.blocked_on_user"
 AGENT_NAME_MAIN: Final = "claude-code"
 
 
@@ -185,6 +194,7 @@ METRIC_SUBAGENTS: Final = "otel_claude.subagents"
 METRIC_SUBAGENT_DURATION: Final = "otel_claude.subagent.duration"
 METRIC_COMPACTIONS: Final = "otel_claude.compactions"
 METRIC_PERMISSION_REQUESTS: Final = "otel_claude.permission.requests"
+METRIC_PERMISSION_WAIT: Final = "otel_claude.permission.wait"  # seconds a tool call waited for the user's decision
 METRIC_NOTIFICATIONS: Final = "otel_claude.notifications"
 METRIC_TOKENS: Final = "otel_claude.tokens"
 METRIC_COST: Final = "otel_claude.cost"

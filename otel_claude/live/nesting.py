@@ -52,6 +52,11 @@ def tool_span_id(session_id: str, tool_use_id: str) -> int:
     return ids.span_id_for(_TOOL, session_id, tool_use_id)
 
 
+def tool_part_span_id(session_id: str, tool_use_id: str, part: str) -> int:
+    """A child of a tool call's span: its permission wait or its execution."""
+    return ids.span_id_for(_TOOL, session_id, tool_use_id, part)
+
+
 def subagent_span_id(session_id: str, agent_id: str) -> int:
     return ids.span_id_for(_SUBAGENT, session_id, agent_id)
 

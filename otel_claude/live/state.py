@@ -44,6 +44,7 @@ class ToolCall(BaseModel):
     agent_id: str | None = None
     prompt_key: str | None = None
     permission_requested: bool = False
+    permission_requested_ns: int | None = None  # the first PermissionRequest: the start of the wait on the user
     span: OpenSpan
 
 

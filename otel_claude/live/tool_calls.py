@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from otel_claude import semconv as sc
-from otel_claude.live import nesting
+from otel_claude.live import nesting, tool_time
 from otel_claude.live.events import (
     PermissionDenied,
     PermissionRequest,
@@ -139,8 +139,6 @@ def end_tool_call(
         text = error or outcome
         attributes[sc.CC_TOOL_ERROR] = json_text(text, 1000)  # scrubbed by the redacting processor
         status_error = text.splitlines()[0][:300] if text.strip() else outcome
-    elif outcome == sc.OUTCOME_PERMISSION_DENIED:
-        attributes[sc.ERROR_TYPE] = sc.OUTCOME_PERMISSION_DENIED
     if outcome == sc.OUTCOME_UNFINISHED:
         attributes[sc.CC_UNFINISHED] = True
     if closed_by:
@@ -148,11 +146,15 @@ def end_tool_call(
     if call.permission_requested:
         attributes[sc.CC_TOOL_PERMISSION_REQUESTED] = True
     ctx.finish(call.span, end_ns, attributes, status_error)
+    duration_ms = attributes.get(sc.CC_TOOL_DURATION_MS)
+    time = tool_time.split(
+        ctx, session, call, end_ns, outcome, duration_ms if isinstance(duration_ms, float | int) else None
+    )
     ctx.metrics.tool_call(
         call.tool_name,
         outcome,
         "subagent" if call.agent_id else "main",
-        (end_ns - call.span.start_ns) / 1e9,
+        time.execution_s,
         error_type,
         ctx.labels(session),
     )
@@ -204,6 +206,7 @@ def permission_request(ctx: SpanFactory, session: Session, event: PermissionRequ
     for call in reversed(list(session.tools.values())):
         if call.tool_name == event.tool_name and call.agent_id == event.agent_id:
             call.permission_requested = True
+            call.permission_requested_ns = call.permission_requested_ns or now_ns
             ctx.add_event(call.span, "permission_request", now_ns, ctx.event_attributes(event))
             return
 
