@@ -97,7 +97,11 @@ class TranscriptUsage:
         self._schedule(held.path)
         return True
 
-    # --- the agent loop calls this ------------------------------------------------------------------
+    # --- the agent loop calls these -----------------------------------------------------------------
+    def settle_all(self) -> None:
+        """Makes every scheduled re-read due now (the agent is stopping: held spans leave with it)."""
+        self.state.settles = [(0, path) for _, path in self.state.settles]
+
     def run_due(self, ctx: SpanFactory) -> bool:
         """Re-reads the transcripts whose settle time has passed; True when that emitted anything."""
         now = self._clock()

@@ -174,7 +174,7 @@ def run_with_otel_claude(
 def _wait_for_export(run: OtelRun) -> None:
     """Poll (with deadlines) until the spans and metrics of the run are out, or the time is up."""
     calls = run.tool_calls()
-    prompts = len(run.events("UserPromptSubmit"))
+    prompts = len({h["payload"]["prompt_id"] for h in run.hooks if h["payload"].get("prompt_id")})  # a turn each
     chats = len(run.transcript_exchanges())
 
     def spans_complete() -> bool:

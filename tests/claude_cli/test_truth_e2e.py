@@ -8,6 +8,8 @@ fires before the transcript has its last lines and Claude Code's cost-state line
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +25,9 @@ from .conftest import SandboxFactory
 from .otel_run import OtelRun, prometheus_name, run_with_otel_claude
 
 pytestmark = pytest.mark.claude
+ALLOW_HOOK = Path(__file__).with_name("allow_after_hook.py")
+PERMISSION_WAIT_S = 0.8
+MS = 1_000_000
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,11 @@ def otel_run(sandbox_factory: SandboxFactory, claude_version: str) -> Iterator[C
 
     def get(scenario: str) -> OtelRun:
         if scenario not in cache:
-            cache[scenario] = run_with_otel_claude(sandbox_factory(claude_version, scenario))
+            sandbox = sandbox_factory(claude_version, scenario)
+            if scenario == "permission_wait":  # a person who takes PERMISSION_WAIT_S to allow the call
+                hook = f"{shlex.quote(sys.executable)} -I -S {shlex.quote(str(ALLOW_HOOK))} {PERMISSION_WAIT_S}"
+                sandbox.add_command_hook(["PermissionRequest"], hook)
+            cache[scenario] = run_with_otel_claude(sandbox)
             for result in cache[scenario].results:
                 result.check()
         return cache[scenario]
@@ -127,3 +136,32 @@ _TOKEN_KEYS = (
     sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
 )
+
+
+def test_tool_spans_split_into_the_wait_on_the_user_and_the_execution(otel_run: Callable[[str], OtelRun]) -> None:
+    run = otel_run("permission_wait")
+    calls, tools = run.tool_calls(), run.tool_spans()
+    assert {c.name for c in calls.values()} == {"Bash", "Read"} and all(c.duration_ms for c in calls.values())
+    spans = run.spans()
+    for tool_use_id, call in calls.items():
+        tool = tools[tool_use_id]
+        children = {span_attributes(s)[sc.CC_SPAN_TYPE]: s for s in spans if s.parent_span_id == tool.span_id}
+        execution = children[sc.SPAN_TYPE_TOOL_EXECUTION]
+        assert execution.end_time_unix_nano == tool.end_time_unix_nano
+        assert call.duration_ms is not None
+        took = execution.end_time_unix_nano - execution.start_time_unix_nano
+        assert abs(took - call.duration_ms * MS) <= MS, "the execution child is Claude Code's duration_ms"
+        if call.name == "Bash":  # asked for permission: the wait ends where the execution starts
+            wait = children[sc.SPAN_TYPE_PERMISSION_WAIT]
+            assert span_attributes(wait)[sc.CC_PERMISSION_DECISION] == sc.PERMISSION_GRANTED
+            assert wait.end_time_unix_nano == execution.start_time_unix_nano
+            assert wait.end_time_unix_nano - wait.start_time_unix_nano >= PERMISSION_WAIT_S * 1e9 - 50 * MS
+        else:
+            assert sc.SPAN_TYPE_PERMISSION_WAIT not in children
+    # The histogram measures execution: its sum is the sum of duration_ms, not of the hooks' intervals.
+    duration = prometheus_name(sc.METRIC_TOOL_DURATION, "_seconds", counter=False)
+    executed = sum((c.duration_ms or 0) for c in calls.values()) / 1000
+    assert run.prometheus(duration + "_sum") == pytest.approx(executed, abs=1e-6)
+    wait = prometheus_name(sc.METRIC_PERMISSION_WAIT, "_seconds", counter=False)
+    assert run.prometheus(wait + "_count", gen_ai_tool_name="Bash", claude_code_permission_decision="granted") == 1
+    assert run.prometheus(wait + "_sum") >= PERMISSION_WAIT_S - 0.05
