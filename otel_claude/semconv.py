@@ -117,6 +117,7 @@ CC_PERMISSION_DECISION: Final = "claude_code.permission.decision"  # granted | d
 PERMISSION_GRANTED: Final = "granted"
 PERMISSION_DENIED: Final = "denied"
 PERMISSION_UNKNOWN: Final = "unknown"
+CC_VERSION: Final = "claude_code.version"  # the Claude Code that wrote the transcript (session and turn spans)
 CC_LLM_CALLS: Final = "claude_code.llm.calls"  # on turn and subagent spans: how many LLM calls their totals sum
 
 # Span type values.

@@ -357,3 +357,13 @@ def test_a_run_with_no_session_start_at_all_is_counted_once_as_unknown(
     assert _attrs(session_span)[sc.CC_SESSION_SOURCE] == "unknown"
     assert _attrs(session_span)[sc.CC_CLOSED_BY] == "implicit_start"
     assert _sessions_counted(metric_reader) == {"unknown": 1}
+
+
+@pytest.mark.parametrize("name", ["main", "interactive"])
+def test_session_and_turn_spans_carry_claude_codes_version(
+    name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    _run_fixture(name, tracer_provider, meter_provider)
+    spans = list(span_exporter.get_finished_spans())
+    framing = _of_type(spans, sc.SPAN_TYPE_SESSION) + _of_type(spans, sc.SPAN_TYPE_TURN)
+    assert framing and {_attrs(s).get(sc.CC_VERSION) for s in framing} == {"2.1.330"}

@@ -67,6 +67,8 @@ def end_run(ctx: SpanFactory, session: Session, now_ns: int, reason: str, *, clo
     if session.run.attributes.get(sc.CC_CLOSED_BY) == IMPLICIT_START:
         ctx.metrics.session_started("unknown", ctx.labels(session))  # no SessionStart came: counted now
     attributes: dict[str, Any] = {sc.CC_SESSION_END_REASON: reason}
+    if session.claude_code_version:
+        attributes[sc.CC_VERSION] = session.claude_code_version
     if closed_by:
         attributes[sc.CC_UNFINISHED] = True
         attributes[sc.CC_CLOSED_BY] = closed_by
@@ -171,6 +173,8 @@ def end_turn(
     if closed_by:
         attributes[sc.CC_CLOSED_BY] = closed_by
     attributes.update(turn_cost_attributes(session.reported_cost_usd, session.cost_usd))
+    if session.claude_code_version:
+        attributes[sc.CC_VERSION] = session.claude_code_version
     ctx.finish_framing(session, turn.span, now_ns, attributes, error)
     ctx.metrics.turn_ended(outcome, (now_ns - turn.span.start_ns) / 1e9, ctx.labels(session))
     remember(session.closed_prompts, turn.prompt_key)

@@ -127,5 +127,7 @@ def release_spans(ctx: SpanFactory, state: AgentState, paths: Iterable[str]) -> 
             entry = state.transcripts.get(held.path)
             if entry is not None and entry.reported_cost_usd is not None:
                 attributes[sc.CC_REPORTED_COST_USD] = entry.reported_cost_usd
+            if entry is not None and entry.claude_code_version:
+                attributes.setdefault(sc.CC_VERSION, entry.claude_code_version)
         ctx.finish(held.span, held.end_ns, attributes, held.error)
     return True

@@ -82,6 +82,7 @@ class Session(BaseModel):
     closed_subagents: list[str] = Field(default_factory=list)
     closed_prompts: list[str] = Field(default_factory=list)
     reported_cost_usd: float | None = None  # Claude Code's own running cost (its cost-state lines)
+    claude_code_version: str | None = None  # from its transcript's lines (hook payloads do not carry it)
     cost_usd: float = 0.0  # ours, summed over the session's LLM calls
 
 
@@ -118,6 +119,7 @@ class TranscriptState(BaseModel):
     last_used_ns: int = 0
     pending: list[PendingLlmCall] = Field(default_factory=list)  # responses whose span waits for their last line
     reported_cost_usd: float | None = None  # Claude Code's own running cost of the session (its cost-state lines)
+    claude_code_version: str | None = None
     # A main transcript's tokens per model: at its last cost-state line, and read from the session's calls since
     # (live/unseen_calls.py), [input, output, cache read, cache write 5m, cache write 1h].
     cost_state_tokens: dict[str, list[int]] = Field(default_factory=dict)

@@ -64,6 +64,12 @@ class TranscriptUsage:
                 self.state.transcripts[event.transcript_path].compaction = session.last_compaction
                 session.last_compaction = None
             self._read(ctx, event.transcript_path)
+            # A resumed session's new run: its transcript was read before, the version learnt then.
+            session.claude_code_version = session.claude_code_version or (
+                self.state.transcripts[event.transcript_path].claude_code_version
+                if event.transcript_path in self.state.transcripts
+                else None
+            )
         agent_id = event.agent_id
         if agent_id and session.transcript_path:
             path = event.extra_fields.get("agent_transcript_path") or getattr(event, "agent_transcript_path", None)
@@ -170,6 +176,11 @@ class TranscriptUsage:
             _log.info("transcript %s not read: %s", path, result.error)
         entry.cursor = result.cursor.to_dict()
         entry.dedup = dedup.to_dict()
+        version = result.cursor.context.get("version")
+        if isinstance(version, str) and not entry.agent_id:
+            entry.claude_code_version = version
+            if (session := self.state.sessions.get(entry.session_id)) is not None:
+                session.claude_code_version = version
         labels = {sc.CC_PROJECT: entry.project} if entry.project else {}
         if ctx.settings.user_name:
             labels[sc.USER_NAME] = ctx.settings.user_name

@@ -25,6 +25,8 @@ _API_REQUEST = b'"type":"api-request"'
 _REQUEST_ID = re.compile(rb'"id":"([^"\\]{1,128})"')
 _TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
+_CLAUDE_CODE_VERSION = re.compile(rb'"version":"(\d{1,4}\.\d{1,4}\.\d{1,6}[^"\\]{0,32})"')
+_USER_LINE = b'"type":"user"'
 # Lines after which no more content block of the response before them can come: the tool results or next prompt,
 # the next request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch, tools-used) can fall
 # between two blocks of one response and close nothing.
@@ -55,6 +57,7 @@ class LineParser:
         context = context or {}
         self._path = path
         self.prompt_id: str | None = _str(context.get("prompt_id"))
+        self.claude_code_version: str | None = _str(context.get("version"))  # the CLI that wrote the last user line
         requests = context.get("requests")
         self._requests: dict[str, int] = (
             {k: v for k, v in requests.items() if isinstance(k, str) and isinstance(v, int)}
@@ -77,6 +80,8 @@ class LineParser:
         context: dict[str, Any] = {}
         if self.prompt_id:
             context["prompt_id"] = self.prompt_id
+        if self.claude_code_version:
+            context["version"] = self.claude_code_version
         if self._requests:
             context["requests"] = dict(self._requests)
         if self._last_cost:
@@ -113,6 +118,10 @@ class LineParser:
         if _API_REQUEST in head:
             self._note_request(head)
             return None
+        if _USER_LINE in head:
+            version = _CLAUDE_CODE_VERSION.search(head)
+            if version:
+                self.claude_code_version = version.group(1).decode("utf-8", "replace")
         match = _PROMPT_ID.search(head)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
