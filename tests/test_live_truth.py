@@ -14,10 +14,12 @@ from conftest import SESSION_NAMES, SESSIONS, load_session
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 from support.live_usage import LiveRun, ProgressiveTranscripts, feed_fixture, message_line_times
 
 from otel_claude import semconv as sc
 from otel_claude.cli.replay import to_ns
+from otel_claude.transcripts.lines import parse_timestamp_ns
 
 SECOND = 1_000_000_000
 
@@ -367,3 +369,33 @@ def test_session_and_turn_spans_carry_claude_codes_version(
     spans = list(span_exporter.get_finished_spans())
     framing = _of_type(spans, sc.SPAN_TYPE_SESSION) + _of_type(spans, sc.SPAN_TYPE_TURN)
     assert framing and {_attrs(s).get(sc.CC_VERSION) for s in framing} == {"2.1.330"}
+
+
+# --- Esc: no hook fires, the transcript has the interrupt and its time ------------------------------------------
+
+ESC = SESSIONS.parent / "esc-interrupt"
+
+
+def test_a_call_stopped_with_esc_is_interrupted_at_the_transcripts_time(
+    tmp_path: Path, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    entries = [json.loads(line) for line in (ESC / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
+    events = [e["event"] for e in entries]
+    assert "PostToolUseFailure" not in events and events.count("Stop") == 1, "2.1.330 fires nothing on Esc"
+    progressive = ProgressiveTranscripts(ESC, tmp_path)  # the lines as Claude Code wrote them, in time
+    run = LiveRun(tracer_provider, meter_provider)
+    feed_fixture(run, tmp_path, entries, progressive)
+    spans = list(span_exporter.get_finished_spans())
+    (tool,) = [s for s in spans if _attrs(s).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL]
+    (transcript,) = (ESC / "transcripts").rglob("*.jsonl")
+    rejected = next(
+        json.loads(line)
+        for line in transcript.read_text(encoding="utf-8").splitlines()
+        if "doesn't want to proceed" in line and '"tool_result"' in line
+    )
+    assert _attrs(tool)[sc.CC_TOOL_OUTCOME] == sc.OUTCOME_INTERRUPTED
+    assert tool.end_time == parse_timestamp_ns(rejected["timestamp"]), "ends when the user pressed Esc"
+    next_prompt = [e for e in entries if e["event"] == "UserPromptSubmit"][1]
+    assert tool.end_time is not None and tool.end_time < to_ns(next_prompt["ts"]) - 2 * SECOND
+    assert tool.status.status_code is StatusCode.ERROR and _attrs(tool)[sc.ERROR_TYPE] == sc.OUTCOME_INTERRUPTED
+    assert sc.CC_UNFINISHED not in _attrs(tool)

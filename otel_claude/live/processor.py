@@ -51,6 +51,8 @@ class UsageTracker(Protocol):
 
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None: ...
 
+    def before_event(self, ctx: SpanFactory, session: Session, event: HookInput) -> None: ...
+
     def settle(self, ctx: SpanFactory, session: Session, now_ns: int) -> None: ...
 
     def run_due(self, ctx: SpanFactory) -> bool: ...
@@ -79,6 +81,8 @@ class EventProcessor:
         ctx = self.ctx
         session = self._session(event, received_ns)
         ctx.metrics.hook_event(event.hook_event_name, ctx.labels(session))
+        if self.usage is not None and isinstance(event, UserPromptSubmit | SessionEnd):
+            self.usage.before_event(ctx, session, event)  # what happened since (an Esc) before it is closed
         if isinstance(event, _TURN_WORK):
             lifecycle.ensure_turn(ctx, session, event, received_ns)
         self._dispatch(session, event, received_ns)

@@ -29,6 +29,7 @@ _log = logging.getLogger(__name__)
 AGENT_TOOLS = frozenset({"Agent", "Task"})
 COMPACTION_AGENT_TYPE = "compact"
 MAX_UNCLAIMED_AGENT_TOOLS = 32
+TRANSCRIPT = "transcript"  # closed_by of a call whose end only the transcript showed
 _PROGRAM = re.compile(r"[A-Za-z0-9._+-]{1,40}")
 _ERROR_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Exit code \d+"), "nonzero_exit"),
@@ -326,6 +327,20 @@ def close_subagent(
     ctx.metrics.subagent_ended(
         subagent.agent_type or "subagent", (end_ns - subagent.span.start_ns) / 1e9, ctx.labels(session)
     )
+
+
+def interrupted(ctx: SpanFactory, session: Session, tool_use_ids: tuple[str, ...], at_ns: int) -> None:
+    """Calls the transcript shows stopped by the user (Esc; no hook fires) or refused in a dialog, at that time."""
+    for tool_use_id in tool_use_ids:
+        call = session.tools.get(tool_use_id)
+        if call is None:
+            continue
+        end_ns = max(at_ns, call.span.start_ns)
+        if call.permission_requested:
+            end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_PERMISSION_DENIED, closed_by=TRANSCRIPT)
+        else:
+            error = "interrupted by the user"
+            end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_INTERRUPTED, error=error, closed_by=TRANSCRIPT)
 
 
 def close_open_calls(ctx: SpanFactory, session: Session, end_ns: int, closed_by: str, *, main_only: bool) -> None:

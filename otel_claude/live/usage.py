@@ -18,7 +18,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
-from otel_claude.live import llm_totals, nesting, settling, unseen_calls
+from otel_claude.live import llm_totals, nesting, settling, tool_calls, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.span_factory import SpanFactory
@@ -80,6 +80,12 @@ class TranscriptUsage:
                 self._read(ctx, path)
             if isinstance(event, SubagentStop):
                 self._schedule(path)
+
+    def before_event(self, ctx: SpanFactory, session: Session, event: HookInput) -> None:
+        """Reads the transcript before an event that closes what is open (the next prompt, the session's end): an
+        Esc fires no hook, and the transcript's line of it gives the interrupted call its real end."""
+        if event.transcript_path and event.transcript_path in self.state.transcripts:
+            self._read(ctx, event.transcript_path)
 
     def settle(self, ctx: SpanFactory, session: Session, now_ns: int) -> None:
         if session.transcript_path:
@@ -193,6 +199,9 @@ class TranscriptUsage:
                 last_ns = max(last_ns, item.end_ns or item.timestamp_ns)
             else:
                 self._record_cost_state(ctx, path, entry, item, labels, last_ns or self._clock())
+        if result.interrupts and (session := self.state.sessions.get(entry.session_id)) is not None:
+            for interrupt in result.interrupts:
+                tool_calls.interrupted(ctx, session, interrupt.tool_use_ids, interrupt.timestamp_ns)
         released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
         return released or bool(result.calls)
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from otel_claude.transcripts.model import CostState, LlmCall, cost_state_from_json, usage_from_json
+from otel_claude.transcripts.model import CostState, Interrupt, LlmCall, cost_state_from_json, usage_from_json
 
 _log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ _TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
 _CLAUDE_CODE_VERSION = re.compile(rb'"version":"(\d{1,4}\.\d{1,4}\.\d{1,6}[^"\\]{0,32})"')
 _USER_LINE = b'"type":"user"'
+# The tool result Claude Code writes for a call the user stopped with Esc or refused (2.1.330).
+_REJECTED = "The user doesn't want to proceed with this tool use"
+_REJECTED_MARK = _REJECTED.encode()
 # Lines after which no more content block of the response before them can come: the tool results or next prompt,
 # the next request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch, tools-used) can fall
 # between two blocks of one response and close nothing.
@@ -102,7 +105,7 @@ class LineParser:
         self._close_open_message()
         self.open_message = (call.key, call.timestamp_ns)
 
-    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | None:
+    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | Interrupt | None:
         head = line[:_HEAD]
         if b'"usage":' in line or b'"usage" :' in line:
             call = self._llm_call(self._json(line), offset)
@@ -122,6 +125,10 @@ class LineParser:
             version = _CLAUDE_CODE_VERSION.search(head)
             if version:
                 self.claude_code_version = version.group(1).decode("utf-8", "replace")
+            if _REJECTED_MARK in head:
+                interrupt = _interrupt(self._json(line), offset)
+                if interrupt is not None:
+                    return interrupt
         match = _PROMPT_ID.search(head)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
@@ -213,6 +220,25 @@ class LineParser:
             delta_usd_by_model=delta,
             offset=offset,
         )
+
+
+def _interrupt(data: dict[str, Any] | None, offset: int) -> Interrupt | None:
+    message = data.get("message") if data else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list) or data is None:
+        return None
+    ids = tuple(
+        str(block["tool_use_id"])
+        for block in content
+        if isinstance(block, dict)
+        and block.get("type") == "tool_result"
+        and block.get("is_error") is True
+        and isinstance(block.get("tool_use_id"), str)
+        and isinstance(block.get("content"), str)
+        and block["content"].startswith(_REJECTED)
+    )
+    stamp = parse_timestamp_ns(data.get("timestamp"))
+    return Interrupt(ids, stamp, offset) if ids and stamp is not None else None
 
 
 def open_message(context: Mapping[str, Any] | None) -> tuple[tuple[str, ...], int] | None:

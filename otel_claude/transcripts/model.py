@@ -138,6 +138,16 @@ class LlmCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Interrupt:
+    """Tool calls the user stopped (Esc) or refused in a dialog: Claude Code fires no hook for an Esc, but writes
+    their tool results ("The user doesn't want to proceed ...") with the time it happened."""
+
+    tool_use_ids: tuple[str, ...]
+    timestamp_ns: int
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ModelUsage:
     """One model's entry in a cost-state line (`modelUsage`)."""
 

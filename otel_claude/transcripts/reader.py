@@ -23,7 +23,7 @@ from typing import Any
 
 from otel_claude.transcripts.dedup import Dedup, Outcome
 from otel_claude.transcripts.lines import LineParser
-from otel_claude.transcripts.model import CostState, LlmCall
+from otel_claude.transcripts.model import CostState, Interrupt, LlmCall
 
 _log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ class ReadResult:
     skipped_lines: int = 0  # not JSON, or over the line cap
     # Responses whose last line this read found (a closing line followed it): (call key, last line's timestamp).
     closed_messages: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
+    interrupts: list[Interrupt] = field(default_factory=list)  # tool calls the user stopped or refused
 
 
 def new_cursor(path: str) -> Cursor:
@@ -126,7 +127,7 @@ def read_all_new(cursor: Cursor, dedup: Dedup | None = None, *, max_reads: int =
     """Repeats `read_new` until no complete line is left (or `max_reads` reads), merging the results."""
     result = read_new(cursor, dedup)
     calls, states, skipped, reset = list(result.calls), list(result.cost_states), result.skipped_lines, result.reset
-    progressed, closed = result.progressed, list(result.closed_messages)
+    progressed, closed, interrupts = result.progressed, list(result.closed_messages), list(result.interrupts)
     reads = 1
     while result.progressed and result.remaining_bytes > 0 and reads < max_reads:
         result = read_new(result.cursor, dedup)
@@ -136,6 +137,7 @@ def read_all_new(cursor: Cursor, dedup: Dedup | None = None, *, max_reads: int =
         reset = reset or result.reset
         progressed = progressed or result.progressed
         closed += result.closed_messages
+        interrupts += result.interrupts
         reads += 1
     return replace(
         result,
@@ -145,6 +147,7 @@ def read_all_new(cursor: Cursor, dedup: Dedup | None = None, *, max_reads: int =
         reset=reset,
         progressed=progressed,
         closed_messages=closed,
+        interrupts=interrupts,
     )
 
 
@@ -198,6 +201,7 @@ def _read(
     parser = LineParser(cursor.path, cursor.context)
     calls: list[LlmCall] = []
     states: list[CostState] = []
+    interrupts: list[Interrupt] = []
     for line_offset, line in _lines(data, offset):
         item = parser.parse(line, line_offset)
         if isinstance(item, LlmCall):
@@ -210,6 +214,8 @@ def _read(
             calls.append(item)
         elif isinstance(item, CostState):
             states.append(item)
+        elif isinstance(item, Interrupt):
+            interrupts.append(item)
     skipped += parser.bad_lines
     new_offset = offset + consumed
     new_cursor_ = replace(
@@ -228,6 +234,7 @@ def _read(
         reset=reset,
         skipped_lines=skipped,
         closed_messages=parser.closed_messages,
+        interrupts=interrupts,
     )
 
 
