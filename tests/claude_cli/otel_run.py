@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
@@ -139,11 +140,15 @@ def install_otel_claude(sandbox: Sandbox, endpoint: str, prometheus_port: int) -
 
 
 def run_with_otel_claude(
-    sandbox: Sandbox, extra_config: dict[str, str] | None = None, record_events: list[str] | None = None
+    sandbox: Sandbox,
+    extra_config: dict[str, str] | None = None,
+    record_events: list[str] | None = None,
+    drive: Callable[[Sandbox, Path], list[ClaudeResult]] | None = None,
 ) -> OtelRun:
     """Install otel-claude into the sandbox, run the scenario, wait for the export; the agent is stopped after.
 
-    The recording hook listens to the events otel-claude registered, or to `record_events`.
+    The recording hook listens to the events otel-claude registered, or to `record_events`. `drive(sandbox,
+    record)` runs the CLI instead of the scenario's print-mode runs (e.g. an interactive session in tmux).
     """
     receiver = OtlpReceiver().start()
     port = free_port()
@@ -163,7 +168,7 @@ def run_with_otel_claude(
     record = sandbox.root / "hooks.jsonl"
     sandbox.add_recording_hook(record_events or run.installed_events, record)
     try:
-        run.results = sandbox.run_scenario()
+        run.results = drive(sandbox, record) if drive is not None else sandbox.run_scenario()
         run.hooks = read_hook_records(record)
         _wait_for_export(run)
     finally:

@@ -22,11 +22,13 @@ from otel_claude import semconv as sc
 from otel_claude.transcripts.lines import parse_timestamp_ns
 
 from .conftest import SandboxFactory
+from .interactive import drive_esc, tmux_available
 from .otel_run import OtelRun, prometheus_name, run_with_otel_claude
 
 pytestmark = pytest.mark.claude
 ALLOW_HOOK = Path(__file__).with_name("allow_after_hook.py")
 PERMISSION_WAIT_S = 0.8
+ESC_AFTER_S = 2.0
 MS = 1_000_000
 
 
@@ -40,7 +42,12 @@ def otel_run(sandbox_factory: SandboxFactory, claude_version: str) -> Iterator[C
             if scenario == "permission_wait":  # a person who takes PERMISSION_WAIT_S to allow the call
                 hook = f"{shlex.quote(sys.executable)} -I -S {shlex.quote(str(ALLOW_HOOK))} {PERMISSION_WAIT_S}"
                 sandbox.add_command_hook(["PermissionRequest"], hook)
-            cache[scenario] = run_with_otel_claude(sandbox)
+            drive = None
+            if scenario == "esc_interrupt":
+                if not tmux_available():
+                    pytest.skip("tmux is needed to drive an interactive session")
+                drive = drive_esc("E2E_ESC: run the slow command", "E2E_ESC: are you there?", ESC_AFTER_S)
+            cache[scenario] = run_with_otel_claude(sandbox, drive=drive)
             for result in cache[scenario].results:
                 result.check()
         return cache[scenario]
@@ -165,3 +172,23 @@ def test_tool_spans_split_into_the_wait_on_the_user_and_the_execution(otel_run: 
     wait = prometheus_name(sc.METRIC_PERMISSION_WAIT, "_seconds", counter=False)
     assert run.prometheus(wait + "_count", gen_ai_tool_name="Bash", claude_code_permission_decision="granted") == 1
     assert run.prometheus(wait + "_sum") >= PERMISSION_WAIT_S - 0.05
+
+
+def test_a_call_stopped_with_esc_is_interrupted_at_its_real_end(otel_run: Callable[[str], OtelRun]) -> None:
+    run = otel_run("esc_interrupt")
+    (call,) = run.tool_calls().values()
+    assert call.ended is None, "2.1.330 fires no PostToolUseFailure on Esc"
+    tool = run.tool_spans()[call.tool_use_id]
+    attributes = span_attributes(tool)
+    assert attributes[sc.CC_TOOL_OUTCOME] == sc.OUTCOME_INTERRUPTED and attributes[sc.ERROR_TYPE] == "interrupted"
+    (transcript,) = run.sandbox.transcripts()
+    rejected = next(
+        json.loads(line)
+        for line in transcript.read_text(encoding="utf-8").splitlines()
+        if "doesn't want to proceed" in line and call.tool_use_id in line
+    )
+    assert tool.end_time_unix_nano == parse_timestamp_ns(rejected["timestamp"]), "the Esc's time, from the transcript"
+    took = (tool.end_time_unix_nano - tool.start_time_unix_nano) / 1e9
+    assert ESC_AFTER_S - 0.5 <= took <= ESC_AFTER_S + 1.5, "not stretched to the next prompt"
+    tool_calls = prometheus_name(sc.METRIC_TOOL_CALLS)
+    assert run.prometheus(tool_calls, gen_ai_tool_name="Bash", claude_code_tool_outcome="interrupted") == 1
