@@ -47,6 +47,7 @@ GEN_AI_TOKEN_TYPE_OUTPUT: Final = "output"
 
 # --- core semantic conventions -------------------------------------------------------------------
 ERROR_TYPE: Final = "error.type"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"  # on a failed API call's chat span
 SESSION_ID: Final = "session.id"
 SERVICE_NAME: Final = "service.name"
 SERVICE_VERSION: Final = "service.version"

@@ -32,6 +32,11 @@ def _of_type(spans: list[ReadableSpan], span_type: str) -> list[ReadableSpan]:
     return [s for s in spans if _attrs(s).get(sc.CC_SPAN_TYPE) == span_type]
 
 
+def _answered(spans: list[ReadableSpan]) -> list[ReadableSpan]:
+    """The chat spans of calls that got a response (a failed API call's span has no usage)."""
+    return [s for s in _of_type(spans, sc.SPAN_TYPE_LLM) if sc.GEN_AI_USAGE_OUTPUT_TOKENS in _attrs(s)]
+
+
 def _run_fixture(name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider) -> LiveRun:
     run = LiveRun(tracer_provider, meter_provider)
     feed_fixture(run, SESSIONS / name, load_session(name))
@@ -44,7 +49,7 @@ def test_every_chat_span_covers_its_message_first_to_last_line(
 ) -> None:
     _run_fixture(name, tracer_provider, meter_provider)
     spans = list(span_exporter.get_finished_spans())
-    chats = [c for c in _of_type(spans, sc.SPAN_TYPE_LLM) if sc.CC_LLM_SOURCE not in _attrs(c)]
+    chats = [c for c in _answered(spans) if sc.CC_LLM_SOURCE not in _attrs(c)]
     lines = message_line_times(sorted((SESSIONS / name / "transcripts").rglob("*.jsonl")))
     assert chats and len({_attrs(c)[sc.GEN_AI_RESPONSE_ID] for c in chats}) == len(chats), "each response once"
     several = 0
@@ -64,7 +69,7 @@ def test_turn_and_subagent_spans_carry_the_totals_of_their_calls(
     run = _run_fixture(name, tracer_provider, meter_provider)
     assert run.state.held == [], "every held span was released by the settle read"
     spans = list(span_exporter.get_finished_spans())
-    chats = _of_type(spans, sc.SPAN_TYPE_LLM)
+    chats = _answered(spans)
     by_trace: dict[int, list[ReadableSpan]] = defaultdict(list)
     by_parent: dict[int, list[ReadableSpan]] = defaultdict(list)
     for chat in chats:
@@ -117,7 +122,7 @@ def test_tokens_and_cost_per_session_equal_claude_codes_cost_state(
     name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
 ) -> None:
     _run_fixture(name, tracer_provider, meter_provider)
-    chats = _of_type(list(span_exporter.get_finished_spans()), sc.SPAN_TYPE_LLM)
+    chats = _answered(list(span_exporter.get_finished_spans()))
     states = _last_cost_states(name)
     assert states
     for session_id, state in states.items():
@@ -399,3 +404,23 @@ def test_a_call_stopped_with_esc_is_interrupted_at_the_transcripts_time(
     assert tool.end_time is not None and tool.end_time < to_ns(next_prompt["ts"]) - 2 * SECOND
     assert tool.status.status_code is StatusCode.ERROR and _attrs(tool)[sc.ERROR_TYPE] == sc.OUTCOME_INTERRUPTED
     assert sc.CC_UNFINISHED not in _attrs(tool)
+
+
+def test_a_failed_api_call_is_a_chat_span_with_the_apis_error(
+    tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    # The fixture's scripted 400 ("prompt is too long"): Claude Code wrote an API error line and fired StopFailure.
+    entries = [e for e in load_session("extras") if e["payload"]["session_id"].startswith("1511a3ff")]
+    assert "StopFailure" in [e["event"] for e in entries]
+    feed_fixture(LiveRun(tracer_provider, meter_provider), SESSIONS / "extras", entries)
+    spans = list(span_exporter.get_finished_spans())
+    (failed,) = _of_type(spans, sc.SPAN_TYPE_LLM)
+    (turn,) = _of_type(spans, sc.SPAN_TYPE_TURN)
+    attributes = _attrs(failed)
+    assert failed.status.status_code is StatusCode.ERROR
+    assert attributes[sc.ERROR_TYPE] == "invalid_request_error" and attributes[sc.HTTP_RESPONSE_STATUS_CODE] == 400
+    assert attributes[sc.CC_REQUEST_ID] == "req_fake_a5eeb8705af749d2b678"
+    assert sc.GEN_AI_USAGE_OUTPUT_TOKENS not in attributes, "no response, no tokens"
+    assert failed.parent is not None and turn.context is not None and failed.parent.span_id == turn.context.span_id
+    assert failed.start_time is not None and failed.end_time is not None and failed.start_time <= failed.end_time
+    assert _attrs(turn)[sc.CC_LLM_CALLS] == 0, "not counted as a call with usage"

@@ -14,16 +14,17 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
-from otel_claude.export.span_emitter import emit
-from otel_claude.live import llm_totals
+from otel_claude.export.span_emitter import FinishedSpan, emit
+from otel_claude.live import llm_totals, nesting
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
 from otel_claude.transcripts.cost import cost_of_call
 from otel_claude.transcripts.llm_calls import build_llm_span
-from otel_claude.transcripts.model import LlmCall, call_from_dict, call_to_dict
+from otel_claude.transcripts.model import ApiError, LlmCall, call_from_dict, call_to_dict
 from otel_claude.transcripts.prices import PriceTable
 
 _log = logging.getLogger(__name__)
@@ -131,3 +132,39 @@ def release_spans(ctx: SpanFactory, state: AgentState, paths: Iterable[str]) -> 
                 attributes.setdefault(sc.CC_VERSION, entry.claude_code_version)
         ctx.finish(held.span, held.end_ns, attributes, held.error)
     return True
+
+
+def emit_api_error(
+    ctx: SpanFactory, entry: TranscriptState, error: ApiError, trace_id: int, parent: int | None, model: str | None
+) -> None:
+    """A `chat` span for a request that failed (no response, no tokens), with the API's error as `error.type`."""
+    key = error.message_id or error.request_id or f"{entry.session_id}@{error.offset}"
+    attributes: dict[str, AttributeValue] = {
+        sc.SESSION_ID: entry.session_id,
+        sc.GEN_AI_CONVERSATION_ID: entry.session_id,
+        sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
+        sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
+        sc.CC_SPAN_TYPE: sc.SPAN_TYPE_LLM,
+        sc.ERROR_TYPE: error.error_type,
+    }
+    optional: tuple[tuple[str, AttributeValue | None], ...] = (
+        (sc.GEN_AI_REQUEST_MODEL, model),
+        (sc.HTTP_RESPONSE_STATUS_CODE, error.status),
+        (sc.CC_REQUEST_ID, error.request_id),
+        (sc.CC_PROMPT_ID, error.prompt_id),
+        (sc.GEN_AI_AGENT_ID, error.agent_id),
+        (sc.CC_PROJECT, entry.project),
+    )
+    attributes.update({name: value for name, value in optional if value is not None})
+    span = FinishedSpan(
+        name=sc.chat_span_name(model) if model else sc.GEN_AI_OPERATION_CHAT,
+        trace_id=trace_id,
+        span_id=nesting.api_error_span_id(entry.session_id, key),
+        parent_span_id=parent,
+        start_ns=min(error.start_ns, error.timestamp_ns),
+        end_ns=error.timestamp_ns,
+        attributes=attributes,
+        kind=SpanKind.CLIENT,
+        error=f"{error.status} {error.error_type}" if error.status else error.error_type,
+    )
+    emit(ctx.tracer, span)

@@ -26,7 +26,7 @@ from otel_claude.live.state import AgentState, HeldSpan, Session, TranscriptStat
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
-from otel_claude.transcripts.model import CostState, LlmCall
+from otel_claude.transcripts.model import ApiError, CostState, LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
@@ -199,11 +199,21 @@ class TranscriptUsage:
                 last_ns = max(last_ns, item.end_ns or item.timestamp_ns)
             else:
                 self._record_cost_state(ctx, path, entry, item, labels, last_ns or self._clock())
-        if result.interrupts and (session := self.state.sessions.get(entry.session_id)) is not None:
-            for interrupt in result.interrupts:
-                tool_calls.interrupted(ctx, session, interrupt.tool_use_ids, interrupt.timestamp_ns)
+        session = self.state.sessions.get(entry.session_id)
+        for notice in result.interrupts:
+            if isinstance(notice, ApiError):
+                trace_id, parent = nesting.for_llm_call(
+                    entry.session_id,
+                    session,
+                    agent_id=notice.agent_id or entry.agent_id,
+                    agent_trace_id=entry.trace_id,
+                    prompt_id=notice.prompt_id,
+                )
+                settling.emit_api_error(ctx, entry, notice, trace_id, parent, session.model if session else None)
+            elif session is not None:
+                tool_calls.interrupted(ctx, session, notice.tool_use_ids, notice.timestamp_ns)
         released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
-        return released or bool(result.calls)
+        return released or bool(result.calls) or bool(result.interrupts)
 
     def _record_cost_state(
         self, ctx: SpanFactory, path: str, entry: TranscriptState, state: CostState, labels: dict[str, str], at_ns: int

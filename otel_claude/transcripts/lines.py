@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from otel_claude.transcripts.model import CostState, Interrupt, LlmCall, cost_state_from_json, usage_from_json
+from otel_claude.transcripts.model import (
+    ApiError,
+    CostState,
+    Interrupt,
+    LlmCall,
+    cost_state_from_json,
+    usage_from_json,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -105,13 +112,17 @@ class LineParser:
         self._close_open_message()
         self.open_message = (call.key, call.timestamp_ns)
 
-    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | Interrupt | None:
+    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | Interrupt | ApiError | None:
         head = line[:_HEAD]
         if b'"usage":' in line or b'"usage" :' in line:
-            call = self._llm_call(self._json(line), offset)
+            data = self._json(line)
+            call = self._llm_call(data, offset)
             if call is not None:
                 self._extend_message(call)
                 return call
+            if b'"isApiErrorMessage":true' in line:
+                self._close_open_message()
+                return self._api_error(data, offset)
         if any(mark in head for mark in _CLOSING):
             self._close_open_message()
         if b'"usage":' in line or b'"usage" :' in line:
@@ -195,6 +206,29 @@ class LineParser:
             uuid=_str(data.get("uuid")),
             cwd=_str(data.get("cwd")),
             path=self._path,
+            offset=offset,
+        )
+
+    def _api_error(self, data: dict[str, Any] | None, offset: int) -> ApiError | None:
+        if data is None or data.get("isApiErrorMessage") is not True:
+            return None
+        timestamp = parse_timestamp_ns(data.get("timestamp"))
+        session_id = _str(data.get("sessionId"))
+        if timestamp is None or session_id is None:
+            return None
+        sent = [t for t in self._requests.values() if t <= timestamp]
+        status = data.get("apiErrorStatus")
+        message = data.get("message") if isinstance(data.get("message"), dict) else {}
+        return ApiError(
+            session_id=session_id,
+            timestamp_ns=timestamp,
+            start_ns=max(sent) if sent else timestamp,
+            error_type=_str(data.get("apiErrorType")) or _str(data.get("error")) or "api_error",
+            status=status if isinstance(status, int) and not isinstance(status, bool) else None,
+            request_id=_str(data.get("requestId")),
+            message_id=_str(message.get("id")) if isinstance(message, dict) else None,
+            prompt_id=self.prompt_id,
+            agent_id=_str(data.get("agentId")),
             offset=offset,
         )
 

@@ -148,6 +148,22 @@ class Interrupt:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiError:
+    """A request that failed: Claude Code writes a synthetic assistant line (`isApiErrorMessage`) for it."""
+
+    session_id: str
+    timestamp_ns: int
+    start_ns: int  # the request's api-request line when this read saw it, else the line's time
+    error_type: str  # apiErrorType (e.g. invalid_request_error, overloaded_error), else Claude Code's `error`
+    status: int | None = None  # apiErrorStatus, the HTTP status
+    request_id: str | None = None
+    message_id: str | None = None
+    prompt_id: str | None = None
+    agent_id: str | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ModelUsage:
     """One model's entry in a cost-state line (`modelUsage`)."""
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from otel_claude.transcripts.dedup import Dedup, Outcome
 from otel_claude.transcripts.lines import LineParser
-from otel_claude.transcripts.model import CostState, Interrupt, LlmCall
+from otel_claude.transcripts.model import ApiError, CostState, Interrupt, LlmCall
 
 _log = logging.getLogger(__name__)
 
@@ -88,7 +88,8 @@ class ReadResult:
     skipped_lines: int = 0  # not JSON, or over the line cap
     # Responses whose last line this read found (a closing line followed it): (call key, last line's timestamp).
     closed_messages: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
-    interrupts: list[Interrupt] = field(default_factory=list)  # tool calls the user stopped or refused
+    # Tool calls the user stopped or refused, requests that failed: what the lines show beside the LLM calls.
+    interrupts: list[Interrupt | ApiError] = field(default_factory=list)
 
 
 def new_cursor(path: str) -> Cursor:
@@ -201,7 +202,7 @@ def _read(
     parser = LineParser(cursor.path, cursor.context)
     calls: list[LlmCall] = []
     states: list[CostState] = []
-    interrupts: list[Interrupt] = []
+    interrupts: list[Interrupt | ApiError] = []
     for line_offset, line in _lines(data, offset):
         item = parser.parse(line, line_offset)
         if isinstance(item, LlmCall):
@@ -214,7 +215,7 @@ def _read(
             calls.append(item)
         elif isinstance(item, CostState):
             states.append(item)
-        elif isinstance(item, Interrupt):
+        elif isinstance(item, Interrupt | ApiError):
             interrupts.append(item)
     skipped += parser.bad_lines
     new_offset = offset + consumed
