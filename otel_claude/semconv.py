@@ -137,13 +137,16 @@ OUTCOME_ERROR: Final = "error"
 OUTCOME_INTERRUPTED: Final = "interrupted"
 OUTCOME_PERMISSION_DENIED: Final = "permission_denied"
 OUTCOME_UNFINISHED: Final = "unfinished"
+OUTCOME_BLOCKED: Final = "blocked"  # Claude Code refused the call itself (no PreToolUse fired); from the transcript
 TOOL_OUTCOMES: Final = (
     OUTCOME_SUCCESS,
     OUTCOME_ERROR,
     OUTCOME_INTERRUPTED,
     OUTCOME_PERMISSION_DENIED,
     OUTCOME_UNFINISHED,
+    OUTCOME_BLOCKED,
 )
+RAN_OUTCOMES: Final = (OUTCOME_SUCCESS, OUTCOME_ERROR, OUTCOME_INTERRUPTED)  # calls that executed
 
 # Turn outcomes.
 TURN_COMPLETED: Final = "completed"

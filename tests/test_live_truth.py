@@ -424,3 +424,53 @@ def test_a_failed_api_call_is_a_chat_span_with_the_apis_error(
     assert failed.parent is not None and turn.context is not None and failed.parent.span_id == turn.context.span_id
     assert failed.start_time is not None and failed.end_time is not None and failed.start_time <= failed.end_time
     assert _attrs(turn)[sc.CC_LLM_CALLS] == 0, "not counted as a call with usage"
+
+
+BLOCKED = SESSIONS.parent / "blocked-call"
+
+
+def test_a_call_claude_code_blocks_itself_gets_a_span_from_the_transcript(
+    tmp_path: Path,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    metric_reader: Any,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    entries = [json.loads(line) for line in (BLOCKED / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert not [e for e in entries if "ToolUse" in e["event"]], "no hook fired for the blocked call"
+    progressive = ProgressiveTranscripts(BLOCKED, tmp_path)
+    run = LiveRun(tracer_provider, meter_provider)
+    feed_fixture(run, tmp_path, entries, progressive)
+    spans = list(span_exporter.get_finished_spans())
+    (tool,) = [s for s in spans if _attrs(s).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL]
+    (transcript,) = (BLOCKED / "transcripts").rglob("*.jsonl")
+    lines = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
+    use = next(
+        d
+        for d in lines
+        if d.get("type") == "assistant" and any(b.get("type") == "tool_use" for b in d["message"]["content"])
+    )
+    result = next(d for d in lines if "Blocked: standalone sleep" in json.dumps(d) and d.get("type") == "user")
+    attributes = _attrs(tool)
+    assert tool.name == sc.tool_span_name("Bash") and attributes[sc.CC_TOOL_OUTCOME] == sc.OUTCOME_BLOCKED
+    assert (tool.start_time, tool.end_time) == (
+        parse_timestamp_ns(use["timestamp"]),
+        parse_timestamp_ns(result["timestamp"]),
+    )
+    first_turn = min(_of_type(spans, sc.SPAN_TYPE_TURN), key=lambda t: t.start_time or 0)
+    assert tool.parent is not None and first_turn.context is not None
+    assert tool.parent.span_id == first_turn.context.span_id
+    assert tool.status.status_code is StatusCode.UNSET and sc.ERROR_TYPE not in attributes
+    outcomes: dict[str, float] = {}
+    durations = 0
+    data = metric_reader.get_metrics_data()
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    if metric.name == sc.METRIC_TOOL_CALLS:
+                        outcome = str(point.attributes.get(sc.CC_TOOL_OUTCOME))
+                        outcomes[outcome] = outcomes.get(outcome, 0) + point.value
+                    if metric.name == sc.METRIC_TOOL_DURATION:
+                        durations += point.count
+    assert outcomes == {sc.OUTCOME_BLOCKED: 1} and durations == 0, "counted, with no execution time"

@@ -64,7 +64,7 @@ class HookMetrics:
     ) -> None:
         attributes = {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.CC_TOOL_OUTCOME: outcome, sc.CC_AGENT_KIND: agent_kind}
         self._tool_calls.add(1, attributes)
-        if outcome != sc.OUTCOME_UNFINISHED:
+        if outcome in sc.RAN_OUTCOMES:  # execution time: a call that never ran has none
             self._tool_duration.record(max(duration_s, 0.0), attributes)
         if error_type is not None:
             self._tool_errors.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.ERROR_TYPE: error_type})

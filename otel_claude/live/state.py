@@ -48,6 +48,18 @@ class ToolCall(BaseModel):
     span: OpenSpan
 
 
+class RefusedToolCall(BaseModel):
+    """A tool call the transcript shows refused by Claude Code, waiting until its turn is over: if no PreToolUse
+    came for it by then, it gets a span of its own (live/tool_calls.py)."""
+
+    tool_use_id: str
+    tool_name: str
+    start_ns: int
+    end_ns: int
+    reason: str
+    prompt_id: str | None = None
+
+
 class Subagent(BaseModel):
     agent_id: str
     agent_type: str
@@ -81,6 +93,7 @@ class Session(BaseModel):
     closed_tools: list[str] = Field(default_factory=list)
     closed_subagents: list[str] = Field(default_factory=list)
     closed_prompts: list[str] = Field(default_factory=list)
+    refused: list[RefusedToolCall] = Field(default_factory=list)  # bounded (MAX_REFUSED in tool_calls)
     reported_cost_usd: float | None = None  # Claude Code's own running cost (its cost-state lines)
     claude_code_version: str | None = None  # from its transcript's lines (hook payloads do not carry it)
     cost_usd: float = 0.0  # ours, summed over the session's LLM calls

@@ -23,13 +23,14 @@ from otel_claude.live.events import (
     SubagentStop,
 )
 from otel_claude.live.span_factory import SpanFactory, json_text, remember, size_of
-from otel_claude.live.state import Session, Subagent, ToolCall
+from otel_claude.live.state import RefusedToolCall, Session, Subagent, ToolCall
 
 _log = logging.getLogger(__name__)
 AGENT_TOOLS = frozenset({"Agent", "Task"})
 COMPACTION_AGENT_TYPE = "compact"
 MAX_UNCLAIMED_AGENT_TOOLS = 32
 TRANSCRIPT = "transcript"  # closed_by of a call whose end only the transcript showed
+MAX_REFUSED = 32
 _PROGRAM = re.compile(r"[A-Za-z0-9._+-]{1,40}")
 _ERROR_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Exit code \d+"), "nonzero_exit"),
@@ -341,6 +342,59 @@ def interrupted(ctx: SpanFactory, session: Session, tool_use_ids: tuple[str, ...
         else:
             error = "interrupted by the user"
             end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_INTERRUPTED, error=error, closed_by=TRANSCRIPT)
+
+
+def note_refused(session: Session, refused: RefusedToolCall) -> None:
+    if refused.tool_use_id in session.tools or refused.tool_use_id in session.closed_tools:
+        return  # its hooks fired: the span exists
+    if all(r.tool_use_id != refused.tool_use_id for r in session.refused):
+        session.refused.append(refused)
+        del session.refused[:-MAX_REFUSED]
+
+
+def flush_refused(ctx: SpanFactory, session: Session) -> None:
+    """Spans for refused calls whose turn is over with no PreToolUse for them: Claude Code blocked them itself."""
+    waiting: list[RefusedToolCall] = []
+    for refused in session.refused:
+        if refused.tool_use_id in session.tools or refused.tool_use_id in session.closed_tools:
+            continue
+        if session.turn is not None and refused.prompt_id in (None, session.turn.prompt_key):
+            waiting.append(refused)
+            continue
+        _refused_span(ctx, session, refused)
+    session.refused = waiting
+
+
+def _refused_span(ctx: SpanFactory, session: Session, refused: RefusedToolCall) -> None:
+    key = refused.prompt_id
+    trace_id, parent = (
+        (nesting.turn_trace_id(session.session_id, key), nesting.turn_span_id(session.session_id, key))
+        if key
+        else nesting.turn_or_session(session)
+    )
+    attributes: dict[str, Any] = {
+        sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL,
+        sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_EXECUTE_TOOL,
+        sc.GEN_AI_TOOL_NAME: refused.tool_name,
+        sc.GEN_AI_TOOL_CALL_ID: refused.tool_use_id,
+        sc.GEN_AI_TOOL_TYPE: sc.GEN_AI_TOOL_TYPE_FUNCTION,
+        sc.CC_AGENT_KIND: "main",
+    }
+    span = ctx.open_span(
+        sc.tool_span_name(refused.tool_name),
+        trace_id,
+        nesting.tool_span_id(session.session_id, refused.tool_use_id),
+        parent,
+        refused.start_ns,
+        session,
+        attributes,
+    )
+    call = ToolCall(tool_use_id=refused.tool_use_id, tool_name=refused.tool_name, prompt_key=key, span=span)
+    if refused.reason.startswith("Blocked"):  # Claude Code's own policy refused it, as a permission rule would
+        extra = {sc.CC_TOOL_ERROR: json_text(refused.reason, 1000)}
+        end_tool_call(ctx, session, call, refused.end_ns, sc.OUTCOME_BLOCKED, closed_by=TRANSCRIPT, extra=extra)
+    else:  # it could not start (e.g. its input failed validation): a failure, which no hook reports
+        end_tool_call(ctx, session, call, refused.end_ns, sc.OUTCOME_ERROR, error=refused.reason, closed_by=TRANSCRIPT)
 
 
 def close_open_calls(ctx: SpanFactory, session: Session, end_ns: int, closed_by: str, *, main_only: bool) -> None:

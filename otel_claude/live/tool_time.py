@@ -27,7 +27,7 @@ def split(
     ctx: SpanFactory, session: Session, call: ToolCall, end_ns: int, outcome: str, duration_ms: float | None
 ) -> ToolTime:
     """Emits the children of `call`'s span and says how long it executed and waited."""
-    ran = outcome in (sc.OUTCOME_SUCCESS, sc.OUTCOME_ERROR, sc.OUTCOME_INTERRUPTED)
+    ran = outcome in sc.RAN_OUTCOMES
     execution_start: int | None = None
     if duration_ms is not None and ran:
         execution_start = max(end_ns - round(duration_ms * 1_000_000), call.span.start_ns)

@@ -22,11 +22,11 @@ from otel_claude.live import llm_totals, nesting, settling, tool_calls, unseen_c
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.span_factory import SpanFactory
-from otel_claude.live.state import AgentState, HeldSpan, Session, TranscriptState
+from otel_claude.live.state import AgentState, HeldSpan, RefusedToolCall, Session, TranscriptState
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
-from otel_claude.transcripts.model import ApiError, CostState, LlmCall
+from otel_claude.transcripts.model import ApiError, CostState, LlmCall, RefusedCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
@@ -210,8 +210,21 @@ class TranscriptUsage:
                     prompt_id=notice.prompt_id,
                 )
                 settling.emit_api_error(ctx, entry, notice, trace_id, parent, session.model if session else None)
+            elif isinstance(notice, RefusedCall):
+                if session is not None and not entry.agent_id:
+                    refused = RefusedToolCall(
+                        tool_use_id=notice.tool_use_id,
+                        tool_name=notice.tool_name,
+                        start_ns=notice.start_ns,
+                        end_ns=notice.timestamp_ns,
+                        reason=notice.reason,
+                        prompt_id=notice.prompt_id,
+                    )
+                    tool_calls.note_refused(session, refused)
             elif session is not None:
                 tool_calls.interrupted(ctx, session, notice.tool_use_ids, notice.timestamp_ns)
+        if session is not None and session.refused:
+            tool_calls.flush_refused(ctx, session)
         released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
         return released or bool(result.calls) or bool(result.interrupts)
 

@@ -20,6 +20,7 @@ from otel_claude.transcripts.model import (
     CostState,
     Interrupt,
     LlmCall,
+    RefusedCall,
     cost_state_from_json,
     usage_from_json,
 )
@@ -37,6 +38,10 @@ _USER_LINE = b'"type":"user"'
 # The tool result Claude Code writes for a call the user stopped with Esc or refused (2.1.330).
 _REJECTED = "The user doesn't want to proceed with this tool use"
 _REJECTED_MARK = _REJECTED.encode()
+_TOOL_USE_ERROR = "<tool_use_error>"  # a call Claude Code refused or could not start (validation, a block)
+_TOOL_USE_ERROR_MARK = _TOOL_USE_ERROR.encode()
+_MAX_TOOL_USES = 64
+_MAX_REASON_CHARS = 1000
 # Lines after which no more content block of the response before them can come: the tool results or next prompt,
 # the next request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch, tools-used) can fall
 # between two blocks of one response and close nothing.
@@ -85,6 +90,11 @@ class LineParser:
         # content block, so its end is the last of them, known once a closing line follows.
         self.open_message: tuple[tuple[str, ...], int] | None = open_message(context)
         self.closed_messages: list[tuple[tuple[str, ...], int]] = []  # (key, last line's timestamp), in order
+        uses = context.get("tool_uses")
+        # The recent tool_use blocks, id -> [tool name, line time]: what a refused call's result line lacks.
+        self._tool_uses: dict[str, list[Any]] = (
+            {k: v for k, v in uses.items() if isinstance(v, list) and len(v) == 2} if isinstance(uses, dict) else {}
+        )
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {}
@@ -98,6 +108,8 @@ class LineParser:
             context["last_cost"] = dict(self._last_cost)
         if self.open_message is not None:
             context["open_message"] = [list(self.open_message[0]), self.open_message[1]]
+        if self._tool_uses:
+            context["tool_uses"] = dict(self._tool_uses)
         return context
 
     def _close_open_message(self) -> None:
@@ -112,13 +124,14 @@ class LineParser:
         self._close_open_message()
         self.open_message = (call.key, call.timestamp_ns)
 
-    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | Interrupt | ApiError | None:
+    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | Interrupt | ApiError | RefusedCall | None:
         head = line[:_HEAD]
         if b'"usage":' in line or b'"usage" :' in line:
             data = self._json(line)
             call = self._llm_call(data, offset)
             if call is not None:
                 self._extend_message(call)
+                self._note_tool_uses(data, call.timestamp_ns)
                 return call
             if b'"isApiErrorMessage":true' in line:
                 self._close_open_message()
@@ -140,6 +153,10 @@ class LineParser:
                 interrupt = _interrupt(self._json(line), offset)
                 if interrupt is not None:
                     return interrupt
+            if _TOOL_USE_ERROR_MARK in head:
+                refused = self._refused(self._json(line), offset)
+                if refused is not None:
+                    return refused
         match = _PROMPT_ID.search(head)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
@@ -208,6 +225,35 @@ class LineParser:
             path=self._path,
             offset=offset,
         )
+
+    def _note_tool_uses(self, data: dict[str, Any] | None, timestamp: int) -> None:
+        message = data.get("message") if data else None
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, dict) and block.get("type") == "tool_use" and isinstance(block.get("id"), str):
+                self._tool_uses[block["id"]] = [str(block.get("name") or "unknown"), timestamp]
+        while len(self._tool_uses) > _MAX_TOOL_USES:
+            del self._tool_uses[next(iter(self._tool_uses))]
+
+    def _refused(self, data: dict[str, Any] | None, offset: int) -> RefusedCall | None:
+        message = data.get("message") if data else None
+        content = message.get("content") if isinstance(message, dict) else None
+        stamp = parse_timestamp_ns(data.get("timestamp")) if data else None
+        if not isinstance(content, list) or data is None or stamp is None:
+            return None
+        for block in content:
+            if not (isinstance(block, dict) and block.get("type") == "tool_result" and block.get("is_error") is True):
+                continue
+            text, tool_use_id = block.get("content"), block.get("tool_use_id")
+            use = self._tool_uses.get(tool_use_id) if isinstance(tool_use_id, str) else None
+            if isinstance(text, str) and text.startswith(_TOOL_USE_ERROR) and use and isinstance(tool_use_id, str):
+                reason = text.removeprefix(_TOOL_USE_ERROR).removesuffix("</tool_use_error>")
+                start = use[1] if isinstance(use[1], int) and use[1] <= stamp else stamp
+                prompt_id = _str(data.get("promptId")) or self.prompt_id
+                return RefusedCall(
+                    tool_use_id, str(use[0]), start, stamp, reason[:_MAX_REASON_CHARS], prompt_id, offset
+                )
+        return None
 
     def _api_error(self, data: dict[str, Any] | None, offset: int) -> ApiError | None:
         if data is None or data.get("isApiErrorMessage") is not True:

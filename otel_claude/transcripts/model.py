@@ -148,6 +148,20 @@ class Interrupt:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedCall:
+    """A tool call Claude Code refused before running it (a `<tool_use_error>` result, e.g. "Blocked: standalone
+    sleep 30"): no hook fires for some of these, so the transcript is the only witness."""
+
+    tool_use_id: str
+    tool_name: str
+    start_ns: int  # the line of its tool_use block
+    timestamp_ns: int  # the line of its result
+    reason: str  # the result's text (may hold content: exported only as a redacted error, like tool errors)
+    prompt_id: str | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ApiError:
     """A request that failed: Claude Code writes a synthetic assistant line (`isApiErrorMessage`) for it."""
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from otel_claude.transcripts.dedup import Dedup, Outcome
 from otel_claude.transcripts.lines import LineParser
-from otel_claude.transcripts.model import ApiError, CostState, Interrupt, LlmCall
+from otel_claude.transcripts.model import ApiError, CostState, Interrupt, LlmCall, RefusedCall
 
 _log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class ReadResult:
     # Responses whose last line this read found (a closing line followed it): (call key, last line's timestamp).
     closed_messages: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
     # Tool calls the user stopped or refused, requests that failed: what the lines show beside the LLM calls.
-    interrupts: list[Interrupt | ApiError] = field(default_factory=list)
+    interrupts: list[Interrupt | ApiError | RefusedCall] = field(default_factory=list)
 
 
 def new_cursor(path: str) -> Cursor:
@@ -202,7 +202,7 @@ def _read(
     parser = LineParser(cursor.path, cursor.context)
     calls: list[LlmCall] = []
     states: list[CostState] = []
-    interrupts: list[Interrupt | ApiError] = []
+    interrupts: list[Interrupt | ApiError | RefusedCall] = []
     for line_offset, line in _lines(data, offset):
         item = parser.parse(line, line_offset)
         if isinstance(item, LlmCall):
@@ -215,7 +215,7 @@ def _read(
             calls.append(item)
         elif isinstance(item, CostState):
             states.append(item)
-        elif isinstance(item, Interrupt | ApiError):
+        elif isinstance(item, Interrupt | ApiError | RefusedCall):
             interrupts.append(item)
     skipped += parser.bad_lines
     new_offset = offset + consumed
