@@ -254,6 +254,7 @@ class TranscriptUsage:
                 timestamp_ns=end_ns,
                 start_ns=start_ns,
                 uuid=f"cost-state@{state.offset}:{model}",
+                prompt_id=state.prompt_id,  # its turn, when no compaction is known to hold it
                 path=path,
                 offset=state.offset,
             )

@@ -299,6 +299,7 @@ class LineParser:
             has_unknown_model_cost=state.has_unknown_model_cost,
             delta_usd_by_model=delta,
             offset=offset,
+            prompt_id=self.prompt_id,
         )
 
 

@@ -201,6 +201,7 @@ class CostState:
     # The cost added since the previous cost-state this reader saw in the file, per model (never negative).
     delta_usd_by_model: Mapping[str, float] = field(default_factory=dict)
     offset: int = 0
+    prompt_id: str | None = None  # the prompt of the lines before it: the turn its run ended with
 
 
 def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | None:
