@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from otel_claude import semconv as sc
 from otel_claude.transcripts.lines import parse_timestamp_ns
 
 from .conftest import SandboxFactory
+from .harness import ClaudeResult, Sandbox
 from .interactive import drive_esc, tmux_available
 from .otel_run import OtelRun, prometheus_name, run_with_otel_claude
 
@@ -43,6 +46,8 @@ def otel_run(sandbox_factory: SandboxFactory, claude_version: str) -> Iterator[C
                 hook = f"{shlex.quote(sys.executable)} -I -S {shlex.quote(str(ALLOW_HOOK))} {PERMISSION_WAIT_S}"
                 sandbox.add_command_hook(["PermissionRequest"], hook)
             drive = None
+            if scenario == "init_only":
+                drive = _init_only
             if scenario == "esc_interrupt":
                 if not tmux_available():
                     pytest.skip("tmux is needed to drive an interactive session")
@@ -55,6 +60,21 @@ def otel_run(sandbox_factory: SandboxFactory, claude_version: str) -> Iterator[C
     yield get
     for run in cache.values():
         run.receiver.stop()
+
+
+def _init_only(sandbox: Sandbox, record: Path) -> list[ClaudeResult]:
+    """`claude --init-only`: Setup and SessionStart fire together, and Setup usually reaches the spool first."""
+    started = time.time()
+    proc = subprocess.run(
+        [str(sandbox.claude), "--init-only"],
+        cwd=sandbox.workdir,
+        env=sandbox.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    return [ClaudeResult(proc.args, proc.returncode, proc.stdout, proc.stderr, started, time.time() - started)]
 
 
 def _line_times(paths: list[Path]) -> dict[str, list[int]]:
@@ -192,3 +212,18 @@ def test_a_call_stopped_with_esc_is_interrupted_at_its_real_end(otel_run: Callab
     assert ESC_AFTER_S - 0.5 <= took <= ESC_AFTER_S + 1.5, "not stretched to the next prompt"
     tool_calls = prometheus_name(sc.METRIC_TOOL_CALLS)
     assert run.prometheus(tool_calls, gen_ai_tool_name="Bash", claude_code_tool_outcome="interrupted") == 1
+
+
+def test_init_only_setup_before_session_start_still_opens_a_startup_session(otel_run: Callable[[str], OtelRun]) -> None:
+    run = otel_run("init_only")
+    starts = run.events("SessionStart")
+    assert starts and run.events("Setup"), "--init-only fires Setup and SessionStart"
+    order = [h["event"] for h in run.hooks]
+    (session,) = run.spans_of_type(sc.SPAN_TYPE_SESSION)
+    attributes = span_attributes(session)
+    # Whatever order the concurrent hooks reached the spool in (recorded here: order), the answer is the same.
+    assert attributes[sc.CC_SESSION_SOURCE] == starts[0]["source"], order
+    assert attributes.get(sc.CC_UNFINISHED) is False and sc.CC_CLOSED_BY not in attributes, order
+    sessions = prometheus_name(sc.METRIC_SESSIONS)
+    assert run.prometheus(sessions, claude_code_session_source="unknown") == 0
+    assert run.prometheus(sessions) == 1
