@@ -102,7 +102,9 @@ def test_chat_spans_cover_their_response_from_first_to_last_line(otel_run: Calla
         assert chat.end_time_unix_nano == max(times), "the span ends at the response's last line"
         assert chat.start_time_unix_nano <= min(times)
         apart += max(times) - min(times) >= 250_000_000  # the block delays are 600 and 300 ms
-    assert apart >= 2, "the stand-in streamed the blocks of two responses apart: the fault's condition"
+    # The fault's condition: a response whose lines are far apart (on a loaded machine the CLI may write the
+    # 300 ms one's lines closer together, so one such response is what is required).
+    assert apart >= 1, "the stand-in streamed a response's blocks apart"
 
 
 def _totals(spans: list[Span], key: str) -> float:
