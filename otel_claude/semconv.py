@@ -152,6 +152,7 @@ RAN_OUTCOMES: Final = (OUTCOME_SUCCESS, OUTCOME_ERROR, OUTCOME_INTERRUPTED)  # c
 TURN_COMPLETED: Final = "completed"
 TURN_FAILED: Final = "failed"
 TURN_UNFINISHED: Final = "unfinished"
+TURN_INTERRUPTED: Final = "interrupted"  # the user pressed Esc during a tool call (from the transcript)
 
 # Token kinds, as the `claude_code.token.kind` label of the token counter.
 TOKEN_KIND_INPUT: Final = "input"

@@ -404,6 +404,10 @@ def test_a_call_stopped_with_esc_is_interrupted_at_the_transcripts_time(
     assert tool.end_time is not None and tool.end_time < to_ns(next_prompt["ts"]) - 2 * SECOND
     assert tool.status.status_code is StatusCode.ERROR and _attrs(tool)[sc.ERROR_TYPE] == sc.OUTCOME_INTERRUPTED
     assert sc.CC_UNFINISHED not in _attrs(tool)
+    # Claude Code stopped there and waited for the user: the turn ended with the Esc, not at the next prompt.
+    first, second = sorted(_of_type(spans, sc.SPAN_TYPE_TURN), key=lambda t: t.start_time or 0)
+    assert _attrs(first)[sc.CC_TURN_OUTCOME] == sc.TURN_INTERRUPTED and first.end_time == tool.end_time
+    assert sc.CC_UNFINISHED not in _attrs(first) and _attrs(second)[sc.CC_TURN_OUTCOME] == sc.TURN_COMPLETED
 
 
 def test_a_failed_api_call_is_a_chat_span_with_the_apis_error(

@@ -18,7 +18,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
-from otel_claude.live import llm_totals, nesting, settling, tool_calls, unseen_calls
+from otel_claude.live import lifecycle, llm_totals, nesting, settling, tool_calls, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.span_factory import SpanFactory
@@ -223,6 +223,10 @@ class TranscriptUsage:
                     tool_calls.note_refused(session, refused)
             elif session is not None:
                 tool_calls.interrupted(ctx, session, notice.tool_use_ids, notice.timestamp_ns)
+                if session.turn is not None and notice.prompt_id == session.turn.prompt_key:
+                    # Claude Code stops and waits for the user: the turn ended here, not at the next prompt.
+                    end_ns = max(notice.timestamp_ns, session.turn.span.start_ns)
+                    lifecycle.end_turn(ctx, session, end_ns, sc.TURN_INTERRUPTED, closed_by=tool_calls.TRANSCRIPT)
         if session is not None and session.refused:
             tool_calls.flush_refused(ctx, session)
         released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)

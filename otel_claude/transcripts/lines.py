@@ -319,7 +319,7 @@ def _interrupt(data: dict[str, Any] | None, offset: int) -> Interrupt | None:
         and block["content"].startswith(_REJECTED)
     )
     stamp = parse_timestamp_ns(data.get("timestamp"))
-    return Interrupt(ids, stamp, offset) if ids and stamp is not None else None
+    return Interrupt(ids, stamp, offset, _str(data.get("promptId"))) if ids and stamp is not None else None
 
 
 def open_message(context: Mapping[str, Any] | None) -> tuple[tuple[str, ...], int] | None:

@@ -145,6 +145,7 @@ class Interrupt:
     tool_use_ids: tuple[str, ...]
     timestamp_ns: int
     offset: int = 0
+    prompt_id: str | None = None  # the turn it ended
 
 
 @dataclass(frozen=True, slots=True)

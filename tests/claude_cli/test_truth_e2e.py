@@ -214,6 +214,10 @@ def test_a_call_stopped_with_esc_is_interrupted_at_its_real_end(otel_run: Callab
     assert ESC_AFTER_S - 0.5 <= took <= ESC_AFTER_S + 1.5, "not stretched to the next prompt"
     tool_calls = prometheus_name(sc.METRIC_TOOL_CALLS)
     assert run.prometheus(tool_calls, gen_ai_tool_name="Bash", claude_code_tool_outcome="interrupted") == 1
+    outcomes = sorted(
+        (t.start_time_unix_nano, span_attributes(t)[sc.CC_TURN_OUTCOME]) for t in run.spans_of_type(sc.SPAN_TYPE_TURN)
+    )
+    assert [o for _, o in outcomes] == [sc.TURN_INTERRUPTED, sc.TURN_COMPLETED]
 
 
 def test_init_only_setup_before_session_start_still_opens_a_startup_session(otel_run: Callable[[str], OtelRun]) -> None:
