@@ -46,6 +46,7 @@ GEN_AI_TOKEN_TYPE_OUTPUT: Final = "output"
 
 # --- core semantic conventions -------------------------------------------------------------------
 ERROR_TYPE: Final = "error.type"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"  # on a failed API call's chat span
 SESSION_ID: Final = "session.id"
 SERVICE_NAME: Final = "service.name"
 SERVICE_VERSION: Final = "service.version"
@@ -114,6 +115,15 @@ CC_TOOL_PERMISSION_REQUESTED: Final = "claude_code.tool.permission_requested"
 CC_PERMISSION_DENIED_REASON: Final = "claude_code.permission.denied_reason"
 CC_TOOL_BATCH_SIZE: Final = "claude_code.tool.batch.size"
 CC_SUBAGENT_START_MISSING: Final = "claude_code.subagent.start_missing"
+# On a chat span that no transcript line shows (e.g. /compact's summary), counted from Claude Code's cost-state line.
+CC_LLM_SOURCE: Final = "claude_code.llm.source"
+LLM_SOURCE_COST_STATE: Final = "cost_state"
+CC_PERMISSION_DECISION: Final = "claude_code.permission.decision"  # granted | denied | unknown
+PERMISSION_GRANTED: Final = "granted"
+PERMISSION_DENIED: Final = "denied"
+PERMISSION_UNKNOWN: Final = "unknown"
+CC_VERSION: Final = "claude_code.version"  # the Claude Code that wrote the transcript (session and turn spans)
+CC_LLM_CALLS: Final = "claude_code.llm.calls"  # on turn and subagent spans: how many LLM calls their totals sum
 
 # Span type values.
 SPAN_TYPE_SESSION: Final = "session"
@@ -122,6 +132,8 @@ SPAN_TYPE_TOOL: Final = "tool"
 SPAN_TYPE_SUBAGENT: Final = "subagent"
 SPAN_TYPE_LLM: Final = "llm"
 SPAN_TYPE_COMPACTION: Final = "compaction"
+SPAN_TYPE_TOOL_EXECUTION: Final = "tool_execution"
+SPAN_TYPE_PERMISSION_WAIT: Final = "permission_wait"
 
 # Tool outcomes.
 OUTCOME_SUCCESS: Final = "success"
@@ -129,11 +141,22 @@ OUTCOME_ERROR: Final = "error"
 OUTCOME_INTERRUPTED: Final = "interrupted"
 OUTCOME_PERMISSION_DENIED: Final = "permission_denied"
 OUTCOME_UNFINISHED: Final = "unfinished"
+OUTCOME_BLOCKED: Final = "blocked"  # Claude Code refused the call itself (no PreToolUse fired); from the transcript
+TOOL_OUTCOMES: Final = (
+    OUTCOME_SUCCESS,
+    OUTCOME_ERROR,
+    OUTCOME_INTERRUPTED,
+    OUTCOME_PERMISSION_DENIED,
+    OUTCOME_UNFINISHED,
+    OUTCOME_BLOCKED,
+)
+RAN_OUTCOMES: Final = (OUTCOME_SUCCESS, OUTCOME_ERROR, OUTCOME_INTERRUPTED)  # calls that executed
 
 # Turn outcomes.
 TURN_COMPLETED: Final = "completed"
 TURN_FAILED: Final = "failed"
 TURN_UNFINISHED: Final = "unfinished"
+TURN_INTERRUPTED: Final = "interrupted"  # the user pressed Esc during a tool call (from the transcript)
 
 # Token kinds, as the `claude_code.token.kind` label of the token counter.
 TOKEN_KIND_INPUT: Final = "input"
@@ -145,6 +168,9 @@ TOKEN_KINDS: Final = (TOKEN_KIND_INPUT, TOKEN_KIND_OUTPUT, TOKEN_KIND_CACHE_READ
 # --- span names ----------------------------------------------------------------------------------
 SPAN_SESSION: Final = "claude_code.session"
 SPAN_COMPACTION: Final = "claude_code.compaction"
+# Children of a tool span, named as Claude Code's own beta traces name them (tool.execution, tool.blocked_on_user).
+SPAN_TOOL_EXECUTION: Final = "claude_code.tool.execution"
+SPAN_TOOL_PERMISSION_WAIT: Final = "claude_code.tool.blocked_on_user"
 AGENT_NAME_MAIN: Final = "claude-code"
 
 
@@ -178,6 +204,7 @@ METRIC_SUBAGENTS: Final = "otel_claude.subagents"
 METRIC_SUBAGENT_DURATION: Final = "otel_claude.subagent.duration"
 METRIC_COMPACTIONS: Final = "otel_claude.compactions"
 METRIC_PERMISSION_REQUESTS: Final = "otel_claude.permission.requests"
+METRIC_PERMISSION_WAIT: Final = "otel_claude.permission.wait"  # seconds a tool call waited for the user's decision
 METRIC_NOTIFICATIONS: Final = "otel_claude.notifications"
 METRIC_TOKENS: Final = "otel_claude.tokens"
 METRIC_COST: Final = "otel_claude.cost"

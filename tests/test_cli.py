@@ -17,7 +17,7 @@ def test_backfill_takes_options_before_or_after_its_paths(
     empty.mkdir()
     argv = ["--dry-run", str(empty)] if order == "options-first" else [str(empty), "--dry-run"]
     assert main(["backfill", *argv]) == 0
-    assert "LLM calls exported: 0" in capsys.readouterr().out
+    assert "LLM calls found: 0" in capsys.readouterr().out  # the dry run took its path and its option
 
 
 def test_backfill_help_is_backfills_own(capsys: pytest.CaptureFixture[str]) -> None:

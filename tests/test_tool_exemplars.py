@@ -34,6 +34,8 @@ def test_tool_duration_exemplars_point_at_the_tool_spans(
     feed(make_processor(tracer_provider, meter_provider), load_session(name))
     tool_spans = {(s.context.trace_id, s.context.span_id): s for s in span_exporter.get_finished_spans()
                   if (s.attributes or {}).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL}
+    executions = {(s.context.trace_id, s.parent.span_id): s for s in span_exporter.get_finished_spans()
+                  if s.name == sc.SPAN_TOOL_EXECUTION and s.parent is not None}
     histogram = _points(metric_reader, sc.METRIC_TOOL_DURATION)
     assert histogram and tool_spans
     seen = 0
@@ -44,11 +46,12 @@ def test_tool_duration_exemplars_point_at_the_tool_spans(
             assert span is not None, "an exemplar that leads to no tool span"
             attributes = span.attributes or {}
             # The exemplar's span is a call of the data point's tool, with that outcome, and the measured
-            # value is that span's duration.
+            # value is that call's execution time (its execution child, else the whole call).
             assert attributes[sc.GEN_AI_TOOL_NAME] == (point.attributes or {})[sc.GEN_AI_TOOL_NAME]
             assert attributes[sc.CC_TOOL_OUTCOME] == (point.attributes or {})[sc.CC_TOOL_OUTCOME]
-            assert span.end_time is not None and span.start_time is not None
-            assert exemplar.value == pytest.approx((span.end_time - span.start_time) / 1e9)
+            timed = executions.get((span.context.trace_id, span.context.span_id), span)
+            assert timed.end_time is not None and timed.start_time is not None
+            assert exemplar.value == pytest.approx((timed.end_time - timed.start_time) / 1e9)
             seen += 1
     assert seen >= len(histogram)
     counters = _points(metric_reader, sc.METRIC_TOOL_CALLS)

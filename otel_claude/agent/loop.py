@@ -118,6 +118,9 @@ class Agent:
                     break
                 self._stop.wait(POLL_INTERVAL_S)
             self._housekeeping()
+        if self.processor.usage is not None:  # the settle re-reads run now: held turn spans leave with this agent
+            self.processor.usage.settle_all()
+            self._run_due_reads()
         self.shutdown()
 
     def _run_due_reads(self) -> bool:

@@ -7,6 +7,7 @@ import os
 import time
 from typing import Any
 
+from otel_claude import config as agent_config
 from otel_claude.agent.status import count_lines, read_status
 from otel_claude.handoff import agent_lock, env, spool
 
@@ -21,11 +22,30 @@ def collect(state_dir: str) -> dict[str, Any]:
         "config_file": env.config_file(env.effective_environment()),
         "agent": {"running": pid is not None, "pid": pid},
         "spool": {"records": len(sizes), "bytes": sum(sizes)},
-        "dropped_records": count_lines(paths.drops_log)
-        + count_lines(os.path.join(spool.fallback_dir(), "drops.log")),
+        "dropped_records": count_lines(paths.drops_log) + count_lines(os.path.join(spool.fallback_dir(), "drops.log")),
         "dead_letters": count_lines(paths.dead_letters),
         "last_report": agent_status,
+        "configured": _configured_endpoints(),
     }
+
+
+def _configured_endpoints() -> dict[str, str | None]:
+    """Where the agent will export, from the config file and environment: what status shows before it reported."""
+    config = agent_config.load()
+    otlp_on = config.traces_exporter == "otlp" or "otlp" in config.metrics_exporters
+    prometheus_on = "prometheus" in config.metrics_exporters
+    return {
+        "otlp": config.otlp_endpoint if otlp_on else None,
+        "prometheus": f"http://{config.prometheus_host}:{config.prometheus_port}/metrics" if prometheus_on else None,
+    }
+
+
+def _endpoint(reported: dict[str, Any], configured: dict[str, Any], name: str) -> str:
+    if "otlp" in reported or "prometheus" in reported:  # the agent's own word, once it has run
+        return str(reported.get(name) or "off")
+    if configured.get(name):
+        return f"{configured[name]} (configured; the agent has not reported yet)"
+    return "off"
 
 
 def _when(epoch: float | None) -> str:
@@ -55,8 +75,8 @@ def render(report: dict[str, Any]) -> str:
         f"dead letters: {report['dead_letters']} records that could not be used (see dead-letters.jsonl)",
         f"spans:        {_export_line(last.get('span_export'))}",
         f"metrics:      {_export_line(last.get('metric_export'))}",
-        f"OTLP:         {endpoints.get('otlp') or 'off'}",
-        f"Prometheus:   {endpoints.get('prometheus') or 'off'}",
+        f"OTLP:         {_endpoint(endpoints, report.get('configured') or {}, 'otlp')}",
+        f"Prometheus:   {_endpoint(endpoints, report.get('configured') or {}, 'prometheus')}",
     ]
     if last:
         lines.append(f"processed:    {last.get('records_processed', 0)} records since the agent started")

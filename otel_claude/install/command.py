@@ -194,6 +194,7 @@ def run_install(options: InstallOptions) -> int:
             config_change = _config_change(options)
             described = ".".join(map(str, version)) if version else "unknown (classic events only)"
             print(f"Claude Code version: {described}; registering {len(events)} events")
+            print(hook_events.describe_left_out())
     except installer.SettingsError as exc:
         print(f"otel-claude {options.command}: {exc}", file=sys.stderr)
         return 1

@@ -26,9 +26,7 @@ CLASSIC_EVENTS: tuple[str, ...] = (
 )
 
 # Event -> the first version that knows it. Events whose version is not documented take the version they were
-# captured with (2.1.330). Not registered at all: WorktreeCreate/WorktreeRemove (a command hook there *replaces*
-# git worktree creation), FileChanged (needs a file matcher), Elicitation/ElicitationResult (a hook answers MCP
-# prompts there) and the agent-team events, which say nothing about tool calls or cost.
+# captured with (2.1.330). The events never registered, and why, are in LEFT_OUT.
 NEWER_EVENTS: dict[str, tuple[int, int, int]] = {
     "Setup": (2, 1, 10),
     "StopFailure": (2, 1, 78),
@@ -44,6 +42,24 @@ NEWER_EVENTS: dict[str, tuple[int, int, int]] = {
     "PreModelSwitch": (2, 1, 330),
     "PostModelSwitch": (2, 1, 330),
 }
+
+# The events of Claude Code 2.1.330 install leaves out, and why: `install` says so, so no one wonders.
+LEFT_OUT: dict[str, str] = {
+    "WorktreeCreate": "a command hook there replaces git worktree creation",
+    "WorktreeRemove": "a command hook there replaces git worktree removal",
+    "FileChanged": "fires only for files a matcher names; it says nothing about tool calls or cost",
+    "Elicitation": "a hook there answers an MCP server's question in the user's place",
+    "ElicitationResult": "a hook there can change the user's answer to an MCP server",
+    "TeammateIdle": "agent teams only; says nothing about tool calls or cost",
+    "TaskCreated": "agent teams' task list; the Task tools' calls are recorded as tool calls already",
+    "TaskCompleted": "agent teams' task list; the Task tools' calls are recorded as tool calls already",
+}
+
+
+def describe_left_out() -> str:
+    """One line per event install does not register, with the reason (printed by `otel-claude install`)."""
+    return "\n".join(f"  not registered: {name}: {why}" for name, why in LEFT_OUT.items())
+
 
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 

@@ -10,28 +10,48 @@ from __future__ import annotations
 from typing import Any
 
 from otel_claude import semconv as sc
-from otel_claude.export import ids
-from otel_claude.live import tool_calls
+from otel_claude.live import nesting, tool_calls
 from otel_claude.live.events import HookInput, SessionStart, Stop, StopFailure, UserPromptSubmit
 from otel_claude.live.span_factory import SpanFactory, json_text, remember
 from otel_claude.live.state import Session, Turn
 from otel_claude.transcripts.llm_calls import turn_cost_attributes
+
+IMPLICIT_START = "implicit_start"  # closed_by of a run opened by an event other than SessionStart
 
 
 def start_run(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int, *, implicit: bool) -> None:
     source = event.source if isinstance(event, SessionStart) and event.source else "unknown"
     session.run = ctx.open_span(
         sc.SPAN_SESSION,
-        ids.trace_id_for("session", session.session_id),
-        ids.span_id_for("session", session.session_id, str(now_ns)),
+        nesting.session_trace_id(session.session_id),
+        nesting.session_run_span_id(session.session_id, now_ns),
         None,
         now_ns,
         session,
         {sc.CC_SPAN_TYPE: sc.SPAN_TYPE_SESSION, sc.CC_SESSION_SOURCE: source, sc.CC_UNFINISHED: implicit},
     )
     if implicit:
-        session.run.attributes[sc.CC_CLOSED_BY] = "implicit_start"
+        # Counted when its SessionStart comes after all (concurrent hooks reach the spool in any order) or at its end.
+        session.run.attributes[sc.CC_CLOSED_BY] = IMPLICIT_START
+        return
     ctx.metrics.session_started(source, ctx.labels(session))
+
+
+def adopt_start(ctx: SpanFactory, session: Session, event: SessionStart, now_ns: int) -> bool:
+    """A SessionStart that reached the spool after an event of its run (Setup, InstructionsLoaded): the run opened
+    for that event is this SessionStart's, unless a turn has run in it already. True when adopted."""
+    run = session.run
+    if run is None or run.attributes.get(sc.CC_CLOSED_BY) != IMPLICIT_START:
+        return False
+    if session.turn is not None or session.closed_prompts:
+        return False
+    source = event.source or "unknown"
+    run.attributes[sc.CC_SESSION_SOURCE] = source
+    run.attributes[sc.CC_UNFINISHED] = False
+    del run.attributes[sc.CC_CLOSED_BY]
+    run.start_ns = min(run.start_ns, now_ns)
+    ctx.metrics.session_started(source, ctx.labels(session))
+    return True
 
 
 def end_run(ctx: SpanFactory, session: Session, now_ns: int, reason: str, *, closed_by: str | None = None) -> None:
@@ -44,7 +64,11 @@ def end_run(ctx: SpanFactory, session: Session, now_ns: int, reason: str, *, clo
     tool_calls.close_open_calls(ctx, session, now_ns, closed_by or "SessionEnd", main_only=False)
     if session.run is None:
         return
+    if session.run.attributes.get(sc.CC_CLOSED_BY) == IMPLICIT_START:
+        ctx.metrics.session_started("unknown", ctx.labels(session))  # no SessionStart came: counted now
     attributes: dict[str, Any] = {sc.CC_SESSION_END_REASON: reason}
+    if session.claude_code_version:
+        attributes[sc.CC_VERSION] = session.claude_code_version
     if closed_by:
         attributes[sc.CC_UNFINISHED] = True
         attributes[sc.CC_CLOSED_BY] = closed_by
@@ -71,8 +95,8 @@ def start_turn(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int
         attributes[sc.CC_PERMISSION_MODE] = event.permission_mode
     span = ctx.open_span(
         sc.turn_span_name(),
-        ids.trace_id_for("turn", session.session_id, key),
-        ids.span_id_for("turn", session.session_id, key),
+        nesting.turn_trace_id(session.session_id, key),
+        nesting.turn_span_id(session.session_id, key),
         None,
         now_ns,
         session,
@@ -140,28 +164,36 @@ def end_turn(
     if turn is None:
         return
     tool_calls.close_open_calls(ctx, session, now_ns, closed_by or "Stop", main_only=True)
+    if outcome == sc.TURN_UNFINISHED and _bare_compact(turn):
+        # `/compact` alone fires no Stop: its turn ends with the next prompt or the session, and it did complete.
+        outcome, closed_by = sc.TURN_COMPLETED, None
     attributes: dict[str, Any] = {sc.CC_TURN_OUTCOME: outcome, sc.CC_TURN_PROMPTS: turn.prompts, **(extra or {})}
     if outcome == sc.TURN_UNFINISHED:
         attributes[sc.CC_UNFINISHED] = True
     if closed_by:
         attributes[sc.CC_CLOSED_BY] = closed_by
     attributes.update(turn_cost_attributes(session.reported_cost_usd, session.cost_usd))
-    ctx.finish(turn.span, now_ns, attributes, error)
+    if session.claude_code_version:
+        attributes[sc.CC_VERSION] = session.claude_code_version
+    ctx.finish_framing(session, turn.span, now_ns, attributes, error)
     ctx.metrics.turn_ended(outcome, (now_ns - turn.span.start_ns) / 1e9, ctx.labels(session))
     remember(session.closed_prompts, turn.prompt_key)
     session.turn = None
 
 
+def _bare_compact(turn: Turn) -> bool:
+    return turn.compacted and turn.span.attributes.get(sc.CC_TURN_TRIGGER) == "implicit"
+
+
 def start_compaction(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
     end_compaction(ctx, session, now_ns, closed_by=event.hook_event_name)
     trigger = str(event.extra_fields.get("trigger") or getattr(event, "trigger", None) or "unknown")
-    parent = session.turn.span if session.turn else session.run
-    trace_id = parent.trace_id if parent else ids.trace_id_for("session", session.session_id)
+    trace_id, parent = nesting.for_compaction(session)
     session.compaction = ctx.open_span(
         sc.SPAN_COMPACTION,
         trace_id,
-        ids.span_id_for("compaction", session.session_id, str(now_ns)),
-        parent.span_id if parent else None,
+        nesting.compaction_span_id(session.session_id, now_ns),
+        parent,
         now_ns,
         session,
         {sc.CC_SPAN_TYPE: sc.SPAN_TYPE_COMPACTION, sc.CC_COMPACTION_TRIGGER: trigger},
@@ -175,5 +207,9 @@ def end_compaction(ctx: SpanFactory, session: Session, now_ns: int, *, closed_by
     attributes: dict[str, Any] = {}
     if closed_by:
         attributes = {sc.CC_UNFINISHED: True, sc.CC_CLOSED_BY: closed_by}
-    ctx.finish(session.compaction, now_ns, attributes)
+    elif session.turn is not None:
+        session.turn.compacted = True
+    span = session.compaction
+    session.last_compaction = [span.trace_id, span.span_id, span.start_ns, max(now_ns, span.start_ns)]
+    ctx.finish(span, now_ns, attributes)
     session.compaction = None

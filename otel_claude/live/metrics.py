@@ -42,7 +42,7 @@ class HookMetrics:
         self._tool_duration = meter.create_histogram(
             sc.METRIC_TOOL_DURATION,
             sc.UNIT_SECONDS,
-            "Tool call duration from PreToolUse to its end",
+            "Tool execution time (Claude Code's duration_ms), without hook or permission wait",
             explicit_bucket_boundaries_advisory=list(sc.TOOL_DURATION_BUCKETS_S),
         )
         self._tool_errors = meter.create_counter(sc.METRIC_TOOL_ERRORS, "{error}", "Failed tool calls, by error type")
@@ -65,6 +65,12 @@ class HookMetrics:
         self._permission_requests = meter.create_counter(
             sc.METRIC_PERMISSION_REQUESTS, "{request}", "Permission requests, by tool"
         )
+        self._permission_wait = meter.create_histogram(
+            sc.METRIC_PERMISSION_WAIT,
+            sc.UNIT_SECONDS,
+            "Time a tool call waited for the user's permission decision",
+            explicit_bucket_boundaries_advisory=list(sc.TOOL_DURATION_BUCKETS_S),
+        )
         self._notifications = meter.create_counter(sc.METRIC_NOTIFICATIONS, "{notification}", "Notifications, by type")
 
     def hook_event(self, event: str, labels: Labels) -> None:
@@ -83,7 +89,7 @@ class HookMetrics:
         """`span`: the tool call's span (see span_context()), so the measurements carry it as an exemplar."""
         attributes = {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.CC_TOOL_OUTCOME: outcome, sc.CC_AGENT_KIND: agent_kind}
         self._tool_calls.add(1, attributes, context=span)
-        if outcome != sc.OUTCOME_UNFINISHED:
+        if outcome in sc.RAN_OUTCOMES:  # execution time: a call that never ran has none
             self._tool_duration.record(max(duration_s, 0.0), attributes, context=span)
         if error_type is not None:
             self._tool_errors.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.ERROR_TYPE: error_type}, context=span)
@@ -106,6 +112,10 @@ class HookMetrics:
 
     def permission_request(self, tool: str, labels: Labels) -> None:
         self._permission_requests.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool})
+
+    def permission_wait(self, tool: str, decision: str, wait_s: float, labels: Labels) -> None:
+        attributes = {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.CC_PERMISSION_DECISION: decision}
+        self._permission_wait.record(max(wait_s, 0.0), attributes)
 
     def notification(self, notification_type: str, labels: Labels) -> None:
         self._notifications.add(1, {**labels, sc.CC_NOTIFICATION_TYPE: notification_type})

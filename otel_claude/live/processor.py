@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from otel_claude import semconv as sc
-from otel_claude.live import lifecycle, tool_calls
+from otel_claude.live import lifecycle, nesting, tool_calls
 from otel_claude.live.events import (
     HookInput,
     Notification,
@@ -33,7 +33,7 @@ from otel_claude.live.events import (
     UserPromptSubmit,
 )
 from otel_claude.live.span_factory import SpanFactory, project_label
-from otel_claude.live.state import AgentState, OpenSpan, Session
+from otel_claude.live.state import AgentState, HeldSpan, Session
 
 _log = logging.getLogger(__name__)
 
@@ -51,9 +51,15 @@ class UsageTracker(Protocol):
 
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None: ...
 
+    def before_event(self, ctx: SpanFactory, session: Session, event: HookInput) -> None: ...
+
     def settle(self, ctx: SpanFactory, session: Session, now_ns: int) -> None: ...
 
     def run_due(self, ctx: SpanFactory) -> bool: ...
+
+    def settle_all(self) -> None: ...
+
+    def hold(self, session: Session, agent_id: str | None, held: HeldSpan) -> bool: ...
 
 
 class EventProcessor:
@@ -67,12 +73,16 @@ class EventProcessor:
         self.ctx = ctx
         self.state = state
         self.usage = usage
+        if usage is not None:
+            ctx.holder = usage.hold  # turn and subagent spans wait for their transcript's settle read
         self._wall_clock_ns = wall_clock_ns
 
     def handle(self, event: HookInput, received_ns: int) -> None:
         ctx = self.ctx
         session = self._session(event, received_ns)
         ctx.metrics.hook_event(event.hook_event_name, ctx.labels(session))
+        if self.usage is not None and isinstance(event, UserPromptSubmit | SessionEnd):
+            self.usage.before_event(ctx, session, event)  # what happened since (an Esc) before it is closed
         if isinstance(event, _TURN_WORK):
             lifecycle.ensure_turn(ctx, session, event, received_ns)
         self._dispatch(session, event, received_ns)
@@ -127,7 +137,11 @@ class EventProcessor:
                 self._annotate(session, event, now)
                 lifecycle.end_compaction(ctx, session, now)
             case SessionStart():
-                if session.run is not None and session.run.start_ns != now:
+                if (
+                    session.run is not None
+                    and session.run.start_ns != now
+                    and not lifecycle.adopt_start(ctx, session, event, now)
+                ):
                     self._annotate(session, event, now, {sc.CC_SESSION_SOURCE: event.source or "unknown"})
             case SessionEnd():
                 lifecycle.end_run(ctx, session, now, event.reason or "unknown")
@@ -139,22 +153,11 @@ class EventProcessor:
 
     def _annotate(self, session: Session, event: HookInput, now: int, extra: dict[str, Any] | None = None) -> None:
         """Puts an event on the innermost open span it belongs to, so nothing in a HookInput is lost."""
-        target = self._innermost(session, event)
+        target = nesting.innermost_open(session, event.agent_id, event.prompt_id)
         if target is not None:
             self.ctx.add_event(
                 target, event.hook_event_name, now, {**self.ctx.event_attributes(event), **(extra or {})}
             )
-
-    @staticmethod
-    def _innermost(session: Session, event: HookInput) -> OpenSpan | None:
-        subagent = tool_calls.span_of_agent(session, event.agent_id)
-        if subagent is not None:
-            return subagent
-        if session.compaction is not None:
-            return session.compaction
-        if session.turn is not None and (not event.prompt_id or event.prompt_id == session.turn.prompt_key):
-            return session.turn.span
-        return session.run
 
     def close_idle(self, idle_s: float) -> int:
         """Closes sessions with no event for `idle_s` seconds (their spans marked unfinished); returns how many."""

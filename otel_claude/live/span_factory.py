@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ from otel_claude import semconv as sc
 from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, emit
 from otel_claude.live.events import HookInput
 from otel_claude.live.metrics import HookMetrics
-from otel_claude.live.state import OpenSpan, PendingEvent, Session
+from otel_claude.live.state import HeldSpan, OpenSpan, PendingEvent, Session
 from otel_claude.transcripts.attributes import SessionAttributes, project_label, session_attributes
 
 __all__ = ["ProcessorSettings", "SpanFactory", "json_text", "project_label", "remember", "size_of"]
@@ -23,6 +23,11 @@ __all__ = ["ProcessorSettings", "SpanFactory", "json_text", "project_label", "re
 MAX_EVENTS_PER_SPAN = 128  # the SDK's default span event limit
 MAX_CLOSED_IDS = 512
 MAX_TEXT_CHARS = 4096
+
+
+# Takes a finished turn or subagent span (and the agent id of a subagent's) to emit once its transcript settled;
+# False: not held, emit now.
+SpanHolder = Callable[[Session, str | None, HeldSpan], bool]
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class SpanFactory:
         self.tracer = tracer
         self.metrics = metrics
         self.settings = settings
+        self.holder: SpanHolder | None = None  # set by the usage tracker: it knows when a transcript settled
 
     def session_attributes(self, session: Session) -> SessionAttributes:
         """The session's span attributes and metric labels, from the builder backfill uses too."""
@@ -109,6 +115,21 @@ class SpanFactory:
     def add_event(span: OpenSpan, name: str, timestamp_ns: int, attributes: Mapping[str, Any]) -> None:
         if len(span.events) < MAX_EVENTS_PER_SPAN:
             span.events.append(PendingEvent(name=name, timestamp_ns=timestamp_ns, attributes=dict(attributes)))
+
+    def finish_framing(
+        self,
+        session: Session,
+        span: OpenSpan,
+        end_ns: int,
+        attributes: Mapping[str, Any],
+        error: str | None = None,
+        *,
+        agent_id: str | None = None,
+    ) -> None:
+        """Ends a turn or subagent span: held until its transcript settled, so it carries its LLM calls' totals."""
+        held = HeldSpan(span=span, end_ns=end_ns, attributes=dict(attributes), error=error)
+        if self.holder is None or not self.holder(session, agent_id, held):
+            self.finish(span, end_ns, attributes, error)
 
     def finish(
         self,

@@ -44,7 +44,20 @@ class ToolCall(BaseModel):
     agent_id: str | None = None
     prompt_key: str | None = None
     permission_requested: bool = False
+    permission_requested_ns: int | None = None  # the first PermissionRequest: the start of the wait on the user
     span: OpenSpan
+
+
+class RefusedToolCall(BaseModel):
+    """A tool call the transcript shows refused by Claude Code, waiting until its turn is over: if no PreToolUse
+    came for it by then, it gets a span of its own (live/tool_calls.py)."""
+
+    tool_use_id: str
+    tool_name: str
+    start_ns: int
+    end_ns: int
+    reason: str
+    prompt_id: str | None = None
 
 
 class Subagent(BaseModel):
@@ -57,6 +70,7 @@ class Subagent(BaseModel):
 class Turn(BaseModel):
     prompt_key: str
     prompts: int = 1
+    compacted: bool = False  # a compaction completed in it (a bare `/compact` is a turn with no Stop)
     span: OpenSpan
 
 
@@ -70,6 +84,7 @@ class Session(BaseModel):
     run: OpenSpan | None = None  # SessionStart .. SessionEnd
     turn: Turn | None = None
     compaction: OpenSpan | None = None
+    last_compaction: list[int] | None = None  # [trace id, span id, start, end]: where its unseen LLM call goes
     tools: dict[str, ToolCall] = Field(default_factory=dict)
     subagents: dict[str, Subagent] = Field(default_factory=dict)
     # Agent/Task tool calls not yet claimed by a SubagentStart, oldest first.
@@ -78,8 +93,31 @@ class Session(BaseModel):
     closed_tools: list[str] = Field(default_factory=list)
     closed_subagents: list[str] = Field(default_factory=list)
     closed_prompts: list[str] = Field(default_factory=list)
+    refused: list[RefusedToolCall] = Field(default_factory=list)  # bounded (MAX_REFUSED in tool_calls)
     reported_cost_usd: float | None = None  # Claude Code's own running cost (its cost-state lines)
+    claude_code_version: str | None = None  # from its transcript's lines (hook payloads do not carry it)
     cost_usd: float = 0.0  # ours, summed over the session's LLM calls
+
+
+class PendingLlmCall(BaseModel):
+    """A response read from a transcript whose last line (one per content block) may still be to come."""
+
+    call: dict[str, Any]  # transcripts.model.call_to_dict
+    trace_id: int
+    parent_span_id: int | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)  # beside the call's own (e.g. where it was read)
+
+
+class HeldSpan(BaseModel):
+    """A turn or subagent span that has ended, held until its transcript settled so it carries its LLM totals."""
+
+    span: OpenSpan
+    end_ns: int
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    path: str = ""  # the transcript whose settle read releases it
+    totals_key: str = ""  # what its LLM calls were summed under (live/llm_totals.py)
+    session_id: str = ""
 
 
 class TranscriptState(BaseModel):
@@ -92,6 +130,14 @@ class TranscriptState(BaseModel):
     cursor: dict[str, Any] = Field(default_factory=dict)
     dedup: dict[str, Any] = Field(default_factory=dict)
     last_used_ns: int = 0
+    pending: list[PendingLlmCall] = Field(default_factory=list)  # responses whose span waits for their last line
+    reported_cost_usd: float | None = None  # Claude Code's own running cost of the session (its cost-state lines)
+    claude_code_version: str | None = None
+    # A main transcript's tokens per model: at its last cost-state line, and read from the session's calls since
+    # (live/unseen_calls.py), [input, output, cache read, cache write 5m, cache write 1h].
+    cost_state_tokens: dict[str, list[int]] = Field(default_factory=dict)
+    seen_tokens: dict[str, list[int]] = Field(default_factory=dict)
+    compaction: list[int] | None = None  # [trace id, span id, start, end] of the session's last compaction
 
 
 class AgentState(BaseModel):
@@ -106,6 +152,9 @@ class AgentState(BaseModel):
     settles: list[tuple[int, str]] = Field(default_factory=list)
     # Counter totals by metric and series (export/counter_totals.py): counts survive an agent restart exactly once.
     counters: dict[str, dict[str, float]] = Field(default_factory=dict)
+    held: list[HeldSpan] = Field(default_factory=list)  # released by the settle read of their transcript
+    # Token and cost totals of the LLM calls read so far, by turn trace, subagent span and session (llm_totals.py).
+    llm_totals: dict[str, list[float]] = Field(default_factory=dict)
 
 
 def snapshot_path(state_dir: str) -> str:

@@ -11,9 +11,8 @@ import re
 from typing import Any
 
 from otel_claude import semconv as sc
-from otel_claude.export import ids
+from otel_claude.live import nesting, tool_time
 from otel_claude.live.events import (
-    HookInput,
     PermissionDenied,
     PermissionRequest,
     PostToolBatch,
@@ -25,11 +24,14 @@ from otel_claude.live.events import (
 )
 from otel_claude.live.metrics import span_context
 from otel_claude.live.span_factory import SpanFactory, json_text, remember, size_of
-from otel_claude.live.state import OpenSpan, Session, Subagent, ToolCall
+from otel_claude.live.state import RefusedToolCall, Session, Subagent, ToolCall
 
 _log = logging.getLogger(__name__)
 AGENT_TOOLS = frozenset({"Agent", "Task"})
 COMPACTION_AGENT_TYPE = "compact"
+MAX_UNCLAIMED_AGENT_TOOLS = 32
+TRANSCRIPT = "transcript"  # closed_by of a call whose end only the transcript showed
+MAX_REFUSED = 32
 _PROGRAM = re.compile(r"[A-Za-z0-9._+-]{1,40}")
 _ERROR_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Exit code \d+"), "nonzero_exit"),
@@ -67,22 +69,10 @@ def tool_summary(tool_name: str, tool_input: Any) -> str | None:
     return None
 
 
-def _parent_of(ctx: SpanFactory, session: Session, event: HookInput) -> tuple[int, int | None]:
-    """(trace_id, parent span id) for a span of `event`: its subagent, else its turn, else the session run."""
-    if event.agent_id and event.agent_id in session.subagents:
-        span = session.subagents[event.agent_id].span
-        return span.trace_id, span.span_id
-    if session.turn is not None:
-        return session.turn.span.trace_id, session.turn.span.span_id
-    if session.run is not None:
-        return session.run.trace_id, session.run.span_id
-    return ids.trace_id_for("session", session.session_id), None
-
-
 def pre_tool_use(ctx: SpanFactory, session: Session, event: PreToolUse, now_ns: int) -> None:
     if event.tool_use_id in session.tools or event.tool_use_id in session.closed_tools:
         return  # a repeated record: the span exists already
-    trace_id, parent = _parent_of(ctx, session, event)
+    trace_id, parent = nesting.for_tool_call(session, event.agent_id)
     attributes: dict[str, Any] = {
         sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL,
         sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_EXECUTE_TOOL,
@@ -104,7 +94,7 @@ def pre_tool_use(ctx: SpanFactory, session: Session, event: PreToolUse, now_ns: 
     span = ctx.open_span(
         sc.tool_span_name(event.tool_name),
         trace_id,
-        ids.span_id_for("tool", session.session_id, event.tool_use_id),
+        nesting.tool_span_id(session.session_id, event.tool_use_id),
         parent,
         now_ns,
         session,
@@ -138,8 +128,10 @@ def end_tool_call(
     extra: dict[str, Any] | None = None,
 ) -> None:
     session.tools.pop(call.tool_use_id, None)
-    if call.tool_use_id in session.unclaimed_agent_tools:
+    # A background Agent call ends at once, often before its SubagentStart reached the spool: it stays claimable.
+    if call.tool_use_id in session.unclaimed_agent_tools and not (extra or {}).get(sc.CC_SUBAGENT_BACKGROUND):
         session.unclaimed_agent_tools.remove(call.tool_use_id)
+    del session.unclaimed_agent_tools[:-MAX_UNCLAIMED_AGENT_TOOLS]
     remember(session.closed_tools, call.tool_use_id)
     attributes: dict[str, Any] = {sc.CC_TOOL_OUTCOME: outcome, **(extra or {})}
     error_type: str | None = None
@@ -150,8 +142,6 @@ def end_tool_call(
         text = error or outcome
         attributes[sc.CC_TOOL_ERROR] = json_text(text, 1000)  # scrubbed by the redacting processor
         status_error = text.splitlines()[0][:300] if text.strip() else outcome
-    elif outcome == sc.OUTCOME_PERMISSION_DENIED:
-        attributes[sc.ERROR_TYPE] = sc.OUTCOME_PERMISSION_DENIED
     if outcome == sc.OUTCOME_UNFINISHED:
         attributes[sc.CC_UNFINISHED] = True
     if closed_by:
@@ -159,11 +149,15 @@ def end_tool_call(
     if call.permission_requested:
         attributes[sc.CC_TOOL_PERMISSION_REQUESTED] = True
     ctx.finish(call.span, end_ns, attributes, status_error)
+    duration_ms = attributes.get(sc.CC_TOOL_DURATION_MS)
+    time = tool_time.split(
+        ctx, session, call, end_ns, outcome, duration_ms if isinstance(duration_ms, float | int) else None
+    )
     ctx.metrics.tool_call(
         call.tool_name,
         outcome,
         "subagent" if call.agent_id else "main",
-        (end_ns - call.span.start_ns) / 1e9,
+        time.execution_s,
         error_type,
         ctx.labels(session),
         span_context(call.span.trace_id, call.span.span_id),  # exemplar: metric -> this call's trace
@@ -216,6 +210,7 @@ def permission_request(ctx: SpanFactory, session: Session, event: PermissionRequ
     for call in reversed(list(session.tools.values())):
         if call.tool_name == event.tool_name and call.agent_id == event.agent_id:
             call.permission_requested = True
+            call.permission_requested_ns = call.permission_requested_ns or now_ns
             ctx.add_event(call.span, "permission_request", now_ns, ctx.event_attributes(event))
             return
 
@@ -262,13 +257,13 @@ def subagent_start(ctx: SpanFactory, session: Session, event: SubagentStart, now
     if not agent_id or agent_id in session.subagents or agent_id in session.closed_subagents:
         return
     parent_tool = _claim_parent_tool(session, agent_id)
-    trace_id, parent = _subagent_parent(session, parent_tool)
+    trace_id, parent = nesting.for_subagent(session, parent_tool)
     # Compaction's summarizer runs as a subagent with an empty type.
     agent_type = event.agent_type or (COMPACTION_AGENT_TYPE if session.compaction is not None else "")
     span = ctx.open_span(
         sc.subagent_span_name(agent_type),
         trace_id,
-        ids.span_id_for("subagent", session.session_id, agent_id),
+        nesting.subagent_span_id(session.session_id, agent_id),
         parent,
         now_ns,
         session,
@@ -286,22 +281,6 @@ def subagent_start(ctx: SpanFactory, session: Session, event: SubagentStart, now
     )
 
 
-def _subagent_parent(session: Session, parent_tool: str | None) -> tuple[int, int | None]:
-    if parent_tool and parent_tool in session.tools:
-        span = session.tools[parent_tool].span
-        return span.trace_id, span.span_id
-    if parent_tool and session.turn is not None:
-        # The Agent call has ended already (a background subagent): its span id is derived, so nest anyway.
-        return session.turn.span.trace_id, ids.span_id_for("tool", session.session_id, parent_tool)
-    if session.compaction is not None:
-        return session.compaction.trace_id, session.compaction.span_id
-    if session.turn is not None:
-        return session.turn.span.trace_id, session.turn.span.span_id
-    if session.run is not None:
-        return session.run.trace_id, session.run.span_id
-    return ids.trace_id_for("session", session.session_id), None
-
-
 def subagent_stop(ctx: SpanFactory, session: Session, event: SubagentStop, now_ns: int) -> None:
     agent_id = event.agent_id or ""
     if not agent_id or agent_id in session.closed_subagents:
@@ -314,7 +293,22 @@ def subagent_stop(ctx: SpanFactory, session: Session, event: SubagentStop, now_n
         subagent = session.subagents[agent_id]
         if session.compaction is not None:
             subagent.span.start_ns = session.compaction.start_ns
+    if subagent.parent_tool_use_id is None:
+        _late_parent(session, subagent)
     close_subagent(ctx, session, subagent, now_ns, closed_by=None, start_missing=missing_start)
+
+
+def _late_parent(session: Session, subagent: Subagent) -> None:
+    """The .meta.json naming the Agent call may be written after SubagentStart was handled: look again at the end
+    (the span is still open, so its parent can change)."""
+    tool_use_id = _meta_parent_tool(session, subagent.agent_id)
+    if tool_use_id is None or subagent.span.trace_id != nesting.for_subagent(session, tool_use_id)[0]:
+        return
+    subagent.parent_tool_use_id = tool_use_id
+    subagent.span.parent_span_id = nesting.for_subagent(session, tool_use_id)[1]
+    subagent.span.attributes[sc.CC_SUBAGENT_PARENT_TOOL_CALL_ID] = tool_use_id
+    if tool_use_id in session.unclaimed_agent_tools:
+        session.unclaimed_agent_tools.remove(tool_use_id)
 
 
 def close_subagent(
@@ -330,12 +324,79 @@ def close_subagent(
     if closed_by:
         attributes[sc.CC_UNFINISHED] = True
         attributes[sc.CC_CLOSED_BY] = closed_by
-    ctx.finish(subagent.span, end_ns, attributes)
+    ctx.finish_framing(session, subagent.span, end_ns, attributes, agent_id=subagent.agent_id)
     if subagent.agent_type == COMPACTION_AGENT_TYPE and start_missing:
         return  # compaction's summarizer: counted as a compaction, not as a subagent the user asked for
     ctx.metrics.subagent_ended(
         subagent.agent_type or "subagent", (end_ns - subagent.span.start_ns) / 1e9, ctx.labels(session)
     )
+
+
+def interrupted(ctx: SpanFactory, session: Session, tool_use_ids: tuple[str, ...], at_ns: int) -> None:
+    """Calls the transcript shows stopped by the user (Esc; no hook fires) or refused in a dialog, at that time."""
+    for tool_use_id in tool_use_ids:
+        call = session.tools.get(tool_use_id)
+        if call is None:
+            continue
+        end_ns = max(at_ns, call.span.start_ns)
+        if call.permission_requested:
+            end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_PERMISSION_DENIED, closed_by=TRANSCRIPT)
+        else:
+            error = "interrupted by the user"
+            end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_INTERRUPTED, error=error, closed_by=TRANSCRIPT)
+
+
+def note_refused(session: Session, refused: RefusedToolCall) -> None:
+    if refused.tool_use_id in session.tools or refused.tool_use_id in session.closed_tools:
+        return  # its hooks fired: the span exists
+    if all(r.tool_use_id != refused.tool_use_id for r in session.refused):
+        session.refused.append(refused)
+        del session.refused[:-MAX_REFUSED]
+
+
+def flush_refused(ctx: SpanFactory, session: Session) -> None:
+    """Spans for refused calls whose turn is over with no PreToolUse for them: Claude Code blocked them itself."""
+    waiting: list[RefusedToolCall] = []
+    for refused in session.refused:
+        if refused.tool_use_id in session.tools or refused.tool_use_id in session.closed_tools:
+            continue
+        if session.turn is not None and refused.prompt_id in (None, session.turn.prompt_key):
+            waiting.append(refused)
+            continue
+        _refused_span(ctx, session, refused)
+    session.refused = waiting
+
+
+def _refused_span(ctx: SpanFactory, session: Session, refused: RefusedToolCall) -> None:
+    key = refused.prompt_id
+    trace_id, parent = (
+        (nesting.turn_trace_id(session.session_id, key), nesting.turn_span_id(session.session_id, key))
+        if key
+        else nesting.turn_or_session(session)
+    )
+    attributes: dict[str, Any] = {
+        sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL,
+        sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_EXECUTE_TOOL,
+        sc.GEN_AI_TOOL_NAME: refused.tool_name,
+        sc.GEN_AI_TOOL_CALL_ID: refused.tool_use_id,
+        sc.GEN_AI_TOOL_TYPE: sc.GEN_AI_TOOL_TYPE_FUNCTION,
+        sc.CC_AGENT_KIND: "main",
+    }
+    span = ctx.open_span(
+        sc.tool_span_name(refused.tool_name),
+        trace_id,
+        nesting.tool_span_id(session.session_id, refused.tool_use_id),
+        parent,
+        refused.start_ns,
+        session,
+        attributes,
+    )
+    call = ToolCall(tool_use_id=refused.tool_use_id, tool_name=refused.tool_name, prompt_key=key, span=span)
+    if refused.reason.startswith("Blocked"):  # Claude Code's own policy refused it, as a permission rule would
+        extra = {sc.CC_TOOL_ERROR: json_text(refused.reason, 1000)}
+        end_tool_call(ctx, session, call, refused.end_ns, sc.OUTCOME_BLOCKED, closed_by=TRANSCRIPT, extra=extra)
+    else:  # it could not start (e.g. its input failed validation): a failure, which no hook reports
+        end_tool_call(ctx, session, call, refused.end_ns, sc.OUTCOME_ERROR, error=refused.reason, closed_by=TRANSCRIPT)
 
 
 def close_open_calls(ctx: SpanFactory, session: Session, end_ns: int, closed_by: str, *, main_only: bool) -> None:
@@ -344,9 +405,3 @@ def close_open_calls(ctx: SpanFactory, session: Session, end_ns: int, closed_by:
         if main_only and call.agent_id:
             continue
         end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_UNFINISHED, closed_by=closed_by)
-
-
-def span_of_agent(session: Session, agent_id: str | None) -> OpenSpan | None:
-    if agent_id and agent_id in session.subagents:
-        return session.subagents[agent_id].span
-    return None

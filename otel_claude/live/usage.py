@@ -14,19 +14,20 @@ import time
 from collections.abc import Callable
 
 from opentelemetry.metrics import Meter
+from opentelemetry.util.types import AttributeValue
 
+from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
-from otel_claude.export import ids
-from otel_claude.export.span_emitter import emit
+from otel_claude.live import lifecycle, llm_totals, nesting, settling, tool_calls, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.span_factory import SpanFactory
-from otel_claude.live.state import AgentState, Session, TranscriptState
+from otel_claude.live.state import AgentState, HeldSpan, RefusedToolCall, Session, TranscriptState
 from otel_claude.transcripts.attributes import SessionAttributes, session_attributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
-from otel_claude.transcripts.llm_calls import build_llm_span
-from otel_claude.transcripts.model import LlmCall
+from otel_claude.transcripts.lines import open_message
+from otel_claude.transcripts.model import ApiError, CostState, LlmCall, RefusedCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
@@ -34,6 +35,7 @@ from otel_claude.transcripts.usage_metrics import UsageMetrics
 _log = logging.getLogger(__name__)
 MAX_TRANSCRIPTS = 256
 MAX_UNKNOWN_MODELS = 64
+MAX_SUBAGENT_FILES = 64  # looked at per cost-state line
 
 
 def subagent_transcript_path(transcript_path: str, agent_id: str) -> str:
@@ -63,7 +65,16 @@ class TranscriptUsage:
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
         if event.transcript_path:
             self._follow(event.transcript_path, session, agent_id=None, trace_id=None)
+            if session.last_compaction is not None:  # where a call only Claude Code's cost line shows goes
+                self.state.transcripts[event.transcript_path].compaction = session.last_compaction
+                session.last_compaction = None
             self._read(ctx, event.transcript_path)
+            # A resumed session's new run: its transcript was read before, the version learnt then.
+            session.claude_code_version = session.claude_code_version or (
+                self.state.transcripts[event.transcript_path].claude_code_version
+                if event.transcript_path in self.state.transcripts
+                else None
+            )
         agent_id = event.agent_id
         if agent_id and session.transcript_path:
             path = event.extra_fields.get("agent_transcript_path") or getattr(event, "agent_transcript_path", None)
@@ -75,11 +86,39 @@ class TranscriptUsage:
             if isinstance(event, SubagentStop):
                 self._schedule(path)
 
+    def before_event(self, ctx: SpanFactory, session: Session, event: HookInput) -> None:
+        """Reads the transcript before an event that closes what is open (the next prompt, the session's end): an
+        Esc fires no hook, and the transcript's line of it gives the interrupted call its real end."""
+        if event.transcript_path and event.transcript_path in self.state.transcripts:
+            self._read(ctx, event.transcript_path)
+
     def settle(self, ctx: SpanFactory, session: Session, now_ns: int) -> None:
         if session.transcript_path:
             self._schedule(session.transcript_path)
 
-    # --- the agent loop calls this ------------------------------------------------------------------
+    def hold(self, session: Session, agent_id: str | None, held: HeldSpan) -> bool:
+        """The SpanFactory's holder: a turn or subagent span waits for the settle read of its transcript."""
+        if not session.transcript_path:
+            return False
+        if agent_id:
+            held.path = subagent_transcript_path(session.transcript_path, agent_id)
+            for path, entry in self.state.transcripts.items():  # the path SubagentStop named, if it differs
+                if entry.session_id == session.session_id and entry.agent_id == agent_id:
+                    held.path = path
+            held.totals_key = llm_totals.subagent_key(held.span.span_id)
+        else:
+            held.path = session.transcript_path
+            held.totals_key = llm_totals.turn_key(held.span.trace_id)
+        held.session_id = session.session_id
+        settling.hold_span(self.state, held)
+        self._schedule(held.path)
+        return True
+
+    # --- the agent loop calls these -----------------------------------------------------------------
+    def settle_all(self) -> None:
+        """Makes every scheduled re-read due now (the agent is stopping: held spans leave with it)."""
+        self.state.settles = [(0, path) for _, path in self.state.settles]
+
     def run_due(self, ctx: SpanFactory) -> bool:
         """Re-reads the transcripts whose settle time has passed; True when that emitted anything."""
         now = self._clock()
@@ -87,7 +126,24 @@ class TranscriptUsage:
         if not due:
             return False
         self.state.settles = [(when, path) for when, path in self.state.settles if when > now]
-        return any([self._read(ctx, path) for path in dict.fromkeys(due)])
+        paths = list(dict.fromkeys(due))
+        emitted = any([self._read(ctx, path) for path in paths])
+        emitted = any([self._release_settled(ctx, path) for path in paths]) or emitted
+        return settling.release_spans(ctx, self.state, paths) or emitted
+
+    def _release_settled(self, ctx: SpanFactory, path: str) -> bool:
+        """After a settle read, the held calls are complete, but for a response still streaming in an open turn."""
+        entry = self.state.transcripts.get(path)
+        if entry is None or not entry.pending:
+            return False
+        session = self.state.sessions.get(entry.session_id)
+        streaming = open_message(entry.cursor.get("context") if isinstance(entry.cursor.get("context"), dict) else None)
+        # Its (sub)agent still runs: the response being written may get more lines.
+        running = session is not None and (
+            entry.agent_id in session.subagents if entry.agent_id else session.turn is not None
+        )
+        keep = streaming[0] if streaming is not None and running else None
+        return settling.release_calls(ctx, entry, (), self.prices, keep=keep, everything=True)
 
     # --- internals ---------------------------------------------------------------------------------
     def _schedule(self, path: str) -> None:
@@ -146,19 +202,110 @@ class TranscriptUsage:
             entry.cursor = result.cursor.to_dict()
         if result.calls or not entry.dedup:  # a read that found only repeats left the dedup's content as it was
             entry.dedup = dedup.to_dict()
+        version = result.cursor.context.get("version")
+        if isinstance(version, str) and not entry.agent_id:
+            entry.claude_code_version = version
+            if (session := self.state.sessions.get(entry.session_id)) is not None:
+                session.claude_code_version = version
         attributes = session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
-        for call in result.calls:
-            self._record_call(ctx, entry, call, attributes)
-        for cost_state in result.cost_states:
-            self.metrics.record_reported(cost_state, attributes.metric)
-            session = self.state.sessions.get(entry.session_id)
-            if session is not None:
-                session.reported_cost_usd = cost_state.total_cost_usd
-        return bool(result.calls)
+        last_ns = 0
+        # In file order: a cost-state line sums the calls before it (unseen_calls.py).
+        items: list[LlmCall | CostState] = [*result.calls, *result.cost_states]
+        for item in sorted(items, key=lambda item: item.offset):
+            if isinstance(item, LlmCall):
+                self._record_call(ctx, entry, item, attributes)
+                last_ns = max(last_ns, item.end_ns or item.timestamp_ns)
+            else:
+                self._record_cost_state(ctx, path, entry, item, attributes, last_ns or self._clock())
+        session = self.state.sessions.get(entry.session_id)
+        for notice in result.interrupts:
+            if isinstance(notice, ApiError):
+                trace_id, parent = nesting.for_llm_call(
+                    entry.session_id,
+                    session,
+                    agent_id=notice.agent_id or entry.agent_id,
+                    agent_trace_id=entry.trace_id,
+                    prompt_id=notice.prompt_id,
+                )
+                settling.emit_api_error(ctx, entry, notice, trace_id, parent, session.model if session else None)
+            elif isinstance(notice, RefusedCall):
+                if session is not None and not entry.agent_id:
+                    refused = RefusedToolCall(
+                        tool_use_id=notice.tool_use_id,
+                        tool_name=notice.tool_name,
+                        start_ns=notice.start_ns,
+                        end_ns=notice.timestamp_ns,
+                        reason=notice.reason,
+                        prompt_id=notice.prompt_id,
+                    )
+                    tool_calls.note_refused(session, refused)
+            elif session is not None:
+                tool_calls.interrupted(ctx, session, notice.tool_use_ids, notice.timestamp_ns)
+                if session.turn is not None and notice.prompt_id == session.turn.prompt_key:
+                    # Claude Code stops and waits for the user: the turn ended here, not at the next prompt.
+                    end_ns = max(notice.timestamp_ns, session.turn.span.start_ns)
+                    lifecycle.end_turn(ctx, session, end_ns, sc.TURN_INTERRUPTED, closed_by=tool_calls.TRANSCRIPT)
+        if session is not None and session.refused:
+            tool_calls.flush_refused(ctx, session)
+        released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
+        return released or bool(result.calls) or bool(result.interrupts)
+
+    def _record_cost_state(
+        self,
+        ctx: SpanFactory,
+        path: str,
+        entry: TranscriptState,
+        state: CostState,
+        attributes: SessionAttributes,
+        at_ns: int,
+    ) -> None:
+        self.metrics.record_reported(state, attributes.metric)
+        entry.reported_cost_usd = state.total_cost_usd
+        session = self.state.sessions.get(entry.session_id)
+        if session is not None:
+            session.reported_cost_usd = state.total_cost_usd
+        if entry.agent_id:
+            return
+        # The session's subagent calls are in Claude Code's totals too: read them before comparing (those no hook
+        # named yet too, e.g. when a whole transcript is replayed).
+        self._follow_subagent_files(path, entry)
+        for other_path, other in list(self.state.transcripts.items()):
+            if other.session_id == entry.session_id and other.agent_id:
+                self._read(ctx, other_path)
+        compaction, entry.compaction = entry.compaction, None
+        for model, usage in unseen_calls.unseen_usage(entry, state).items():
+            start_ns, end_ns = (compaction[2], compaction[3]) if compaction else (at_ns, at_ns)
+            call = LlmCall(
+                session_id=entry.session_id,
+                model=model,
+                usage=usage,
+                timestamp_ns=end_ns,
+                start_ns=start_ns,
+                uuid=f"cost-state@{state.offset}:{model}",
+                prompt_id=state.prompt_id,  # its turn, when no compaction is known to hold it
+                path=path,
+                offset=state.offset,
+            )
+            placement = (compaction[0], compaction[1]) if compaction else None
+            source: dict[str, AttributeValue] = {sc.CC_LLM_SOURCE: sc.LLM_SOURCE_COST_STATE}
+            self._record_call(ctx, entry, call, attributes, placement=placement, extra=source)
+            settling.release_calls(ctx, entry, [(call.key, end_ns)], self.prices)
 
     def _record_call(
-        self, ctx: SpanFactory, entry: TranscriptState, call: LlmCall, attributes: SessionAttributes
+        self,
+        ctx: SpanFactory,
+        entry: TranscriptState,
+        call: LlmCall,
+        attributes: SessionAttributes,
+        *,
+        placement: nesting.Placement | None = None,
+        extra: dict[str, AttributeValue] | None = None,
     ) -> None:
+        """`extra`: span attributes of a call counted from a cost-state line (its source)."""
+        if extra is None:  # a call read from a transcript, not one counted from a cost-state line
+            main = self._main_entry(entry)
+            if main is not None:
+                unseen_calls.note_call(main, call)
         cost = cost_of_call(call.usage, call.model, call.timestamp_ns, self.prices)
         previous: CostResult | None = None
         if call.replaces is not None:
@@ -170,22 +317,49 @@ class TranscriptUsage:
         if not cost.known and call.model not in self.state.unknown_models:
             self.state.unknown_models.append(call.model)
             del self.state.unknown_models[:-MAX_UNKNOWN_MODELS]
-        trace_id, parent = self._parent(entry, call)
-        emit(ctx.tracer, build_llm_span(call, cost, trace_id, parent, attributes.span, self.prices.version))
+        trace_id, parent = placement or self._parent(entry, call)
+        keys = [llm_totals.turn_key(trace_id), llm_totals.session_key(entry.session_id)]
+        if call.agent_id or entry.agent_id:
+            keys.append(llm_totals.subagent_key(parent or 0))
+        llm_totals.add(
+            self.state, keys, call.usage, cost, (call.replaces, previous.usd) if call.replaces and previous else None
+        )
+        settling.hold_call(ctx, entry, call, trace_id, parent, self.prices, extra)
 
-    def _parent(self, entry: TranscriptState, call: LlmCall) -> tuple[int, int | None]:
-        session_id = entry.session_id
-        agent_id = call.agent_id or entry.agent_id
-        if agent_id:
-            trace_id = entry.trace_id or ids.trace_id_for("turn", session_id, call.prompt_id or "")
-            return trace_id, ids.span_id_for("subagent", session_id, agent_id)
-        session = self.state.sessions.get(session_id)
-        key = call.prompt_id or (session.turn.prompt_key if session and session.turn else None)
-        if key:
-            return ids.trace_id_for("turn", session_id, key), ids.span_id_for("turn", session_id, key)
-        if session is not None and session.run is not None:
-            return session.run.trace_id, session.run.span_id
-        return ids.trace_id_for("session", session_id), None
+    def _follow_subagent_files(self, path: str, entry: TranscriptState) -> None:
+        directory = os.path.join(os.path.splitext(path)[0], "subagents")
+        if os.path.islink(directory) or not os.path.isdir(directory):
+            return
+        try:
+            names = sorted(os.listdir(directory))[:MAX_SUBAGENT_FILES]
+        except OSError:
+            return
+        for name in names:
+            agent_path = os.path.join(directory, name)
+            if not (name.startswith("agent-") and name.endswith(".jsonl")) or agent_path in self.state.transcripts:
+                continue
+            agent_id = name[len("agent-") : -len(".jsonl")]
+            self.state.transcripts[agent_path] = TranscriptState(
+                session_id=entry.session_id, project=entry.project, agent_id=agent_id, last_used_ns=self._clock()
+            )
+            self._bound()
+
+    def _main_entry(self, entry: TranscriptState) -> TranscriptState | None:
+        if not entry.agent_id:
+            return entry
+        for other in self.state.transcripts.values():
+            if other.session_id == entry.session_id and not other.agent_id:
+                return other
+        return None
+
+    def _parent(self, entry: TranscriptState, call: LlmCall) -> nesting.Placement:
+        return nesting.for_llm_call(
+            entry.session_id,
+            self.state.sessions.get(entry.session_id),
+            agent_id=call.agent_id or entry.agent_id,
+            agent_trace_id=entry.trace_id,
+            prompt_id=call.prompt_id,
+        )
 
 
 def _unchanged(path: str, cursor: dict[str, object]) -> bool:

@@ -15,7 +15,15 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from otel_claude.transcripts.model import CostState, LlmCall, cost_state_from_json, usage_from_json
+from otel_claude.transcripts.model import (
+    ApiError,
+    CostState,
+    Interrupt,
+    LlmCall,
+    RefusedCall,
+    cost_state_from_json,
+    usage_from_json,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +46,19 @@ _USAGE = b'"usage"'
 _REQUEST_ID = re.compile(rb'"id":"([^"\\]{1,128})"')
 _TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
+_CLAUDE_CODE_VERSION = re.compile(rb'"version":"(\d{1,4}\.\d{1,4}\.\d{1,6}[^"\\]{0,32})"')
+_USER_LINE = b'"type":"user"'
+# The tool result Claude Code writes for a call the user stopped with Esc or refused (2.1.330).
+_REJECTED = "The user doesn't want to proceed with this tool use"
+_REJECTED_MARK = _REJECTED.encode()
+_TOOL_USE_ERROR = "<tool_use_error>"  # a call Claude Code refused or could not start (validation, a block)
+_TOOL_USE_ERROR_MARK = _TOOL_USE_ERROR.encode()
+_MAX_TOOL_USES = 64
+_MAX_REASON_CHARS = 1000
+# Lines after which no more content block of the response before them can come: the tool results or next prompt,
+# the next request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch, tools-used) can fall
+# between two blocks of one response and close nothing.
+_CLOSING = (b'"type":"user"', b'"type":"assistant"', b'"type":"api-request"', b'"cost-state"')
 SYNTHETIC_MODEL = "<synthetic>"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -68,6 +89,7 @@ class LineParser:
         self._skip_repeats = skip_repeats
         self._last: tuple[Any, ...] | None = None
         self.prompt_id: str | None = _str(context.get("prompt_id"))
+        self.claude_code_version: str | None = _str(context.get("version"))  # the CLI that wrote the last user line
         requests = context.get("requests")
         self._requests: dict[str, int] = (
             {k: v for k, v in requests.items() if isinstance(k, str) and isinstance(v, int)}
@@ -81,27 +103,79 @@ class LineParser:
             else {}
         )
         self.bad_lines = 0
+        # The response whose lines are being read (key, last line's timestamp): a response is written one line per
+        # content block, so its end is the last of them, known once a closing line follows.
+        self.open_message: tuple[tuple[str, ...], int] | None = open_message(context)
+        self.closed_messages: list[tuple[tuple[str, ...], int]] = []  # (key, last line's timestamp), in order
+        uses = context.get("tool_uses")
+        # The recent tool_use blocks, id -> [tool name, line time]: what a refused call's result line lacks.
+        self._tool_uses: dict[str, list[Any]] = (
+            {k: v for k, v in uses.items() if isinstance(v, list) and len(v) == 2} if isinstance(uses, dict) else {}
+        )
 
     def context(self) -> dict[str, Any]:
         context: dict[str, Any] = {}
         if self.prompt_id:
             context["prompt_id"] = self.prompt_id
+        if self.claude_code_version:
+            context["version"] = self.claude_code_version
         if self._requests:
             context["requests"] = dict(self._requests)
         if self._last_cost:
             context["last_cost"] = dict(self._last_cost)
+        if self.open_message is not None:
+            context["open_message"] = [list(self.open_message[0]), self.open_message[1]]
+        if self._tool_uses:
+            context["tool_uses"] = dict(self._tool_uses)
         return context
 
-    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | None:
-        # One scan of the line: a key (inside a JSON string the quotes would be escaped, `\"usage\"`, no match).
-        if _USAGE in line:
-            return self._llm_call(self._json(line), offset)
+    def _close_open_message(self) -> None:
+        if self.open_message is not None:
+            self.closed_messages.append(self.open_message)
+            self.open_message = None
+
+    def _extend_message(self, call: LlmCall) -> None:
+        if self.open_message is not None and self.open_message[0] == call.key:
+            self.open_message = (call.key, max(self.open_message[1], call.timestamp_ns))
+            return
+        self._close_open_message()
+        self.open_message = (call.key, call.timestamp_ns)
+
+    def parse(self, line: bytes, offset: int) -> LlmCall | CostState | Interrupt | ApiError | RefusedCall | None:
+        # One scan of the line for the key (inside a JSON string the quotes would be escaped, `\"usage\"`, no match).
+        carries_usage = _USAGE in line
+        if carries_usage:
+            data = self._json(line)
+            call = self._llm_call(data, offset)
+            if call is not None:
+                self._extend_message(call)
+                self._note_tool_uses(data, call.timestamp_ns)
+                return call
+            if b'"isApiErrorMessage":true' in line:
+                self._close_open_message()
+                return self._api_error(data, offset)
         head = line[:_HEAD]
+        if any(mark in head for mark in _CLOSING):
+            self._close_open_message()
+        if carries_usage:
+            return None
         if b'"cost-state"' in head:
             return self._cost_state(self._json(line), offset)
         if _API_REQUEST in head:
             self._note_request(head)
             return None
+        if _USER_LINE in head:
+            version = _CLAUDE_CODE_VERSION.search(head)
+            if version:
+                self.claude_code_version = version.group(1).decode("utf-8", "replace")
+            if _REJECTED_MARK in head:
+                interrupt = _interrupt(self._json(line), offset)
+                if interrupt is not None:
+                    return interrupt
+            if _TOOL_USE_ERROR_MARK in head:
+                refused = self._refused(self._json(line), offset)
+                if refused is not None:
+                    return refused
         match = _PROMPT_ID.search(head)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
@@ -149,7 +223,12 @@ class LineParser:
             return None
         # Claude Code writes a response once per content block, with the same usage: the repeat needs no call built.
         repeat_key = (message.get("id"), data.get("requestId"), data.get("isSidechain") is True, model, raw_usage)
-        if self._skip_repeats and repeat_key[0] and repeat_key == self._last:
+        if self._skip_repeats and repeat_key[0] and repeat_key == self._last and self.open_message is not None:
+            # The response's own later line: no call to build, but the response lasts until this line.
+            timestamp = parse_timestamp_ns(data.get("timestamp"))
+            if timestamp is not None:
+                self.open_message = (self.open_message[0], max(self.open_message[1], timestamp))
+                self._note_tool_uses(data, timestamp)  # a content block of its own: its tool_use ids count
             return None
         usage = usage_from_json(raw_usage)
         timestamp = parse_timestamp_ns(data.get("timestamp"))
@@ -181,6 +260,58 @@ class LineParser:
             offset=offset,
         )
 
+    def _note_tool_uses(self, data: dict[str, Any] | None, timestamp: int) -> None:
+        message = data.get("message") if data else None
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, dict) and block.get("type") == "tool_use" and isinstance(block.get("id"), str):
+                self._tool_uses[block["id"]] = [str(block.get("name") or "unknown"), timestamp]
+        while len(self._tool_uses) > _MAX_TOOL_USES:
+            del self._tool_uses[next(iter(self._tool_uses))]
+
+    def _refused(self, data: dict[str, Any] | None, offset: int) -> RefusedCall | None:
+        message = data.get("message") if data else None
+        content = message.get("content") if isinstance(message, dict) else None
+        stamp = parse_timestamp_ns(data.get("timestamp")) if data else None
+        if not isinstance(content, list) or data is None or stamp is None:
+            return None
+        for block in content:
+            if not (isinstance(block, dict) and block.get("type") == "tool_result" and block.get("is_error") is True):
+                continue
+            text, tool_use_id = block.get("content"), block.get("tool_use_id")
+            use = self._tool_uses.get(tool_use_id) if isinstance(tool_use_id, str) else None
+            if isinstance(text, str) and text.startswith(_TOOL_USE_ERROR) and use and isinstance(tool_use_id, str):
+                reason = text.removeprefix(_TOOL_USE_ERROR).removesuffix("</tool_use_error>")
+                start = use[1] if isinstance(use[1], int) and use[1] <= stamp else stamp
+                prompt_id = _str(data.get("promptId")) or self.prompt_id
+                return RefusedCall(
+                    tool_use_id, str(use[0]), start, stamp, reason[:_MAX_REASON_CHARS], prompt_id, offset
+                )
+        return None
+
+    def _api_error(self, data: dict[str, Any] | None, offset: int) -> ApiError | None:
+        if data is None or data.get("isApiErrorMessage") is not True:
+            return None
+        timestamp = parse_timestamp_ns(data.get("timestamp"))
+        session_id = _str(data.get("sessionId"))
+        if timestamp is None or session_id is None:
+            return None
+        sent = [t for t in self._requests.values() if t <= timestamp]
+        status = data.get("apiErrorStatus")
+        message = data.get("message") if isinstance(data.get("message"), dict) else {}
+        return ApiError(
+            session_id=session_id,
+            timestamp_ns=timestamp,
+            start_ns=max(sent) if sent else timestamp,
+            error_type=_str(data.get("apiErrorType")) or _str(data.get("error")) or "api_error",
+            status=status if isinstance(status, int) and not isinstance(status, bool) else None,
+            request_id=_str(data.get("requestId")),
+            message_id=_str(message.get("id")) if isinstance(message, dict) else None,
+            prompt_id=self.prompt_id,
+            agent_id=_str(data.get("agentId")),
+            offset=offset,
+        )
+
     def _cost_state(self, data: dict[str, Any] | None, offset: int) -> CostState | None:
         if data is None or data.get("type") != "cost-state":
             return None
@@ -202,7 +333,35 @@ class LineParser:
             has_unknown_model_cost=state.has_unknown_model_cost,
             delta_usd_by_model=delta,
             offset=offset,
+            prompt_id=self.prompt_id,
         )
+
+
+def _interrupt(data: dict[str, Any] | None, offset: int) -> Interrupt | None:
+    message = data.get("message") if data else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list) or data is None:
+        return None
+    ids = tuple(
+        str(block["tool_use_id"])
+        for block in content
+        if isinstance(block, dict)
+        and block.get("type") == "tool_result"
+        and block.get("is_error") is True
+        and isinstance(block.get("tool_use_id"), str)
+        and isinstance(block.get("content"), str)
+        and block["content"].startswith(_REJECTED)
+    )
+    stamp = parse_timestamp_ns(data.get("timestamp"))
+    return Interrupt(ids, stamp, offset, _str(data.get("promptId"))) if ids and stamp is not None else None
+
+
+def open_message(context: Mapping[str, Any] | None) -> tuple[tuple[str, ...], int] | None:
+    """The response still being written when the cursor stopped, from a cursor's context: (key, last line's time)."""
+    raw = (context or {}).get("open_message")
+    if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[0], list) or not isinstance(raw[1], int):
+        return None
+    return tuple(str(part) for part in raw[0]), raw[1]
 
 
 def _str(value: Any) -> str | None:

@@ -93,7 +93,7 @@ def build_llm_span(
         span_id=llm_span_id(call),
         parent_span_id=parent_span_id,
         start_ns=min(call.start_ns, call.timestamp_ns),
-        end_ns=call.timestamp_ns,
+        end_ns=max(call.timestamp_ns, call.end_ns or 0),  # the last content block's line, where known
         attributes={**common_attributes, **llm_attributes(call, cost, price_table_version)},
         kind=SpanKind.CLIENT,
     )

@@ -157,6 +157,7 @@ class LlmCall:
     path: str = ""  # the transcript file the call was read from
     offset: int = 0  # byte offset of its line in that file
     replaces: Usage | None = None  # set when this line superseded an earlier one for the same response
+    end_ns: int | None = None  # the timestamp of the response's last line (one line per content block), once known
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -164,6 +165,47 @@ class LlmCall:
         if self.message_id:
             return (self.message_id, self.request_id or "")
         return (self.session_id, self.uuid or f"{self.path}@{self.offset}")
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """Tool calls the user stopped (Esc) or refused in a dialog: Claude Code fires no hook for an Esc, but writes
+    their tool results ("The user doesn't want to proceed ...") with the time it happened."""
+
+    tool_use_ids: tuple[str, ...]
+    timestamp_ns: int
+    offset: int = 0
+    prompt_id: str | None = None  # the turn it ended
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedCall:
+    """A tool call Claude Code refused before running it (a `<tool_use_error>` result, e.g. "Blocked: standalone
+    sleep 30"): no hook fires for some of these, so the transcript is the only witness."""
+
+    tool_use_id: str
+    tool_name: str
+    start_ns: int  # the line of its tool_use block
+    timestamp_ns: int  # the line of its result
+    reason: str  # the result's text (may hold content: exported only as a redacted error, like tool errors)
+    prompt_id: str | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ApiError:
+    """A request that failed: Claude Code writes a synthetic assistant line (`isApiErrorMessage`) for it."""
+
+    session_id: str
+    timestamp_ns: int
+    start_ns: int  # the request's api-request line when this read saw it, else the line's time
+    error_type: str  # apiErrorType (e.g. invalid_request_error, overloaded_error), else Claude Code's `error`
+    status: int | None = None  # apiErrorStatus, the HTTP status
+    request_id: str | None = None
+    message_id: str | None = None
+    prompt_id: str | None = None
+    agent_id: str | None = None
+    offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +217,8 @@ class ModelUsage:
     cache_read_tokens: int
     cache_creation_tokens: int
     cost_usd: float
+    cache_creation_5m_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +232,7 @@ class CostState:
     # The cost added since the previous cost-state this reader saw in the file, per model (never negative).
     delta_usd_by_model: Mapping[str, float] = field(default_factory=dict)
     offset: int = 0
+    prompt_id: str | None = None  # the prompt of the lines before it: the turn its run ended with
 
 
 def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | None:
@@ -207,6 +252,8 @@ def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | No
                 cache_read_tokens=_count(raw.get("cacheReadInputTokens")) or 0,
                 cache_creation_tokens=_count(raw.get("cacheCreationInputTokens")) or 0,
                 cost_usd=float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else 0.0,
+                cache_creation_5m_tokens=_count(raw.get("cacheCreationEphemeral5mInputTokens")) or 0,
+                cache_creation_1h_tokens=_count(raw.get("cacheCreationEphemeral1hInputTokens")) or 0,
             )
     return CostState(
         session_id=str(data.get("sessionId") or ""),
@@ -215,3 +262,20 @@ def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | No
         has_unknown_model_cost=bool(data.get("hasUnknownModelCost")),
         offset=offset,
     )
+
+
+def call_to_dict(call: LlmCall) -> dict[str, Any]:
+    """A JSON-serializable form of `call`, for the agent's snapshot."""
+    data = {name: getattr(call, name) for name in LlmCall.__dataclass_fields__}
+    data["usage"] = call.usage.to_list()
+    data["replaces"] = call.replaces.to_list() if call.replaces is not None else None
+    return data
+
+
+def call_from_dict(data: Mapping[str, Any]) -> LlmCall:
+    """The inverse of `call_to_dict`; raises KeyError, TypeError or ValueError on a malformed entry."""
+    fields = {name: data[name] for name in LlmCall.__dataclass_fields__ if name in data}
+    fields["usage"] = Usage.from_list(list(data["usage"]))
+    replaces = data.get("replaces")
+    fields["replaces"] = Usage.from_list(list(replaces)) if replaces is not None else None
+    return LlmCall(**fields)

@@ -23,7 +23,7 @@ from typing import Any
 
 from otel_claude.transcripts.dedup import Dedup, Outcome
 from otel_claude.transcripts.lines import LineParser
-from otel_claude.transcripts.model import CostState, LlmCall
+from otel_claude.transcripts.model import ApiError, CostState, Interrupt, LlmCall, RefusedCall
 
 _log = logging.getLogger(__name__)
 
@@ -86,6 +86,10 @@ class ReadResult:
     error: str | None = None
     reset: str | None = None  # truncated | rotated | rewritten: the file was read again from the start
     skipped_lines: int = 0  # not JSON, or over the line cap
+    # Responses whose last line this read found (a closing line followed it): (call key, last line's timestamp).
+    closed_messages: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
+    # Tool calls the user stopped or refused, requests that failed: what the lines show beside the LLM calls.
+    interrupts: list[Interrupt | ApiError | RefusedCall] = field(default_factory=list)
 
 
 def read_new(
@@ -120,7 +124,7 @@ def read_all_new(cursor: Cursor, dedup: Dedup | None = None, *, max_reads: int =
     """Repeats `read_new` until no complete line is left (or `max_reads` reads), merging the results."""
     result = read_new(cursor, dedup)
     calls, states, skipped, reset = list(result.calls), list(result.cost_states), result.skipped_lines, result.reset
-    progressed = result.progressed
+    progressed, closed, interrupts = result.progressed, list(result.closed_messages), list(result.interrupts)
     reads = 1
     while result.progressed and result.remaining_bytes > 0 and reads < max_reads:
         result = read_new(result.cursor, dedup)
@@ -129,8 +133,19 @@ def read_all_new(cursor: Cursor, dedup: Dedup | None = None, *, max_reads: int =
         skipped += result.skipped_lines
         reset = reset or result.reset
         progressed = progressed or result.progressed
+        closed += result.closed_messages
+        interrupts += result.interrupts
         reads += 1
-    return replace(result, calls=calls, cost_states=states, skipped_lines=skipped, reset=reset, progressed=progressed)
+    return replace(
+        result,
+        calls=calls,
+        cost_states=states,
+        skipped_lines=skipped,
+        reset=reset,
+        progressed=progressed,
+        closed_messages=closed,
+        interrupts=interrupts,
+    )
 
 
 def _fingerprint(fd: int, offset: int) -> str:
@@ -183,6 +198,7 @@ def _read(
     parser = LineParser(cursor.path, cursor.context, skip_repeats=dedup is not None)
     calls: list[LlmCall] = []
     states: list[CostState] = []
+    interrupts: list[Interrupt | ApiError | RefusedCall] = []
     for line_offset, line in _lines(data, offset):
         item = parser.parse(line, line_offset)
         if isinstance(item, LlmCall):
@@ -195,6 +211,8 @@ def _read(
             calls.append(item)
         elif isinstance(item, CostState):
             states.append(item)
+        elif isinstance(item, Interrupt | ApiError | RefusedCall):
+            interrupts.append(item)
     skipped += parser.bad_lines
     new_offset = offset + consumed
     new_cursor_ = replace(
@@ -212,6 +230,8 @@ def _read(
         progressed=new_offset != cursor.offset or reset is not None,
         reset=reset,
         skipped_lines=skipped,
+        closed_messages=parser.closed_messages,
+        interrupts=interrupts,
     )
 
 

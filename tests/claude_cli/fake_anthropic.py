@@ -43,6 +43,7 @@ class Exchange:
     kind: str = "unknown"  # messages | compact | unmatched | count_tokens | probe | unknown (answered 404)
     response: dict[str, Any] | None = None  # the whole message sent back (with its usage)
     request_id: str | None = None
+    block_delay_ms: int = 0  # the pause before each content block after the first, while streaming
 
 
 @dataclass
@@ -169,6 +170,7 @@ class FakeAnthropic:
         }
         exchange.response = message
         exchange.request_id = "req_fake_" + uuid.uuid4().hex[:20]
+        exchange.block_delay_ms = step.block_delay_ms if step else 0
         delay = step.delay_ms if step else 0
         if delay:
             time.sleep(delay / 1000.0)  # the model's "thinking time", so LLM-call spans have a duration
@@ -234,7 +236,7 @@ def _make_handler(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
             elif self.command == "POST" and path == "/v1/messages":
                 message = api.answer_messages(exchange)
                 if (exchange.body or {}).get("stream"):
-                    self._stream(message, exchange.request_id)
+                    self._stream(message, exchange.request_id, exchange.block_delay_ms)
                 else:
                     self._send_json(200, message, exchange.request_id)
             elif self.command in ("HEAD", "GET") and path == "":
@@ -250,7 +252,7 @@ def _make_handler(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
                     },
                 )
 
-        def _stream(self, message: dict[str, Any], request_id: str | None) -> None:
+        def _stream(self, message: dict[str, Any], request_id: str | None, block_delay_ms: int = 0) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("cache-control", "no-cache")
@@ -259,6 +261,8 @@ def _make_handler(api: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
             self.send_header("connection", "close")
             self.end_headers()
             for chunk in stream_events(message):
+                if block_delay_ms and chunk.startswith(b"event: content_block_start") and b'"index": 0,' not in chunk:
+                    time.sleep(block_delay_ms / 1000.0)  # a large block still streaming after the one before
                 self.wfile.write(chunk)
                 self.wfile.flush()
             self.close_connection = True

@@ -34,7 +34,11 @@ _QUIET_ENV = {
     "DISABLE_TELEMETRY": "1",
     "DISABLE_ERROR_REPORTING": "1",
 }
-_PASS_THROUGH = ("USER", "LOGNAME", "LANG", "TZ")
+# PYTHONPATH: `otel-claude install`, the hooks and the agent they start import the tree under test (a worktree run
+# with PYTHONPATH=$PWD), not whatever checkout the venv has installed in editable mode.
+_PASS_THROUGH = ("USER", "LOGNAME", "LANG", "TZ", "PYTHONPATH")
+# `{{large_text}}` in a scenario: about 100 KB, a Write whose tool_use block streams for a while.
+LARGE_TEXT = "".join(f"line {i:05d} of a large file written by the scenario\n" for i in range(2000))
 
 
 @dataclass
@@ -72,7 +76,13 @@ class Sandbox:
         link = self.bindir / "claude"
         if not link.exists():
             link.symlink_to(self.claude)
-        fill = {"workdir": str(self.workdir), "home": str(self.home), **scenario_variables(), **(variables or {})}
+        fill = {
+            "workdir": str(self.workdir),
+            "home": str(self.home),
+            "large_text": LARGE_TEXT,
+            **scenario_variables(),
+            **(variables or {}),
+        }
         self.scenario = load_scenario(scenario, fill)
         for relative, content in self.scenario.files.items():
             target = self.workdir / relative

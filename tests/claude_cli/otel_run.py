@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
@@ -139,11 +140,15 @@ def install_otel_claude(sandbox: Sandbox, endpoint: str, prometheus_port: int) -
 
 
 def run_with_otel_claude(
-    sandbox: Sandbox, extra_config: dict[str, str] | None = None, record_events: list[str] | None = None
+    sandbox: Sandbox,
+    extra_config: dict[str, str] | None = None,
+    record_events: list[str] | None = None,
+    drive: Callable[[Sandbox, Path], list[ClaudeResult]] | None = None,
 ) -> OtelRun:
     """Install otel-claude into the sandbox, run the scenario, wait for the export; the agent is stopped after.
 
-    The recording hook listens to the events otel-claude registered, or to `record_events`.
+    The recording hook listens to the events otel-claude registered, or to `record_events`. `drive(sandbox,
+    record)` runs the CLI instead of the scenario's print-mode runs (e.g. an interactive session in tmux).
     """
     receiver = OtlpReceiver().start()
     port = free_port()
@@ -163,7 +168,7 @@ def run_with_otel_claude(
     record = sandbox.root / "hooks.jsonl"
     sandbox.add_recording_hook(record_events or run.installed_events, record)
     try:
-        run.results = sandbox.run_scenario()
+        run.results = drive(sandbox, record) if drive is not None else sandbox.run_scenario()
         run.hooks = read_hook_records(record)
         _wait_for_export(run)
     finally:
@@ -174,7 +179,7 @@ def run_with_otel_claude(
 def _wait_for_export(run: OtelRun) -> None:
     """Poll (with deadlines) until the spans and metrics of the run are out, or the time is up."""
     calls = run.tool_calls()
-    prompts = len(run.events("UserPromptSubmit"))
+    prompts = len({h["payload"]["prompt_id"] for h in run.hooks if h["payload"].get("prompt_id")})  # a turn each
     chats = len(run.transcript_exchanges())
 
     def spans_complete() -> bool:
@@ -185,7 +190,7 @@ def _wait_for_export(run: OtelRun) -> None:
         )
 
     _wait(spans_complete, SPAN_WAIT_S)
-    output_tokens = sum(e.response["usage"]["output_tokens"] for e in run.transcript_exchanges())
+    output_tokens = sum(e.response["usage"]["output_tokens"] for e in run.sandbox.api.model_exchanges())
     tool_calls = prometheus_name(sc.METRIC_TOOL_CALLS)
     tokens = prometheus_name(sc.METRIC_TOKENS)
     hook_events = prometheus_name(sc.METRIC_HOOK_EVENTS)

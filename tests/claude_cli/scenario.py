@@ -18,6 +18,7 @@ A scenario is a JSON object:
                      {"type": "tool_use", "name": "Bash", "input": {"command": "..."}}],
          "usage": {"input_tokens": 12, ...},                # optional: otherwise estimated from the request
          "delay_ms": 40,                                     # optional: time before the answer starts
+         "block_delay_ms": 400,                              # optional: time between two content blocks
          "model": "...", "stop_reason": "..."},             # optional
         ...
       ]
@@ -52,6 +53,7 @@ class Step:
     model: str | None = None
     stop_reason: str | None = None
     delay_ms: int = 0
+    block_delay_ms: int = 0  # streamed between content blocks: the lines of one response land apart
 
     def content_blocks(self) -> list[dict[str, Any]]:
         """The content to send, with fresh tool_use ids (the API's `toolu_01` + 22 characters) where none is set."""
@@ -153,6 +155,7 @@ def load_scenario(name_or_path: str | Path, variables: dict[str, str] | None = N
                 model=item.get("model"),
                 stop_reason=item.get("stop_reason"),
                 delay_ms=int(item.get("delay_ms", 0)),
+                block_delay_ms=int(item.get("block_delay_ms", 0)),
             )
         )
     runs = [

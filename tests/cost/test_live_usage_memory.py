@@ -28,7 +28,9 @@ def _llm_spans(exporter: InMemorySpanExporter) -> list[str]:
     return [
         str((s.attributes or {}).get(sc.GEN_AI_RESPONSE_ID))
         for s in exporter.get_finished_spans()
+        # Calls read from transcript lines; a call counted from a cost-state line (e.g. /compact's) has no response id.
         if (s.attributes or {}).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_LLM
+        and sc.CC_LLM_SOURCE not in (s.attributes or {})
     ]
 
 

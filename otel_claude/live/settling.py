@@ -1,0 +1,167 @@
+"""Spans that wait for their transcript: an LLM call until its response's last line, a turn or subagent until the
+settle read after its end, so each span is exported once, whole.
+
+Claude Code writes one transcript line per content block of a response, as the blocks stream, so a response's
+span ends at its last line, which the reader knows only when a closing line follows (lines.py). Claude Code also
+writes the transcript after the hooks fired (the last calls of a turn, its cost-state line after the Stop hooks),
+so a turn or subagent span ended by its hook is held until the settle read has seen the calls inside it.
+Everything held is plain data in the agent's snapshot and bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+
+from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import AttributeValue
+
+from otel_claude import semconv as sc
+from otel_claude.export.span_emitter import FinishedSpan, emit
+from otel_claude.live import llm_totals, nesting
+from otel_claude.live.span_factory import SpanFactory
+from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
+from otel_claude.transcripts.attributes import session_attributes
+from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.llm_calls import build_llm_span
+from otel_claude.transcripts.model import ApiError, LlmCall, call_from_dict, call_to_dict
+from otel_claude.transcripts.prices import PriceTable
+
+_log = logging.getLogger(__name__)
+MAX_PENDING_CALLS = 64  # per transcript: responses are closed by the next line, so a few at a time
+MAX_HELD_SPANS = 1024
+
+
+def hold_call(
+    ctx: SpanFactory,
+    entry: TranscriptState,
+    call: LlmCall,
+    trace_id: int,
+    parent: int | None,
+    prices: PriceTable,
+    attributes: dict[str, AttributeValue] | None = None,
+) -> None:
+    """Keeps `call` until its last line is known; a better line for a held response replaces the held one."""
+    pending = _pending(call, trace_id, parent)
+    pending.attributes = dict(attributes or {})
+    for index, held in enumerate(entry.pending):
+        if tuple(held.call.get("key_parts") or ()) == call.key:
+            entry.pending[index] = pending
+            return
+    entry.pending.append(pending)
+    while len(entry.pending) > MAX_PENDING_CALLS:
+        _emit_call(ctx, entry, entry.pending.pop(0), None, prices)
+
+
+def _pending(call: LlmCall, trace_id: int, parent: int | None) -> PendingLlmCall:
+    data = call_to_dict(call)
+    data["key_parts"] = list(call.key)
+    return PendingLlmCall(call=data, trace_id=trace_id, parent_span_id=parent)
+
+
+def release_calls(
+    ctx: SpanFactory,
+    entry: TranscriptState,
+    ends: Iterable[tuple[tuple[str, ...], int]],
+    prices: PriceTable,
+    *,
+    keep: tuple[str, ...] | None = None,
+    everything: bool = False,
+) -> bool:
+    """Emits the held calls whose last line is now known (`ends`), or all of them but `keep` with `everything`."""
+    last = dict(ends)
+    emitted = False
+    kept: list[PendingLlmCall] = []
+    for pending in entry.pending:
+        key = tuple(pending.call.get("key_parts") or ())
+        if key in last or (everything and key != keep):
+            _emit_call(ctx, entry, pending, last.get(key), prices)
+            emitted = True
+        else:
+            kept.append(pending)
+    entry.pending = kept
+    return emitted
+
+
+def _emit_call(
+    ctx: SpanFactory, entry: TranscriptState, pending: PendingLlmCall, end_ns: int | None, prices: PriceTable
+) -> None:
+    try:
+        call = call_from_dict({k: v for k, v in pending.call.items() if k != "key_parts"})
+    except (KeyError, TypeError, ValueError) as exc:
+        _log.warning("a held LLM call in the snapshot is unreadable (%s); its span is dropped", exc)
+        return
+    if end_ns is not None:
+        call = _with_end(call, end_ns)
+    cost = cost_of_call(call.usage, call.model, call.timestamp_ns, prices)
+    # The session's span attributes from the builder backfill uses too, then the call's own (its source).
+    session = session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
+    common: dict[str, AttributeValue] = {**session.span, **pending.attributes}
+    emit(ctx.tracer, build_llm_span(call, cost, pending.trace_id, pending.parent_span_id, common, prices.version))
+
+
+def _with_end(call: LlmCall, end_ns: int) -> LlmCall:
+    return replace(call, end_ns=max(end_ns, call.end_ns or 0))
+
+
+def hold_span(state: AgentState, held: HeldSpan) -> None:
+    state.held.append(held)
+    while len(state.held) > MAX_HELD_SPANS:
+        state.held.pop(0)  # the oldest is dropped rather than let the snapshot grow: it has waited for long
+
+
+def release_spans(ctx: SpanFactory, state: AgentState, paths: Iterable[str]) -> bool:
+    """Emits the held turn and subagent spans whose transcript was just re-read, with their LLM totals."""
+    settled = set(paths)
+    ready = [h for h in state.held if h.path in settled]
+    if not ready:
+        return False
+    state.held = [h for h in state.held if h.path not in settled]
+    for held in ready:
+        attributes = {**held.attributes, **llm_totals.span_attributes(state, held.totals_key)}
+        if held.span.attributes.get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TURN:
+            attributes[sc.CC_SESSION_COST_USD] = llm_totals.session_cost(state, held.session_id)
+            entry = state.transcripts.get(held.path)
+            if entry is not None and entry.reported_cost_usd is not None:
+                attributes[sc.CC_REPORTED_COST_USD] = entry.reported_cost_usd
+            if entry is not None and entry.claude_code_version:
+                attributes.setdefault(sc.CC_VERSION, entry.claude_code_version)
+        ctx.finish(held.span, held.end_ns, attributes, held.error)
+    return True
+
+
+def emit_api_error(
+    ctx: SpanFactory, entry: TranscriptState, error: ApiError, trace_id: int, parent: int | None, model: str | None
+) -> None:
+    """A `chat` span for a request that failed (no response, no tokens), with the API's error as `error.type`."""
+    key = error.message_id or error.request_id or f"{entry.session_id}@{error.offset}"
+    attributes: dict[str, AttributeValue] = {
+        sc.SESSION_ID: entry.session_id,
+        sc.GEN_AI_CONVERSATION_ID: entry.session_id,
+        sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
+        sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
+        sc.CC_SPAN_TYPE: sc.SPAN_TYPE_LLM,
+        sc.ERROR_TYPE: error.error_type,
+    }
+    optional: tuple[tuple[str, AttributeValue | None], ...] = (
+        (sc.GEN_AI_REQUEST_MODEL, model),
+        (sc.HTTP_RESPONSE_STATUS_CODE, error.status),
+        (sc.CC_REQUEST_ID, error.request_id),
+        (sc.CC_PROMPT_ID, error.prompt_id),
+        (sc.GEN_AI_AGENT_ID, error.agent_id),
+        (sc.CC_PROJECT, entry.project),
+    )
+    attributes.update({name: value for name, value in optional if value is not None})
+    span = FinishedSpan(
+        name=sc.chat_span_name(model) if model else sc.GEN_AI_OPERATION_CHAT,
+        trace_id=trace_id,
+        span_id=nesting.api_error_span_id(entry.session_id, key),
+        parent_span_id=parent,
+        start_ns=min(error.start_ns, error.timestamp_ns),
+        end_ns=error.timestamp_ns,
+        attributes=attributes,
+        kind=SpanKind.CLIENT,
+        error=f"{error.status} {error.error_type}" if error.status else error.error_type,
+    )
+    emit(ctx.tracer, span)

@@ -1,0 +1,69 @@
+"""LLM calls Claude Code made and counted but did not write to the transcript, such as `/compact`'s summary.
+
+Claude Code appends a cost-state line (its running token and cost totals per model) at the end of each run. The
+tokens it grew by since the previous cost-state line, minus the tokens of the calls read from the session's
+transcripts (main and subagents) in between, are calls no transcript line shows; they are counted as one call
+per model, placed in the session's last compaction when there was one (the summarising call is the known case).
+So our totals equal Claude Code's own wherever both price the same model the same way.
+"""
+
+from __future__ import annotations
+
+from otel_claude.live.state import TranscriptState
+from otel_claude.transcripts.model import CostState, LlmCall, ModelUsage, Usage
+
+_KINDS = 5  # input, output, cache read, cache write 5m, cache write 1h
+
+
+def _vector(usage: Usage) -> list[int]:
+    return [
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_read_tokens,
+        usage.cache_creation_5m_tokens,
+        usage.cache_creation_1h_tokens,
+    ]
+
+
+def _state_vector(usage: ModelUsage) -> list[int]:
+    five, hour = usage.cache_creation_5m_tokens, usage.cache_creation_1h_tokens
+    if five + hour != usage.cache_creation_tokens:
+        five, hour = usage.cache_creation_tokens, 0  # no breakdown: priced as 5-minute writes, as usage_from_json
+    return [usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, five, hour]
+
+
+def note_call(main: TranscriptState, call: LlmCall) -> None:
+    """Counts a call read from one of the session's transcripts (for a superseding line, what it adds)."""
+    added = _vector(call.usage)
+    if call.replaces is not None:
+        added = [a - b for a, b in zip(added, _vector(call.replaces), strict=True)]
+    seen = main.seen_tokens.get(call.model) or [0] * _KINDS
+    main.seen_tokens[call.model] = [a + b for a, b in zip(seen, added, strict=True)]
+
+
+def unseen_usage(main: TranscriptState, state: CostState) -> dict[str, Usage]:
+    """Per model, the tokens Claude Code counted since its previous cost-state line that no transcript line showed.
+
+    A total below the previous one means Claude Code counted from zero again (a new process that did not carry the
+    session's totals): its whole figure is then the growth."""
+    unseen: dict[str, Usage] = {}
+    for model, usage in state.models.items():
+        now = _state_vector(usage)
+        before = main.cost_state_tokens.get(model) or [0] * _KINDS
+        grown = [a - b for a, b in zip(now, before, strict=True)]
+        if any(g < 0 for g in grown):
+            grown = now
+        seen = main.seen_tokens.get(model) or [0] * _KINDS
+        missing = [max(g - s, 0) for g, s in zip(grown, seen, strict=True)]
+        if any(missing):
+            unseen[model] = Usage(
+                input_tokens=missing[0],
+                output_tokens=missing[1],
+                cache_read_tokens=missing[2],
+                cache_creation_tokens=missing[3] + missing[4],
+                cache_creation_5m_tokens=missing[3],
+                cache_creation_1h_tokens=missing[4],
+            )
+        main.cost_state_tokens[model] = now
+    main.seen_tokens = {}
+    return unseen
