@@ -18,6 +18,7 @@ from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, emit
 from otel_claude.live.events import HookInput
 from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.state import OpenSpan, PendingEvent, Session
+from otel_claude.redaction import scrub_value
 
 MAX_EVENTS_PER_SPAN = 128  # the SDK's default span event limit
 MAX_CLOSED_IDS = 512
@@ -42,7 +43,15 @@ def project_label(cwd: str | None, mode: str) -> str | None:
 
 
 def json_text(value: Any, limit: int = MAX_TEXT_CHARS) -> str:
+    """`value` as text of at most `limit` characters (plus a note of how many were cut).
+
+    A text that is cut is redacted whole first: cut first, a JSON document loses its shape and a quoted value
+    its closing quote, and the redacting processor's key rules would miss what is left of a secret.
+    """
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) <= limit:
+        return text
+    text = scrub_value(text)[0]
     return text if len(text) <= limit else text[:limit] + f"...[{len(text) - limit} more chars]"
 
 
