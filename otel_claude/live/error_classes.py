@@ -35,7 +35,9 @@ _TOOL_ERROR_CLASSES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"too large|too long|exceeds? (?:the )?maximum|too many", re.IGNORECASE), "too_large"),
     (re.compile(r"\bMCP\b|mcp__", re.IGNORECASE), "mcp_error"),
 )
-TOOL_ERROR_TYPES: Final = (sc.OUTCOME_INTERRUPTED, *dict.fromkeys(name for _, name in _TOOL_ERROR_CLASSES), "tool_error")
+TOOL_ERROR_TYPES: Final = (
+    sc.OUTCOME_INTERRUPTED, *dict.fromkeys(name for _, name in _TOOL_ERROR_CLASSES), "tool_error"
+)
 
 # The status description of a failed tool call: one fixed phrase per class, never the error's words.
 _TOOL_ERROR_PHRASES: Final = {

@@ -19,6 +19,7 @@ from otel_claude.live.events import HookInput
 from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.state import OpenSpan, PendingEvent, Session
 from otel_claude.redaction import scrub_value
+from otel_claude.redaction.names import is_bounded_project
 
 MAX_EVENTS_PER_SPAN = 128  # the SDK's default span event limit
 MAX_CLOSED_IDS = 512
@@ -37,9 +38,12 @@ def project_label(cwd: str | None, mode: str) -> str | None:
     """A bounded label for the session's project: the directory name, a short hash of the path, or none."""
     if not cwd or mode == "none":
         return None
+    digest = hashlib.sha256(cwd.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     if mode == "hash":
-        return hashlib.sha256(cwd.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return os.path.basename(os.path.normpath(cwd)) or "/"
+        return digest
+    name = os.path.basename(os.path.normpath(cwd)) or "/"
+    # A directory name that does not look like a name (a token, a sentence) goes out as its hash instead.
+    return name if name == "/" or is_bounded_project(name) else digest
 
 
 def json_text(value: Any, limit: int = MAX_TEXT_CHARS) -> str:

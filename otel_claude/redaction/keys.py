@@ -88,6 +88,19 @@ def is_header_key(key: str) -> bool:
     return "_".join(key_words(key)) in HEADER_KEYS
 
 
+# Safe attributes whose values are names taken from the payload or the transcript: they are not scrubbed as
+# text, but each must look like a name (names.py) or it is replaced by a bounded form.
+NAME_ATTRIBUTE_KEYS: Final = frozenset({
+    semconv.GEN_AI_AGENT_NAME, semconv.GEN_AI_TOOL_NAME, semconv.GEN_AI_REQUEST_MODEL, semconv.GEN_AI_RESPONSE_MODEL,
+    semconv.GEN_AI_RESPONSE_FINISH_REASONS, semconv.ERROR_TYPE, semconv.CC_HOOK_EVENT, semconv.CC_PERMISSION_MODE,
+    semconv.CC_EFFORT, semconv.CC_CLOSED_BY, semconv.CC_SUBAGENT_TYPE, semconv.CC_TURN_TRIGGER,
+    semconv.CC_SESSION_SOURCE, semconv.CC_SESSION_END_REASON, semconv.CC_COMPACTION_TRIGGER,
+    semconv.CC_NOTIFICATION_TYPE, semconv.CC_EVENT_FIELDS, semconv.CC_SPEED, semconv.CC_PROJECT,
+    semconv.CC_STOP_ERROR, semconv.CC_STOP_API_ERROR_TYPE, semconv.CC_PERMISSION_DENIED_CATEGORY,
+    semconv.CC_TOOL_SUMMARY, semconv.CC_INFERENCE_GEO, semconv.CC_COST_TIER,
+})
+
+
 # Attributes whose values are never scrubbed: ids, names, model names, counts. Values here are produced
 # by otel-claude itself from structured fields, never from content.
 SAFE_ATTRIBUTE_KEYS: Final = frozenset({
@@ -104,9 +117,14 @@ SAFE_ATTRIBUTE_KEYS: Final = frozenset({
     semconv.CC_COMPACTION_TRIGGER, semconv.CC_NOTIFICATION_TYPE, semconv.CC_EVENT_FIELDS, semconv.CC_RECEIVED_AT,
     semconv.CC_REDACTED_KEYS, semconv.CC_COST_USD, semconv.CC_COST_KNOWN, semconv.CC_CACHE_CREATION_5M_TOKENS,
     semconv.CC_CACHE_CREATION_1H_TOKENS, semconv.CC_REQUEST_ID, semconv.CC_SPEED, semconv.CC_LONG_CONTEXT,
-    semconv.CC_REPORTED_COST_USD, semconv.CC_TOKEN_KIND, semconv.CC_BACKFILL,
+    semconv.CC_REPORTED_COST_USD, semconv.CC_TOKEN_KIND, semconv.CC_BACKFILL, semconv.CC_TOOL_ERROR_SIZE,
+    semconv.PROCESS_EXIT_CODE, semconv.HTTP_RESPONSE_STATUS_CODE, semconv.CC_SESSION_COST_USD,
+    semconv.CC_TOOL_PERMISSION_REQUESTED, semconv.CC_TOOL_BATCH_SIZE, semconv.CC_SUBAGENT_START_MISSING,
+    semconv.CC_COST_TIER, semconv.CC_PRICE_TABLE, semconv.CC_UNCACHED_INPUT_TOKENS, semconv.CC_INFERENCE_GEO,
+    semconv.CC_REDACTED_PATTERNS, *NAME_ATTRIBUTE_KEYS,
 })
 SAFE_ATTRIBUTE_PREFIXES: Final = ("gen_ai.usage.",)
+
 
 # Keys inside JSON payloads (HookInput, transcript lines) whose values are ids, paths or names.
 SAFE_JSON_KEYS: Final = frozenset({

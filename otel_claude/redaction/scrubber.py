@@ -17,11 +17,13 @@ from typing import Any, Final, TypeVar
 
 from otel_claude.redaction.keys import (
     GENERIC_VALUE_KEYS,
+    NAME_ATTRIBUTE_KEYS,
     SAFE_JSON_KEYS,
     is_placeholder,
     is_safe_attribute_key,
     is_sensitive_key,
 )
+from otel_claude.redaction.names import bound_attribute
 from otel_claude.redaction.patterns import SecretPattern, marker
 from otel_claude.redaction.text import CompiledPatterns, scrub_text
 from otel_claude.redaction.values import names_a_key
@@ -33,6 +35,7 @@ T = TypeVar("T")
 SENSITIVE_KEY: Final = "sensitive_key"
 GCP_SERVICE_ACCOUNT: Final = "gcp_service_account"
 SCRUB_FAILED: Final = "scrub_failed"
+UNSAFE_NAME: Final = "unsafe_name"  # a name attribute that did not look like a name, replaced by a bounded form
 _MAX_DEPTH: Final = 48  # JSON nesting we recurse into; deeper documents are scrubbed as text
 
 
@@ -161,6 +164,9 @@ class Scrubber:
         return result
 
     def _scrub_attribute(self, key: str, value: Any) -> tuple[Any, list[str]]:
+        if key in NAME_ATTRIBUTE_KEYS:
+            new, changed = bound_attribute(key, value)
+            return (new, [UNSAFE_NAME]) if changed else (value, [])
         if is_safe_attribute_key(key) or key in self._extra_safe_keys:
             return value, []
         if is_sensitive_key(key):

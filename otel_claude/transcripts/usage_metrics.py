@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from opentelemetry.metrics import Meter
 
 from otel_claude import semconv as sc
+from otel_claude.redaction.names import bounded_name
 from otel_claude.transcripts.cost import CostResult
 from otel_claude.transcripts.model import CostState, LlmCall, Usage
 
@@ -66,7 +67,8 @@ class UsageMetrics:
     ) -> None:
         """Counts one call; for a call that replaces a counted line (`call.replaces`), only what it adds."""
         base = _bounded(labels)
-        model_labels = {**base, sc.GEN_AI_REQUEST_MODEL: call.model, sc.CC_COST_KNOWN: str(cost.known).lower()}
+        model = bounded_name(call.model)
+        model_labels = {**base, sc.GEN_AI_REQUEST_MODEL: model, sc.CC_COST_KNOWN: str(cost.known).lower()}
         new_kinds = _kinds(call.usage)
         if call.replaces is None:
             added = new_kinds
@@ -90,8 +92,8 @@ class UsageMetrics:
             **base,
             sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
             sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
-            sc.GEN_AI_REQUEST_MODEL: call.requested_model or call.model,
-            sc.GEN_AI_RESPONSE_MODEL: call.model,
+            sc.GEN_AI_REQUEST_MODEL: bounded_name(call.requested_model or call.model),
+            sc.GEN_AI_RESPONSE_MODEL: bounded_name(call.model),
         }
         # Billable input per the convention: uncached input plus cache reads and writes.
         self._token_usage.record(
@@ -106,4 +108,4 @@ class UsageMetrics:
         base = _bounded(labels)
         for model, added in state.delta_usd_by_model.items():
             if added > 0:
-                self._reported.add(added, {**base, sc.GEN_AI_REQUEST_MODEL: model})
+                self._reported.add(added, {**base, sc.GEN_AI_REQUEST_MODEL: bounded_name(model)})

@@ -171,7 +171,7 @@ def test_scrub_mapping_allow_list_sensitive_keys_and_changed_keys() -> None:
     }
     out, changed = scrub_mapping(attrs)
     assert changed == [sc.CC_TOOL_SUMMARY, "http.request.header.authorization", "http.request.header.x_api_key"]
-    assert out[sc.CC_TOOL_SUMMARY] == "export GH=[REDACTED:github_token]"
+    assert out[sc.CC_TOOL_SUMMARY] == "other"  # a name attribute: bounded, not scrubbed as text
     assert out["http.request.header.authorization"] == ("[REDACTED:sensitive_key]",)
     assert out["http.request.header.x_api_key"] == "[REDACTED:sensitive_key]"
     for key in (sc.SESSION_ID, sc.GEN_AI_TOOL_CALL_ID, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_USAGE_INPUT_TOKENS,
