@@ -132,7 +132,7 @@ class Scrubber:
                 key = str(k)
                 child = sensitive if sensitive is not None and key.lower() in GENERIC_VALUE_KEYS else None
                 if child is None:
-                    if key in SAFE_JSON_KEYS or key in self._extra_safe_keys:
+                    if (key in SAFE_JSON_KEYS and _looks_like_id(v)) or key in self._extra_safe_keys:
                         result[k] = v
                         continue
                     if is_sensitive_key(key) and not (isinstance(v, str) and names_a_key(v, key)):
@@ -182,6 +182,15 @@ class Scrubber:
                 return value, []
             return tuple(v if is_placeholder(v) else marker(SENSITIVE_KEY) for v in value), names
         return self.scrub_value(value)
+
+
+# An id, a path or a name: what a safe JSON key holds. Anything else under such a key ("tool_name": "Bash\n...
+# the password is ...") is scrubbed like any value.
+_ID_RE: Final = re.compile(r"[\w./:@+\[\]~ -]{0,1024}")
+
+
+def _looks_like_id(value: Any) -> bool:
+    return not isinstance(value, str) or _ID_RE.fullmatch(value) is not None
 
 
 def _looks_like_json(text: str) -> bool:
