@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections import Counter
 from typing import Final
 
 _HEX: Final = frozenset("0123456789abcdefABCDEF")
+# camelCase words, acronyms and numbers: an identifier splits into a few long ones, random text into many short.
+_WORDS_RE: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^A-Za-z0-9]+")
 
 
 def shannon_entropy(text: str) -> float:
@@ -53,4 +56,6 @@ def looks_random(token: str, min_length: int = 20) -> bool:
         return False
     if digits > n * 0.8:
         return False  # a number, a timestamp, a phone number
+    if len(_WORDS_RE.findall(token)) * 3.5 <= n:
+        return False  # words run together (SMTPRecipientsRefused, LZMADecompressor): a name, not noise
     return _relative_entropy(token) >= 0.8

@@ -17,7 +17,14 @@ from typing import Final
 from otel_claude.redaction.edits import Edits, lower_same_length
 from otel_claude.redaction.keys import is_header_key, is_placeholder, is_sensitive_key, key_words
 from otel_claude.redaction.patterns import marker
-from otel_claude.redaction.values import ENV_VALUE_RE, MAX_VALUE, env_style, is_secret_value, line_start
+from otel_claude.redaction.values import (
+    ENV_VALUE_RE,
+    MAX_VALUE,
+    env_style,
+    is_secret_value,
+    line_start,
+    looks_like_literal_secret,
+)
 
 # Every key this module acts on holds one of these (and so does every subject of prose.py).
 KEY_WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie")
@@ -102,6 +109,8 @@ def scrub_key_values(text: str, names: list[str], low: str | None = None) -> str
             return _coarse_rest(text, edits, pos, names)
         left = _KEY_LEFT_RE.search(text, max(0, hit - _MAX_KEY), hit)
         ks = left.start() if left is not None else hit
+        if ks > 0 and text[ks - 1] == "\\" and text[ks] in "nrt" and ks < hit:
+            ks += 1  # `\nSet-Cookie:` in an escaped string: the key starts after the escape
         pos = ke
         while ke > ks and text[ke - 1] in ".-":  # "the token." ends a sentence; it is no key "token."
             ke -= 1
@@ -179,7 +188,7 @@ def _scrub_header(text: str, key: str, start: int, end: int, edits: Edits) -> No
     value = text[start:end]
     if key_words(key)[-1] in ("cookie", "cookies"):
         # `Cookie: a=1; b=2`, not "the Cookie: header is ..."
-        if _COOKIE_RE.match(value) and not is_placeholder(value):
+        if _COOKIE_RE.match(value) and not is_placeholder(value) and _holds_secret_cookie(value):
             edits.add(start, end, "cookie")
         return
     scheme = _SCHEME_RE.match(value)
@@ -192,6 +201,16 @@ def _scrub_header(text: str, key: str, start: int, end: int, edits: Edits) -> No
         return
     if " " not in value.strip() and len(value.strip()) >= 8 and not is_placeholder(value):
         edits.add(start, end, "authorization_header")
+
+
+def _holds_secret_cookie(value: str) -> bool:
+    """`session=8f2kQ...` holds one; the documentation's `fig=newton; Path=/` does not."""
+    for pair in value.split(";"):
+        _, _, cookie = pair.partition("=")
+        cookie = cookie.strip().strip('"')
+        if len(cookie) >= 16 or looks_like_literal_secret(cookie):
+            return True
+    return False
 
 
 def _whitespace_separator_allowed(text: str, ks: int, key: str) -> bool:

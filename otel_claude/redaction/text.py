@@ -29,6 +29,8 @@ from otel_claude.redaction.patterns import (
     starts_with_literal,
 )
 from otel_claude.redaction.prose import scrub_prose
+from otel_claude.redaction.random_tokens import MIN_LENGTH as _MIN_RANDOM_LENGTH
+from otel_claude.redaction.random_tokens import scrub_random_tokens
 
 CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
 
@@ -70,6 +72,8 @@ def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]
         out = _scrub_url_credentials(out, names)
     out = scrub_key_values(out, names, None if names else low)
     out = scrub_prose(out, names, None if names else low)
+    if len(out) >= _MIN_RANDOM_LENGTH:
+        out = scrub_random_tokens(out, names)  # last: what no format, key or phrase named
     return out, names
 
 

@@ -1,0 +1,101 @@
+"""Secrets with no known format and no key in front of them: random tokens in prose, found by their entropy.
+
+A run of token characters is a secret when it is long enough, near the highest entropy its length allows and
+mixed the way generated secrets are (entropy.py), and is none of the random-looking things that are not
+secrets: ids with a known prefix (toolu_, msg_, req_...), UUIDs, digests named by their algorithm, paths. Hex
+strings are digests far more often than keys (a git commit, a checksum), so a hex run is a secret only with a
+credential word shortly before it on the same line ("API key 3f2a...").
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Final
+
+from otel_claude.redaction.edits import Edits
+from otel_claude.redaction.entropy import looks_random
+from otel_claude.redaction.patterns import TOKEN_RUN_RE
+
+NAME: Final = "high_entropy_token"
+MIN_LENGTH: Final = 20
+_MAX: Final = 1024
+# Ids and digests that are random by design and say what they are.
+_ID_PREFIXES: Final = (
+    "toolu_", "srvtoolu_", "msg_", "req_", "call_", "chatcmpl-", "agent-", "file_", "run_", "thread_", "asst_",
+    "sha1-", "sha256-", "sha384-", "sha512-", "sha1:", "sha256:", "sha512:", "md5:", "blake2", "xxh", "sk-ant-",
+)
+_UUID_RE: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_HEX_RE: Final = re.compile(r"[0-9a-fA-F]{32,128}")
+_STRIP: Final = ".,:;-_=~+/"
+_SEPARATORS_RE: Final = re.compile(r"[-_.~/+]")
+# Words after which a hex string is a credential rather than a digest.
+_CREDENTIAL_CONTEXT_RE: Final = re.compile(
+    r"(?i)(?:key|token|secret|passw|pwd|credential|auth|api|bearer|license|licence|signing|hmac|salt)"
+    r"[^\n]{0,40}\Z"
+)
+
+
+def scrub_random_tokens(text: str, names: list[str]) -> str:
+    """Replace random-looking tokens (no known format, no key) by `[REDACTED:high_entropy_token]`."""
+    if len(text) < MIN_LENGTH:
+        return text
+    edits = Edits()
+    for m in TOKEN_RUN_RE.finditer(text):
+        if m.end() - m.start() < MIN_LENGTH:
+            continue
+        for start, end in _pieces(text, m.start(), m.end()):
+            if _is_secret(text, start, end):
+                edits.add(start, end, NAME)
+    names.extend(edits.names)
+    return edits.apply(text)
+
+
+_PIECE_RE: Final = re.compile(r"[^:,=]+=*")  # `key=value`, `host:port`, `a,b`; base64 keeps its padding
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of a run between `:`, `=` and `,`, stripped of punctuation at their ends."""
+    out: list[tuple[int, int]] = []
+    for m in _PIECE_RE.finditer(text, start, end):
+        s, e = m.span()
+        while s < e and text[s] in _STRIP:
+            s += 1
+        while e > s and text[e - 1] in _STRIP and text[e - 1] != "=":
+            e -= 1
+        if MIN_LENGTH <= e - s <= _MAX:
+            out.append((s, e))
+    return out
+
+
+def _is_secret(text: str, start: int, end: int) -> bool:
+    token = text[start:end]
+    if token.startswith(_ID_PREFIXES) or _UUID_RE.search(token):
+        return False
+    if _HEX_RE.fullmatch(token):
+        context = text[max(0, start - 48) : start]
+        return _CREDENTIAL_CONTEXT_RE.search(context) is not None and looks_random(token)
+    if "/" in token and not _base64_like(token):
+        return False  # a path or a URL
+    if max(len(segment) for segment in _SEPARATORS_RE.split(token)) < 12:
+        return False  # words and numbers joined (interleaved-thinking-2025-05-14, Foo_Bar_v2_final)
+    has_upper = any(c.isupper() for c in token)
+    has_lower = any(c.islower() for c in token)
+    # Lower case and digits alone are names, versions and dates far more often than secrets.
+    if not has_upper or not has_lower:
+        return False
+    letters = [c for c in token if c.isalpha()]
+    upper = sum(c.isupper() for c in letters) / len(letters)
+    if not 0.2 <= upper <= 0.8:
+        return False  # camelCase identifiers (structEndArchive64Locator) have a capital per word
+    if sum(1 for a, b in itertools.pairwise(token) if ord(b) - ord(a) == 1) > len(token) // 4:
+        return False  # an alphabet (ABCDEFGHIJ..., 0123456789...)
+    return looks_random(token.rstrip("="))
+
+
+def _base64_like(token: str) -> bool:
+    # Base64 has "/" anywhere, one segment after another of random characters; a path has words between them.
+    segments = [s for s in token.split("/") if s]
+    return len(segments) >= 2 and sum(len(s) for s in segments) >= MIN_LENGTH and all(
+        any(c.isdigit() for c in s) or any(c.isupper() for c in s) for s in segments if len(s) >= 4
+    )
