@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Final
 
 _HEX: Final = frozenset("0123456789abcdefABCDEF")
+_ALNUM: Final = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # camelCase words, acronyms and numbers: an identifier splits into a few long ones, random text into many short.
 _WORDS_RE: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^A-Za-z0-9]+")
 
@@ -27,8 +28,10 @@ def shannon_entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
 
 
-def _relative_entropy(text: str) -> float:
-    return shannon_entropy(text) / math.log2(len(text)) if len(text) > 1 else 0.0
+def _relative_entropy(text: str, alphabet: int) -> float:
+    """Entropy over the most `text` could have: its length bounds it below the alphabet's own."""
+    top = math.log2(min(len(text), alphabet))
+    return shannon_entropy(text) / top if top > 0 else 0.0
 
 
 @functools.lru_cache(maxsize=4096)
@@ -46,7 +49,7 @@ def looks_random(token: str, min_length: int = 20) -> bool:
     digits = sum(c.isdigit() for c in token)
     if all(c in _HEX for c in token):
         # sha-like hex: both digits and letters, and not one case mixed with the other (a word in caps).
-        return digits >= n // 8 and (lower + upper) >= n // 8 and _relative_entropy(token) >= 0.72
+        return digits >= n // 8 and (lower + upper) >= n // 8 and _relative_entropy(token, 16) >= 0.8
     classes = (lower > 0) + (upper > 0) + (digits > 0)
     if classes < 2:
         return False
@@ -58,4 +61,5 @@ def looks_random(token: str, min_length: int = 20) -> bool:
         return False  # a number, a timestamp, a phone number
     if len(_WORDS_RE.findall(token)) * 3.5 <= n:
         return False  # words run together (SMTPRecipientsRefused, LZMADecompressor): a name, not noise
-    return _relative_entropy(token) >= 0.8
+    alphabet = 26 * (lower > 0) + 26 * (upper > 0) + 10 * (digits > 0) + len(set(token) - _ALNUM)
+    return _relative_entropy(token, alphabet) >= 0.8
