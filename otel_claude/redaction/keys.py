@@ -83,6 +83,27 @@ def is_sensitive_key(key: str) -> bool:
     return any(last.endswith(suffix) and last[: -len(suffix)] in _KEY_QUALIFIERS for suffix in ("key", "keys"))
 
 
+# Last words that name a secret only when the value looks like one: `SIGNING_SALT`, `ENCRYPTION_IV`, `HMAC`,
+# `ADMIN_PIN`, `LICENSE`, `SENTRY_DSN`. Their values are judged by `values.credential_value`, so
+# `"license": "MIT"`, `pin: 13` and `salt = os.urandom(16)` stay.
+CREDENTIAL_WORDS: Final = frozenset({
+    "salt", "iv", "hmac", "seed", "license", "licence", "dsn", "pin", "passcode", "otp", "totp", "mfa",
+})
+
+
+@functools.lru_cache(maxsize=8192)
+def credential_word(key: str) -> str | None:
+    """The word that makes `key` name a credential whose value must be tested (see CREDENTIAL_WORDS), if any."""
+    words = key_words(key)
+    if len(words) > 1 and words[-1] in _TRANSPARENT:
+        words = words[:-1]
+    if words and words[-1] in CREDENTIAL_WORDS:
+        return words[-1]
+    if len(words) > 1 and words[-1] in ("key", "secret", "code") and words[-2] in CREDENTIAL_WORDS:
+        return words[-2]  # license_key, hmac_secret, otp_code
+    return None
+
+
 @functools.lru_cache(maxsize=1024)
 def is_header_key(key: str) -> bool:
     return "_".join(key_words(key)) in HEADER_KEYS

@@ -15,11 +15,12 @@ import re
 from typing import Final
 
 from otel_claude.redaction.edits import Edits, lower_same_length
-from otel_claude.redaction.keys import is_header_key, is_placeholder, is_sensitive_key, key_words
+from otel_claude.redaction.keys import credential_word, is_header_key, is_placeholder, is_sensitive_key, key_words
 from otel_claude.redaction.patterns import marker
 from otel_claude.redaction.values import (
     ENV_VALUE_RE,
     MAX_VALUE,
+    credential_value,
     env_style,
     is_secret_value,
     line_start,
@@ -28,10 +29,13 @@ from otel_claude.redaction.values import (
 
 # Every key this module acts on holds one of these (and so does every subject of prose.py).
 KEY_WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie")
+# Words of keys.CREDENTIAL_WORDS, as the scan finds them (`_iv`: "iv" alone is in too many words).
+CREDENTIAL_KEY_WORDS: Final = ("salt", "_iv", "-iv", "hmac", "seed", "licen", "dsn", "pin", "otp", "mfa")
+_SCAN_WORDS: Final = (*KEY_WORDS, *CREDENTIAL_KEY_WORDS)
 # After a key word (in the lower-cased text): the rest of the key, then an optional closing quote and a
 # separator. Possessive, so a long run of key characters with no separator after it fails at once.
 _KEY_THEN_SEP_RE: Final = re.compile(r"(?P<rest>[a-z0-9_.-]{0,48}+)(?:\\?[\"'`])?[ \t]*[:=>?]")
-_KEY_AND_SEP_RE: Final = re.compile(rf"(?:{'|'.join(KEY_WORDS)}){_KEY_THEN_SEP_RE.pattern}")
+_KEY_AND_SEP_RE: Final = re.compile(rf"(?:{'|'.join(_SCAN_WORDS)}){_KEY_THEN_SEP_RE.pattern}")
 _MANY_KEY_WORDS: Final = 2000
 _FLAG_RE: Final = re.compile(r"--[a-z][a-z0-9_.-]{0,63}+(?=[ \t]+[^\s-])")  # the key words are checked after
 _NETRC_RE: Final = re.compile(r"pass(?:word(?<=\bpassword)|wd(?<=\bpasswd))(?=[ \t]+\S)")
@@ -69,10 +73,10 @@ _SCHEME_RE: Final = re.compile(
 def _candidates(low: str) -> list[tuple[int, int]]:
     """(key word position, end of the key) for every key word followed by a separator, in text order."""
     found: list[tuple[int, int]] = []
-    if sum(low.count(word) for word in KEY_WORDS) < _MANY_KEY_WORDS:
+    if sum(low.count(word) for word in _SCAN_WORDS) < _MANY_KEY_WORDS:
         # One substring search per key word (C speed; a regex alternation of them is several times slower),
         # then an anchored match that the rest of the key and a separator follow.
-        for word in KEY_WORDS:
+        for word in _SCAN_WORDS:
             i = low.find(word)
             while i >= 0:
                 m = _KEY_THEN_SEP_RE.match(low, i + len(word))
@@ -115,9 +119,12 @@ def scrub_key_values(text: str, names: list[str], low: str | None = None) -> str
         while ke > ks and text[ke - 1] in ".-":  # "the token." ends a sentence; it is no key "token."
             ke -= 1
         key = text[ks:ke].lstrip("-.")
-        if not key or not is_sensitive_key(key):
+        if not key:
             continue
-        end = _scrub_one(text, ks, ke, key, edits)
+        word = None if is_sensitive_key(key) else credential_word(key)
+        if word is None and not is_sensitive_key(key):
+            continue
+        end = _scrub_one(text, ks, ke, key, edits, word)
         pos = max(pos, end)
     names.extend(edits.names)
     return edits.apply(text)
@@ -137,7 +144,7 @@ def _coarse_rest(text: str, edits: Edits, pos: int, names: list[str]) -> str:
     return head + rest
 
 
-def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits) -> int:
+def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits, credential: str | None = None) -> int:
     """Read the separator and value after the key at [ks, ke); redact the value if it is secret.
 
     Returns the position the scan may resume from.
@@ -177,7 +184,10 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits) -> int:
         group = vm.lastgroup or "uv"
         value_start, value_end = vm.span(group)
         quoted = group != "uv"
-    if header:
+    if credential is not None:  # SIGNING_SALT=..., "license": "...": the value must look like a secret
+        if credential_value(credential, text[value_start:value_end]):
+            edits.add(value_start, value_end, "credential_assignment")
+    elif header:
         _scrub_header(text, key, value_start, value_end, edits)
     elif is_secret_value(text, ks, key, text[value_start:value_end], sep, spaced, quoted, value_end):
         edits.add(value_start, value_end, _name_for(text, ks, key, sep, spaced))

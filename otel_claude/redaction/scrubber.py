@@ -19,6 +19,7 @@ from otel_claude.redaction.keys import (
     GENERIC_VALUE_KEYS,
     NAME_ATTRIBUTE_KEYS,
     SAFE_JSON_KEYS,
+    credential_word,
     is_placeholder,
     is_safe_attribute_key,
     is_sensitive_key,
@@ -26,7 +27,7 @@ from otel_claude.redaction.keys import (
 from otel_claude.redaction.names import bound_attribute
 from otel_claude.redaction.patterns import SecretPattern, marker
 from otel_claude.redaction.text import CompiledPatterns, scrub_text
-from otel_claude.redaction.values import names_a_key
+from otel_claude.redaction.values import credential_value, names_a_key
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ T = TypeVar("T")
 SENSITIVE_KEY: Final = "sensitive_key"
 GCP_SERVICE_ACCOUNT: Final = "gcp_service_account"
 SCRUB_FAILED: Final = "scrub_failed"
+CREDENTIAL_ASSIGNMENT: Final = "credential_assignment"
 UNSAFE_NAME: Final = "unsafe_name"  # a name attribute that did not look like a name, replaced by a bounded form
 _MAX_DEPTH: Final = 48  # JSON nesting we recurse into; deeper documents are scrubbed as text
 
@@ -137,6 +139,8 @@ class Scrubber:
                         continue
                     if is_sensitive_key(key) and not (isinstance(v, str) and names_a_key(v, key)):
                         child = GCP_SERVICE_ACCOUNT if service_account else SENSITIVE_KEY
+                    elif isinstance(v, str) and (word := credential_word(key)) and credential_value(word, v):
+                        child = CREDENTIAL_ASSIGNMENT  # "license": "P0DC4-...", not "license": "MIT"
                 result[k] = self._scrub_json(v, depth + 1, names, child)
             return result
         if isinstance(value, list | tuple):

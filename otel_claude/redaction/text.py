@@ -12,7 +12,7 @@ from typing import Final
 
 from otel_claude.redaction.edits import lower_same_length
 from otel_claude.redaction.keys import is_placeholder
-from otel_claude.redaction.kv import KEY_WORDS, scrub_key_values
+from otel_claude.redaction.kv import CREDENTIAL_KEY_WORDS, KEY_WORDS, scrub_key_values
 from otel_claude.redaction.patterns import (
     CONTEXT_COMPILED,
     DB_SCHEMES,
@@ -39,6 +39,7 @@ CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
 _MIN_LENGTH: Final = 6
 _MIN_TOKEN_LENGTH: Final = 14
 _GATE_LIMIT: Final = 4096
+_PORT_AND_PATH_RE: Final = re.compile(r"\d{1,5}(?:/|$)")  # https://host:443/@scope/pkg: a port, then a path
 
 
 def _needles(patterns: CompiledPatterns) -> frozenset[str]:
@@ -48,7 +49,8 @@ def _needles(patterns: CompiledPatterns) -> frozenset[str]:
 _TOKEN_NEEDLES: Final = _needles(TOKEN_COMPILED)
 # Every stage but the token one needs one of these (lower case) to act; the token stage needs a token run.
 _TRIGGERS: Final = tuple(
-    sorted({"private key", "://", *_needles(CONTEXT_COMPILED), *KEY_WORDS}, key=lambda w: (len(w), w))
+    sorted({"private key", "://", *_needles(CONTEXT_COMPILED), *KEY_WORDS, *CREDENTIAL_KEY_WORDS},
+           key=lambda w: (len(w), w))
 )
 
 
@@ -159,7 +161,7 @@ def scrub_pattern(text: str, pattern: SecretPattern, regex: re.Pattern[str], nam
 def _scrub_url_credentials(text: str, names: list[str]) -> str:
     def replace(m: re.Match[str]) -> str:
         password = m.group("v")
-        if is_placeholder(password) or password.startswith(("{", "%")):
+        if is_placeholder(password) or password.startswith(("{", "%")) or _PORT_AND_PATH_RE.match(password):
             return m.group(0)
         scheme_m = URL_SCHEME_RE.search(text, max(0, m.start() - 31), m.start())
         scheme = scheme_m.group(1).lower() if scheme_m is not None else ""
