@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from otel_claude.redaction.command_lines import COMMAND_LINE_COMPILED
 from otel_claude.redaction.edits import lower_same_length
 from otel_claude.redaction.keys import is_placeholder
 from otel_claude.redaction.kv import CREDENTIAL_KEY_WORDS, KEY_WORDS, scrub_key_values
@@ -47,9 +48,10 @@ def _needles(patterns: CompiledPatterns) -> frozenset[str]:
 
 
 _TOKEN_NEEDLES: Final = _needles(TOKEN_COMPILED)
+_CONTEXT_NEEDLES: Final = _needles((*CONTEXT_COMPILED, *COMMAND_LINE_COMPILED))
 # Every stage but the token one needs one of these (lower case) to act; the token stage needs a token run.
 _TRIGGERS: Final = tuple(
-    sorted({"private key", "://", *_needles(CONTEXT_COMPILED), *KEY_WORDS, *CREDENTIAL_KEY_WORDS},
+    sorted({"private key", "://", *_CONTEXT_NEEDLES, *KEY_WORDS, *CREDENTIAL_KEY_WORDS},
            key=lambda w: (len(w), w))
 )
 
@@ -67,7 +69,7 @@ def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]
         out = _scrub_private_keys(out, names)
     if len(out) >= _MIN_TOKEN_LENGTH:
         out = _scrub_tokens(out, names)
-    for pattern, regex in (*CONTEXT_COMPILED, *extra) if extra else CONTEXT_COMPILED:
+    for pattern, regex in (*CONTEXT_COMPILED, *COMMAND_LINE_COMPILED, *extra):
         if any(needle in low for needle in pattern.needles):
             out = scrub_pattern(out, pattern, regex, names)
     if "://" in low:
