@@ -466,6 +466,17 @@ def long_tail_entries() -> list[tuple[str, str, str, str]]:
         add("json_embedded_secret", "escaped_in_json", value,
             json.dumps({"output": f'vault returned {{"secret": {{"data": "{value}"}}}}'}))
 
+    for _ in range(2):  # the same with values no entropy test would catch: only the key around them says it
+        value = password()
+        add("json_embedded_secret", "response_log_word", value,
+            f'got response {{"secret": {{"value": "{value}", "version": 3}}}} from vault')
+        value = password()
+        add("json_embedded_secret", "credentials_list_word", value,
+            f'Saved {{"credentials": ["{value}"]}} to the cache')
+        value = password()
+        add("json_embedded_secret", "escaped_word", value,
+            'vault said: {\\"secret\\": {\\"data\\": \\"' + value + '\\"}} (escaped)')
+
     for _ in range(3):  # bearer tokens of letters only
         token = r(string.ascii_letters, 40)
         add("bearer_token", "prose_letters", token, f"I called it with Bearer {token} and got a 403")
