@@ -194,7 +194,11 @@ _ID_RE: Final = re.compile(r"[\w./:@+\[\]~ -]{0,1024}")
 
 
 def _looks_like_id(value: Any) -> bool:
-    return not isinstance(value, str) or _ID_RE.fullmatch(value) is not None
+    # A number, a flag or an id-shaped string; an object or a list under a safe key ("model": {...}) is
+    # scrubbed like any other.
+    if isinstance(value, str):
+        return _ID_RE.fullmatch(value) is not None
+    return value is None or isinstance(value, int | float | bool)
 
 
 def _looks_like_json(text: str) -> bool:
