@@ -50,10 +50,11 @@ def _needles(patterns: CompiledPatterns) -> frozenset[str]:
 _TOKEN_NEEDLES: Final = _needles(TOKEN_COMPILED)
 _CONTEXT_NEEDLES: Final = _needles((*CONTEXT_COMPILED, *COMMAND_LINE_COMPILED))
 # Every stage but the token one needs one of these (lower case) to act; the token stage needs a token run.
-_TRIGGERS: Final = tuple(
-    sorted({"private key", "://", *_CONTEXT_NEEDLES, *KEY_WORDS, *CREDENTIAL_KEY_WORDS},
-           key=lambda w: (len(w), w))
-)
+# A needle that holds another (`sshpass` holds `pass`) adds nothing, so only the shortest are searched, by one
+# regex: cheaper than one substring search per needle once there are dozens of them.
+_NEEDLES: Final = {"private key", "://", *_CONTEXT_NEEDLES, *KEY_WORDS, *CREDENTIAL_KEY_WORDS}
+_TRIGGERS: Final = tuple(sorted(n for n in _NEEDLES if not any(o != n and o in n for o in _NEEDLES)))
+_TRIGGER_RE: Final = re.compile("|".join(re.escape(n) for n in _TRIGGERS))
 
 
 def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]:
@@ -62,7 +63,7 @@ def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]
     if len(text) < _MIN_LENGTH:
         return text, names
     low = lower_same_length(text)
-    if not any(word in low for word in _TRIGGERS) and TOKEN_RUN_RE.search(text) is None and not extra:
+    if _TRIGGER_RE.search(low) is None and TOKEN_RUN_RE.search(text) is None and not extra:
         return text, names  # the common case for short strings: nothing any stage could act on
     out = text
     if "private key" in low:
