@@ -160,8 +160,13 @@ def bench_text(label: str, text: str, repeats: int, min_time: float) -> None:
     base = best_of(text.lower, repeats, min_time)
     scrub = best_of(lambda: scrub_value(text), repeats, min_time)
     mb = len(text.encode()) / 1e6
-    print(f"  {label:36s} {mb:7.2f} MB {scrub * 1e3:9.2f} ms {mb / scrub:8.1f} MB/s"
-          f"   x{scrub / base:7.1f} of str.lower")
+    line = (f"  {label:36s} {mb:7.2f} MB {scrub * 1e3:9.2f} ms {mb / scrub:8.1f} MB/s"
+            f"   x{scrub / base:7.1f} of str.lower")
+    if _BASE_SCRUB is not None:
+        base_scrub = _BASE_SCRUB
+        before = best_of(lambda: base_scrub(text), repeats, min_time)
+        line += f"   x{scrub / before:5.2f} of {BASELINE_REF}"
+    print(line)
 
 
 def baseline_processor(ref: str, workdir: Path) -> type[SpanProcessor] | None:
@@ -180,7 +185,12 @@ def baseline_processor(ref: str, workdir: Path) -> type[SpanProcessor] | None:
     sys.path.insert(0, str(workdir))
     module = importlib.import_module("otel_claude_base.redaction.processor")
     processor: type[SpanProcessor] = module.RedactingSpanProcessor
+    global _BASE_SCRUB
+    _BASE_SCRUB = importlib.import_module("otel_claude_base.redaction").scrub_value
     return processor
+
+
+_BASE_SCRUB: Callable[[str], object] | None = None  # the baseline's scrub_value, once loaded
 
 
 def bench_spans(repeats: int, min_time: float, baseline: type[SpanProcessor] | None) -> dict[str, float]:
@@ -228,11 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = 500_000 if args.short else 10_000_000
     repeats, min_time = (5, 0.02) if args.short else (7, 0.2)
 
-    with tempfile.TemporaryDirectory() as workdir:
-        baseline = baseline_processor(args.baseline_ref, Path(workdir))
-        if baseline is None:
-            print(f"baseline {args.baseline_ref} not available (not a git checkout?): no ratio to it")
-        ratios = bench_spans(repeats, min_time, baseline)
+    workdir = tempfile.TemporaryDirectory()  # the baseline package stays importable until the end
+    baseline = baseline_processor(args.baseline_ref, Path(workdir.name))
+    if baseline is None:
+        print(f"baseline {args.baseline_ref} not available (not a git checkout?): no ratio to it")
+    ratios = bench_spans(repeats, min_time, baseline)
     short = ["execute_tool Bash", "/home/dev/project/src/app.py", "git status && npm test", "claude-opus-5-5"]
     per = best_of(lambda: [scrub_value(s) for s in short], repeats, min_time) / len(short)
     base = best_of(lambda: [s.lower() for s in short], repeats, min_time) / len(short)

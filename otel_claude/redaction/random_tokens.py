@@ -16,12 +16,14 @@ from typing import Final
 
 from otel_claude.redaction.edits import Edits
 from otel_claude.redaction.entropy import looks_random, shannon_entropy
-from otel_claude.redaction.patterns import TOKEN_RUN_RE
+from otel_claude.redaction.patterns import TOKEN_CHARS
 
 NAME: Final = "high_entropy_token"
 MIN_LENGTH: Final = 20
 _MAX: Final = 1024
 # Ids and digests that are random by design and say what they are.
+# Runs of token characters long enough to hold one (possessive: the scan is linear).
+_LONG_RUN_RE: Final = re.compile(rf"(?<![{TOKEN_CHARS}])[{TOKEN_CHARS}]{{{MIN_LENGTH},}}+")
 _ID_PREFIXES: Final = (
     "toolu_", "srvtoolu_", "msg_", "req_", "call_", "chatcmpl-", "agent-", "file_", "run_", "thread_", "asst_",
     "sha1-", "sha256-", "sha384-", "sha512-", "sha1:", "sha256:", "sha512:", "md5:", "blake2", "xxh", "sk-ant-",
@@ -45,9 +47,7 @@ def scrub_random_tokens(text: str, names: list[str]) -> str:
     if len(text) < MIN_LENGTH:
         return text
     edits = Edits()
-    for m in TOKEN_RUN_RE.finditer(text):
-        if m.end() - m.start() < MIN_LENGTH:
-            continue
+    for m in _LONG_RUN_RE.finditer(text):
         for start, end in _pieces(text, m.start(), m.end()):
             if _is_secret(text, start, end):
                 edits.add(start, end, NAME)

@@ -162,17 +162,29 @@ def scrub_pattern(text: str, pattern: SecretPattern, regex: re.Pattern[str], nam
 
 
 def _scrub_url_credentials(text: str, names: list[str]) -> str:
-    def replace(m: re.Match[str]) -> str:
+    if "@" not in text:
+        return text
+    # The pattern reads up to 256 characters for the password at each "://"; it is tried only where an "@"
+    # follows within that reach, so a text of many "://" and no "@" near them costs one find per "://".
+    parts: list[str] = []
+    last = 0
+    pos = text.find("://")
+    while pos >= 0:
+        m = URL_CREDENTIALS_RE.match(text, pos) if text.find("@", pos, pos + 520) >= 0 else None
+        if m is None:
+            pos = text.find("://", pos + 3)
+            continue
         password = m.group("v")
-        if is_placeholder(password) or password.startswith(("{", "%")) or _PORT_AND_PATH_RE.match(password):
-            return m.group(0)
-        scheme_m = URL_SCHEME_RE.search(text, max(0, m.start() - 31), m.start())
-        scheme = scheme_m.group(1).lower() if scheme_m is not None else ""
-        name = "db_connection_password" if scheme in DB_SCHEMES else "url_password"
-        names.append(name)
-        start, end = m.span("v")
-        offset = m.start()
-        whole = m.group(0)
-        return whole[: start - offset] + marker(name) + whole[end - offset :]
-
-    return URL_CREDENTIALS_RE.sub(replace, text)
+        if not (is_placeholder(password) or password.startswith(("{", "%")) or _PORT_AND_PATH_RE.match(password)):
+            scheme_m = URL_SCHEME_RE.search(text, max(0, pos - 31), pos)
+            scheme = scheme_m.group(1).lower() if scheme_m is not None else ""
+            name = "db_connection_password" if scheme in DB_SCHEMES else "url_password"
+            names.append(name)
+            start, end = m.span("v")
+            parts.extend((text[last:start], marker(name)))
+            last = end
+        pos = text.find("://", m.end())
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)
