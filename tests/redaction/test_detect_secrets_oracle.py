@@ -29,7 +29,7 @@ def test_detect_secrets_finds_nothing_in_the_scrubbed_corpus(tmp_path: Path) -> 
     owner: list[str] = []  # line number - 1 -> which entry it came from
     for entry in planted_secrets():
         out, _ = scrub_value(entry.text)
-        for line in out.split("\n") + [""]:
+        for line in [*out.split("\n"), ""]:
             lines.append(line)
             owner.append(f"#{entry.id} {entry.kind}/{entry.context}")
     raw = tmp_path / "raw.txt"
