@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from otel_claude.redaction.entropy import looks_random
+
 MARKER_PREFIX: Final = "[REDACTED:"
 
 
@@ -46,10 +48,10 @@ class SecretPattern:
 
 
 
-def _has_digit(value: str) -> bool:
-    # Real bearer tokens are random and nearly always hold a digit; prose after "Bearer" ("Bearer
-    # authentication") does not.
-    return any(c.isdigit() for c in value)
+def _bearer_credential(value: str) -> bool:
+    # A bearer token is random: it holds a digit, or it mixes cases as random letters do. Prose after "Bearer"
+    # ("Bearer authentication", "BearerTokenProvider") does neither.
+    return any(c.isdigit() for c in value) or looks_random(value.rstrip("="), min_length=16)
 
 
 def _is_basic_credential(value: str) -> bool:
@@ -156,7 +158,7 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
 CONTEXT_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _p("azure_sas_token", r"sig=(?<=[?&]sig=)(?P<v>[A-Za-z0-9%+/=_-]{20,})", "sig="),
     _p("bearer_token", r"[Bb](?<![A-Za-z].)(?i:earer)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)", "bearer",
-       validate=_has_digit),
+       validate=_bearer_credential),
     _p("basic_auth", r"[Bb](?<![A-Za-z].)(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])", "basic",
        validate=_is_basic_credential),
     # `mysql -u root -pS3cret db`: the password glued to -p, on the command line of a MySQL client.
