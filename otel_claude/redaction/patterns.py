@@ -198,13 +198,14 @@ PRIVATE_KEY_BODY_RE: Final = re.compile(r"[A-Za-z0-9+/=\s:,.\\-]*")
 PRIVATE_KEY_MAX_SPAN: Final = 64 * 1024  # an RSA-8192 PEM is about 6.4 KB; an END further away is not this key's
 
 # --- passwords in URLs: scheme://user:password@host. Anchored on the literal "://". ---
-# The user ends at the first ":"; the password runs to the "@" that a host and the end of the authority follow,
-# so a password may hold "@", "/" and ":" as a URL parser reads it once they are percent-decoded (a lazy match,
-# bounded at 256 characters, tries each "@" in turn). "?" ends the authority, so a query's "a@b.com" is never
-# read as one ("#" does too for a parser, but unescaped in real DSNs it is part of the password); a port and
-# path (`host:443/@scope`) are vetoed in text.py.
+# The user ends at the first ":"; the password runs to the last "@" of the URL that a host and the end of the
+# authority follow, so a password may hold "@", "/" and ":" (a parser would end the authority at the "/"; a
+# password pasted unescaped does not, and cutting it there would leak its tail). "?" ends it, so a query's
+# "a@b.com" is never read as one; "#" does too for a parser, but unescaped in real DSNs it is part of the
+# password; a port and path (`host:443/@scope`) are vetoed in text.py. At most 256 characters are read, and
+# only where an "@" is within reach (text.py), so the backtracking to the last "@" is bounded.
 URL_CREDENTIALS_RE: Final = re.compile(
-    r"://[^\s:@/?#'\"<>\\]{0,256}:(?P<v>[^\s?'\"<>\\`]{1,256}?)@"
+    r"://[^\s:@/?#'\"<>\\]{0,256}:(?P<v>[^\s?'\"<>\\`]{1,256})@"
     r"(?=[A-Za-z0-9\[\]._-]{1,253}+(?:[:/?#\s'\"<>`),;\]}|]|$))"
 )
 URL_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30})$")
