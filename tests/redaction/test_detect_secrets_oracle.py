@@ -33,11 +33,16 @@ def test_detect_secrets_finds_nothing_in_the_scrubbed_corpus(tmp_path: Path) -> 
             lines.append(line)
             owner.append(f"#{entry.id} {entry.kind}/{entry.context}")
     raw = tmp_path / "raw.txt"
-    raw.write_text("\n".join(e.text for e in planted_secrets()), encoding="utf-8")
+    raw_owner: list[int] = []  # line number - 1 -> index of the entry
+    for i, entry in enumerate(planted_secrets()):
+        raw_owner.extend([i] * (entry.text.count("\n") + 2))
+    raw.write_text("".join(e.text + "\n\n" for e in planted_secrets()), encoding="utf-8")
     scrubbed = tmp_path / "scrubbed.txt"
     scrubbed.write_text("\n".join(lines), encoding="utf-8")
     before, after = _flagged_lines(raw), _flagged_lines(scrubbed)
-    print(f"\ndetect-secrets: {len(before)} lines flagged in the planted corpus, {len(after)} after scrubbing")
+    entries = {raw_owner[n - 1] for n in before}
+    print(f"\ndetect-secrets: flags {len(before)} lines of the planted corpus, in {len(entries)} of "
+          f"{len(planted_secrets())} entries; {len(after)} lines after scrubbing")
     assert len(before) > 100, "the oracle finds secrets in the raw corpus (else this test proves nothing)"
     assert not after, "detect-secrets still finds secrets after scrubbing:\n" + "\n".join(
         f"{owner[n - 1]}: {lines[n - 1][:120]!r}" for n in sorted(after))
