@@ -1,0 +1,55 @@
+"""Redaction before truncation, and the bounded forms of names, where the agent builds its attributes."""
+
+from __future__ import annotations
+
+import json
+
+from otel_claude.live.error_classes import classify_stop_failure, classify_tool_error, denial_category
+from otel_claude.live.span_factory import json_text, project_label
+from otel_claude.redaction import scrub_value
+
+from .corpora import leaks
+
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD" + "x9Kp2LmQ8rT4vW6yZ1aB3cD5eF7gH9iJ0kL2" * 6
+
+
+def test_a_secret_across_the_cut_is_redacted_before_it() -> None:
+    # An STS response whose SessionToken straddles the 4,096-character limit: cut first, the value would lose its
+    # closing quote and the JSON its shape, and 150 to 250 characters of the token used to leak.
+    filler = "x" * (4096 - 120)
+    document = {"output": filler, "Credentials": {"AccessKeyId": "ASIA" + "Q3EGRSZM4XWPTB7N",
+                                                  "SessionToken": SESSION_TOKEN, "Expiration": "2026-12-01"}}
+    text = json_text(document)
+    assert text.endswith("more chars]") and len(text) < 4096 + 40
+    assert not leaks(SESSION_TOKEN, text)
+    raw = json.dumps(document)
+    cut_first = raw[:4096]
+    assert leaks(SESSION_TOKEN, scrub_value(cut_first)[0]), "cut first, the tail of the token would leak"
+
+
+def test_short_values_are_not_touched_here() -> None:
+    # Under the limit nothing is cut, so nothing is scrubbed here: the redacting processor does that once.
+    assert json_text({"a": "password=hunter2"}) == '{"a": "password=hunter2"}'
+
+
+def test_project_label_is_the_hash_when_the_name_is_no_name() -> None:
+    assert project_label("/home/dev/shop-api", "name") == "shop-api"
+    token_dir = "/home/dev/ghp_" + "1A2b3C4d5E6f7G8h9I0jK1lM2nO3pQ4rS5tU"
+    label = project_label(token_dir, "name")
+    assert label is not None and "ghp_" not in label and len(label) == 12
+    assert label == project_label(token_dir, "hash")
+
+
+def test_error_classes_are_bounded() -> None:
+    failure = classify_tool_error("Exit code 2\nls: cannot access '/srv/patients/ada': No such file", False)
+    assert (failure.error_type, failure.exit_code, failure.description) == (
+        "nonzero_exit", 2, "command exited with a nonzero status")
+    assert failure.size == len("Exit code 2\nls: cannot access '/srv/patients/ada': No such file")
+    assert classify_tool_error("anything at all", True).error_type == "interrupted"
+    assert classify_tool_error("File does not exist.", False).error_type == "not_found"
+    assert classify_tool_error("Ada Quill's chart is private", False).description == "tool error"
+    assert denial_category("Classifier unavailable") == "classifier_unavailable"
+    assert denial_category("Ada Quill asked me to stop") == "other"
+    stop = classify_stop_failure("rate_limit", '429 {"type":"error","error":{"type":"rate_limit_error","message":"x"}}')
+    assert (stop.error, stop.api_error_type, stop.status_code) == ("rate_limit", "rate_limit_error", 429)
+    assert classify_stop_failure("made up by Ada", "who knows").error == "other"
