@@ -53,3 +53,18 @@ def test_error_classes_are_bounded() -> None:
     stop = classify_stop_failure("rate_limit", '429 {"type":"error","error":{"type":"rate_limit_error","message":"x"}}')
     assert (stop.error, stop.api_error_type, stop.status_code) == ("rate_limit", "rate_limit_error", 429)
     assert classify_stop_failure("made up by Ada", "who knows").error == "other"
+
+
+def test_real_names_are_kept() -> None:
+    from otel_claude.redaction.names import bounded_name, bounded_tool_name
+
+    models = ["claude-opus-4-5-20251101", "claude-sonnet-4-5-20250929", "claude-3-5-haiku-20241022",
+              "claude-opus-4-1-20250805[1m]", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+              "claude-haiku-4-5@20251001"]
+    names = ["Bash", "Explore", "general-purpose", "statusline-setup", "acceptEdits", "bypassPermissions",
+             "permission_prompt", "idle_prompt", "end_turn", "max_tokens", ".py", "plugin:code-reviewer"]
+    for name in models + names:
+        assert bounded_name(name) == name, name
+    for tool in ("mcp__github__create_issue", "mcp__plugin_github_github__create_pull_request",
+                 "mcp__claude-in-chrome__navigate"):
+        assert bounded_tool_name(tool) == tool
