@@ -41,7 +41,8 @@ def _cli(programs: str, flag: str, *needles: str, glued: bool = False) -> Secret
 COMMAND_LINE_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _cli("sshpass", "-p", "sshpass", glued=True),
     SecretPattern(NAME, rf"\b(?:docker|podman|buildah|skopeo|nerdctl|helm|oras|crane)\b[^\n|;&]{{0,32}}?\blogin\b"
-                        rf"{_SAME_COMMAND}[ \t]-p[ \t]+{_VALUE}", ("login",), _not_placeholder),
+                        rf"{_SAME_COMMAND}[ \t]-p[ \t]+{_VALUE}",
+                  ("docker", "podman", "buildah", "skopeo", "nerdctl", "helm", "oras", "crane"), _not_a_flag),
     _cli("mongo(?:sh|dump|restore|export|import|stat|top|files)?", "-p", "mongo"),
     _cli("redis-cli", "-a", "redis-cli"),
     _cli("sqlcmd|bcp|osql|isql", "-P", "sqlcmd", "bcp ", "osql", "isql", glued=True),
