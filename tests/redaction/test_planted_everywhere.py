@@ -71,7 +71,9 @@ def test_every_field_of_every_payload_and_transcript_line() -> None:
 
 
 @pytest.fixture(scope="module")
-def planted_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Planted], dict[str, Exported]]]:
+def planted_runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[dict[str, list[Planted]], dict[str, Exported]]]:
     planter = _Planter()
 
     def mutate(payload: dict[str, Any]) -> dict[str, Any]:
@@ -79,15 +81,18 @@ def planted_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[lis
 
     tmp: Path = tmp_path_factory.mktemp("planted")
     runs = {"on": drive(tmp, capture=True, mutate=mutate)}
-    planted_on = list(planter.planted)
+    planted = {"on": list(planter.planted)}
     runs["off"] = drive(tmp, capture=False, mutate=mutate)
-    yield planted_on + planter.planted[len(planted_on):], runs
+    planted["off"] = planter.planted[len(planted["on"]):]
+    yield planted, runs
 
 
 @pytest.mark.parametrize("mode", ["off", "on"])
-def test_the_agent_exports_no_planted_secret(planted_runs: tuple[list[Planted], dict[str, Exported]],
-                                             mode: str) -> None:
-    planted, runs = planted_runs
+def test_the_agent_exports_no_planted_secret(
+    planted_runs: tuple[dict[str, list[Planted]], dict[str, Exported]], mode: str
+) -> None:
+    planted_by_mode, runs = planted_runs
+    planted = planted_by_mode[mode]
     exported = "\n".join(text for _, text in runs[mode].strings())
     leaked = _leaked(planted, exported)
     print(f"\ncapture {mode}: {len({p.kind for p in planted})} kinds planted in {len(planted)} payload fields, "
