@@ -20,6 +20,7 @@ from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.state import OpenSpan, PendingEvent, Session
 from otel_claude.redaction import scrub_value
 from otel_claude.redaction.names import is_bounded_project
+from otel_claude.redaction.values import MAX_VALUE
 
 MAX_EVENTS_PER_SPAN = 128  # the SDK's default span event limit
 MAX_CLOSED_IDS = 512
@@ -55,8 +56,10 @@ def json_text(value: Any, limit: int = MAX_TEXT_CHARS) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     if len(text) <= limit:
         return text
-    text = scrub_value(text)[0]
-    return text if len(text) <= limit else text[:limit] + f"...[{len(text) - limit} more chars]"
+    # Only what is kept, plus a margin as long as the longest value the key rules read past a key (values.py),
+    # is scrubbed: a 10 MB tool output costs no more than a 12 KB one.
+    kept = scrub_value(text[: limit + MAX_VALUE])[0]
+    return kept if len(kept) <= limit else kept[:limit] + f"...[{len(text) - limit} more chars]"
 
 
 def size_of(value: Any) -> int:
