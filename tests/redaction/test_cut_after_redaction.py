@@ -74,7 +74,7 @@ def test_a_long_output_is_scrubbed_around_the_cut_only() -> None:
     # A 2 MB tool output with an env line across the 1,000-character cut: the window around the cut holds the
     # whole key and value, so the part kept holds none of it (and the rest is never scanned at all).
     secret = "Xq9vT3bLm2Kp8RwZ4nYc6HdF1gJs5AeU"
-    text = "a" * 980 + f"\nDB_PASSWORD={secret}\n" + "b" * 2_000_000
+    text = "a" * 960 + f"\nDB_PASSWORD={secret}\n" + "b" * 2_000_000
     out = json_text(text, 1000)
-    assert out.startswith("a" * 980) and out.endswith(f"...[{len(text) - 1000} more chars]")
+    assert out.startswith("a" * 960) and out.endswith(f"...[{len(text) - 1000} more chars]")
     assert not leaks(secret, out)
