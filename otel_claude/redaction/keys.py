@@ -156,6 +156,20 @@ SAFE_JSON_KEYS: Final = frozenset({
 })
 
 
+# Safe attributes whose values are ids Claude Code makes. One of the shapes it makes passes as it is; anything
+# else under such a key (a hand-written replay, a corrupt record) is scrubbed like any value.
+ID_ATTRIBUTE_KEYS: Final = frozenset({
+    semconv.SESSION_ID, semconv.GEN_AI_CONVERSATION_ID, semconv.GEN_AI_TOOL_CALL_ID, semconv.GEN_AI_AGENT_ID,
+    semconv.CC_PROMPT_ID, semconv.GEN_AI_RESPONSE_ID, semconv.CC_REQUEST_ID, semconv.CC_SUBAGENT_PARENT_TOOL_CALL_ID,
+})
+ID_SHAPE_RE: Final = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # session, prompt: UUIDs
+    r"|(?:toolu|srvtoolu|msg|req|call)_[A-Za-z0-9]{1,48}"  # tool calls, messages, requests
+    r"|(?:agent-)?a?[0-9a-f]{6,40}"  # agents
+    r"|t\d{1,20}"  # a turn named by its receive time (no prompt_id before 2.1.196)
+)
+
+
 def is_safe_attribute_key(key: str) -> bool:
     return key in SAFE_ATTRIBUTE_KEYS or key.startswith(SAFE_ATTRIBUTE_PREFIXES)
 

@@ -17,6 +17,8 @@ from typing import Any, Final, TypeVar
 
 from otel_claude.redaction.keys import (
     GENERIC_VALUE_KEYS,
+    ID_ATTRIBUTE_KEYS,
+    ID_SHAPE_RE,
     NAME_ATTRIBUTE_KEYS,
     SAFE_JSON_KEYS,
     credential_word,
@@ -171,6 +173,8 @@ class Scrubber:
         if key in NAME_ATTRIBUTE_KEYS:
             new, changed = bound_attribute(key, value)
             return (new, [UNSAFE_NAME]) if changed else (value, [])
+        if key in ID_ATTRIBUTE_KEYS and isinstance(value, str) and ID_SHAPE_RE.fullmatch(value) is None:
+            return self.scrub_value(value)
         if is_safe_attribute_key(key) or key in self._extra_safe_keys:
             return value, []
         if is_sensitive_key(key):

@@ -78,3 +78,19 @@ def test_a_long_output_is_scrubbed_around_the_cut_only() -> None:
     out = json_text(text, 1000)
     assert out.startswith("a" * 960) and out.endswith(f"...[{len(text) - 1000} more chars]")
     assert not leaks(secret, out)
+
+
+def test_ids_pass_in_the_shapes_claude_code_makes_and_are_scrubbed_otherwise() -> None:
+    from otel_claude import semconv as sc
+    from otel_claude.redaction import scrub_mapping
+
+    ids = {
+        sc.SESSION_ID: "c77f9869-7342-4145-9251-6b7551d2e158",
+        sc.GEN_AI_AGENT_ID: "ae0930d159505e5e8",
+        sc.GEN_AI_TOOL_CALL_ID: "toolu_019aece0a97c49305cc5975b",
+        sc.GEN_AI_RESPONSE_ID: "msg_01XFDUDYJgAACzvnptvVoYEL",
+    }
+    assert scrub_mapping(ids) == (ids, [])
+    token = "ghp_" + "1A2b3C4d5E6f7G8h9I0jK1lM2nO3pQ4rS5tU"
+    out, changed = scrub_mapping({sc.CC_PROMPT_ID: token})
+    assert changed == [sc.CC_PROMPT_ID] and token not in out[sc.CC_PROMPT_ID]
