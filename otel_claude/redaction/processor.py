@@ -20,7 +20,7 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 
 from otel_claude import semconv
-from otel_claude.redaction.names import bound_span_name
+from otel_claude.redaction.names import bound_span_name, bounded_name
 from otel_claude.redaction.patterns import marker
 from otel_claude.redaction.scrubber import DEFAULT_SCRUBBER, SCRUB_FAILED, UNSAFE_NAME, Scrubber
 
@@ -82,7 +82,9 @@ class RedactingSpanProcessor(SpanProcessor):
 
         events: list[Event] | None = None
         for i, event in enumerate(span.events):
-            ev_name, ev_name_found = scrubber.scrub_text(event.name)
+            # Event names are hook event names (or ours): names, so bounded like the attribute that holds them.
+            ev_name = bounded_name(event.name)
+            ev_name_found = [UNSAFE_NAME] if ev_name != event.name else []
             ev_attrs = scrubber.scrub_attributes(event.attributes)
             if not ev_attrs.changed_keys and not ev_name_found:
                 continue

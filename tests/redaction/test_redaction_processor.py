@@ -220,3 +220,12 @@ def test_errors_of_the_next_processor_do_not_propagate_and_calls_are_forwarded()
     provider.shutdown()
     assert [call.split()[0] for call in recorder.calls] == ["on_start", "on_end", "force_flush", "shutdown"]
     assert 0 < int(recorder.calls[2].split()[1]) <= 1234  # the provider passes on what is left of the timeout
+
+
+def test_event_names_are_bounded_like_names(pipeline: _Pipeline) -> None:
+    with pipeline.tracer.start_as_current_span("invoke_agent claude-code") as span:
+        span.add_event("Notification", {sc.CC_HOOK_EVENT: "Notification"})
+        span.add_event("Reminder for Ada Quill, 12 Larch Row", {sc.CC_HOOK_EVENT: "Reminder for Ada Quill"})
+    exported = pipeline.exported()
+    assert [event.name for event in exported.events] == ["Notification", "other"]
+    assert [dict(event.attributes or {})[sc.CC_HOOK_EVENT] for event in exported.events] == ["Notification", "other"]
