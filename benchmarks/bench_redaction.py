@@ -153,6 +153,9 @@ def adversarial(size: int) -> list[tuple[str, str]]:
         ("'password: \"' then no quote", 'password: "' + "a" * size),
         ("'Bearer ' repeated", fill("Bearer ")),
         ("one char repeated", "a" * size),
+        ("'\"secret\": {' unclosed, repeated", fill('"secret": {' + "a" * 100)),
+        ("'https://a:b@' repeated", fill("https://a:b@")),
+        ("'sshpass -p ' repeated", fill("sshpass -p ")),
     ]
 
 

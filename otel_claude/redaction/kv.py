@@ -16,6 +16,7 @@ from typing import Final
 
 from otel_claude.redaction.edits import Edits, lower_same_length
 from otel_claude.redaction.keys import credential_word, is_header_key, is_placeholder, is_sensitive_key, key_words
+from otel_claude.redaction.nested import MAX_PER_TEXT as MAX_NESTED
 from otel_claude.redaction.nested import scrub_nested
 from otel_claude.redaction.patterns import marker
 from otel_claude.redaction.values import (
@@ -164,7 +165,8 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits, credential: 
         return ke  # a comparison, a C++/Ruby scope, or a URL scheme
     elif sep == ">":
         return _scrub_xml(text, ks, key, v0, edits)
-    if sep == ":" and credential is None and text[v0 : v0 + 1] in ("{", "["):
+    if sep == ":" and credential is None and text[v0 : v0 + 1] in ("{", "[") and edits.nested < MAX_NESTED:
+        edits.nested += 1
         end = scrub_nested(text, v0, edits)  # "secret": {"value": ...} inside a text
         if end is not None:
             return end

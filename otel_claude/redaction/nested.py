@@ -11,6 +11,7 @@ under a secret key of its own. `{"auth": {"type": "oauth"}}` holds none and stay
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 from otel_claude.redaction.edits import Edits
@@ -19,6 +20,9 @@ from otel_claude.redaction.keys import GENERIC_VALUE_KEYS, is_placeholder, is_se
 NAME: Final = "sensitive_key"
 _MAX: Final = 64 * 1024
 _CLOSE: Final = {"{": "}", "[": "]"}
+_STRUCTURE_RE: Final = re.compile(r'[\[\]{}"\\]')
+# Values read per text: each read may cover 64 KB, so a text built of many unclosed `"secret": {` stays linear.
+MAX_PER_TEXT: Final = 32
 
 
 def scrub_nested(text: str, start: int, edits: Edits) -> int | None:
@@ -54,34 +58,34 @@ def _holds_secret(value: Any, *, sensitive: bool, depth: int) -> bool:
 
 
 def _closing(text: str, start: int) -> int | None:
-    """The position after the bracket that closes the one at `start`, skipping strings; None if not within 64 KB."""
+    """The position after the bracket that closes the one at `start`, skipping strings; None if not within 64 KB.
+
+    Only brackets, quotes and backslashes are visited (a C-speed search jumps between them).
+    """
     stack = [_CLOSE[text[start]]]
-    i, stop = start + 1, min(len(text), start + _MAX)
     in_string = False
-    while i < stop:
-        c = text[i]
-        if in_string:
-            if c == "\\" and text.startswith('\\"', i) and (i + 2 >= stop or text[i + 2] in ',:}] \n'):
-                in_string = False  # the closing quote of a string inside an escaped document
-                i += 2
-                continue
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
-                in_string = False
-        elif c == '"':
-            in_string = True
-        elif c == "\\" and text.startswith('\\"', i):
-            in_string = True
-            i += 2
+    escaped_string = False  # a string of a document inside a JSON string: \"...\"
+    skip_to = start + 1
+    for m in _STRUCTURE_RE.finditer(text, start + 1, min(len(text), start + _MAX)):
+        i = m.start()
+        if i < skip_to:
             continue
+        c = text[i]
+        if c == "\\":
+            if text.startswith('\\"', i) and (not in_string or escaped_string):
+                in_string, escaped_string = not in_string, True
+            skip_to = i + 2  # an escape: the next character is not structure
+            continue
+        if in_string:
+            if c == '"' and not escaped_string:
+                in_string = False
+            continue
+        if c == '"':
+            in_string, escaped_string = True, False
         elif c in "{[":
             stack.append(_CLOSE[c])
-        elif c in "}]":
-            if c != stack.pop():
-                return None
-            if not stack:
-                return i + 1
-        i += 1
+        elif c != stack.pop():
+            return None
+        elif not stack:
+            return i + 1
     return None

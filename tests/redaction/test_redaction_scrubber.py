@@ -217,6 +217,12 @@ def test_markers_are_left_alone_on_a_second_pass() -> None:
         "a" * 300_000,
         "machine x login y password " * 5_000,
         "--password " * 20_000,
+        '"secret": {' * 20_000,
+        ('"secret": {' + "a" * 100) * 2_000,
+        "sshpass " * 40_000 + "-p",
+        "echo x | " * 20_000,
+        "https://a:b@" * 20_000,
+        "Q" * 20 + "xY3" * 50_000,
     ],
 )
 def test_adversarial_inputs_complete(text: str) -> None:
