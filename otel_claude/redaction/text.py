@@ -57,13 +57,20 @@ _TRIGGERS: Final = tuple(sorted(n for n in _NEEDLES if not any(o != n and o in n
 _TRIGGER_RE: Final = re.compile("|".join(re.escape(n) for n in _TRIGGERS))
 
 
+def _has_trigger(low: str) -> bool:
+    # One regex is cheaper on a short text; on a long one, one C-speed substring search per needle is.
+    if len(low) < 1024:
+        return _TRIGGER_RE.search(low) is not None
+    return any(needle in low for needle in _TRIGGERS)
+
+
 def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]:
     """Return `text` with secrets replaced by `[REDACTED:<name>]`, and the names that fired (in order)."""
     names: list[str] = []
     if len(text) < _MIN_LENGTH:
         return text, names
     low = lower_same_length(text)
-    if _TRIGGER_RE.search(low) is None and TOKEN_RUN_RE.search(text) is None and not extra:
+    if not _has_trigger(low) and TOKEN_RUN_RE.search(text) is None and not extra:
         return text, names  # the common case for short strings: nothing any stage could act on
     out = text
     if "private key" in low:
