@@ -46,7 +46,7 @@ GEN_AI_TOKEN_TYPE_OUTPUT: Final = "output"
 
 # --- core semantic conventions -------------------------------------------------------------------
 ERROR_TYPE: Final = "error.type"
-HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"  # on a failed API call's chat span
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"  # a failed API call (chat span) and a StopFailure
 SESSION_ID: Final = "session.id"
 SERVICE_NAME: Final = "service.name"
 SERVICE_VERSION: Final = "service.version"
@@ -54,6 +54,7 @@ USER_NAME: Final = "user.name"
 HOST_NAME: Final = "host.name"
 TELEMETRY_DISTRO_NAME: Final = "telemetry.distro.name"
 TELEMETRY_DISTRO_VERSION: Final = "telemetry.distro.version"
+PROCESS_EXIT_CODE: Final = "process.exit.code"  # a failed Bash call's exit code
 
 # --- ours: Claude Code concepts ------------------------------------------------------------------
 CC_SPAN_TYPE: Final = "claude_code.span.type"  # turn | tool | subagent | llm | session | compaction
@@ -68,7 +69,7 @@ CC_EFFORT: Final = "claude_code.effort"
 CC_CWD: Final = "claude_code.cwd"
 CC_TOOL_OUTCOME: Final = "claude_code.tool.outcome"
 CC_TOOL_DURATION_MS: Final = "claude_code.tool.duration_ms"
-CC_TOOL_ERROR: Final = "claude_code.tool.error"
+CC_TOOL_ERROR: Final = "claude_code.tool.error"  # content: only with capture on, then redacted
 CC_TOOL_INPUT_SIZE: Final = "claude_code.tool.input.size"
 CC_TOOL_RESPONSE_SIZE: Final = "claude_code.tool.response.size"
 CC_TOOL_SUMMARY: Final = "claude_code.tool.summary"  # safe metadata: the file or command name, never content
@@ -84,6 +85,7 @@ CC_TURN_PROMPTS: Final = "claude_code.turn.prompts"
 CC_PROMPT_SIZE: Final = "claude_code.prompt.size"
 CC_PROMPT: Final = "claude_code.prompt"  # content: only with capture on, then redacted
 CC_STOP_ERROR: Final = "claude_code.stop.error"
+CC_STOP_ERROR_DETAILS: Final = "claude_code.stop.error_details"  # content: only with capture on, then redacted
 CC_SESSION_SOURCE: Final = "claude_code.session.source"
 CC_SESSION_END_REASON: Final = "claude_code.session.end_reason"
 CC_COMPACTION_TRIGGER: Final = "claude_code.compaction.trigger"
@@ -112,7 +114,10 @@ CC_SESSION_COST_USD: Final = "claude_code.session.cost.usd"  # our running total
 CC_EXPORT_SIGNAL: Final = "claude_code.export.signal"  # traces | metrics, on export-failure counts
 CC_DEAD_LETTER_REASON: Final = "claude_code.dead_letter.reason"
 CC_TOOL_PERMISSION_REQUESTED: Final = "claude_code.tool.permission_requested"
-CC_PERMISSION_DENIED_REASON: Final = "claude_code.permission.denied_reason"
+CC_PERMISSION_DENIED_REASON: Final = "claude_code.permission.denied_reason"  # content: only with capture on
+CC_PERMISSION_DENIED_CATEGORY: Final = "claude_code.permission.denied_category"  # classifier | hook | rule | ...
+CC_TOOL_ERROR_SIZE: Final = "claude_code.tool.error.size"  # bytes of the error text, exported in every mode
+CC_STOP_API_ERROR_TYPE: Final = "claude_code.stop.api_error_type"  # the API body's error.type
 CC_TOOL_BATCH_SIZE: Final = "claude_code.tool.batch.size"
 CC_SUBAGENT_START_MISSING: Final = "claude_code.subagent.start_missing"
 # On a chat span that no transcript line shows (e.g. /compact's summary), counted from Claude Code's cost-state line.

@@ -16,6 +16,7 @@ from support.driving import feed, make_processor
 
 from otel_claude import semconv as sc
 from otel_claude.cli.replay import to_ns
+from otel_claude.live.error_classes import classify_tool_error
 from otel_claude.live.span_factory import ProcessorSettings
 
 TOOL_END_EVENTS = ("PostToolUse", "PostToolUseFailure", "PermissionDenied")
@@ -70,8 +71,11 @@ def test_one_span_per_tool_use_id_with_name_times_and_outcome(
         assert attributes[sc.CC_TOOL_OUTCOME] == expected
         if end["event"] == "PostToolUseFailure":
             assert span.status.status_code is StatusCode.ERROR
-            assert span.status.description == end["payload"]["error"].splitlines()[0]
-            assert attributes[sc.ERROR_TYPE]
+            # A fixed phrase per error class, never the error's words (capture is off here).
+            failure = classify_tool_error(end["payload"]["error"], bool(end["payload"].get("is_interrupt")))
+            assert span.status.description == failure.description
+            assert attributes[sc.ERROR_TYPE] == failure.error_type
+            assert sc.CC_TOOL_ERROR not in attributes
         else:
             assert span.status.status_code is StatusCode.UNSET
         if "duration_ms" in end["payload"]:

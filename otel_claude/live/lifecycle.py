@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from otel_claude import semconv as sc
-from otel_claude.live import nesting, tool_calls
+from otel_claude.live import error_classes, nesting, tool_calls
 from otel_claude.live.events import HookInput, SessionStart, Stop, StopFailure, UserPromptSubmit
 from otel_claude.live.span_factory import SpanFactory, json_text, remember
 from otel_claude.live.state import Session, Turn
@@ -143,9 +143,12 @@ def stop(ctx: SpanFactory, session: Session, event: Stop | StopFailure, now_ns: 
     if session.turn is None:
         start_turn(ctx, session, event, now_ns, trigger="implicit")
     if isinstance(event, StopFailure):
-        extra: dict[str, Any] = {sc.CC_STOP_ERROR: event.error or "unknown", sc.ERROR_TYPE: event.error or "unknown"}
-        error = json_text(event.error_details or event.error or "StopFailure", 300)
-        end_turn(ctx, session, now_ns, sc.TURN_FAILED, extra=extra, error=error)
+        # Capture off: Claude Code's error kind, the API's error type and status code; never the response body.
+        failure = error_classes.classify_stop_failure(event.error, event.error_details)
+        extra: dict[str, Any] = failure.attributes()
+        if ctx.settings.capture_content and event.error_details:
+            extra[sc.CC_STOP_ERROR_DETAILS] = json_text(event.error_details, 1000)  # redacted before it is cut
+        end_turn(ctx, session, now_ns, sc.TURN_FAILED, extra=extra, error=failure.description)
     else:
         end_turn(ctx, session, now_ns, sc.TURN_COMPLETED)
 

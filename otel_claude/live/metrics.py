@@ -11,10 +11,11 @@ from collections.abc import Mapping
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import Counter, Histogram, Meter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from otel_claude import semconv as sc
+from otel_claude.redaction.names import bound_value
 
 Labels = Mapping[str, str]
 
@@ -31,6 +32,19 @@ def span_context(trace_id: int, span_id: int) -> Context:
         trace_id=trace_id, span_id=span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)
     )
     return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
+def _bounded(labels: Labels) -> dict[str, str]:
+    """Every label value that comes from a payload in its bounded form (names.py), as on the spans."""
+    return {key: value if key == sc.USER_NAME else bound_value(key, value) for key, value in labels.items()}
+
+
+def _add(counter: Counter, labels: Labels, context: Context | None = None) -> None:
+    counter.add(1, _bounded(labels), context=context)
+
+
+def _record(histogram: Histogram, value: float, labels: Labels, context: Context | None = None) -> None:
+    histogram.record(max(value, 0.0), _bounded(labels), context=context)
 
 
 class HookMetrics:
@@ -74,7 +88,7 @@ class HookMetrics:
         self._notifications = meter.create_counter(sc.METRIC_NOTIFICATIONS, "{notification}", "Notifications, by type")
 
     def hook_event(self, event: str, labels: Labels) -> None:
-        self._hook_events.add(1, {**labels, sc.CC_HOOK_EVENT: event})
+        _add(self._hook_events, {**labels, sc.CC_HOOK_EVENT: event})
 
     def tool_call(
         self,
@@ -88,34 +102,34 @@ class HookMetrics:
     ) -> None:
         """`span`: the tool call's span (see span_context()), so the measurements carry it as an exemplar."""
         attributes = {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.CC_TOOL_OUTCOME: outcome, sc.CC_AGENT_KIND: agent_kind}
-        self._tool_calls.add(1, attributes, context=span)
+        _add(self._tool_calls, attributes, span)
         if outcome in sc.RAN_OUTCOMES:  # execution time: a call that never ran has none
-            self._tool_duration.record(max(duration_s, 0.0), attributes, context=span)
+            _record(self._tool_duration, duration_s, attributes, span)
         if error_type is not None:
-            self._tool_errors.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.ERROR_TYPE: error_type}, context=span)
+            _add(self._tool_errors, {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.ERROR_TYPE: error_type}, span)
 
     def session_started(self, source: str, labels: Labels) -> None:
-        self._sessions.add(1, {**labels, sc.CC_SESSION_SOURCE: source})
+        _add(self._sessions, {**labels, sc.CC_SESSION_SOURCE: source})
 
     def turn_ended(self, outcome: str, duration_s: float, labels: Labels) -> None:
         attributes = {**labels, sc.CC_TURN_OUTCOME: outcome}
-        self._turns.add(1, attributes)
-        self._turn_duration.record(max(duration_s, 0.0), attributes)
+        _add(self._turns, attributes)
+        _record(self._turn_duration, duration_s, attributes)
 
     def subagent_ended(self, agent_type: str, duration_s: float, labels: Labels) -> None:
         attributes = {**labels, sc.GEN_AI_AGENT_NAME: agent_type}
-        self._subagents.add(1, attributes)
-        self._subagent_duration.record(max(duration_s, 0.0), attributes)
+        _add(self._subagents, attributes)
+        _record(self._subagent_duration, duration_s, attributes)
 
     def compaction(self, trigger: str, labels: Labels) -> None:
-        self._compactions.add(1, {**labels, sc.CC_COMPACTION_TRIGGER: trigger})
+        _add(self._compactions, {**labels, sc.CC_COMPACTION_TRIGGER: trigger})
 
     def permission_request(self, tool: str, labels: Labels) -> None:
-        self._permission_requests.add(1, {**labels, sc.GEN_AI_TOOL_NAME: tool})
+        _add(self._permission_requests, {**labels, sc.GEN_AI_TOOL_NAME: tool})
 
     def permission_wait(self, tool: str, decision: str, wait_s: float, labels: Labels) -> None:
         attributes = {**labels, sc.GEN_AI_TOOL_NAME: tool, sc.CC_PERMISSION_DECISION: decision}
-        self._permission_wait.record(max(wait_s, 0.0), attributes)
+        _record(self._permission_wait, wait_s, attributes)
 
     def notification(self, notification_type: str, labels: Labels) -> None:
-        self._notifications.add(1, {**labels, sc.CC_NOTIFICATION_TYPE: notification_type})
+        _add(self._notifications, {**labels, sc.CC_NOTIFICATION_TYPE: notification_type})

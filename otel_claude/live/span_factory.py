@@ -16,6 +16,8 @@ from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, emit
 from otel_claude.live.events import HookInput
 from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.state import HeldSpan, OpenSpan, PendingEvent, Session
+from otel_claude.redaction import scrub_value
+from otel_claude.redaction.values import MAX_VALUE
 from otel_claude.transcripts.attributes import SessionAttributes, project_label, session_attributes
 
 __all__ = ["ProcessorSettings", "SpanFactory", "json_text", "project_label", "remember", "size_of"]
@@ -39,8 +41,18 @@ class ProcessorSettings:
 
 
 def json_text(value: Any, limit: int = MAX_TEXT_CHARS) -> str:
+    """`value` as text of at most `limit` characters (plus a note of how many were cut).
+
+    A text that is cut is redacted whole first: cut first, a JSON document loses its shape and a quoted value
+    its closing quote, and the redacting processor's key rules would miss what is left of a secret.
+    """
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[:limit] + f"...[{len(text) - limit} more chars]"
+    if len(text) <= limit:
+        return text
+    # Only what is kept, plus a margin as long as the longest value the key rules read past a key (values.py),
+    # is scrubbed: a 10 MB tool output costs no more than a 12 KB one.
+    kept = scrub_value(text[: limit + MAX_VALUE])[0]
+    return kept if len(kept) <= limit else kept[:limit] + f"...[{len(text) - limit} more chars]"
 
 
 def size_of(value: Any) -> int:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from otel_claude import semconv as sc
-from otel_claude.live import nesting, tool_time
+from otel_claude.live import error_classes, nesting, tool_time
 from otel_claude.live.events import (
     PermissionDenied,
     PermissionRequest,
@@ -33,25 +33,6 @@ MAX_UNCLAIMED_AGENT_TOOLS = 32
 TRANSCRIPT = "transcript"  # closed_by of a call whose end only the transcript showed
 MAX_REFUSED = 32
 _PROGRAM = re.compile(r"[A-Za-z0-9._+-]{1,40}")
-_ERROR_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^Exit code \d+"), "nonzero_exit"),
-    (re.compile(r"does not exist|no such file|not found", re.IGNORECASE), "not_found"),
-    (re.compile(r"timed? ?out|timeout", re.IGNORECASE), "timeout"),
-    (re.compile(r"permission denied|not permitted|EACCES", re.IGNORECASE), "permission"),
-    (re.compile(r"has not been read|must read|modified since", re.IGNORECASE), "stale_read"),
-    (re.compile(r"String to replace not found|old_string", re.IGNORECASE), "edit_mismatch"),
-    (re.compile(r"InputValidationError|invalid input|validation", re.IGNORECASE), "invalid_input"),
-)
-
-
-def classify_error(error: str, interrupted: bool) -> str:
-    """A bounded `error.type` for a failed tool call."""
-    if interrupted:
-        return sc.OUTCOME_INTERRUPTED
-    for pattern, name in _ERROR_TYPES:
-        if pattern.search(error):
-            return name
-    return "tool_error"
 
 
 def tool_summary(tool_name: str, tool_input: Any) -> str | None:
@@ -137,11 +118,12 @@ def end_tool_call(
     error_type: str | None = None
     status_error: str | None = None
     if outcome in (sc.OUTCOME_ERROR, sc.OUTCOME_INTERRUPTED):
-        error_type = classify_error(error or "", outcome == sc.OUTCOME_INTERRUPTED)
-        attributes[sc.ERROR_TYPE] = error_type
-        text = error or outcome
-        attributes[sc.CC_TOOL_ERROR] = json_text(text, 1000)  # scrubbed by the redacting processor
-        status_error = text.splitlines()[0][:300] if text.strip() else outcome
+        # Capture off: a class, a size and an exit code, never the error's words (see error_classes).
+        failure = error_classes.classify_tool_error(error or "", outcome == sc.OUTCOME_INTERRUPTED)
+        error_type, status_error = failure.error_type, failure.description
+        attributes.update(failure.attributes())
+        if ctx.settings.capture_content and error:
+            attributes[sc.CC_TOOL_ERROR] = json_text(error, 1000)  # redacted before it is cut
     if outcome == sc.OUTCOME_UNFINISHED:
         attributes[sc.CC_UNFINISHED] = True
     if closed_by:
@@ -200,7 +182,9 @@ def permission_denied(ctx: SpanFactory, session: Session, event: PermissionDenie
         call = _start_missing_call(ctx, session, pre, now_ns)
         if call is None:
             return
-    extra = {sc.CC_PERMISSION_DENIED_REASON: event.reason} if event.reason else {}
+    extra: dict[str, Any] = {sc.CC_PERMISSION_DENIED_CATEGORY: error_classes.denial_category(event.reason)}
+    if ctx.settings.capture_content and event.reason:
+        extra[sc.CC_PERMISSION_DENIED_REASON] = json_text(event.reason, 1000)
     end_tool_call(ctx, session, call, now_ns, sc.OUTCOME_PERMISSION_DENIED, extra=extra)
 
 

@@ -24,6 +24,7 @@ class Edits:
     def __init__(self) -> None:
         self.spans: list[tuple[int, int, str]] = []
         self.names: list[str] = []
+        self.nested = 0  # JSON values read by nested.py in this text (bounded, see there)
 
     def add(self, start: int, end: int, name: str) -> None:
         self.spans.append((start, end, marker(name)))

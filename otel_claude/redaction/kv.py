@@ -15,16 +15,29 @@ import re
 from typing import Final
 
 from otel_claude.redaction.edits import Edits, lower_same_length
-from otel_claude.redaction.keys import is_header_key, is_placeholder, is_sensitive_key, key_words
+from otel_claude.redaction.keys import credential_word, is_header_key, is_placeholder, is_sensitive_key, key_words
+from otel_claude.redaction.nested import MAX_PER_TEXT as MAX_NESTED
+from otel_claude.redaction.nested import scrub_nested
 from otel_claude.redaction.patterns import marker
-from otel_claude.redaction.values import ENV_VALUE_RE, MAX_VALUE, env_style, is_secret_value, line_start
+from otel_claude.redaction.values import (
+    ENV_VALUE_RE,
+    MAX_VALUE,
+    credential_value,
+    env_style,
+    is_secret_value,
+    line_start,
+    looks_like_literal_secret,
+)
 
 # Every key this module acts on holds one of these (and so does every subject of prose.py).
 KEY_WORDS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie")
+# Words of keys.CREDENTIAL_WORDS, as the scan finds them (`_iv`: "iv" alone is in too many words).
+CREDENTIAL_KEY_WORDS: Final = ("salt", "_iv", "-iv", "hmac", "seed", "licen", "dsn", "pin", "otp", "mfa")
+_SCAN_WORDS: Final = (*KEY_WORDS, *CREDENTIAL_KEY_WORDS)
 # After a key word (in the lower-cased text): the rest of the key, then an optional closing quote and a
 # separator. Possessive, so a long run of key characters with no separator after it fails at once.
 _KEY_THEN_SEP_RE: Final = re.compile(r"(?P<rest>[a-z0-9_.-]{0,48}+)(?:\\?[\"'`])?[ \t]*[:=>?]")
-_KEY_AND_SEP_RE: Final = re.compile(rf"(?:{'|'.join(KEY_WORDS)}){_KEY_THEN_SEP_RE.pattern}")
+_KEY_AND_SEP_RE: Final = re.compile(rf"(?:{'|'.join(_SCAN_WORDS)}){_KEY_THEN_SEP_RE.pattern}")
 _MANY_KEY_WORDS: Final = 2000
 _FLAG_RE: Final = re.compile(r"--[a-z][a-z0-9_.-]{0,63}+(?=[ \t]+[^\s-])")  # the key words are checked after
 _NETRC_RE: Final = re.compile(r"pass(?:word(?<=\bpassword)|wd(?<=\bpasswd))(?=[ \t]+\S)")
@@ -62,10 +75,10 @@ _SCHEME_RE: Final = re.compile(
 def _candidates(low: str) -> list[tuple[int, int]]:
     """(key word position, end of the key) for every key word followed by a separator, in text order."""
     found: list[tuple[int, int]] = []
-    if sum(low.count(word) for word in KEY_WORDS) < _MANY_KEY_WORDS:
+    if sum(low.count(word) for word in _SCAN_WORDS) < _MANY_KEY_WORDS:
         # One substring search per key word (C speed; a regex alternation of them is several times slower),
         # then an anchored match that the rest of the key and a separator follow.
-        for word in KEY_WORDS:
+        for word in _SCAN_WORDS:
             i = low.find(word)
             while i >= 0:
                 m = _KEY_THEN_SEP_RE.match(low, i + len(word))
@@ -102,13 +115,18 @@ def scrub_key_values(text: str, names: list[str], low: str | None = None) -> str
             return _coarse_rest(text, edits, pos, names)
         left = _KEY_LEFT_RE.search(text, max(0, hit - _MAX_KEY), hit)
         ks = left.start() if left is not None else hit
+        if ks > 0 and text[ks - 1] == "\\" and text[ks] in "nrt" and ks < hit:
+            ks += 1  # `\nSet-Cookie:` in an escaped string: the key starts after the escape
         pos = ke
         while ke > ks and text[ke - 1] in ".-":  # "the token." ends a sentence; it is no key "token."
             ke -= 1
         key = text[ks:ke].lstrip("-.")
-        if not key or not is_sensitive_key(key):
+        if not key:
             continue
-        end = _scrub_one(text, ks, ke, key, edits)
+        word = None if is_sensitive_key(key) else credential_word(key)
+        if word is None and not is_sensitive_key(key):
+            continue
+        end = _scrub_one(text, ks, ke, key, edits, word)
         pos = max(pos, end)
     names.extend(edits.names)
     return edits.apply(text)
@@ -128,7 +146,7 @@ def _coarse_rest(text: str, edits: Edits, pos: int, names: list[str]) -> str:
     return head + rest
 
 
-def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits) -> int:
+def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits, credential: str | None = None) -> int:
     """Read the separator and value after the key at [ks, ke); redact the value if it is secret.
 
     Returns the position the scan may resume from.
@@ -147,6 +165,11 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits) -> int:
         return ke  # a comparison, a C++/Ruby scope, or a URL scheme
     elif sep == ">":
         return _scrub_xml(text, ks, key, v0, edits)
+    if sep == ":" and credential is None and text[v0 : v0 + 1] in ("{", "[") and edits.nested < MAX_NESTED:
+        edits.nested += 1
+        end = scrub_nested(text, v0, edits)  # "secret": {"value": ...} inside a text
+        if end is not None:
+            return end
     header = sep == ":" and is_header_key(key)  # HTTP syntax: `Authorization: ...`, `Cookie: ...`
     if header and text[v0 : v0 + 1] not in ('"', "'", "`", "\\"):
         m = _REST_OF_LINE_RE.match(text, v0)
@@ -168,7 +191,10 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits) -> int:
         group = vm.lastgroup or "uv"
         value_start, value_end = vm.span(group)
         quoted = group != "uv"
-    if header:
+    if credential is not None:  # SIGNING_SALT=..., "license": "...": the value must look like a secret
+        if credential_value(credential, text[value_start:value_end]):
+            edits.add(value_start, value_end, "credential_assignment")
+    elif header:
         _scrub_header(text, key, value_start, value_end, edits)
     elif is_secret_value(text, ks, key, text[value_start:value_end], sep, spaced, quoted, value_end):
         edits.add(value_start, value_end, _name_for(text, ks, key, sep, spaced))
@@ -179,7 +205,7 @@ def _scrub_header(text: str, key: str, start: int, end: int, edits: Edits) -> No
     value = text[start:end]
     if key_words(key)[-1] in ("cookie", "cookies"):
         # `Cookie: a=1; b=2`, not "the Cookie: header is ..."
-        if _COOKIE_RE.match(value) and not is_placeholder(value):
+        if _COOKIE_RE.match(value) and not is_placeholder(value) and _holds_secret_cookie(value):
             edits.add(start, end, "cookie")
         return
     scheme = _SCHEME_RE.match(value)
@@ -192,6 +218,16 @@ def _scrub_header(text: str, key: str, start: int, end: int, edits: Edits) -> No
         return
     if " " not in value.strip() and len(value.strip()) >= 8 and not is_placeholder(value):
         edits.add(start, end, "authorization_header")
+
+
+def _holds_secret_cookie(value: str) -> bool:
+    """`session=8f2kQ...` holds one; the documentation's `fig=newton; Path=/` does not."""
+    for pair in value.split(";"):
+        _, _, cookie = pair.partition("=")
+        cookie = cookie.strip().strip('"')
+        if len(cookie) >= 16 or looks_like_literal_secret(cookie):
+            return True
+    return False
 
 
 def _whitespace_separator_allowed(text: str, ks: int, key: str) -> bool:

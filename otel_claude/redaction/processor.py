@@ -20,8 +20,9 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 
 from otel_claude import semconv
+from otel_claude.redaction.names import bound_span_name, bounded_name
 from otel_claude.redaction.patterns import marker
-from otel_claude.redaction.scrubber import DEFAULT_SCRUBBER, SCRUB_FAILED, Scrubber
+from otel_claude.redaction.scrubber import DEFAULT_SCRUBBER, SCRUB_FAILED, UNSAFE_NAME, Scrubber
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ class RedactingSpanProcessor(SpanProcessor):
 
         events: list[Event] | None = None
         for i, event in enumerate(span.events):
-            ev_name, ev_name_found = scrubber.scrub_text(event.name)
+            # Event names are hook event names (or ours): names, so bounded like the attribute that holds them.
+            ev_name = bounded_name(event.name)
+            ev_name_found = [UNSAFE_NAME] if ev_name != event.name else []
             ev_attrs = scrubber.scrub_attributes(event.attributes)
             if not ev_attrs.changed_keys and not ev_name_found:
                 continue
@@ -112,7 +115,11 @@ class RedactingSpanProcessor(SpanProcessor):
                 changed.append("status.description")
                 names.extend(found)
 
-        name, name_found = scrubber.scrub_text(span.name)
+        bounded = bound_span_name(span.name)
+        if bounded is not None:  # `execute_tool Bash`: the same bounded form as its gen_ai.tool.name
+            name, name_found = bounded, ([UNSAFE_NAME] if bounded != span.name else [])
+        else:
+            name, name_found = scrubber.scrub_text(span.name)
         if name_found:
             changed.append("span.name")
             names.extend(name_found)

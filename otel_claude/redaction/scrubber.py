@@ -17,14 +17,19 @@ from typing import Any, Final, TypeVar
 
 from otel_claude.redaction.keys import (
     GENERIC_VALUE_KEYS,
+    ID_ATTRIBUTE_KEYS,
+    ID_SHAPE_RE,
+    NAME_ATTRIBUTE_KEYS,
     SAFE_JSON_KEYS,
+    credential_word,
     is_placeholder,
     is_safe_attribute_key,
     is_sensitive_key,
 )
+from otel_claude.redaction.names import bound_attribute
 from otel_claude.redaction.patterns import SecretPattern, marker
 from otel_claude.redaction.text import CompiledPatterns, scrub_text
-from otel_claude.redaction.values import names_a_key
+from otel_claude.redaction.values import credential_value, names_a_key
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +38,8 @@ T = TypeVar("T")
 SENSITIVE_KEY: Final = "sensitive_key"
 GCP_SERVICE_ACCOUNT: Final = "gcp_service_account"
 SCRUB_FAILED: Final = "scrub_failed"
+CREDENTIAL_ASSIGNMENT: Final = "credential_assignment"
+UNSAFE_NAME: Final = "unsafe_name"  # a name attribute that did not look like a name, replaced by a bounded form
 _MAX_DEPTH: Final = 48  # JSON nesting we recurse into; deeper documents are scrubbed as text
 
 
@@ -129,11 +136,13 @@ class Scrubber:
                 key = str(k)
                 child = sensitive if sensitive is not None and key.lower() in GENERIC_VALUE_KEYS else None
                 if child is None:
-                    if key in SAFE_JSON_KEYS or key in self._extra_safe_keys:
+                    if (key in SAFE_JSON_KEYS and _looks_like_id(v)) or key in self._extra_safe_keys:
                         result[k] = v
                         continue
                     if is_sensitive_key(key) and not (isinstance(v, str) and names_a_key(v, key)):
                         child = GCP_SERVICE_ACCOUNT if service_account else SENSITIVE_KEY
+                    elif isinstance(v, str) and (word := credential_word(key)) and credential_value(word, v):
+                        child = CREDENTIAL_ASSIGNMENT  # "license": "P0DC4-...", not "license": "MIT"
                 result[k] = self._scrub_json(v, depth + 1, names, child)
             return result
         if isinstance(value, list | tuple):
@@ -161,6 +170,11 @@ class Scrubber:
         return result
 
     def _scrub_attribute(self, key: str, value: Any) -> tuple[Any, list[str]]:
+        if key in NAME_ATTRIBUTE_KEYS:
+            new, changed = bound_attribute(key, value)
+            return (new, [UNSAFE_NAME]) if changed else (value, [])
+        if key in ID_ATTRIBUTE_KEYS and isinstance(value, str) and ID_SHAPE_RE.fullmatch(value) is None:
+            return self.scrub_value(value)
         if is_safe_attribute_key(key) or key in self._extra_safe_keys:
             return value, []
         if is_sensitive_key(key):
@@ -176,6 +190,19 @@ class Scrubber:
                 return value, []
             return tuple(v if is_placeholder(v) else marker(SENSITIVE_KEY) for v in value), names
         return self.scrub_value(value)
+
+
+# An id, a path or a name: what a safe JSON key holds. Anything else under such a key ("tool_name": "Bash\n...
+# the password is ...") is scrubbed like any value.
+_ID_RE: Final = re.compile(r"[\w./:@+\[\]~ -]{0,1024}")
+
+
+def _looks_like_id(value: Any) -> bool:
+    # A number, a flag or an id-shaped string; an object or a list under a safe key ("model": {...}) is
+    # scrubbed like any other.
+    if isinstance(value, str):
+        return _ID_RE.fullmatch(value) is not None
+    return value is None or isinstance(value, int | float | bool)
 
 
 def _looks_like_json(text: str) -> bool:

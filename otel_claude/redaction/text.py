@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from otel_claude.redaction.command_lines import COMMAND_LINE_COMPILED
 from otel_claude.redaction.edits import lower_same_length
 from otel_claude.redaction.keys import is_placeholder
-from otel_claude.redaction.kv import KEY_WORDS, scrub_key_values
+from otel_claude.redaction.kv import CREDENTIAL_KEY_WORDS, KEY_WORDS, scrub_key_values
 from otel_claude.redaction.patterns import (
     CONTEXT_COMPILED,
     DB_SCHEMES,
@@ -29,6 +30,8 @@ from otel_claude.redaction.patterns import (
     starts_with_literal,
 )
 from otel_claude.redaction.prose import scrub_prose
+from otel_claude.redaction.random_tokens import MIN_LENGTH as _MIN_RANDOM_LENGTH
+from otel_claude.redaction.random_tokens import scrub_random_tokens
 
 CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
 
@@ -37,6 +40,7 @@ CompiledPatterns = tuple[tuple[SecretPattern, re.Pattern[str]], ...]
 _MIN_LENGTH: Final = 6
 _MIN_TOKEN_LENGTH: Final = 14
 _GATE_LIMIT: Final = 4096
+_PORT_AND_PATH_RE: Final = re.compile(r"\d{1,5}(?:/|$)")  # https://host:443/@scope/pkg: a port, then a path
 
 
 def _needles(patterns: CompiledPatterns) -> frozenset[str]:
@@ -44,10 +48,20 @@ def _needles(patterns: CompiledPatterns) -> frozenset[str]:
 
 
 _TOKEN_NEEDLES: Final = _needles(TOKEN_COMPILED)
+_CONTEXT_NEEDLES: Final = _needles((*CONTEXT_COMPILED, *COMMAND_LINE_COMPILED))
 # Every stage but the token one needs one of these (lower case) to act; the token stage needs a token run.
-_TRIGGERS: Final = tuple(
-    sorted({"private key", "://", *_needles(CONTEXT_COMPILED), *KEY_WORDS}, key=lambda w: (len(w), w))
-)
+# A needle that holds another (`sshpass` holds `pass`) adds nothing, so only the shortest are searched, by one
+# regex: cheaper than one substring search per needle once there are dozens of them.
+_NEEDLES: Final = {"private key", "://", *_CONTEXT_NEEDLES, *KEY_WORDS, *CREDENTIAL_KEY_WORDS}
+_TRIGGERS: Final = tuple(sorted(n for n in _NEEDLES if not any(o != n and o in n for o in _NEEDLES)))
+_TRIGGER_RE: Final = re.compile("|".join(re.escape(n) for n in _TRIGGERS))
+
+
+def _has_trigger(low: str) -> bool:
+    # One regex is cheaper on a short text; on a long one, one C-speed substring search per needle is.
+    if len(low) < 1024:
+        return _TRIGGER_RE.search(low) is not None
+    return any(needle in low for needle in _TRIGGERS)
 
 
 def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]:
@@ -56,20 +70,22 @@ def scrub_text(text: str, extra: CompiledPatterns = ()) -> tuple[str, list[str]]
     if len(text) < _MIN_LENGTH:
         return text, names
     low = lower_same_length(text)
-    if not any(word in low for word in _TRIGGERS) and TOKEN_RUN_RE.search(text) is None and not extra:
+    if not _has_trigger(low) and TOKEN_RUN_RE.search(text) is None and not extra:
         return text, names  # the common case for short strings: nothing any stage could act on
     out = text
     if "private key" in low:
         out = _scrub_private_keys(out, names)
     if len(out) >= _MIN_TOKEN_LENGTH:
         out = _scrub_tokens(out, names)
-    for pattern, regex in (*CONTEXT_COMPILED, *extra) if extra else CONTEXT_COMPILED:
+    for pattern, regex in (*CONTEXT_COMPILED, *COMMAND_LINE_COMPILED, *extra):
         if any(needle in low for needle in pattern.needles):
             out = scrub_pattern(out, pattern, regex, names)
     if "://" in low:
         out = _scrub_url_credentials(out, names)
     out = scrub_key_values(out, names, None if names else low)
     out = scrub_prose(out, names, None if names else low)
+    if len(out) >= _MIN_RANDOM_LENGTH:
+        out = scrub_random_tokens(out, names)  # last: what no format, key or phrase named
     return out, names
 
 
@@ -153,17 +169,29 @@ def scrub_pattern(text: str, pattern: SecretPattern, regex: re.Pattern[str], nam
 
 
 def _scrub_url_credentials(text: str, names: list[str]) -> str:
-    def replace(m: re.Match[str]) -> str:
+    if "@" not in text:
+        return text
+    # The pattern reads up to 256 characters for the password at each "://"; it is tried only where an "@"
+    # follows within that reach, so a text of many "://" and no "@" near them costs one find per "://".
+    parts: list[str] = []
+    last = 0
+    pos = text.find("://")
+    while pos >= 0:
+        m = URL_CREDENTIALS_RE.match(text, pos) if text.find("@", pos, pos + 520) >= 0 else None
+        if m is None:
+            pos = text.find("://", pos + 3)
+            continue
         password = m.group("v")
-        if is_placeholder(password) or password.startswith(("{", "%")):
-            return m.group(0)
-        scheme_m = URL_SCHEME_RE.search(text, max(0, m.start() - 31), m.start())
-        scheme = scheme_m.group(1).lower() if scheme_m is not None else ""
-        name = "db_connection_password" if scheme in DB_SCHEMES else "url_password"
-        names.append(name)
-        start, end = m.span("v")
-        offset = m.start()
-        whole = m.group(0)
-        return whole[: start - offset] + marker(name) + whole[end - offset :]
-
-    return URL_CREDENTIALS_RE.sub(replace, text)
+        if not (is_placeholder(password) or password.startswith(("{", "%")) or _PORT_AND_PATH_RE.match(password)):
+            scheme_m = URL_SCHEME_RE.search(text, max(0, pos - 31), pos)
+            scheme = scheme_m.group(1).lower() if scheme_m is not None else ""
+            name = "db_connection_password" if scheme in DB_SCHEMES else "url_password"
+            names.append(name)
+            start, end = m.span("v")
+            parts.extend((text[last:start], marker(name)))
+            last = end
+        pos = text.find("://", m.end())
+    if not parts:
+        return text
+    parts.append(text[last:])
+    return "".join(parts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from otel_claude.redaction.entropy import looks_random
 from otel_claude.redaction.keys import is_placeholder, is_sensitive_key
 
 MAX_VALUE: Final = 8192
@@ -112,3 +113,29 @@ def line_start(text: str, ks: int) -> bool:
     if nl < 0 and ks > 256:
         return False
     return _LINE_START_RE.match(text, nl + 1, ks) is not None
+
+
+# SPDX identifiers and versions: what a `license` key usually holds.
+_SPDX_RE: Final = re.compile(r"(?i)^[a-z][a-z0-9.+-]*?(?:-\d+(?:\.\d+)*)?(?:-only|-or-later|\+)?$")
+_PIN_RE: Final = re.compile(r"^\d{4,12}$")
+
+
+def credential_value(word: str, value: str) -> bool:
+    """Whether `value`, stored under a key whose last word is `word` (keys.CREDENTIAL_WORDS), is a secret."""
+    value = value.strip().strip("\"'`")
+    if is_placeholder(value) or _CALL_RE.match(value) or _DOTTED_RE.match(value) or _is_path(value):
+        return False  # a placeholder, a call (os.urandom(16)), a name (settings.SALT) or a path
+    if word in ("pin", "passcode", "otp", "totp", "mfa"):
+        return _PIN_RE.match(value) is not None or looks_like_literal_secret(value)
+    if word == "dsn":
+        return ("://" in value and "@" in value) or looks_random(value, min_length=16)
+    compact = re.sub(r"[-:._]", "", value)
+    if word in ("license", "licence") and _SPDX_RE.match(value) and not any(c.isdigit() for c in compact[6:]):
+        return False
+    if len(compact) < 12:
+        return False
+    # The key says it is a credential, so the bar is lower than for a token in prose: random, or hex with
+    # both digits and letters (a short hex key has too few characters for its entropy to show).
+    hex_key = all(c in "0123456789abcdefABCDEF" for c in compact) and any(c.isdigit() for c in compact) and any(
+        c.isalpha() for c in compact)
+    return hex_key or looks_random(compact, min_length=12) or (len(compact) >= 16 and looks_like_literal_secret(value))

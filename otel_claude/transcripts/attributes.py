@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
+from otel_claude.redaction.names import is_bounded_project
 
 PROJECT_LABEL_MODES = ("name", "hash", "none")
 
@@ -30,9 +31,12 @@ def project_label(cwd: str | None, mode: str) -> str | None:
     """A bounded label for the session's project: the directory name, a short hash of the path, or none."""
     if not cwd or mode == "none":
         return None
+    digest = hashlib.sha256(cwd.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     if mode == "hash":
-        return hashlib.sha256(cwd.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return os.path.basename(os.path.normpath(cwd)) or "/"
+        return digest
+    name = os.path.basename(os.path.normpath(cwd)) or "/"
+    # A directory name that does not look like a name (a token, a sentence) goes out as its hash instead.
+    return name if name == "/" or is_bounded_project(name) else digest
 
 
 def session_attributes(

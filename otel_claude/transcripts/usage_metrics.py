@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from opentelemetry.metrics import Counter, Meter
 
 from otel_claude import semconv as sc
+from otel_claude.redaction.names import bounded_name
 from otel_claude.transcripts.attributes import model_labels
 from otel_claude.transcripts.cost import CostResult
 from otel_claude.transcripts.model import CostState, LlmCall, Usage
@@ -91,7 +92,7 @@ class UsageMetrics:
     ) -> None:
         """Counts one call; for a call that replaces a counted line (`call.replaces`), only what it adds."""
         base = _bounded(labels)
-        labels_of_model = model_labels(base, call.model, cost.known)
+        labels_of_model = model_labels(base, bounded_name(call.model), cost.known)
         new_kinds = _kinds(call.usage)
         if call.replaces is None:
             added = new_kinds
@@ -126,8 +127,8 @@ class UsageMetrics:
             **base,
             sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
             sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
-            sc.GEN_AI_REQUEST_MODEL: call.requested_model or call.model,
-            sc.GEN_AI_RESPONSE_MODEL: call.model,
+            sc.GEN_AI_REQUEST_MODEL: bounded_name(call.requested_model or call.model),
+            sc.GEN_AI_RESPONSE_MODEL: bounded_name(call.model),
         }
         # Billable input per the convention: uncached input plus cache reads and writes.
         self._token_usage.record(
@@ -142,4 +143,4 @@ class UsageMetrics:
         base = _bounded(labels)
         for model, added in state.delta_usd_by_model.items():
             if added > 0:
-                self._reported.add(added, {**base, sc.GEN_AI_REQUEST_MODEL: model})
+                self._reported.add(added, {**base, sc.GEN_AI_REQUEST_MODEL: bounded_name(model)})

@@ -52,6 +52,10 @@ def _llm_spans(exporter: InMemorySpanExporter) -> dict[int, dict[str, Any]]:
         span.context.span_id: dict(span.attributes or {})
         for span in exporter.get_finished_spans()
         if span.context is not None and (span.attributes or {}).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_LLM
+        # Answered calls read from transcript lines. The live agent also makes spans of calls only a cost-state line
+        # shows (/compact's summary) and of failed API calls (no usage), which backfill does not make yet.
+        and sc.CC_LLM_SOURCE not in (span.attributes or {})
+        and sc.GEN_AI_USAGE_OUTPUT_TOKENS in (span.attributes or {})
     }
 
 

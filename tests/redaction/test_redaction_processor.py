@@ -74,8 +74,9 @@ def test_span_attributes_events_links_status_and_name_are_scrubbed(pipeline: _Pi
     _secret_span(pipeline)
     span = _exported_tool_span(pipeline)
     attrs: dict[str, Any] = dict(span.attributes or {})
-    assert span.name == "execute_tool Bash [REDACTED:github_token]"
-    assert attrs[sc.CC_TOOL_SUMMARY] == "export GITHUB_TOKEN=[REDACTED:github_token]"
+    # Names are bounded, not scrubbed as text: the span name and the attribute say the same `other`.
+    assert span.name == "execute_tool other"
+    assert attrs[sc.CC_TOOL_SUMMARY] == "other"
     assert json.loads(attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {
         "command": "psql", "password": "[REDACTED:sensitive_key]", "n": 3}
     assert attrs["claude_code.test.list"] == ("plain", "aws=[REDACTED:aws_access_key_id]")
@@ -91,7 +92,7 @@ def test_span_attributes_events_links_status_and_name_are_scrubbed(pipeline: _Pi
     assert set(attrs[sc.CC_REDACTED_KEYS]) == {
         sc.CC_TOOL_SUMMARY, sc.GEN_AI_TOOL_CALL_ARGUMENTS, "claude_code.test.list",
         "events.PostToolUse.claude_code.tool.error", "links.0.why", "status.description", "span.name"}
-    assert set(attrs[sc.CC_REDACTED_PATTERNS]) == {"github_token", "sensitive_key", "aws_access_key_id", "jwt"}
+    assert set(attrs[sc.CC_REDACTED_PATTERNS]) == {"unsafe_name", "sensitive_key", "aws_access_key_id", "jwt"}
 
 
 def test_nothing_secret_leaves_the_wire(pipeline: _Pipeline) -> None:
@@ -119,7 +120,7 @@ def test_the_original_span_is_untouched(pipeline: _Pipeline) -> None:
 
 def test_a_span_with_nothing_secret_passes_unchanged(pipeline: _Pipeline) -> None:
     attributes: dict[str, Any] = {sc.SESSION_ID: SESSION, sc.GEN_AI_TOOL_CALL_ID: TOOL_CALL_ID,
-                                  sc.CC_CWD: "/home/dev/project", sc.CC_TOOL_SUMMARY: "git status",
+                                  sc.CC_CWD: "/home/dev/project", sc.CC_TOOL_SUMMARY: "git",
                                   sc.GEN_AI_USAGE_OUTPUT_TOKENS: 61, "claude_code.test.list": ["a", "b"]}
     with pipeline.tracer.start_as_current_span("execute_tool Bash", attributes=attributes) as span:
         span.add_event("PreToolUse", {sc.CC_HOOK_EVENT: "PreToolUse"})
@@ -219,3 +220,12 @@ def test_errors_of_the_next_processor_do_not_propagate_and_calls_are_forwarded()
     provider.shutdown()
     assert [call.split()[0] for call in recorder.calls] == ["on_start", "on_end", "force_flush", "shutdown"]
     assert 0 < int(recorder.calls[2].split()[1]) <= 1234  # the provider passes on what is left of the timeout
+
+
+def test_event_names_are_bounded_like_names(pipeline: _Pipeline) -> None:
+    with pipeline.tracer.start_as_current_span("invoke_agent claude-code") as span:
+        span.add_event("Notification", {sc.CC_HOOK_EVENT: "Notification"})
+        span.add_event("Reminder for Ada Quill, 12 Larch Row", {sc.CC_HOOK_EVENT: "Reminder for Ada Quill"})
+    exported = pipeline.exported()
+    assert [event.name for event in exported.events] == ["Notification", "other"]
+    assert [dict(event.attributes or {})[sc.CC_HOOK_EVENT] for event in exported.events] == ["Notification", "other"]

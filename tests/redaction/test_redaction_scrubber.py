@@ -171,7 +171,7 @@ def test_scrub_mapping_allow_list_sensitive_keys_and_changed_keys() -> None:
     }
     out, changed = scrub_mapping(attrs)
     assert changed == [sc.CC_TOOL_SUMMARY, "http.request.header.authorization", "http.request.header.x_api_key"]
-    assert out[sc.CC_TOOL_SUMMARY] == "export GH=[REDACTED:github_token]"
+    assert out[sc.CC_TOOL_SUMMARY] == "other"  # a name attribute: bounded, not scrubbed as text
     assert out["http.request.header.authorization"] == ("[REDACTED:sensitive_key]",)
     assert out["http.request.header.x_api_key"] == "[REDACTED:sensitive_key]"
     for key in (sc.SESSION_ID, sc.GEN_AI_TOOL_CALL_ID, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_USAGE_INPUT_TOKENS,
@@ -217,6 +217,12 @@ def test_markers_are_left_alone_on_a_second_pass() -> None:
         "a" * 300_000,
         "machine x login y password " * 5_000,
         "--password " * 20_000,
+        '"secret": {' * 20_000,
+        ('"secret": {' + "a" * 100) * 2_000,
+        "sshpass " * 40_000 + "-p",
+        "echo x | " * 20_000,
+        "https://a:b@" * 20_000,
+        "Q" * 20 + "xY3" * 50_000,
     ],
 )
 def test_adversarial_inputs_complete(text: str) -> None:

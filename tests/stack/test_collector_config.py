@@ -217,6 +217,9 @@ SECRETS = {
 IN_CONTEXT = {
     "url_password": ("postgres://app:" + "s3cr3tPassw0rd@db.internal:5432/app", "s3cr3tPassw0rd"),
     "bearer": ("Authorization: Bearer 4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c", "4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"),
+    "url_password_with_at_and_slash": ("postgres://app:" + "pa@ss/w0rd:9Xq@db.internal:5432/app", "ss/w0rd:9Xq"),
+    "discord_bot_token": ("bot token " + "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ." + "ZnCjm1XVW7vRze4b7Cq4se7kKWs done",
+                          "ZnCjm1XVW7vRze4b7Cq4se7kKWs"),
     "truncated_private_key": ("key: -----BEGIN OPENSSH " + "PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5v",
                               "b3BlbnNzaC1rZXktdjEAAAAABG5v"),
 }

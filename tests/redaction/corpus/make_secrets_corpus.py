@@ -310,8 +310,183 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
     return e
 
 
+# --- the long tail (issue 11): no format, or a format known only by where it stands ------------------------
+LONG_TAIL_TOKENS: dict[str, Callable[[], str]] = {
+    "discord_bot_token": lambda: rng.choice("MNO") + r(ALNUM, 25) + "." + r(URLSAFE, 6) + "." + r(URLSAFE, 38),
+    "discord_webhook": lambda: f"https://discord.com/api/webhooks/{r(string.digits, 18)}/{r(URLSAFE, 68)}",
+    "newrelic_key": lambda: "NRAK-" + r(string.ascii_uppercase + string.digits, 27),
+    "dynatrace_token": lambda: "dt0c01." + r(string.ascii_uppercase + string.digits, 24) + "."
+    + r(string.ascii_uppercase + string.digits, 64),
+    "pulumi_token": lambda: "pul-" + r(HEX, 40),
+    "terraform_cloud_token": lambda: r(ALNUM, 14) + ".atlasv1." + r(ALNUM, 67),
+    "airtable_pat": lambda: "pat" + r(ALNUM, 14) + "." + r(HEX, 64),
+    "figma_token": lambda: "figd_" + r(URLSAFE, 40),
+    "buildkite_token": lambda: "bkua_" + r(HEX, 40),
+    "prefect_key": lambda: "pnu_" + r(ALNUM, 36),
+    "rubygems_key": lambda: "rubygems_" + r(HEX, 48),
+    "dockerhub_pat": lambda: "dckr_pat_" + r(URLSAFE, 27),
+    "bitbucket_app_password": lambda: "ATBB" + r(ALNUM, 32),
+    "supabase_token": lambda: "sbp_" + r(HEX, 40),
+    "langsmith_key": lambda: "lsv2_pt_" + r(HEX, 32) + "_" + r(HEX, 10),
+    "pinecone_key": lambda: "pcsk_" + r(ALNUM, 5) + "_" + r(ALNUM, 60),
+    "netlify_token": lambda: "nfp_" + r(ALNUM, 40),
+    "sourcegraph_token": lambda: "sgp_" + r(HEX, 40),
+    "brevo_key": lambda: "xkeysib-" + r(HEX, 64) + "-" + r(ALNUM, 16),
+    "shippo_token": lambda: "shippo_live_" + r(HEX, 40),
+    "easypost_key": lambda: "EZAK" + r(HEX, 54),
+    "readme_key": lambda: "rdme_" + r(string.ascii_lowercase + string.digits, 70),
+    "openshift_token": lambda: "sha256~" + r(URLSAFE, 43),
+    "typeform_token": lambda: "tfp_" + r(ALNUM, 44) + "_" + r(ALNUM, 14),
+    "facebook_token": lambda: "EAACEdEose0cBA" + r(ALNUM, 120),
+    "okta_token": lambda: "00" + r(ALNUM, 40),
+    "cloudflare_api_token": lambda: r(URLSAFE, 40),
+    "mistral_api_key": lambda: r(ALNUM, 32),
+    "azure_devops_pat": lambda: r(ALNUM, 84),
+    "random_base64_secret": lambda: r(B64, 44),
+    "bearer_token_letters": lambda: r(string.ascii_letters, 48),
+}
+# Prose and text where only the token's own randomness gives it away.
+LONG_TAIL_CONTEXTS: dict[str, str] = {
+    "inline_prose": "the old one ({s}) still works, I think",
+    "prompt": "Can you check why {s} is rejected by the staging API?",
+    "error_text": "Error: request failed with 401 Unauthorized (key {s} was revoked)",
+    "log_line": "2026-05-23T10:12:01Z WARN retrying with credential {s}",
+    "markdown_list": "- staging: `{s}`\n- prod: ask Sam",
+    "tool_output": "$ cat .secrets/deploy\n{s}\n",
+}
+
+
+def long_tail_entries() -> list[tuple[str, str, str, str]]:
+    e: list[tuple[str, str, str, str]] = []
+
+    def add(kind: str, context: str, secret: str, text: str) -> None:
+        e.append((kind, context, secret, text))
+
+    contexts = list(LONG_TAIL_CONTEXTS)
+    for kind, make in LONG_TAIL_TOKENS.items():
+        for context in rng.sample(contexts, 3):
+            secret = make()
+            add(kind, context, secret, LONG_TAIL_CONTEXTS[context].format(s=secret))
+
+    for _ in range(3):  # AWS secret access keys in the console's CSV export and in prose
+        key_id = "AKIA" + r(string.ascii_uppercase + "234567", 16)
+        secret = r(B64, 40)
+        add("aws_secret_access_key", "console_csv", secret,
+            "User name,Password,Access key ID,Secret access key,Console login link\n"
+            f"deployer,,{key_id},{secret},https://123456789012.signin.aws.amazon.com/console\n")
+        secret = r(B64, 40)
+        add("aws_secret_access_key", "access_keys_csv", secret, f"Access key ID,Secret access key\n{key_id},{secret}\n")
+        secret = r(B64, 40)
+        add("aws_secret_access_key", "prose", secret,
+            f"I rotated the keys: the new id is {key_id} and the secret is {secret} (don't commit it)")
+        secret = r(B64, 40)
+        add("aws_secret_access_key", "prose_pair", secret, f"creds for the CI user: {key_id} / {secret}")
+
+    for _ in range(2):  # URL passwords holding the characters that end a naive match
+        for context, pw in (("at_sign", r(ALNUM, 6) + "@" + r(ALNUM, 8)), ("slash", r(ALNUM, 7) + "/" + r(ALNUM, 7)),
+                            ("colon", r(ALNUM, 5) + ":" + r(ALNUM, 9)), ("mixed", r(ALNUM, 4) + "@/:" + r(ALNUM, 9))):
+            add("url_password", context, pw, f"DATABASE_URL=postgres://app:{pw}@db.internal:5432/app")
+            pw2 = r(ALNUM, 6) + rng.choice("@/:") + r(ALNUM, 8)
+            add("url_password", f"{context}_clone", pw2, f"git clone https://deploy:{pw2}@git.example.com/acme/app.git")
+
+    env_secrets: list[tuple[str, str, Callable[[], str]]] = [
+        ("signing_salt", "SIGNING_SALT", lambda: r(ALNUM, 32)),
+        ("encryption_iv", "ENCRYPTION_IV", lambda: r(HEX, 32)),
+        ("hmac_secret", "HMAC", lambda: r(B64, 44)),
+        ("hmac_secret", "WEBHOOK_HMAC_KEY", lambda: r(HEX, 64)),
+        ("admin_pin", "ADMIN_PIN", lambda: r(string.digits, 6)),
+        ("license_key", "LICENSE", lambda: "-".join(r(string.ascii_uppercase + string.digits, 5) for _ in range(5))),
+        ("license_key", "SIDEKIQ_PRO_LICENSE", lambda: r(HEX, 8) + ":" + r(HEX, 8)),
+        ("sentry_dsn", "SENTRY_DSN", lambda: f"https://{r(HEX, 32)}@o{r(string.digits, 6)}.ingest.sentry.io/"
+                                           f"{r(string.digits, 7)}"),
+        ("encryption_seed", "ENCRYPTION_SEED", lambda: r(ALNUM, 24)),
+        ("otp_secret", "TOTP_SECRET", lambda: r(string.ascii_uppercase + "234567", 32)),
+    ]
+    for kind, key, make in env_secrets:
+        value = make()
+        add(kind, "env_file", value, f"# .env\nNODE_ENV=production\n{key}={value}\nPORT=3000\n")
+        value = make()
+        add(kind, "yaml_config", value, f"app:\n  {key.lower()}: {value}\n  port: 3000\n")
+        value = make()
+        add(kind, "json_config", value, json.dumps({"name": "shop", key.lower(): value}))
+        value = make()
+        add(kind, "docker_run", value, f"docker run -d -e {key}={value} acme/shop:1.4")
+
+    cli: list[tuple[str, Callable[[str], str]]] = [
+        ("sshpass_password", lambda v: f"sshpass -p {v} ssh deploy@10.0.0.12 'systemctl restart app'"),
+        ("sshpass_password", lambda v: f"sshpass -p'{v}' scp build.tgz deploy@10.0.0.12:/srv"),
+        ("docker_login_password", lambda v: f"docker login -u ci -p {v} registry.example.com"),
+        ("docker_login_password", lambda v: f"podman login --username ci --password {v} quay.io"),
+        ("sudo_stdin_password", lambda v: f"echo {v} | sudo -S apt-get install -y nginx"),
+        ("sudo_stdin_password", lambda v: f"echo '{v}' | sudo -S systemctl restart nginx"),
+        ("htpasswd_password", lambda v: f"htpasswd -b /etc/nginx/.htpasswd admin {v}"),
+        ("htpasswd_password", lambda v: f"htpasswd -bc .htpasswd ops {v}"),
+        ("mongo_password", lambda v: f"mongo -u admin -p {v} --authenticationDatabase admin shop"),
+        ("mongo_password", lambda v: f"mongosh --username app --password {v} mongodb://db:27017/shop"),
+        ("mysql_password", lambda v: f"mysql -u root -p{v} -e 'show databases'"),
+        ("mysql_password", lambda v: f"mysqladmin -uroot -p{v} status"),
+        ("redis_cli_password", lambda v: f"redis-cli -h cache.internal -a {v} ping"),
+        ("sqlcmd_password", lambda v: f"sqlcmd -S db.internal -U sa -P {v} -Q 'SELECT 1'"),
+        ("ldap_bind_password", lambda v: f"ldapsearch -x -D cn=admin,dc=acme,dc=com -w {v} -b dc=acme,dc=com"),
+        ("zip_password", lambda v: f"zip -P {v} -r backup.zip ./data"),
+        ("zip_password", lambda v: f"7z a -p{v} backup.7z ./data"),
+        ("openssl_passphrase", lambda v: f"openssl rsa -in key.pem -passin pass:{v} -out plain.pem"),
+        ("keytool_storepass", lambda v: f"keytool -list -keystore app.jks -storepass {v}"),
+        ("smbclient_password", lambda v: f"smbclient //files/share -U backup%{v} -c ls"),
+        ("lftp_password", lambda v: f"lftp -u deploy,{v} sftp://files.example.com"),
+        ("xfreerdp_password", lambda v: f"xfreerdp /v:10.0.0.5 /u:admin /p:{v}"),
+        ("psexec_password", lambda v: f"psexec \\\\srv01 -u admin -p {v} cmd"),
+        ("wget_password", lambda v: f"wget --user=ci --password={v} https://files.example.com/a.tgz"),
+        ("curl_user_password", lambda v: f"curl -u admin:{v} https://jenkins.example.com/api/json"),
+    ]
+    for kind, render in cli:
+        for _ in range(2):
+            value = password()
+            add(kind, "command_line", value, render(value))
+
+    for _ in range(3):  # a 40-hex key in prose: a key because of the words before it, not a commit
+        key = r(HEX, 40)
+        add("hex_api_key", "prose", key, f"Use the API key {key} for the export job.")
+        key = r(HEX, 40)
+        add("hex_api_key", "prose_token", key, f"my token is {key}, please keep it safe")
+        key = r(HEX, 32)
+        add("hex_api_key", "log_line", key, f"INFO configured analytics with key: {key}")
+
+    for _ in range(3):  # secrets as JSON objects inside a text, not a whole JSON document
+        value = r(ALNUM, 28)
+        add("json_embedded_secret", "response_log", value,
+            f'got response {{"secret": {{"value": "{value}", "version": 3}}}} from vault')
+        value = r(ALNUM, 24)
+        add("json_embedded_secret", "credentials_list", value,
+            f'Saved {{"credentials": ["{value}"], "user": "ci"}} to the cache')
+        value = password()
+        add("json_embedded_secret", "credentials_objects", value,
+            f'config = {{"credentials": [{{"username": "ci", "password": "{value}"}}]}} # loaded')
+        value = r(ALNUM, 30)
+        add("json_embedded_secret", "escaped_in_json", value,
+            json.dumps({"output": f'vault returned {{"secret": {{"data": "{value}"}}}}'}))
+
+    for _ in range(2):  # the same with values no entropy test would catch: only the key around them says it
+        value = password()
+        add("json_embedded_secret", "response_log_word", value,
+            f'got response {{"secret": {{"value": "{value}", "version": 3}}}} from vault')
+        value = password()
+        add("json_embedded_secret", "credentials_list_word", value,
+            f'Saved {{"credentials": ["{value}"]}} to the cache')
+        value = password()
+        add("json_embedded_secret", "escaped_word", value,
+            'vault said: {\\"secret\\": {\\"data\\": \\"' + value + '\\"}} (escaped)')
+
+    for _ in range(3):  # bearer tokens of letters only
+        token = r(string.ascii_letters, 40)
+        add("bearer_token", "prose_letters", token, f"I called it with Bearer {token} and got a 403")
+        token = r(string.ascii_letters + "-_", 36)
+        add("bearer_token", "header_letters", token, f"Authorization: Bearer {token}")
+    return e
+
+
 def main() -> None:
-    entries = token_entries() + contextual_entries()
+    entries = token_entries() + contextual_entries() + long_tail_entries()
     with OUT.open("w", encoding="utf-8") as handle:
         for i, (kind, context, secret, text) in enumerate(entries):
             assert secret in text, (kind, context)
