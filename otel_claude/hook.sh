@@ -31,7 +31,7 @@ if [[ ! -t 0 ]]; then
     :
   else
     rm -f "$dir/spool/new/$name"  # a full disk: no half record left behind; the loss is counted
-    # The fallback is the Python hook's (spool.fallback_dir), which `otel-claude status` counts; a symlink
+    # The fallback is the Python hook's (paths.fallback_dir), which `otel-claude status` counts; a symlink
     # planted there by another user is not followed.
     fallback=${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/otel-claude-$UID
     { printf '%s 0 shell_write_failed\n' "$now" >>"$dir/drops.log"; } ||

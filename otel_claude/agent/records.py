@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from typing import Any
 
-from otel_claude.handoff import spool
+from otel_claude.handoff import paths, spool
 from otel_claude.live.events import HookInput, InvalidHookInput, parse_hook_input
 
 MAX_DEAD_LETTER_PAYLOAD = 64 * 1024
@@ -75,6 +74,4 @@ def write_dead_letter(path: str, name: str, blob: bytes, error: BadRecord) -> No
         "size": len(blob),
         "payload_prefix": blob[:MAX_DEAD_LETTER_PAYLOAD].decode("utf-8", "backslashreplace"),
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, spool.FILE_MODE)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(line, ensure_ascii=True) + "\n")
+    paths.append_bytes(path, (json.dumps(line, ensure_ascii=True) + "\n").encode("ascii"))

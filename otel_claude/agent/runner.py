@@ -10,16 +10,16 @@ import sys
 import time
 
 from otel_claude import config as config_module
-from otel_claude.handoff import agent_lock, env, spool
+from otel_claude.handoff import agent_lock, env, paths, spool
 
 _log = logging.getLogger(__name__)
 LOG_MAX_BYTES = 5 * 1024 * 1024
 
 
 def _setup_logging(state_dir: str, *, to_stderr: bool, debug: bool) -> None:
-    handler = logging.handlers.RotatingFileHandler(
-        os.path.join(state_dir, "agent.log"), maxBytes=LOG_MAX_BYTES, backupCount=2, encoding="utf-8"
-    )
+    log_file = paths.StatePaths(state_dir).agent_log
+    os.close(paths.open_append(log_file))  # refuses a FIFO or a link there before logging opens it
+    handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_MAX_BYTES, backupCount=2, encoding="utf-8")
     handlers: list[logging.Handler] = [handler]
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
@@ -29,7 +29,7 @@ def _setup_logging(state_dir: str, *, to_stderr: bool, debug: bool) -> None:
         handlers=handlers,
         force=True,
     )
-    os.chmod(os.path.join(state_dir, "agent.log"), spool.FILE_MODE)
+    os.chmod(log_file, paths.FILE_MODE)
 
 
 def run_agent(*, background: bool, state_dir: str | None = None) -> int:

@@ -9,7 +9,6 @@ Two files in `<state dir>/backfill/`, both mode 0600 and replaced atomically:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -18,11 +17,10 @@ from array import array
 from collections.abc import Iterable
 from typing import Any
 
+from otel_claude.handoff import paths
 from otel_claude.transcripts.reader import Cursor
 
 _log = logging.getLogger(__name__)
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 _VERSION = 1
 
 
@@ -31,33 +29,16 @@ def key_hash(key: Iterable[str]) -> int:
     return int.from_bytes(digest, "little")
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+_MAX_LEDGER_BYTES = 1 << 30  # 8 bytes per exported call: far above any history
 
 
 def _read(path: str) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    return paths.read_private(path, _MAX_LEDGER_BYTES)
 
 
 class ExportedCallsLedger:
     def __init__(self, state_dir: str) -> None:
-        self.directory = os.path.join(state_dir, "backfill")
+        self.directory = paths.StatePaths(state_dir).backfill_dir
         self._files_path = os.path.join(self.directory, "files.json")
         self._exported_path = os.path.join(self.directory, "exported.u64")
         self.cursors: dict[str, Cursor] = {}
@@ -86,7 +67,7 @@ class ExportedCallsLedger:
         return self.cursors.get(path) or Cursor(path=path)
 
     def save(self) -> None:
-        os.makedirs(self.directory, mode=DIR_MODE, exist_ok=True)
+        os.makedirs(self.directory, mode=paths.DIR_MODE, exist_ok=True)
         files = {path: cursor.to_dict() for path, cursor in self.cursors.items()}
-        _write_atomic(self._files_path, json.dumps({"version": _VERSION, "files": files}).encode())
-        _write_atomic(self._exported_path, array("Q", sorted(self.exported)).tobytes())
+        paths.write_atomic(self._files_path, json.dumps({"version": _VERSION, "files": files}).encode())
+        paths.write_atomic(self._exported_path, array("Q", sorted(self.exported)).tobytes())

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
-from otel_claude.agent.status import count_lines, read_status
+from otel_claude.agent.status import count_lines, dropped_count, read_status
 from otel_claude.handoff import agent_lock, env, spool
 
 
@@ -21,8 +20,7 @@ def collect(state_dir: str) -> dict[str, Any]:
         "config_file": env.config_file(env.effective_environment()),
         "agent": {"running": pid is not None, "pid": pid},
         "spool": {"records": len(sizes), "bytes": sum(sizes)},
-        "dropped_records": count_lines(paths.drops_log)
-        + count_lines(os.path.join(spool.fallback_dir(), "drops.log")),
+        "dropped_records": dropped_count(state_dir),
         "dead_letters": count_lines(paths.dead_letters),
         "last_report": agent_status,
     }

@@ -10,21 +10,22 @@ import fcntl
 import os
 import time
 
-from otel_claude.handoff import spool
+from otel_claude.handoff import paths
 
 
 def lock_path(state_dir: str) -> str:
-    return os.path.join(state_dir, "agent.lock")
+    return paths.StatePaths(state_dir).lock
 
 
 def agent_is_running(path: str) -> bool:
     """True when another process holds the agent lock."""
     try:
         # No O_CREAT: a probe creates nothing (no lock file appears in a state dir that was refused).
-        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDWR | paths.SAFE_FLAGS)
     except OSError:
         return False
     try:
+        paths.check_fd(fd, path)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return True
@@ -40,7 +41,12 @@ def acquire(path: str, wait_s: float = 0.5) -> int | None:
 
     Retries briefly: a hook's probe holds the lock for microseconds and must not make a starting agent quit.
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, spool.FILE_MODE)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | paths.SAFE_FLAGS, paths.FILE_MODE)
+    try:
+        paths.check_fd(fd, path)
+    except OSError:
+        os.close(fd)
+        raise
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -61,7 +67,6 @@ def holder_pid(path: str) -> int | None:
     if not agent_is_running(path):
         return None
     try:
-        with open(path, encoding="ascii") as handle:
-            return int(handle.read().strip() or 0) or None
-    except (OSError, ValueError):
+        return int(paths.read_regular(path, 64).split()[0]) or None
+    except (OSError, ValueError, IndexError):
         return None

@@ -4,13 +4,15 @@ Standard `OTEL_*` names are preferred over new ones. Claude Code strips every `O
 environment of its hooks (since 2.1.128), so an agent started by a hook reads the same names from the config
 file that `otel-claude install` writes (KEY=VALUE lines); the process environment wins over the file.
 
-This module is on the hook's path: standard library `os` only, nothing that costs import time.
+This module is on the hook's path: standard library `os` (and `paths`) only, nothing that costs import time.
 Values are parsed leniently: a bad value falls back to the default (the agent logs a warning).
 """
 
 from __future__ import annotations
 
 import os
+
+from otel_claude.handoff import paths
 
 TYPE_CHECKING = False  # typing's own constant costs an import on the hook's path
 if TYPE_CHECKING:
@@ -160,11 +162,15 @@ def parse_config_text(text: str) -> dict[str, str]:
     return values
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def read_config_file(path: str) -> dict[str, str]:
+    """The config file's values; nothing when it is missing, unreadable, or not a regular file of ours (a FIFO or
+    a link there is never opened in a way that could block or read someone else's file)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return parse_config_text(handle.read())
-    except (OSError, UnicodeDecodeError):
+        return parse_config_text(paths.read_regular(path, MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
         return {}
 
 

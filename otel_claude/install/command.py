@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from otel_claude.handoff import env, spool
+from otel_claude.handoff import env, paths
 from otel_claude.install import events as hook_events
 from otel_claude.install import settings_file as installer
 
@@ -26,7 +26,8 @@ def _config_change(options: argparse.Namespace) -> installer.Change | None:
     if options.capture_content:
         wanted[env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] = "true"
     path = Path(env.config_file())
-    before = path.read_text(encoding="utf-8") if path.exists() else None
+    raw = paths.read_private(str(path), env.MAX_CONFIG_BYTES)
+    before = raw.decode("utf-8") if raw is not None else None
     current = env.parse_config_text(before or "")
     if before is not None and all(current.get(k) == v for k, v in wanted.items()):
         return None
@@ -40,11 +41,8 @@ def _config_change(options: argparse.Namespace) -> installer.Change | None:
 
 
 def _write_config(change: installer.Change) -> None:
-    change.path.parent.mkdir(parents=True, exist_ok=True, mode=spool.DIR_MODE)
-    fd = os.open(change.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, spool.FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(change.after)
-    os.chmod(change.path, spool.FILE_MODE)  # it may hold an auth header
+    change.path.parent.mkdir(parents=True, exist_ok=True, mode=paths.DIR_MODE)
+    paths.write_atomic(str(change.path), change.after.encode("utf-8"))  # private (0600): it may hold an auth header
 
 
 def run_install(options: argparse.Namespace) -> int:

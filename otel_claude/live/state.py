@@ -8,15 +8,15 @@ with the same ids.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from otel_claude.handoff import spool
+from otel_claude.handoff import paths
 
 _log = logging.getLogger(__name__)
 SNAPSHOT_VERSION = 1
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024  # a bigger file is not ours to load whole
 
 
 class PendingEvent(BaseModel):
@@ -109,21 +109,19 @@ class AgentState(BaseModel):
 
 
 def snapshot_path(state_dir: str) -> str:
-    return os.path.join(state_dir, "state.json")
+    return paths.StatePaths(state_dir).snapshot
 
 
 def load(state_dir: str) -> AgentState:
     path = snapshot_path(state_dir)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return AgentState()
+        data = paths.read_private(path, MAX_SNAPSHOT_BYTES)
     except OSError as exc:
         _log.warning("cannot open the state snapshot %s (%s); starting empty", path, exc)
         return AgentState()
+    if data is None:
+        return AgentState()
     try:
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read()
         state = AgentState.model_validate_json(data)
     except (OSError, ValidationError, ValueError) as exc:
         _log.warning("state snapshot %s is unreadable (%s); starting empty", path, exc)
@@ -136,18 +134,4 @@ def load(state_dir: str) -> AgentState:
 
 def save(state_dir: str, state: AgentState) -> None:
     """Atomically replaces the snapshot (write, fsync, rename): a crash leaves the old or the new one."""
-    path = snapshot_path(state_dir)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, spool.FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(state.model_dump_json().encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    paths.write_atomic(snapshot_path(state_dir), state.model_dump_json().encode())

@@ -1,0 +1,100 @@
+"""handoff/paths.py: no open of a path we keep or read ever blocks, follows a link or reads without end.
+
+Each case runs in a child process with a deadline, so a regression shows as a failed test, not a hung suite.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from otel_claude.handoff import paths
+
+DEADLINE_S = 10
+
+
+def _plant(kind: str, path: Path, elsewhere: Path) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "link-to-dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "link-to-a-file":
+        elsewhere.write_text("someone else's\n")
+        path.symlink_to(elsewhere)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        raise AssertionError(kind)
+
+
+KINDS = ["fifo", "link-to-dev-zero", "link-to-a-file", "directory"]
+
+
+def _outcome(action: Callable[[str], object], path: str) -> str:
+    try:
+        action(path)
+    except paths.NotOurFile:
+        return "refused"
+    except OSError as exc:
+        return f"oserror:{type(exc).__name__}"
+    return "read"
+
+
+def _run_in_child(action: Callable[[str], object], path: str) -> str:
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply_async(_outcome, (action, path)).get(DEADLINE_S)
+
+
+def _read(path: str) -> object:
+    return paths.read_regular(path, 1 << 20)
+
+
+def _append(path: str) -> object:
+    paths.append_bytes(path, b"x\n")
+    return None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("action", [_read, _append], ids=["read", "append"])
+def test_a_planted_entry_is_refused_at_once(
+    kind: str, action: Callable[[str], object], tmp_path: Path
+) -> None:
+    target = tmp_path / "drops.log"
+    _plant(kind, target, tmp_path / "elsewhere.txt")
+    outcome = _run_in_child(action, str(target))
+    assert outcome != "read", f"{kind}: {outcome}"
+    if kind == "link-to-a-file":
+        assert (tmp_path / "elsewhere.txt").read_text() == "someone else's\n"  # not written through
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_count_lines_is_zero_for_anything_but_a_regular_file(kind: str, tmp_path: Path) -> None:
+    target = tmp_path / "drops.log"
+    _plant(kind, target, tmp_path / "elsewhere.txt")
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(paths.count_lines, (str(target),)).get(DEADLINE_S) == 0
+
+
+def test_write_atomic_replaces_a_link_instead_of_writing_through_it(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    target = tmp_path / "state.json"
+    target.symlink_to(victim)
+    os.mkfifo(f"{target}.{os.getpid()}.tmp")  # a leftover temp name is not opened either
+    paths.write_atomic(str(target), b"{}")
+    assert victim.read_text() == "keep\n"
+    info = os.lstat(target)
+    assert stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == paths.FILE_MODE
+    assert target.read_bytes() == b"{}"
+
+
+def test_reads_are_bounded(tmp_path: Path) -> None:
+    target = tmp_path / "big"
+    target.write_bytes(b"a" * 5000)
+    assert len(paths.read_regular(str(target), 100)) == 100
+    assert paths.read_private(str(tmp_path / "missing"), 10) is None
