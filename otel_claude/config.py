@@ -28,6 +28,8 @@ class AgentConfig:
     spool_max_bytes: int
     user_name: str
     debug: bool
+    metric_cardinality_limit: int = env.DEFAULT_METRIC_CARDINALITY_LIMIT
+    metric_export_batch_size: int = env.DEFAULT_METRIC_EXPORT_BATCH_SIZE
     problems: list[env.Problem] = field(default_factory=list)
 
 
@@ -36,6 +38,14 @@ def _user_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
+
+
+def _positive(merged: Mapping[str, str], name: str, default: int, problems: list[env.Problem]) -> int:
+    value = env.get_int(merged, name, default, problems)
+    if value < 1:
+        problems.append(env.Problem(name, str(value), str(default)))
+        return default
+    return value
 
 
 def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
@@ -71,6 +81,12 @@ def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
         spool_max_bytes=env.get_int(merged, env.OTEL_CLAUDE_SPOOL_MAX_BYTES, env.DEFAULT_SPOOL_MAX_BYTES, problems),
         user_name=_user_name(),
         debug=merged.get(env.OTEL_CLAUDE_DEBUG) == "1",
+        metric_cardinality_limit=_positive(
+            merged, env.OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT, env.DEFAULT_METRIC_CARDINALITY_LIMIT, problems
+        ),
+        metric_export_batch_size=_positive(
+            merged, env.OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE, env.DEFAULT_METRIC_EXPORT_BATCH_SIZE, problems
+        ),
         problems=problems,
     )
 

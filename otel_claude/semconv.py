@@ -52,6 +52,9 @@ SERVICE_NAME: Final = "service.name"
 SERVICE_VERSION: Final = "service.version"
 USER_NAME: Final = "user.name"
 HOST_NAME: Final = "host.name"
+# The attribute of the one series a metric's measurements beyond its cardinality limit go to (OTel metrics SDK spec,
+# "Cardinality limits": https://opentelemetry.io/docs/specs/otel/metrics/sdk/#overflow-attribute).
+OTEL_METRIC_OVERFLOW: Final = "otel.metric.overflow"
 
 # --- ours: Claude Code concepts ------------------------------------------------------------------
 CC_SPAN_TYPE: Final = "claude_code.span.type"  # turn | tool | subagent | llm | session | compaction

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import select
 import signal
 import sys
-import time
 
 from otel_claude import config as config_module
 from otel_claude.handoff import agent_lock, env, paths, spool
@@ -83,15 +83,35 @@ def stop_agent(state_dir: str | None, timeout: float) -> int:
     directory = env.state_dir(env.effective_environment())
     path = agent_lock.lock_path(directory)
     pid = agent_lock.holder_pid(path)
-    if pid is None:
+    pidfd = _pidfd(pid) if pid is not None else None
+    # Checked again once the pidfd is open: it then names the lock holder, not a process that got a reused pid.
+    if pid is None or pidfd is None or agent_lock.holder_pid(path) != pid:
+        if pidfd is not None:
+            os.close(pidfd)
         print("otel-claude: no agent is running")
         return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not agent_lock.agent_is_running(path):
-            print(f"otel-claude: agent {pid} stopped")
-            return 0
-        time.sleep(0.05)
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+        # Returns once the process is gone, not when it lets go of the lock: until then it still holds its port.
+        gone = _wait_exit(pidfd, timeout)
+    finally:
+        os.close(pidfd)
+    if gone:
+        print(f"otel-claude: agent {pid} stopped")
+        return 0
     print(f"otel-claude: agent {pid} did not stop within {timeout:.0f} s", file=sys.stderr)
     return 1
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None
+
+
+def _wait_exit(pidfd: int, timeout: float) -> bool:
+    """A pidfd becomes readable when its process has exited."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(max(0, int(timeout * 1000))))

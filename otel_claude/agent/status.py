@@ -44,6 +44,8 @@ class AgentStatus:
     capture_content: bool
     unknown_models: list[str] = field(default_factory=list)
     config_problems: list[str] = field(default_factory=list)
+    prometheus_error: str | None = None  # why /metrics is not served (the agent retries)
+    corrupt_snapshots: list[str] = field(default_factory=list)  # unusable state snapshots, kept aside
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,8 @@ class AgentStatus:
             "capture_content": self.capture_content,
             "unknown_models": sorted(self.unknown_models),
             "config_problems": list(self.config_problems),
+            "prometheus_error": self.prometheus_error,
+            "corrupt_snapshots": list(self.corrupt_snapshots),
         }
 
 

@@ -26,6 +26,11 @@ def collect(state_dir: str) -> dict[str, Any]:
     }
 
 
+def _prometheus_off(last: dict[str, Any]) -> str:
+    error = last.get("prometheus_error")
+    return f"NOT SERVING: {error} (retrying)" if error else "off"
+
+
 def _when(epoch: float | None) -> str:
     if not epoch:
         return "never"
@@ -54,7 +59,7 @@ def render(report: dict[str, Any]) -> str:
         f"spans:        {_export_line(last.get('span_export'))}",
         f"metrics:      {_export_line(last.get('metric_export'))}",
         f"OTLP:         {endpoints.get('otlp') or 'off'}",
-        f"Prometheus:   {endpoints.get('prometheus') or 'off'}",
+        f"Prometheus:   {endpoints.get('prometheus') or _prometheus_off(last)}",
     ]
     if last:
         lines.append(f"processed:    {last.get('records_processed', 0)} records since the agent started")
@@ -65,6 +70,9 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"unknown models (tokens counted, cost unknown): {', '.join(unknown)}")
     for problem in last.get("config_problems") or []:
         lines.append(f"config problem: {problem}")
+    corrupt = last.get("corrupt_snapshots") or []
+    if corrupt:
+        lines.append(f"state:        {len(corrupt)} unusable snapshot(s) kept aside, newest {corrupt[-1]}")
     return "\n".join(lines)
 
 

@@ -6,8 +6,16 @@ import logging
 import socket
 from dataclasses import dataclass
 
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import CardinalityLimits, MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -16,6 +24,7 @@ from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
 from otel_claude.export.ids import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
+from otel_claude.export.prometheus_server import PrometheusServer
 from otel_claude.handoff import env
 from otel_claude.version import __version__
 
@@ -31,6 +40,7 @@ class Providers:
     span_result: ExportResult
     metric_result: ExportResult
     prometheus_endpoint: str | None
+    prometheus: PrometheusServer | None = None  # the /metrics server, which retries a port it could not bind
 
 
 def build_resource(config: AgentConfig) -> Resource:
@@ -54,6 +64,16 @@ def wrap_span_processor(next_processor: SpanProcessor) -> SpanProcessor:
     return RedactingSpanProcessor(next_processor)
 
 
+HISTOGRAM_SHARE = 4
+
+
+def cardinality_limits(limit: int) -> CardinalityLimits:
+    """`limit` distinct label sets for every kind of instrument the agent uses (the SDK's default: 2000), a quarter
+    of it for histograms: a histogram series is a line per bucket on /metrics, twenty times a counter's."""
+    kinds = (Counter, UpDownCounter, ObservableCounter, ObservableUpDownCounter, ObservableGauge)
+    return {**dict.fromkeys(kinds, limit), Histogram: max(1, limit // HISTOGRAM_SHARE)}
+
+
 def build(config: AgentConfig) -> Providers:
     resource = build_resource(config)
     outbox = OutboxSpanProcessor()
@@ -71,33 +91,29 @@ def build(config: AgentConfig) -> Providers:
 
         readers.append(
             PeriodicExportingMetricReader(
-                TrackingMetricExporter(OTLPMetricExporter(), metric_result),
+                # Split: one request over gRPC's 4 MiB limit would lose every metric, not only the wide ones.
+                TrackingMetricExporter(
+                    OTLPMetricExporter(max_export_batch_size=config.metric_export_batch_size), metric_result
+                ),
                 export_interval_millis=max(config.metric_export_interval_ms, 500),
+                cardinality_limits=cardinality_limits(config.metric_cardinality_limit),
             )
         )
-    prometheus_endpoint = None
+    prometheus = None
     if "prometheus" in config.metrics_exporters and config.prometheus_port > 0:
-        prometheus_endpoint = _start_prometheus(config, readers)
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+        readers.append(PrometheusMetricReader(cardinality_limits=cardinality_limits(config.metric_cardinality_limit)))
+        prometheus = PrometheusServer(config.prometheus_host, config.prometheus_port)
+        prometheus.start()
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     return Providers(
-        tracer_provider, meter_provider, outbox, span_exporter, ExportResult(), metric_result, prometheus_endpoint
+        tracer_provider,
+        meter_provider,
+        outbox,
+        span_exporter,
+        ExportResult(),
+        metric_result,
+        prometheus.endpoint if prometheus else None,
+        prometheus,
     )
-
-
-def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str | None:
-    from opentelemetry.exporter.prometheus import PrometheusMetricReader
-    from prometheus_client import start_http_server
-
-    try:
-        start_http_server(port=config.prometheus_port, addr=config.prometheus_host)
-    except OSError as exc:
-        _log.error(
-            "cannot serve Prometheus metrics on %s:%s (%s); continuing without",
-            config.prometheus_host,
-            config.prometheus_port,
-            exc,
-        )
-        return None
-    readers.append(PrometheusMetricReader())
-    host = f"[{config.prometheus_host}]" if ":" in config.prometheus_host else config.prometheus_host
-    return f"http://{host}:{config.prometheus_port}/metrics"

@@ -50,6 +50,17 @@ OTEL_CLAUDE_SESSION_IDLE_SECONDS = "OTEL_CLAUDE_SESSION_IDLE_SECONDS"
 """A session with no event for this long is closed (its open spans marked unfinished) and its state released.
 Default 21600 (6 hours)."""
 
+OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT = "OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT"
+"""Most distinct label sets one metric keeps (per exporter); measurements with further label sets are added to
+one extra series labelled `otel.metric.overflow="true"` (the SDK's cardinality limit), and the counter totals
+saved in the state snapshot are capped the same way. 5,000 tool names then cost 1 series each, not 5,000.
+Histograms keep a quarter of it (each of their series is a line per bucket). Default 100: with every flooded
+metric at its limit `/metrics` stays under 1 MiB and each OTLP request far below 4 MiB."""
+
+OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE = "OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE"
+"""Most data points in one OTLP metric export request (the SDK exporter's `max_export_batch_size`); a bigger
+export is split. gRPC refuses requests over 4 MiB, and so does the Collector's receiver. Default 1000."""
+
 OTEL_CLAUDE_DEBUG = "OTEL_CLAUDE_DEBUG"
 """`1`: the hook re-raises its own errors instead of swallowing them (set by the test suite), and the agent
 logs at DEBUG."""
@@ -97,6 +108,8 @@ ALL: tuple[str, ...] = (
     OTEL_CLAUDE_TRANSCRIPT_SETTLE_MS,
     OTEL_CLAUDE_PRICES_FILE,
     OTEL_CLAUDE_SESSION_IDLE_SECONDS,
+    OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT,
+    OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE,
     OTEL_CLAUDE_DEBUG,
     OTEL_SERVICE_NAME,
     OTEL_RESOURCE_ATTRIBUTES,
@@ -119,6 +132,8 @@ DEFAULT_IDLE_EXIT_SECONDS = 3600.0
 DEFAULT_SESSION_IDLE_SECONDS = 6 * 3600.0
 DEFAULT_SETTLE_MS = 1500
 DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10000
+DEFAULT_METRIC_CARDINALITY_LIMIT = 100
+DEFAULT_METRIC_EXPORT_BATCH_SIZE = 1000
 
 
 def _home() -> str:
@@ -163,6 +178,18 @@ def parse_config_text(text: str) -> dict[str, str]:
 
 
 MAX_CONFIG_BYTES = 1 << 20
+
+
+def config_line(key: str, value: str) -> str:
+    """One `KEY=VALUE` line of the config file. Raises ValueError for a key or value that would not stay one
+    line with that meaning: a newline in `--endpoint` would write a second setting of the caller's choosing."""
+    for text in (key, value):
+        bad = [char for char in text if ord(char) < 0x20 or ord(char) == 0x7F or char in "\u2028\u2029\x85"]
+        if bad:
+            raise ValueError(f"{key}: control character {bad[0]!r} not allowed in a config value")
+    if not key or "=" in key or key != key.strip() or key.startswith("#"):
+        raise ValueError(f"{key!r} is not a config key")
+    return f"{key}={value}\n"
 
 
 def read_config_file(path: str) -> dict[str, str]:

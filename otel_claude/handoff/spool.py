@@ -7,9 +7,11 @@ consumes in order. The agent deletes a record only after the export that carries
 A record is a header line `OCR1 <received_unix_ns>\\n` followed by the raw HookInput bytes: the hook never
 parses JSON (importing `json` alone would cost it more than its whole budget).
 
-Bound: when the spool holds more than OTEL_CLAUDE_SPOOL_MAX_BYTES (the agent maintains a `full` marker) or the
-disk has less than MIN_FREE_BYTES left, the hook drops the new record and appends a line to `drops.log`; what
-was accepted stays in order and is never evicted.
+Bound: when the spool takes more than OTEL_CLAUDE_SPOOL_MAX_BYTES on disk or the disk has less than
+MIN_FREE_BYTES left, the hook drops the new record and appends a line to `drops.log`; what was accepted stays in
+order and is never evicted. The agent measures the spool every few seconds and keeps a `full` marker, and its
+`heartbeat` file says until when it promises to; without a live promise (no agent, a hung one) the hook measures
+the spool itself, so the bound holds whether or not an agent is healthy.
 
 Standard library only: this module is on the hook's path.
 """
@@ -87,6 +89,21 @@ def spooled_ns(name: str) -> int:
         return 0
 
 
+def writer_alive(name: str) -> bool:
+    """Whether the hook.sh that writes record `name` in place (`<ns>-<its pid>-<random>.rec`) may still be running.
+    Its end marker is written by that bash process itself, so once it is gone the record can never complete."""
+    try:
+        pid = int(name.split("-")[1])
+    except (IndexError, ValueError):
+        return True
+    try:
+        return os.lstat(f"/proc/{pid}").st_uid == os.getuid()  # a pid now someone else's is not our hook
+    except FileNotFoundError:
+        return not os.path.isdir("/proc/self")  # without /proc, nothing is known: wait out the grace time
+    except OSError:
+        return True
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -102,6 +119,47 @@ def has_room(where: SpoolPaths, size: int) -> bool:
     except OSError:
         return True
     return fs.f_bavail * fs.f_frsize - size >= MIN_FREE_BYTES
+
+
+def record_disk_use(size: int) -> int:
+    """What a new record of `size` payload bytes will take on disk: whole 4 KiB blocks, header included."""
+    return (size + 64 + 4095) // 4096 * 4096
+
+
+def agent_vouches(where: SpoolPaths, now_s: float) -> tuple[bool, int | None]:
+    """(whether a live agent promises to keep the full marker, the bound it last applied)."""
+    try:
+        fields = (paths.read_private(where.heartbeat, 64) or b"").split()
+        until, bound = int(fields[0]), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return False, None
+    return until >= now_s, bound
+
+
+def write_heartbeat(where: SpoolPaths, until_s: float, max_bytes: int) -> None:
+    paths.write_atomic(where.heartbeat, f"{int(until_s)} {max_bytes}\n".encode(), sync=False)
+
+
+def clear_heartbeat(where: SpoolPaths) -> None:
+    _unlink_quietly(where.heartbeat)
+
+
+def over_bound(where: SpoolPaths, size: int, max_bytes: int) -> bool:
+    """Whether a new record of `size` bytes would pass `max_bytes` of disk use. Stops counting as soon as it
+    would: the cost is one lstat per record below the bound, and only while no agent vouches for the marker."""
+    left = max_bytes - record_disk_use(size)
+    try:
+        with os.scandir(where.new_dir) as entries:
+            for entry in entries:
+                try:
+                    left -= disk_use(entry.stat(follow_symlinks=False))
+                except OSError:
+                    continue
+                if left < 0:
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def append(where: SpoolPaths, received_ns: int, payload: bytes, *, sync: bool = False) -> str:

@@ -36,7 +36,10 @@ def _config_change(options: argparse.Namespace) -> installer.Change | None:
         "# otel-claude agent settings, written by `otel-claude install`.\n"
         "# Standard OTEL_* names mean what they always mean; the process environment wins over this file.\n"
     )
-    body = "".join(f"{key}={value}\n" for key, value in sorted(current.items()))
+    try:
+        body = "".join(env.config_line(key, value) for key, value in sorted(current.items()))
+    except ValueError as exc:
+        raise installer.SettingsError(str(exc)) from None
     return installer.Change(path, before, header + body)
 
 

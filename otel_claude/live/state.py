@@ -8,6 +8,8 @@ with the same ids.
 from __future__ import annotations
 
 import logging
+import os
+import time
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -17,6 +19,8 @@ from otel_claude.handoff import paths
 _log = logging.getLogger(__name__)
 SNAPSHOT_VERSION = 1
 MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024  # a bigger file is not ours to load whole
+CORRUPT_SUFFIX = ".corrupt."
+KEEP_CORRUPT = 5
 
 
 class PendingEvent(BaseModel):
@@ -124,12 +128,39 @@ def load(state_dir: str) -> AgentState:
     try:
         state = AgentState.model_validate_json(data)
     except (OSError, ValidationError, ValueError) as exc:
-        _log.warning("state snapshot %s is unreadable (%s); starting empty", path, exc)
+        _keep_aside(path, f"unreadable ({str(exc)[:200]})")
         return AgentState()
     if state.version != SNAPSHOT_VERSION:
-        _log.warning("state snapshot %s has version %s; starting empty", path, state.version)
+        _keep_aside(path, f"version {state.version}, not {SNAPSHOT_VERSION}")
         return AgentState()
     return state
+
+
+def _keep_aside(path: str, why: str) -> None:
+    """Renames a snapshot that cannot be used, instead of overwriting it with the next save: someone can look at
+    it, and `status` reports it. Only the newest KEEP_CORRUPT are kept, so a corrupting bug cannot fill the disk."""
+    aside = f"{path}{CORRUPT_SUFFIX}{time.time_ns()}"
+    try:
+        os.rename(path, aside)
+    except OSError as exc:
+        _log.error("state snapshot %s is %s and cannot be kept aside (%s); starting empty", path, why, exc)
+        return
+    _log.error("state snapshot %s is %s; kept aside as %s, starting empty", path, why, aside)
+    for old in kept_aside(os.path.dirname(path) or ".")[:-KEEP_CORRUPT]:
+        try:
+            os.unlink(old)
+        except OSError:
+            pass
+
+
+def kept_aside(state_dir: str) -> list[str]:
+    """The snapshots set aside as unusable, oldest first."""
+    prefix = os.path.basename(snapshot_path(state_dir)) + CORRUPT_SUFFIX
+    try:
+        names = [name for name in os.listdir(state_dir) if name.startswith(prefix)]
+    except OSError:
+        return []
+    return [os.path.join(state_dir, name) for name in sorted(names)]
 
 
 def save(state_dir: str, state: AgentState) -> None:
