@@ -262,3 +262,26 @@ def test_a_corrupt_snapshot_is_kept_aside_and_reported(
     assert len(kept) == 1 and Path(kept[0]).read_bytes() == b'{"version": 1, "sessions": {"s": tr'
     assert "unusable snapshot" in box.cli("status", "--state-dir", str(box.state_dir)).stdout
     assert agent_lock.holder_pid(box.paths.lock) is not None
+
+
+# --- 5. values written into the config file -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["http://collector:4317\nOTEL_TRACES_EXPORTER=none", "http://c:4317\r", "a\x00b"])
+def test_install_refuses_a_value_that_would_not_stay_one_line(
+    value: str, isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from otel_claude.cli.main import main
+
+    config = isolated_home / ".config" / "otel-claude" / "otel-claude.env"
+    assert main(["install", "--claude-version", "2.1.330", "--endpoint", value]) == 1
+    assert "control character" in capsys.readouterr().err
+    assert not config.exists()
+
+
+def test_a_fifo_as_the_config_file_does_not_hang_the_cli(tmp_path: Path, make_sandbox: Callable[..., Sandbox]) -> None:
+    fifo = tmp_path / "otel-claude.env"
+    os.mkfifo(fifo)
+    box = make_sandbox(OTEL_CLAUDE_CONFIG_FILE=str(fifo))
+    result = box.cli("status", "--state-dir", str(box.state_dir), timeout=20)
+    assert result.returncode == 0 and "agent:" in result.stdout
