@@ -53,7 +53,7 @@ def render(report: dict[str, Any]) -> str:
         f"agent:        {'running, pid ' + str(agent['pid']) if agent['running'] else 'not running'}",
         f"state dir:    {report['state_dir']}",
         f"config file:  {report['config_file']}",
-        f"spool:        {report['spool']['records']} records waiting ({report['spool']['bytes']} bytes)",
+        f"spool:        {report['spool']['records']} records waiting ({report['spool']['bytes']} bytes on disk)",
         f"dropped:      {report['dropped_records']} records the hook could not spool",
         f"dead letters: {report['dead_letters']} records that could not be used (see dead-letters.jsonl)",
         f"spans:        {_export_line(last.get('span_export'))}",
