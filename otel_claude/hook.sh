@@ -21,7 +21,7 @@ python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
 # promises to. With no promise (no agent, a hung one) the Python hook measures the spool itself before spooling.
 until=
 read -r until _ <"$dir/spool/heartbeat"
-[[ $until =~ ^[0-9]+$ ]] && ((until >= ${EPOCHREALTIME%[.,]*})) || python_hook
+[[ -n $until && $until != *[!0-9]* ]] && ((until >= ${EPOCHREALTIME%[.,]*})) || python_hook
 
 if [[ ! -t 0 ]]; then
   now=${EPOCHREALTIME/[.,]/}000  # microseconds -> nanoseconds: the receive time
@@ -47,13 +47,10 @@ if [[ ! -t 0 ]]; then
   fi
 fi
 
-# Is the agent alive? The agent writes "<pid> <lock id>" into its lock file once it holds the lock; the kernel's
-# lock table says whether that pid holds a lock on that very file, and /proc/<pid> whose process it is. A stale or
-# reused pid (whatever its argv), another user's process or another state dir's agent never counts. Builtins only.
-pid= lock=
-read -r pid lock <"$dir/agent.lock"
-if [[ $pid =~ ^[0-9]+$ && $lock =~ ^[0-9a-f]+:[0-9a-f]+:[0-9]+$ && -O /proc/$pid ]]; then
-  mapfile -t locks </proc/locks
-  [[ " ${locks[*]} " == *" FLOCK  ADVISORY  WRITE $pid $lock "* ]] && exit 0
-fi
+# Is the agent alive? Once it holds the lock the agent writes "<pid> <fd>" into the lock file: it runs if
+# /proc/<pid> is ours and its fd <fd> is this very lock file (-ef: same device and inode). A stale or reused pid
+# (whatever its argv), another user's process or another state dir's agent never counts. Two stats, no exec.
+pid= fd=
+read -r pid fd <"$dir/agent.lock"
+[[ -n $pid && -n $fd && $pid$fd != *[!0-9]* && -O /proc/$pid && /proc/$pid/fd/$fd -ef $dir/agent.lock ]] && exit 0
 python_hook --ensure-agent </dev/null

@@ -8,12 +8,14 @@ import os
 import select
 import signal
 import sys
+import time
 
 from otel_claude import config as config_module
 from otel_claude.handoff import agent_lock, env, paths, spool
 
 _log = logging.getLogger(__name__)
 LOG_MAX_BYTES = 5 * 1024 * 1024
+STARTUP_HEARTBEAT_S = 20.0
 
 
 def _setup_logging(state_dir: str, *, to_stderr: bool, debug: bool) -> None:
@@ -52,6 +54,13 @@ def run_agent(*, background: bool, state_dir: str | None = None) -> int:
             print(f"otel-claude agent: an agent already runs (pid {pid})", file=sys.stderr)
             return 1
         return 0
+    # Hooks take their fast path only while an agent vouches for the spool's bound: vouch from the start, briefly,
+    # (the SDK imports take seconds on a busy machine); the loop's first scan follows and renews it.
+    try:
+        where = spool.SpoolPaths(config.state_dir)
+        spool.write_heartbeat(where, time.time() + STARTUP_HEARTBEAT_S, config.spool_max_bytes)
+    except OSError:
+        pass
     _setup_logging(config.state_dir, to_stderr=not background, debug=config.debug)
     for problem in config.problems:
         _log.warning("ignoring %s=%r: not valid, using %s", problem.name, problem.value, problem.default)

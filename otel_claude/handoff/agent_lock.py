@@ -1,10 +1,12 @@
 """At most one agent per user: an exclusive `flock` on a file in the state dir, and who holds it, checked.
 
 The kernel releases the lock when the agent dies, however it dies, so a stale lock never blocks a new agent.
-Once it holds the lock the agent writes `<pid> <dev>:<ino>` into the file: its pid and the lock's id as the
-kernel's lock table (/proc/locks) spells it. An agent counts as running only if that table shows that pid
-holding a lock on that very file and /proc/<pid> is ours: a stale pid, a pid reused by another user's process
-(whatever its argv), or an agent of another state dir never counts. hook.sh runs the same check with bash builtins.
+Once it holds the lock the agent writes `<pid> <fd>` into the file: its pid and the descriptor that holds the
+lock. An agent counts as running only if /proc/<pid> is ours and /proc/<pid>/fd/<fd> is this very file (and, in
+Python, the flock probe finds the lock held): a stale pid, a pid reused by another user's process (whatever its
+argv; its /proc entry is not ours), or an agent of another state dir never counts. hook.sh runs the same check
+with bash builtins (`-O`, `-ef`: two stats, no exec). (Not /proc/locks: reading it takes a write lock on every
+file lock of the host, 10 ms on a busy one.)
 Standard library only: the hook probes it on every call.
 """
 
@@ -15,9 +17,6 @@ import os
 import time
 
 from otel_claude.handoff import paths
-
-PROC_LOCKS = "/proc/locks"
-_MAX_LOCKS_BYTES = 16 << 20  # a host with a hundred thousand locks; past that, the flock probe decides
 
 
 def lock_path(state_dir: str) -> str:
@@ -43,32 +42,6 @@ def agent_is_running(path: str) -> bool:
     return False
 
 
-def _lock_table() -> list[list[str]] | None:
-    """/proc/locks as fields per line, or None where there is no such table."""
-    try:
-        text = paths.read_regular(PROC_LOCKS, _MAX_LOCKS_BYTES, owned=False).decode("ascii", "replace")
-    except (OSError, ValueError):
-        return None
-    return [line.split() for line in text.splitlines()]
-
-
-def _held_by(table: list[list[str]], pid: int, lock_id: str) -> bool:
-    """A `FLOCK ADVISORY WRITE <pid> <lock_id>` line (not a `->` waiter) in the lock table."""
-    wanted = ["FLOCK", "ADVISORY", "WRITE", str(pid), lock_id]
-    return any(fields[1:6] == wanted for fields in table)
-
-
-def _own_lock_id(fd: int) -> str:
-    """This process's lock on `fd` as /proc/locks names it (on overlayfs that differs from fstat's dev:ino)."""
-    table = _lock_table() or []
-    pid = str(os.getpid())
-    mine = [fields[5] for fields in table if len(fields) >= 6 and fields[1] == "FLOCK" and fields[4] == pid]
-    if len(mine) == 1:
-        return mine[0]
-    info = os.fstat(fd)
-    return f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
-
-
 def acquire(path: str, wait_s: float = 0.5) -> int | None:
     """Takes the agent lock and returns its fd (keep it open for the agent's life), or None if held.
 
@@ -91,24 +64,27 @@ def acquire(path: str, wait_s: float = 0.5) -> int | None:
             time.sleep(0.02)
             continue
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {_own_lock_id(fd)}\n".encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {fd}\n".encode(), 0)
         return fd
 
 
 def holder_pid(path: str) -> int | None:
-    """The pid of the running agent: the pid written in the lock file, if the kernel shows that process holding
-    this lock and it is ours. None when no agent runs, or when the file names anyone else."""
+    """The pid of the running agent: the pid written in the lock file, if that process is ours, has this very
+    file open under the fd written beside it, and the lock is held. None when no agent runs, or when the file
+    names anyone else."""
     try:
         fields = paths.read_regular(path, 128).split()
-        pid, lock_id = int(fields[0]), fields[1].decode("ascii")
+        pid, fd = int(fields[0]), int(fields[1])
     except (OSError, ValueError, IndexError):
         return None
     if pid <= 0 or not _is_ours(pid):
         return None
-    table = _lock_table()
-    if table is None:  # no lock table here: the flock probe says whether anyone holds the lock
-        return pid if agent_is_running(path) else None
-    return pid if _held_by(table, pid, lock_id) else None
+    try:
+        if not os.path.samefile(f"/proc/{pid}/fd/{fd}", path):
+            return None
+    except OSError:
+        return None
+    return pid if agent_is_running(path) else None
 
 
 def _is_ours(pid: int) -> bool:

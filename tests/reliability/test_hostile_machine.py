@@ -165,8 +165,8 @@ def test_a_foreign_process_with_our_agents_pid_and_argv_does_not_strand_records(
         assert wait_for(lambda: b"otel-claude\0agent" in Path(f"/proc/{impostor.pid}/cmdline").read_bytes(), 10)
         box = make_sandbox(endpoint=receiver.endpoint)
         spool.ensure_layout(box.paths)
-        # The lock file still names a dead agent's pid, now reused by the other user's process (old and new format).
-        Path(box.paths.lock).write_text(f"{impostor.pid} fe:00:{os.lstat(box.paths.root).st_ino}\n")
+        # The lock file still names a dead agent's pid (and its lock fd), now reused by the other user's process.
+        Path(box.paths.lock).write_text(f"{impostor.pid} 0\n")
         for index in range(5):
             assert box.hook(_event(f"s{index}"), variant=variant).returncode == 0
         assert box.wait_drained(30), "records stranded: the impostor was taken for our agent"
