@@ -98,3 +98,21 @@ def test_reads_are_bounded(tmp_path: Path) -> None:
     target.write_bytes(b"a" * 5000)
     assert len(paths.read_regular(str(target), 100)) == 100
     assert paths.read_private(str(tmp_path / "missing"), 10) is None
+
+
+def _price_file_ignored(path: str) -> bool:
+    from otel_claude.transcripts.prices import bundled_table, load_table
+
+    return load_table({}, path) is bundled_table()  # the override was ignored: the bundled table itself
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_planted_transcript_or_price_file_is_refused_not_waited_on(kind: str, tmp_path: Path) -> None:
+    from otel_claude.transcripts.reader import new_cursor, read_new
+
+    target = tmp_path / "planted"
+    _plant(kind, target, tmp_path / "elsewhere.txt")
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        result = pool.apply_async(read_new, (new_cursor(str(target)),)).get(DEADLINE_S)
+        assert result.error and not result.calls
+        assert pool.apply_async(_price_file_ignored, (str(target),)).get(DEADLINE_S)
