@@ -21,7 +21,7 @@ def collect(state_dir: str) -> dict[str, Any]:
         "agent": {"running": pid is not None, "pid": pid},
         "spool": {"records": len(sizes), "bytes": sum(sizes)},
         "dropped_records": dropped_count(state_dir),
-        "dead_letters": count_lines(paths.dead_letters),
+        "dead_letters": count_lines(paths.dead_letters) + count_lines(paths.dead_letters + ".1"),
         "last_report": agent_status,
     }
 

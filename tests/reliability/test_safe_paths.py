@@ -116,3 +116,15 @@ def test_a_planted_transcript_or_price_file_is_refused_not_waited_on(kind: str, 
         result = pool.apply_async(read_new, (new_cursor(str(target)),)).get(DEADLINE_S)
         assert result.error and not result.calls
         assert pool.apply_async(_price_file_ignored, (str(target),)).get(DEADLINE_S)
+
+
+def test_dead_letter_file_is_rotated_not_grown_without_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_claude.agent import records
+
+    monkeypatch.setattr(records, "MAX_DEAD_LETTER_FILE", 10_000)
+    path = str(tmp_path / "dead-letters.jsonl")
+    for index in range(200):
+        records.write_dead_letter(path, f"r{index}.rec", b"x" * 500, records.BadRecord("invalid_json", "bad"))
+    sizes = [os.lstat(name).st_size for name in (path, path + ".1")]
+    assert max(sizes) < 10_000 + 2_000  # one line past the limit at most, two files
+    assert paths.count_lines(path) >= 1 and paths.count_lines(path + ".1") >= 1
