@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -84,26 +85,37 @@ def test_metrics_endpoint_stays_far_below_four_mebibytes(
 ) -> None:
     _, registry, _, _ = flooded
     text = generate_latest(registry)
+    lines = text.count(b"\n")
+    print(f"/metrics after the flood: {len(text):,} bytes, {lines:,} lines")  # pytest -s shows it
     assert len(text) < GRPC_LIMIT / 4, len(text)  # it was 35 MB with the SDK's default limit of 2,000
     assert b'otel_metric_overflow="true"' in text
 
 
+@pytest.mark.parametrize("batch", [BATCH, 100])
 def test_each_otlp_request_is_split_far_below_the_grpc_limit(
-    flooded: tuple[InMemoryMetricReader, CollectorRegistry, CounterTotals, int],
+    batch: int, flooded: tuple[InMemoryMetricReader, CollectorRegistry, CounterTotals, int]
 ) -> None:
     memory, _, _, _ = flooded
     data = memory.get_metrics_data()
     assert data is not None
     receiver = OtlpReceiver().start()
     try:
-        exporter = OTLPMetricExporter(endpoint=receiver.endpoint, insecure=True, max_export_batch_size=BATCH)
+        exporter = OTLPMetricExporter(endpoint=receiver.endpoint, insecure=True, max_export_batch_size=batch)
         assert exporter.export(data) == MetricExportResult.SUCCESS
         exporter.shutdown()
-        sizes = [request.ByteSize() for request in receiver.metric_requests]
+        requests = list(receiver.metric_requests)
     finally:
         receiver.stop()
+    sizes = [request.ByteSize() for request in requests]
+    per_request = [
+        sum(len(getattr(metric, metric.WhichOneof("data")).data_points) for rm in r.resource_metrics
+            for sm in rm.scope_metrics for metric in sm.metrics)
+        for r in requests
+    ]  # fmt: skip
     total_points = sum(len(series) for series in _points(data).values())
-    assert len(sizes) == -(-total_points // BATCH)  # split by data points, as configured
+    assert sum(per_request) == total_points and max(per_request) <= batch  # split by data points, none lost
+    assert len(requests) == -(-total_points // batch)
+    print(f"OTLP metric export after the flood, batch {batch}: {len(sizes)} requests, largest {max(sizes):,} bytes")
     assert max(sizes) < GRPC_LIMIT / 4, sizes
 
 
@@ -113,6 +125,7 @@ def test_the_snapshots_counter_totals_are_bounded_and_restore_exactly(
     _, _, totals, calls = flooded
     for name, series in totals.items():
         assert len(series) <= LIMIT + 1, name
+    print(f"counter totals in the snapshot after the flood: {len(json.dumps(totals)):,} bytes")
     assert len(json.dumps(totals)) < 512 * 1024  # it was 4.3 MB, rewritten and fsync'd after every batch
     # A restarted agent restores the same totals, overflow included: nothing is counted twice or lost.
     memory = InMemoryMetricReader(cardinality_limits=cardinality_limits(LIMIT))
@@ -134,3 +147,18 @@ def test_a_ledger_saved_under_a_higher_limit_folds_into_overflow() -> None:
     assert data is not None
     assert sum(point.value for point in _points(data)[sc.METRIC_TOOL_CALLS]) == 50  # type: ignore[attr-defined]
     provider.shutdown()
+
+
+def test_limits_are_set_by_a_person_and_bad_values_fall_back(tmp_path: Path) -> None:
+    from otel_claude import config
+
+    loaded = config.load(
+        {
+            env.OTEL_CLAUDE_CONFIG_FILE: str(tmp_path / "none.env"),
+            env.OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT: "7",
+            env.OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE: "0",
+        }
+    )
+    assert loaded.metric_cardinality_limit == 7
+    assert loaded.metric_export_batch_size == env.DEFAULT_METRIC_EXPORT_BATCH_SIZE
+    assert [problem.name for problem in loaded.problems] == [env.OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE]
