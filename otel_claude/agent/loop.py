@@ -42,13 +42,13 @@ HOUSEKEEPING_INTERVAL_S = 2.0
 # A record hook.sh is writing longer than this was cut off: dead-letter it. (Sooner once its writer is gone: a
 # hook killed mid-write must not hold up every session's records.)
 INCOMPLETE_GRACE_NS = 30 * 10**9
-# How long past the next spool scan the agent's heartbeat promises hooks that it keeps the full marker: longer than
-# the longest export backoff (housekeeping runs between retries), short enough that a hung agent is found out soon.
 # Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
 # backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
 QUEUE_BATCHES = 64
 SCAN_COST_FACTOR = 20.0
 SHUTDOWN_FLUSH_S = 5.0
+# How long past the next spool scan the agent's heartbeat promises hooks that it keeps the full marker: longer than
+# the longest export backoff (housekeeping runs between retries), short enough that a hung agent is found out soon.
 HEARTBEAT_S = MAX_BACKOFF_S + 10.0
 
 
