@@ -74,16 +74,18 @@ def holder_pid(path: str) -> int | None:
     names anyone else."""
     try:
         fields = paths.read_regular(path, 128).split()
-        pid, fd = int(fields[0]), int(fields[1])
+        pid = int(fields[0])
+        fd = int(fields[1]) if len(fields) > 1 else None  # None: an agent from before the fd was written
     except (OSError, ValueError, IndexError):
         return None
     if pid <= 0 or not _is_ours(pid):
         return None
     try:
-        if not os.path.samefile(f"/proc/{pid}/fd/{fd}", path):
+        if fd is not None and not os.path.samefile(f"/proc/{pid}/fd/{fd}", path):
             return None
     except OSError:
         return None
+    # (An older agent's lock names only its pid: still ours and holding the lock, so `stop` can stop it at upgrade.)
     return pid if agent_is_running(path) else None
 
 

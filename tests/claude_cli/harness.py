@@ -34,7 +34,9 @@ _QUIET_ENV = {
     "DISABLE_TELEMETRY": "1",
     "DISABLE_ERROR_REPORTING": "1",
 }
-_PASS_THROUGH = ("USER", "LOGNAME", "LANG", "TZ")
+# PYTHONPATH: `PYTHONPATH=$PWD pytest` in a worktree must install, hook and start the agent from that worktree, not
+# from the package the shared venv has installed in editable mode.
+_PASS_THROUGH = ("USER", "LOGNAME", "LANG", "TZ", "PYTHONPATH")
 
 
 @dataclass
