@@ -128,3 +128,33 @@ def test_dead_letter_file_is_rotated_not_grown_without_bound(tmp_path: Path, mon
     sizes = [os.lstat(name).st_size for name in (path, path + ".1")]
     assert max(sizes) < 10_000 + 2_000  # one line past the limit at most, two files
     assert paths.count_lines(path) >= 1 and paths.count_lines(path + ".1") >= 1
+
+
+def test_an_older_agents_pid_only_lock_still_counts_when_ours_and_held(tmp_path: Path) -> None:
+    """At an upgrade the running agent wrote only its pid: `status` and `stop` still find it (it is ours, and
+    the lock is held); an unheld pid-only lock names nobody."""
+    import fcntl
+
+    from otel_claude.handoff import agent_lock
+
+    lock = tmp_path / "agent.lock"
+    lock.write_text(f"{os.getpid()}\n")
+    assert agent_lock.holder_pid(str(lock)) is None  # nobody holds it: a stale pid never counts
+    ready, release = multiprocessing.get_context("fork").Event(), multiprocessing.get_context("fork").Event()
+
+    def hold() -> None:
+        fd = os.open(lock, os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        ready.set()
+        release.wait(DEADLINE_S)
+
+    holder = multiprocessing.get_context("fork").Process(target=hold)
+    holder.start()
+    try:
+        assert ready.wait(DEADLINE_S)
+        assert agent_lock.holder_pid(str(lock)) == holder.pid
+    finally:
+        release.set()
+        holder.join(DEADLINE_S)
