@@ -21,7 +21,7 @@ python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
 # promises to. With no promise (no agent, a hung one) the Python hook measures the spool itself before spooling.
 until=
 read -r until _ <"$dir/spool/heartbeat"
-[[ -n $until && $until != *[!0-9]* ]] && ((until >= ${EPOCHREALTIME%[.,]*})) || python_hook
+[[ -n $until && $until != *[!0-9]* ]] && ((until > ${EPOCHREALTIME%[.,]*})) || python_hook
 
 if [[ ! -t 0 ]]; then
   now=${EPOCHREALTIME/[.,]/}000  # microseconds -> nanoseconds: the receive time

@@ -133,7 +133,7 @@ def agent_vouches(where: SpoolPaths, now_s: float) -> tuple[bool, int | None]:
         until, bound = int(fields[0]), int(fields[1])
     except (OSError, ValueError, IndexError):
         return False, None
-    return until >= now_s, bound
+    return until > now_s, bound  # as hook.sh compares whole seconds: expired from the start of second `until`
 
 
 def write_heartbeat(where: SpoolPaths, until_s: float, max_bytes: int) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -285,3 +286,26 @@ def test_a_fifo_as_the_config_file_does_not_hang_the_cli(tmp_path: Path, make_sa
     box = make_sandbox(OTEL_CLAUDE_CONFIG_FILE=str(fifo))
     result = box.cli("status", "--state-dir", str(box.state_dir), timeout=20)
     assert result.returncode == 0 and "agent:" in result.stdout
+
+
+def test_spool_bound_holds_once_a_hung_agents_heartbeat_runs_out(
+    receiver: OtlpReceiver, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    """The issue's case: the agent hangs (SIGSTOP), its promise runs out, the hooks keep the bound themselves."""
+    bound = 32 * 4096
+    box = make_sandbox(endpoint=receiver.endpoint, OTEL_CLAUDE_SPOOL_MAX_BYTES=str(bound))
+    agent = box.start_agent()
+    assert wait_for(lambda: spool.agent_vouches(box.paths, time.time())[0], 30)
+    os.kill(agent.pid, signal.SIGSTOP)
+    try:
+        until = int(Path(box.paths.heartbeat).read_text().split()[0])
+        assert until - time.time() < 60  # the promise is short: within a minute the hooks take over
+        assert wait_for(lambda: not spool.agent_vouches(box.paths, time.time())[0], 70, interval=0.5)
+        sent = 60
+        for index in range(sent):
+            assert box.hook(_event(f"s{index}")).returncode == 0
+        accepted = len(box.pending())
+        assert sum(spool.iter_sizes(box.paths)) <= bound + 4096
+        assert accepted < sent and Path(box.paths.drops_log).read_text().count("\n") == sent - accepted
+    finally:
+        os.kill(agent.pid, signal.SIGCONT)
