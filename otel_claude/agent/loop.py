@@ -19,6 +19,7 @@ from types import FrameType
 
 from opentelemetry.metrics import Meter
 
+from otel_claude.agent import drops
 from otel_claude.agent.pipeline_metrics import PipelineMetrics
 from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter
 from otel_claude.agent.status import AgentStatus, ExportState, dropped_count, write_status
@@ -247,6 +248,7 @@ class Agent:
             spool.write_heartbeat(self.paths, until, self.config.spool_max_bytes)
         except OSError as exc:
             _log.error("cannot write the spool's heartbeat: %s", exc)
+        drops.fold(self.config.state_dir)
         self._dropped = dropped_count(self.config.state_dir)
         if self.providers.prometheus is not None:
             self.providers.prometheus.retry_if_due()

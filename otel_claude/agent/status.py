@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from otel_claude.agent.drops import dropped_count as dropped_count  # what `status` shows
 from otel_claude.handoff import paths
 from otel_claude.version import __version__
 
@@ -76,11 +77,6 @@ count_lines = paths.count_lines  # what `status` shows of the drop and dead-lett
 
 def status_path(state_dir: str) -> str:
     return paths.StatePaths(state_dir).status
-
-
-def dropped_count(state_dir: str) -> int:
-    """Records the hook could not spool: lines of the state dir's and the fallback dir's drop logs."""
-    return paths.count_lines(paths.StatePaths(state_dir).drops_log) + paths.fallback_drop_count()
 
 
 def write_status(state_dir: str, status: AgentStatus) -> None:

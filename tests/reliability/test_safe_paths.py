@@ -158,3 +158,21 @@ def test_an_older_agents_pid_only_lock_still_counts_when_ours_and_held(tmp_path:
     finally:
         release.set()
         holder.join(DEADLINE_S)
+
+
+def test_drops_log_is_folded_into_a_total_keeping_the_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_claude.agent import drops
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))  # no fallback-dir drops in the count
+    log = paths.StatePaths(str(tmp_path)).drops_log
+    line = b"1796040000000000000 1234 spool_full\n"
+    paths.append_bytes(log, line * 3000)  # ~110 KB, past FOLD_AT_BYTES
+    drops.fold(str(tmp_path))
+    assert not os.path.exists(log) and drops.dropped_count(str(tmp_path)) == 3000  # renamed aside, still counted
+    paths.append_bytes(log, line * 5)  # hooks go on appending to a new log meanwhile
+    monkeypatch.setattr(drops, "_QUIET_S", 0.0)
+    drops.fold(str(tmp_path))
+    assert drops.folded_total(str(tmp_path)) == 3000
+    assert drops.dropped_count(str(tmp_path)) == 3005
+    on_disk = sum(entry.stat().st_size for entry in os.scandir(tmp_path) if entry.name.startswith("drops"))
+    assert on_disk < drops.FOLD_AT_BYTES  # the bytes are gone, the count is not
