@@ -91,10 +91,10 @@ from otel_claude.transcripts.cost import cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.llm_calls import build_llm_span, turn_trace_id
 from otel_claude.transcripts.prices import bundled_table
-from otel_claude.transcripts.reader import new_cursor, read_all_new
+from otel_claude.transcripts.reader import Cursor, read_all_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
 table, resource, scope = bundled_table(), Resource.create({}), InstrumentationScope("otel_claude")
-calls = [c for path in discover([sys.argv[1]]) for c in read_all_new(new_cursor(path), Dedup(4096)).calls]
+calls = [c for path in discover([sys.argv[1]]) for c in read_all_new(Cursor(path=path), Dedup(4096)).calls]
 pairs = []
 for call in calls:
     cost = cost_of_call(call.usage, call.model, call.timestamp_ns, table)

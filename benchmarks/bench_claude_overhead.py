@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shlex
 import shutil
@@ -95,13 +96,20 @@ def main(argv: list[str] | None = None) -> int:
         sandboxes["python"].write_settings(_same_hooks(otel.read_settings(), python_floor))
         for sandbox in sandboxes.values():  # warm-up, untimed: page cache, and otel's agent starts here
             _timed(sandbox)
+        state_dir = str(otel.home / ".local" / "state" / "otel-claude")
+        agent_before = _agent_cpu_s(state_dir)
         times: dict[str, list[float]] = {mode: [] for mode in MODES}
         for _ in range(rounds):
             order = list(MODES)
             random.shuffle(order)
             for mode in order:
                 times[mode].append(_timed(sandboxes[mode]))
+        agent_after = _agent_cpu_s(state_dir)
         report(times, rounds, args)
+        if agent_before is not None and agent_after is not None:
+            # Where the rest goes: the agent's CPU runs beside Claude Code on the same cores, outside the hooks.
+            per_session = (agent_after - agent_before) / rounds
+            print(f"agent CPU per otel session: {per_session:.3f} s (user+system, /proc/<agent>/stat)")
         # The otel runs did the work: every tool call of every run reached the receiver.
         tools_per_run = len(otel.scenario.tool_calls())
         wait_for(lambda: _tool_spans(receiver) >= tools_per_run * (rounds + 1), 60, "all tool spans")
@@ -120,6 +128,21 @@ def main(argv: list[str] | None = None) -> int:
             sandbox.close()
         receiver.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _agent_cpu_s(state_dir: str) -> float | None:
+    """The running agent's CPU time so far (user + system), or None when none runs."""
+    from otel_claude.handoff import agent_lock
+
+    pid = agent_lock.holder_pid(agent_lock.lock_path(state_dir))
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime: fields 14 and 15 of stat(5)
 
 
 def _tool_spans(receiver: OtlpReceiver) -> int:

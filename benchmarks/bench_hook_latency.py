@@ -9,8 +9,9 @@ stdin. Three Collector states, each with the agent running (started by the first
 OTLP receiver), down (a closed port) and hanging (a port that accepts and never replies). The four commands run
 in a shuffled order at every step, so that machine noise hits all alike.
 
-Targets (from the issue): hook p50 <= 2x the p50 of `python -S -c pass`, hook p99 <= 4x the p50 of `pass`
-(the tail of the hook in units of a typical interpreter start, which is stricter than p99/p99).
+Targets (from the issues): hook p50 <= 2x the p50 of `python -S -c pass` (hook.sh on the fixture events: 0.5x),
+hook p99 <= 4x the p50 of `pass` (the tail of the hook in units of a typical interpreter start, which is stricter
+than p99/p99).
 
     .venv/bin/python benchmarks/bench_hook_latency.py            # 300 small + 60 big calls per state
     .venv/bin/python benchmarks/bench_hook_latency.py --short    # 40 + 10, for CI
@@ -37,6 +38,9 @@ from reliability.synthetic import big_tool_response, fixture_payloads
 from support.otlp_receiver import OtlpReceiver, free_port
 
 P50_TARGET = 2.0
+# What install registers where bash exists, on the events Claude Code sends (issue 12: its identity and spool-bound
+# checks must not cost it): p50 at most half a bare interpreter start.
+SHELL_P50_TARGET = 0.5
 P99_TARGET = 4.0
 READ_STDIN_SCRIPT = "import os\nwhile os.read(0, 1 << 20):\n    pass\n"
 
@@ -82,8 +86,12 @@ class Row:
         return self.hook_p99 / self.pass_p50
 
     @property
+    def p50_target(self) -> float:
+        return SHELL_P50_TARGET if self.hook == "hook.sh" and self.payload.startswith("fixtures") else P50_TARGET
+
+    @property
     def ok(self) -> bool:
-        return self.ratio_p50 <= P50_TARGET and self.ratio_p99 <= P99_TARGET and self.agent_alive
+        return self.ratio_p50 <= self.p50_target and self.ratio_p99 <= P99_TARGET and self.agent_alive
 
 
 HOOK_VARIANTS = {"hook.sh": registered_hook_command, "hook.py": hook_command}
@@ -183,8 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         receiver.stop()
         blackhole.close()
     print(
-        f"python {sys.version.split()[0]}, targets: hook p50 <= {P50_TARGET}x and p99 <= {P99_TARGET}x "
-        "the p50 of `python -S -c pass`"
+        f"python {sys.version.split()[0]}, targets: hook p50 <= {P50_TARGET}x (hook.sh on the fixtures: "
+        f"{SHELL_P50_TARGET}x) and p99 <= {P99_TARGET}x the p50 of `python -S -c pass`"
     )
     print(render(rows))
     if options.json:

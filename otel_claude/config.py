@@ -33,6 +33,8 @@ class AgentConfig:
     debug: bool
     host_name: str = ""
     team: str = ""  # opt-in organisation label; "" = none
+    metric_cardinality_limit: int = env.DEFAULT_METRIC_CARDINALITY_LIMIT
+    metric_export_batch_size: int = env.DEFAULT_METRIC_EXPORT_BATCH_SIZE
     problems: list[env.Problem] = field(default_factory=list)
 
 
@@ -73,6 +75,12 @@ def _missing_tls_files(merged: Mapping[str, str]) -> list[env.Problem]:
         for name in names
         if merged.get(name) and not os.access(merged[name], os.R_OK)
     ]
+def _positive(merged: Mapping[str, str], name: str, default: int, problems: list[env.Problem]) -> int:
+    value = env.get_int(merged, name, default, problems)
+    if value < 1:
+        problems.append(env.Problem(name, str(value), str(default)))
+        return default
+    return value
 
 
 def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
@@ -114,6 +122,12 @@ def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
         debug=merged.get(env.OTEL_CLAUDE_DEBUG) == "1",
         host_name=declared.get(sc.HOST_NAME) or socket.gethostname(),
         team=declared.get(sc.CC_TEAM) or _team(merged.get(env.OTEL_CLAUDE_TEAM, ""), problems),
+        metric_cardinality_limit=_positive(
+            merged, env.OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT, env.DEFAULT_METRIC_CARDINALITY_LIMIT, problems
+        ),
+        metric_export_batch_size=_positive(
+            merged, env.OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE, env.DEFAULT_METRIC_EXPORT_BATCH_SIZE, problems
+        ),
         problems=problems,
     )
 

@@ -16,7 +16,7 @@ if __package__ in (None, ""):
     # Run as a file with -I -S: make this package importable without site-packages.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from otel_claude.handoff import env, spool
+from otel_claude.handoff import env, paths, spool
 from otel_claude.handoff.agent_lock import agent_is_running, lock_path
 from otel_claude.handoff.launcher import spawn_agent
 
@@ -47,22 +47,18 @@ def _read_stdin() -> bytes:
 def _log(state_dir: str, message: str) -> None:
     """One line in the hook's own log file (never stdout); rotated at 1 MiB, one old file kept."""
     line = f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} pid={os.getpid()} {message}\n".encode("utf-8", "replace")
-    for directory in (state_dir, spool.fallback_dir()):
-        path = os.path.join(directory, "hook.log")
+    for directory in (state_dir, paths.fallback_dir()):
+        path = paths.StatePaths(directory).hook_log
         try:
-            os.makedirs(directory, mode=spool.DIR_MODE, exist_ok=True)
-            if not spool.is_own_dir(directory):
+            os.makedirs(directory, mode=paths.DIR_MODE, exist_ok=True)
+            if not paths.is_own_dir(directory):
                 continue  # a symlinked or foreign state dir was refused; no write through it either
             try:
-                if os.stat(path).st_size > HOOK_LOG_MAX_BYTES:
+                if os.lstat(path).st_size > HOOK_LOG_MAX_BYTES:
                     os.replace(path, path + ".1")
             except FileNotFoundError:
                 pass
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, spool.FILE_MODE)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+            paths.append_bytes(path, line)
             return
         except OSError:
             continue
@@ -78,18 +74,34 @@ def state_dir_from_argv(argv: list[str]) -> str | None:
     return None
 
 
+def _has_room(where: spool.SpoolPaths, size: int) -> bool:
+    """The spool's bound, kept whether or not an agent is healthy: the agent's full marker while a live agent
+    vouches for it (its heartbeat), else the hook's own count of the spool's disk use."""
+    if not spool.has_room(where, size):
+        return False
+    vouched, bound = spool.agent_vouches(where, time.time())
+    if vouched:
+        return True
+    if bound is None:  # no agent ever ran here: the bound it would apply
+        bound = env.get_int(env.effective_environment(), env.OTEL_CLAUDE_SPOOL_MAX_BYTES, env.DEFAULT_SPOOL_MAX_BYTES)
+    if spool.over_bound(where, size, bound):
+        spool.set_full(where, True)  # the next hooks drop at once; the agent removes it once there is room
+        return False
+    return True
+
+
 def run(received_ns: int, payload: bytes, state: str) -> None:
     """Spools one record and makes sure an agent runs. Raises on failure; `main` decides what that means."""
-    paths = spool.SpoolPaths(state)
+    where = spool.SpoolPaths(state)
     try:
-        spool.ensure_layout(paths)
-        if not spool.has_room(paths, len(payload)):
-            spool.record_drop(paths, spool.fallback_dir(), received_ns, len(payload), "spool_full")
+        spool.ensure_layout(where)
+        if not _has_room(where, len(payload)):
+            spool.record_drop(where, paths.fallback_dir(), received_ns, len(payload), "spool_full")
             _log(state, f"dropped a record of {len(payload)} bytes: the spool is full")
         else:
-            spool.append(paths, received_ns, payload)
+            spool.append(where, received_ns, payload)
     except OSError as exc:
-        spool.record_drop(paths, spool.fallback_dir(), received_ns, len(payload), type(exc).__name__)
+        spool.record_drop(where, paths.fallback_dir(), received_ns, len(payload), type(exc).__name__)
         _log(state, f"could not spool a record of {len(payload)} bytes: {exc!r}")
         return
     if not agent_is_running(lock_path(state)):
@@ -119,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         try:
-            _log(state or spool.fallback_dir(), f"hook failed: {exc!r}")
+            _log(state or paths.fallback_dir(), f"hook failed: {exc!r}")
         except BaseException:
             pass
     return 0

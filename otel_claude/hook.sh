@@ -20,6 +20,11 @@ python_hook() { exec "$py" -I -S "$here/hook.py" --state-dir "$dir" "$@"; }
 [[ -n $py && -n $dir && -n ${EPOCHREALTIME-} && -d $dir/spool/tmp && -d /proc/self && ! -L $dir && -O $dir ]] ||
   python_hook
 [[ -e $dir/spool/full ]] && python_hook  # the Python hook counts the drop
+# The full marker is only as good as the agent that keeps it: its heartbeat holds the epoch second until which it
+# promises to. With no promise (no agent, a hung one) the Python hook measures the spool itself before spooling.
+until=
+read -r until _ <"$dir/spool/heartbeat"
+[[ -n $until && $until != *[!0-9]* ]] && ((until > ${EPOCHREALTIME%[.,]*})) || python_hook
 
 if [[ ! -t 0 ]]; then
   now=${EPOCHREALTIME/[.,]/}000  # microseconds -> nanoseconds: the receive time
@@ -34,20 +39,21 @@ if [[ ! -t 0 ]]; then
     :
   else
     rm -f "$dir/spool/new/$name"  # a full disk: no half record left behind; the loss is counted
-    # The fallback is the Python hook's (spool.fallback_dir), which `otel-claude status` counts; a symlink
-    # planted there by another user is not followed.
+    # The fallback is the Python hook's (paths.fallback_dir), which `otel-claude status` counts. Another user may
+    # have made it first: it is used only if it is a real directory of ours (`-O` alone follows a symlink) and
+    # its drops.log a regular file (a FIFO there would block the append).
     fallback=${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/otel-claude-$UID
     { printf '%s 0 shell_write_failed\n' "$now" >>"$dir/drops.log"; } ||
-      { mkdir -p -m 700 "$fallback" && [[ -O $fallback && ! -L $fallback/drops.log ]] &&
+      { mkdir -p -m 700 "$fallback"; [[ ! -L $fallback && -d $fallback && -O $fallback ]] &&
+        [[ ! -L $fallback/drops.log && (-f $fallback/drops.log || ! -e $fallback/drops.log) ]] &&
         printf '%s 0 shell_write_failed\n' "$now" >>"$fallback/drops.log"; }
   fi
 fi
 
-# Is the agent alive? Its lock file holds its pid; /proc says whether that pid is still our agent.
-pid=
-read -r pid <"$dir/agent.lock"
-if [[ -n $pid && -r /proc/$pid/cmdline ]]; then
-  mapfile -d '' -t argv <"/proc/$pid/cmdline"
-  [[ " ${argv[*]} " == *otel?claude\ agent\ * ]] && exit 0  # `-m otel_claude agent` or `bin/otel-claude agent`
-fi
+# Is the agent alive? Once it holds the lock the agent writes "<pid> <fd>" into the lock file: it runs if
+# /proc/<pid> is ours and its fd <fd> is this very lock file (-ef: same device and inode). A stale or reused pid
+# (whatever its argv), another user's process or another state dir's agent never counts. Two stats, no exec.
+pid= fd=
+read -r pid fd <"$dir/agent.lock"
+[[ -n $pid && -n $fd && $pid$fd != *[!0-9]* && -O /proc/$pid && /proc/$pid/fd/$fd -ef $dir/agent.lock ]] && exit 0
 python_hook --ensure-agent </dev/null

@@ -55,6 +55,9 @@ HOST_NAME: Final = "host.name"
 TELEMETRY_DISTRO_NAME: Final = "telemetry.distro.name"
 TELEMETRY_DISTRO_VERSION: Final = "telemetry.distro.version"
 PROCESS_EXIT_CODE: Final = "process.exit.code"  # a failed Bash call's exit code
+# The attribute of the one series a metric's measurements beyond its cardinality limit go to (OTel metrics SDK spec,
+# "Cardinality limits": https://opentelemetry.io/docs/specs/otel/metrics/sdk/#overflow-attribute).
+OTEL_METRIC_OVERFLOW: Final = "otel.metric.overflow"
 
 # --- ours: Claude Code concepts ------------------------------------------------------------------
 CC_SPAN_TYPE: Final = "claude_code.span.type"  # turn | tool | subagent | llm | session | compaction

@@ -19,6 +19,7 @@ from types import FrameType
 
 from opentelemetry.metrics import Meter
 
+from otel_claude.agent import drops
 from otel_claude.agent.pipeline_metrics import PipelineMetrics
 from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter
 from otel_claude.agent.status import AgentStatus, ExportState, dropped_count, write_status
@@ -40,12 +41,17 @@ BATCH_SIZE = 512
 POLL_INTERVAL_S = 0.05
 MAX_BACKOFF_S = 30.0
 HOUSEKEEPING_INTERVAL_S = 2.0
-INCOMPLETE_GRACE_NS = 30 * 10**9  # a record hook.sh is writing longer than this was cut off: dead-letter it
+# A record hook.sh is writing longer than this was cut off: dead-letter it. (Sooner once its writer is gone: a
+# hook killed mid-write must not hold up every session's records.)
+INCOMPLETE_GRACE_NS = 30 * 10**9
 # Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
 # backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
 QUEUE_BATCHES = 64
 SCAN_COST_FACTOR = 20.0
 SHUTDOWN_FLUSH_S = 5.0
+# How long past the next spool scan the agent's heartbeat promises hooks that it keeps the full marker: longer than
+# the longest export backoff (housekeeping runs between retries), short enough that a hung agent is found out soon.
+HEARTBEAT_S = MAX_BACKOFF_S + 10.0
 
 
 class Agent:
@@ -63,7 +69,7 @@ class Agent:
         sdk_meter = ConstantLabelsMeter(
             providers.meter_provider.get_meter("otel_claude", __version__), providers.identity
         )
-        meter = TotalsKeepingMeter(sdk_meter, self.state.counters)
+        meter = TotalsKeepingMeter(sdk_meter, self.state.counters, config.metric_cardinality_limit)
         settings = ProcessorSettings(
             capture_content=config.capture_content,
             project_label=config.project_label,
@@ -172,7 +178,8 @@ class Agent:
             try:
                 received_ns, event = decode_record(blob)
             except spool.IncompleteRecord as exc:
-                if time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS:
+                young = time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS
+                if young and spool.writer_alive(name):
                     break  # its hook is still writing: take it, and what follows, next time
                 self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
                 consumed.append(name)
@@ -240,7 +247,15 @@ class Agent:
                 spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes or self._disk_low())
             except OSError as exc:
                 _log.error("cannot update the spool's full marker: %s", exc)
+        try:
+            until = time.time() + HEARTBEAT_S + max(0.0, self._next_scan_at - now)
+            spool.write_heartbeat(self.paths, until, self.config.spool_max_bytes)
+        except OSError as exc:
+            _log.error("cannot write the spool's heartbeat: %s", exc)
+        drops.fold(self.config.state_dir)
         self._dropped = dropped_count(self.config.state_dir)
+        if self.providers.prometheus is not None:
+            self.providers.prometheus.retry_if_due()
         if self.processor.close_idle(self.config.session_idle_s):
             self._export_until_done()
             state_store.save(self.config.state_dir, self.state)
@@ -264,10 +279,12 @@ class Agent:
             span_export=ExportState(**vars(providers.span_result)),
             metric_export=ExportState(**vars(providers.metric_result)),
             otlp_endpoint=config.otlp_endpoint if config.traces_exporter == "otlp" else None,
-            prometheus_endpoint=providers.prometheus_endpoint,
+            prometheus_endpoint=providers.prometheus.endpoint if providers.prometheus else None,
             capture_content=config.capture_content,
             unknown_models=sorted(self.state.unknown_models),
             config_problems=[f"{p.name}={p.value!r} (using {p.default})" for p in config.problems],
+            prometheus_error=providers.prometheus.error if providers.prometheus else None,
+            corrupt_snapshots=state_store.kept_aside(config.state_dir),
         )
 
     def _disk_low(self) -> bool:
@@ -284,6 +301,7 @@ class Agent:
         The OTLP metric exporter ignores the flush timeout and retries for its own (10 s by default) on each of the
         two final exports, so with a Collector down or hanging `otel-claude stop` took 25 to 40 s: the flush runs
         in a thread and gets SHUTDOWN_FLUSH_S. Counters lose nothing by it: their ledger is in the snapshot."""
+        spool.clear_heartbeat(self.paths)  # from now on the hooks keep the spool's bound themselves
         flusher = threading.Thread(target=self._flush_metrics, name="otel-claude-final-flush", daemon=True)
         flusher.start()
         flusher.join(SHUTDOWN_FLUSH_S)
@@ -292,6 +310,8 @@ class Agent:
         # The SDK's own exit hook would shut the provider down again and wait for its exporter thread, holding the
         # Prometheus port for another 10 to 25 s after the lock was released: this shutdown is the only one.
         atexit.unregister(self.providers.meter_provider.shutdown)
+        if self.providers.prometheus is not None:
+            self.providers.prometheus.stop()  # the port is free before the lock is: a successor can bind it
         write_status(self.config.state_dir, self.status(running=False))
         self.providers.tracer_provider.shutdown()
 

@@ -8,10 +8,12 @@ import re
 import time
 from typing import Any
 
-from otel_claude.handoff import spool
+from otel_claude.handoff import paths, spool
 from otel_claude.live.events import HookInput, InvalidHookInput, parse_hook_input
 
 MAX_DEAD_LETTER_PAYLOAD = 64 * 1024
+# dead-letters.jsonl is rotated past this size, one old file kept: a flood of bad records cannot fill the disk.
+MAX_DEAD_LETTER_FILE = 16 * 1024 * 1024
 # JSON can escape a lone UTF-16 surrogate ("\ud800"; JavaScript strings cut between the two halves of a pair
 # have them), json.loads keeps it in the str, and nothing can encode it as UTF-8: a tool name with one made
 # every later OTLP span export fail (the whole batch, retried forever) and the Prometheus endpoint answer 500.
@@ -75,6 +77,9 @@ def write_dead_letter(path: str, name: str, blob: bytes, error: BadRecord) -> No
         "size": len(blob),
         "payload_prefix": blob[:MAX_DEAD_LETTER_PAYLOAD].decode("utf-8", "backslashreplace"),
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, spool.FILE_MODE)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(line, ensure_ascii=True) + "\n")
+    try:
+        if os.lstat(path).st_size > MAX_DEAD_LETTER_FILE:
+            os.replace(path, path + ".1")
+    except FileNotFoundError:
+        pass
+    paths.append_bytes(path, (json.dumps(line, ensure_ascii=True) + "\n").encode("ascii"))

@@ -5,21 +5,23 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import select
 import signal
 import sys
 import time
 
 from otel_claude import config as config_module
-from otel_claude.handoff import agent_lock, env, spool
+from otel_claude.handoff import agent_lock, env, paths, spool
 
 _log = logging.getLogger(__name__)
 LOG_MAX_BYTES = 5 * 1024 * 1024
+STARTUP_HEARTBEAT_S = 20.0
 
 
 def _setup_logging(state_dir: str, *, to_stderr: bool, debug: bool) -> None:
-    handler = logging.handlers.RotatingFileHandler(
-        os.path.join(state_dir, "agent.log"), maxBytes=LOG_MAX_BYTES, backupCount=2, encoding="utf-8"
-    )
+    log_file = paths.StatePaths(state_dir).agent_log
+    os.close(paths.open_append(log_file))  # refuses a FIFO or a link there before logging opens it
+    handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_MAX_BYTES, backupCount=2, encoding="utf-8")
     handlers: list[logging.Handler] = [handler]
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
@@ -29,7 +31,7 @@ def _setup_logging(state_dir: str, *, to_stderr: bool, debug: bool) -> None:
         handlers=handlers,
         force=True,
     )
-    os.chmod(os.path.join(state_dir, "agent.log"), spool.FILE_MODE)
+    os.chmod(log_file, paths.FILE_MODE)
 
 
 def run_agent(*, background: bool, state_dir: str | None = None) -> int:
@@ -52,6 +54,13 @@ def run_agent(*, background: bool, state_dir: str | None = None) -> int:
             print(f"otel-claude agent: an agent already runs (pid {pid})", file=sys.stderr)
             return 1
         return 0
+    # Hooks take their fast path only while an agent vouches for the spool's bound: vouch from the start, briefly,
+    # (the SDK imports take seconds on a busy machine); the loop's first scan follows and renews it.
+    try:
+        where = spool.SpoolPaths(config.state_dir)
+        spool.write_heartbeat(where, time.time() + STARTUP_HEARTBEAT_S, config.spool_max_bytes)
+    except OSError:
+        pass
     _setup_logging(config.state_dir, to_stderr=not background, debug=config.debug)
     for problem in config.problems:
         _log.warning("ignoring %s=%r: not valid, using %s", problem.name, problem.value, problem.default)
@@ -83,15 +92,35 @@ def stop_agent(state_dir: str | None, timeout: float) -> int:
     directory = env.state_dir(env.effective_environment())
     path = agent_lock.lock_path(directory)
     pid = agent_lock.holder_pid(path)
-    if pid is None:
+    pidfd = _pidfd(pid) if pid is not None else None
+    # Checked again once the pidfd is open: it then names the lock holder, not a process that got a reused pid.
+    if pid is None or pidfd is None or agent_lock.holder_pid(path) != pid:
+        if pidfd is not None:
+            os.close(pidfd)
         print("otel-claude: no agent is running")
         return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not agent_lock.agent_is_running(path):
-            print(f"otel-claude: agent {pid} stopped")
-            return 0
-        time.sleep(0.05)
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+        # Returns once the process is gone, not when it lets go of the lock: until then it still holds its port.
+        gone = _wait_exit(pidfd, timeout)
+    finally:
+        os.close(pidfd)
+    if gone:
+        print(f"otel-claude: agent {pid} stopped")
+        return 0
     print(f"otel-claude: agent {pid} did not stop within {timeout:.0f} s", file=sys.stderr)
     return 1
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None
+
+
+def _wait_exit(pidfd: int, timeout: float) -> bool:
+    """A pidfd becomes readable when its process has exited."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(max(0, int(timeout * 1000))))

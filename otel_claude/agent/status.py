@@ -7,11 +7,11 @@ takes a small `AgentStatus` value, never the agent itself.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from otel_claude.handoff import spool
+from otel_claude.agent.drops import dropped_count as dropped_count  # what `status` shows
+from otel_claude.handoff import paths
 from otel_claude.version import __version__
 
 
@@ -45,6 +45,8 @@ class AgentStatus:
     capture_content: bool
     unknown_models: list[str] = field(default_factory=list)
     config_problems: list[str] = field(default_factory=list)
+    prometheus_error: str | None = None  # why /metrics is not served (the agent retries)
+    corrupt_snapshots: list[str] = field(default_factory=list)  # unusable state snapshots, kept aside
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -64,43 +66,30 @@ class AgentStatus:
             "capture_content": self.capture_content,
             "unknown_models": sorted(self.unknown_models),
             "config_problems": list(self.config_problems),
+            "prometheus_error": self.prometheus_error,
+            "corrupt_snapshots": list(self.corrupt_snapshots),
         }
 
 
+MAX_STATUS_BYTES = 1 << 20
+count_lines = paths.count_lines  # what `status` shows of the drop and dead-letter logs
+
+
 def status_path(state_dir: str) -> str:
-    return os.path.join(state_dir, "status.json")
-
-
-def count_lines(path: str) -> int:
-    try:
-        with open(path, "rb") as handle:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 16), b""))
-    except OSError:
-        return 0
-
-
-def dropped_count(state_dir: str) -> int:
-    """Records the hook could not spool: lines of the state dir's and the fallback dir's drop logs."""
-    paths = spool.SpoolPaths(state_dir)
-    return count_lines(paths.drops_log) + count_lines(os.path.join(spool.fallback_dir(), "drops.log"))
+    return paths.StatePaths(state_dir).status
 
 
 def write_status(state_dir: str, status: AgentStatus) -> None:
-    path = status_path(state_dir)
-    tmp = f"{path}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, spool.FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(status.to_document(), handle, indent=2)
-        os.replace(tmp, path)
+        # Not fsync'd: status is rewritten every few seconds and a stale one after a crash is harmless.
+        paths.write_atomic(status_path(state_dir), json.dumps(status.to_document(), indent=2).encode(), sync=False)
     except OSError:
         pass  # status is a convenience; the agent's work goes on
 
 
 def read_status(state_dir: str) -> dict[str, Any] | None:
     try:
-        with open(status_path(state_dir), encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(paths.read_regular(status_path(state_dir), MAX_STATUS_BYTES))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

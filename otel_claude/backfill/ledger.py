@@ -12,7 +12,6 @@ Files in `<state dir>/backfill/`, all mode 0600, written only with what a receiv
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -21,11 +20,10 @@ from array import array
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from otel_claude.handoff import paths
 from otel_claude.transcripts.reader import Cursor
 
 _log = logging.getLogger(__name__)
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 _VERSION = 1
 
 
@@ -34,33 +32,16 @@ def key_hash(key: Iterable[str]) -> int:
     return int.from_bytes(digest, "little")
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+_MAX_LEDGER_BYTES = 1 << 30  # 8 bytes per exported call: far above any history
 
 
 def _read(path: str) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    return paths.read_private(path, _MAX_LEDGER_BYTES)
 
 
 class ExportedCallsLedger:
     def __init__(self, state_dir: str) -> None:
-        self.directory = os.path.join(state_dir, "backfill")
+        self.directory = paths.StatePaths(state_dir).backfill_dir
         self._files_path = os.path.join(self.directory, "files.json")
         self._exported_path = os.path.join(self.directory, "exported.u64")
         self._spans_only_path = os.path.join(self.directory, "spans-only.u64")
@@ -103,18 +84,18 @@ class ExportedCallsLedger:
         self.cursors.update(cursors)
 
     def save(self) -> None:
-        os.makedirs(self.directory, mode=DIR_MODE, exist_ok=True)
+        os.makedirs(self.directory, mode=paths.DIR_MODE, exist_ok=True)
         # Hashes first: a crash before the cursors are written makes the next run read a file again and skip what
         # the hashes say was exported, never the other way round.
         if self._rewrite:
-            _write_atomic(self._exported_path, array("Q", sorted(self.exported)).tobytes())
+            paths.write_atomic(self._exported_path, array("Q", sorted(self.exported)).tobytes())
             self._rewrite = False
         elif self._unsaved:
             _append(self._exported_path, array("Q", self._unsaved).tobytes())
         self._unsaved = []
-        _write_atomic(self._spans_only_path, array("Q", sorted(self.spans_only)).tobytes())
+        paths.write_atomic(self._spans_only_path, array("Q", sorted(self.spans_only)).tobytes())
         files = {path: cursor.to_dict() for path, cursor in self.cursors.items()}
-        _write_atomic(self._files_path, json.dumps({"version": _VERSION, "files": files}).encode())
+        paths.write_atomic(self._files_path, json.dumps({"version": _VERSION, "files": files}).encode())
 
 
 def _hashes(blob: bytes) -> set[int]:
@@ -124,7 +105,7 @@ def _hashes(blob: bytes) -> set[int]:
 
 
 def _append(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, paths.FILE_MODE)
     try:
         view = memoryview(data)
         while view:

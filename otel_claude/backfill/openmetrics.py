@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 from otel_claude import semconv as sc
+from otel_claude.handoff import paths
 
 _FILE_MODE = 0o600
 # Counter families without `_total`: OpenMetrics adds it to the sample, as Prometheus stores the live series.
@@ -75,7 +76,7 @@ class DailyTotals:
                     lines.append(f"{family}_total{text} {running!r} {int(stamp)}")
                     samples += 1
         lines.append("# EOF")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, paths.FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
         return samples

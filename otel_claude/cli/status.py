@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
 from otel_claude import config as agent_config
-from otel_claude.agent.status import count_lines, read_status
+from otel_claude.agent.status import count_lines, dropped_count, read_status
 from otel_claude.handoff import agent_lock, env, spool
 
 
@@ -22,8 +21,8 @@ def collect(state_dir: str) -> dict[str, Any]:
         "config_file": env.config_file(env.effective_environment()),
         "agent": {"running": pid is not None, "pid": pid},
         "spool": {"records": len(sizes), "bytes": sum(sizes)},
-        "dropped_records": count_lines(paths.drops_log) + count_lines(os.path.join(spool.fallback_dir(), "drops.log")),
-        "dead_letters": count_lines(paths.dead_letters),
+        "dropped_records": dropped_count(state_dir),
+        "dead_letters": count_lines(paths.dead_letters) + count_lines(paths.dead_letters + ".1"),
         "last_report": agent_status,
         "configured": _configured_endpoints(),
     }
@@ -48,6 +47,14 @@ def _endpoint(reported: dict[str, Any], configured: dict[str, Any], name: str) -
     return "off"
 
 
+def _prometheus_line(reported: dict[str, Any], configured: dict[str, Any], last: dict[str, Any]) -> str:
+    """The endpoint the agent serves; where it could not bind its port, why (it retries)."""
+    error = last.get("prometheus_error")
+    if error and not reported.get("prometheus"):
+        return f"NOT SERVING: {error} (retrying)"
+    return _endpoint(reported, configured, "prometheus")
+
+
 def _when(epoch: float | None) -> str:
     if not epoch:
         return "never"
@@ -70,13 +77,13 @@ def render(report: dict[str, Any]) -> str:
         f"agent:        {'running, pid ' + str(agent['pid']) if agent['running'] else 'not running'}",
         f"state dir:    {report['state_dir']}",
         f"config file:  {report['config_file']}",
-        f"spool:        {report['spool']['records']} records waiting ({report['spool']['bytes']} bytes)",
+        f"spool:        {report['spool']['records']} records waiting ({report['spool']['bytes']} bytes on disk)",
         f"dropped:      {report['dropped_records']} records the hook could not spool",
         f"dead letters: {report['dead_letters']} records that could not be used (see dead-letters.jsonl)",
         f"spans:        {_export_line(last.get('span_export'))}",
         f"metrics:      {_export_line(last.get('metric_export'))}",
         f"OTLP:         {_endpoint(endpoints, report.get('configured') or {}, 'otlp')}",
-        f"Prometheus:   {_endpoint(endpoints, report.get('configured') or {}, 'prometheus')}",
+        f"Prometheus:   {_prometheus_line(endpoints, report.get('configured') or {}, last)}",
     ]
     if last:
         lines.append(f"processed:    {last.get('records_processed', 0)} records since the agent started")
@@ -87,6 +94,9 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"unknown models (tokens counted, cost unknown): {', '.join(unknown)}")
     for problem in last.get("config_problems") or []:
         lines.append(f"config problem: {problem}")
+    corrupt = last.get("corrupt_snapshots") or []
+    if corrupt:
+        lines.append(f"state:        {len(corrupt)} unusable snapshot(s) kept aside, newest {corrupt[-1]}")
     return "\n".join(lines)
 
 

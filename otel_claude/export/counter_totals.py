@@ -26,8 +26,16 @@ from opentelemetry.metrics import (
 )
 from opentelemetry.util.types import Attributes
 
+from otel_claude import semconv as sc
+
 CounterTotals = dict[str, dict[str, float]]  # metric name -> series key (JSON of sorted labels) -> total
 CallbackT = Callable[[CallbackOptions], Iterable[Observation]] | Generator[Iterable[Observation], CallbackOptions, None]
+
+
+# The SDK's own overflow series (an OTel name, not one of Claude Code's: semconv holds every name we spell).
+OVERFLOW_ATTRIBUTES: dict[str, str | bool | int | float] = {sc.OTEL_METRIC_OVERFLOW: True}
+OVERFLOW_KEY = json.dumps(sorted(OVERFLOW_ATTRIBUTES.items()), separators=(",", ":"))
+DEFAULT_SERIES_LIMIT = 2000  # the SDK's default cardinality limit
 
 
 def _key(attributes: Attributes) -> str:
@@ -35,31 +43,50 @@ def _key(attributes: Attributes) -> str:
 
 
 class _TotalsKeepingCounter(Counter):
-    def __init__(self, inner: Counter, series: dict[str, float]) -> None:
+    def __init__(self, inner: Counter, series: dict[str, float], limit: int) -> None:
         # Counter's own __init__ only stores name/unit/description for the API's no-op types; we delegate.
         self._inner = inner
         self._series = series
+        self._limit = limit
+        _fold_overflow(series, limit)
         for key, total in series.items():  # a restarted agent goes on from the saved totals
             inner.add(total, dict(json.loads(key)))
 
     def add(self, amount: int | float, attributes: Attributes = None, context: Context | None = None) -> None:
+        if amount <= 0:
+            self._inner.add(amount, attributes, context)
+            return
+        key = _key(attributes)
+        if key not in self._series and len(self._series) - (OVERFLOW_KEY in self._series) >= self._limit:
+            # Past the limit the SDK adds this to its overflow series; the saved totals do the same, so the snapshot
+            # stays bounded (limit + 1 series per counter) and a restart restores the series the SDK kept.
+            key, attributes = OVERFLOW_KEY, OVERFLOW_ATTRIBUTES
         self._inner.add(amount, attributes, context)
-        if amount > 0:
-            key = _key(attributes)
-            self._series[key] = self._series.get(key, 0.0) + amount
+        self._series[key] = self._series.get(key, 0.0) + amount
+
+
+def _fold_overflow(series: dict[str, float], limit: int) -> None:
+    """A ledger saved with a higher limit: its series past the first `limit` fold into the overflow series, which
+    goes last (restored last, it lands where the SDK puts what is past its limit)."""
+    keys = [key for key in series if key != OVERFLOW_KEY]
+    spill = sum(series.pop(key) for key in keys[limit:])
+    overflow = series.pop(OVERFLOW_KEY, 0.0) + spill
+    if overflow:
+        series[OVERFLOW_KEY] = overflow
 
 
 class TotalsKeepingMeter(Meter):
     """A Meter whose counters record into `totals`; every other instrument is the inner meter's own."""
 
-    def __init__(self, inner: Meter, totals: CounterTotals) -> None:
+    def __init__(self, inner: Meter, totals: CounterTotals, series_limit: int = DEFAULT_SERIES_LIMIT) -> None:
         super().__init__(inner.name, inner.version, inner.schema_url)
         self._inner = inner
         self._totals = totals
+        self._series_limit = max(series_limit, 1)
 
     def create_counter(self, name: str, unit: str = "", description: str = "") -> Counter:
         inner = self._inner.create_counter(name, unit, description)
-        return _TotalsKeepingCounter(inner, self._totals.setdefault(name, {}))
+        return _TotalsKeepingCounter(inner, self._totals.setdefault(name, {}), self._series_limit)
 
     def create_up_down_counter(self, name: str, unit: str = "", description: str = "") -> UpDownCounter:
         return self._inner.create_up_down_counter(name, unit, description)

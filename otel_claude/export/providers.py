@@ -7,8 +7,16 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import CardinalityLimits, MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -18,6 +26,7 @@ from otel_claude.config import AgentConfig
 from otel_claude.export import metric_preferences
 from otel_claude.export.ids import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
+from otel_claude.export.prometheus_server import PrometheusServer
 from otel_claude.export.recent_spans import RecentSpansExporter, recent_spans_path
 from otel_claude.handoff import env
 from otel_claude.version import __version__
@@ -38,6 +47,7 @@ class Providers:
     metric_result: ExportResult
     prometheus_endpoint: str | None
     identity: dict[str, str] = field(default_factory=dict)  # labels every metric of this agent carries
+    prometheus: PrometheusServer | None = None  # the /metrics server, which retries a port it could not bind
 
 
 def identity(config: AgentConfig) -> dict[str, str]:
@@ -67,6 +77,16 @@ def wrap_span_processor(next_processor: SpanProcessor) -> SpanProcessor:
     return RedactingSpanProcessor(next_processor)
 
 
+HISTOGRAM_SHARE = 4
+
+
+def cardinality_limits(limit: int) -> CardinalityLimits:
+    """`limit` distinct label sets for every kind of instrument the agent uses (the SDK's default: 2000), a quarter
+    of it for histograms: a histogram series is a line per bucket on /metrics, twenty times a counter's."""
+    kinds = (Counter, UpDownCounter, ObservableCounter, ObservableUpDownCounter, ObservableGauge)
+    return {**dict.fromkeys(kinds, limit), Histogram: max(1, limit // HISTOGRAM_SHARE)}
+
+
 def build(config: AgentConfig) -> Providers:
     resource = build_resource(config)
     outbox = OutboxSpanProcessor()
@@ -91,8 +111,11 @@ def build(config: AgentConfig) -> Providers:
 
         # The same preferences for the OTLP exporter and its wrapper (the one the reader asks).
         preferences = metric_preferences.from_environment(os.environ)
+        # Split: one request over gRPC's 4 MiB limit would lose every metric, not only the wide ones.
         otlp = OTLPMetricExporter(
-            preferred_temporality=preferences.temporality, preferred_aggregation=preferences.aggregation
+            preferred_temporality=preferences.temporality,
+            preferred_aggregation=preferences.aggregation,
+            max_export_batch_size=config.metric_export_batch_size,
         )
         tracking = TrackingMetricExporter(
             otlp,
@@ -104,11 +127,14 @@ def build(config: AgentConfig) -> Providers:
             PeriodicExportingMetricReader(
                 tracking,
                 export_interval_millis=max(config.metric_export_interval_ms, 500),
+                cardinality_limits=cardinality_limits(config.metric_cardinality_limit),
             )
         )
-    prometheus_endpoint = None
+    prometheus = None
     if "prometheus" in config.metrics_exporters and config.prometheus_port > 0:
-        prometheus_endpoint = _start_prometheus(config, readers)
+        readers.append(prometheus_reader(cardinality_limits=cardinality_limits(config.metric_cardinality_limit)))
+        prometheus = PrometheusServer(config.prometheus_host, config.prometheus_port)
+        prometheus.start()
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
     return Providers(
         tracer_provider,
@@ -117,12 +143,15 @@ def build(config: AgentConfig) -> Providers:
         span_exporter,
         ExportResult(),
         metric_result,
-        prometheus_endpoint,
+        prometheus.endpoint if prometheus else None,
         identity(config),
+        prometheus,
     )
 
 
-def prometheus_reader(registry: CollectorRegistry | None = None) -> MetricReader:
+def prometheus_reader(
+    registry: CollectorRegistry | None = None, cardinality_limits: CardinalityLimits | None = None
+) -> MetricReader:
     """The reader behind the agent's /metrics, without otel_scope_* labels.
 
     By default the exporter labels every series with otel_scope_name and otel_scope_version (the package version):
@@ -133,23 +162,5 @@ def prometheus_reader(registry: CollectorRegistry | None = None) -> MetricReader
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
 
     if registry is None:
-        return PrometheusMetricReader(scope_info_enabled=False)
-    return PrometheusMetricReader(scope_info_enabled=False, registry=registry)
-
-
-def _start_prometheus(config: AgentConfig, readers: list[MetricReader]) -> str | None:
-    from prometheus_client import start_http_server
-
-    try:
-        start_http_server(port=config.prometheus_port, addr=config.prometheus_host)
-    except OSError as exc:
-        _log.error(
-            "cannot serve Prometheus metrics on %s:%s (%s); continuing without",
-            config.prometheus_host,
-            config.prometheus_port,
-            exc,
-        )
-        return None
-    readers.append(prometheus_reader())
-    host = f"[{config.prometheus_host}]" if ":" in config.prometheus_host else config.prometheus_host
-    return f"http://{host}:{config.prometheus_port}/metrics"
+        return PrometheusMetricReader(scope_info_enabled=False, cardinality_limits=cardinality_limits)
+    return PrometheusMetricReader(scope_info_enabled=False, registry=registry, cardinality_limits=cardinality_limits)

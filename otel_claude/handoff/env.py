@@ -4,14 +4,15 @@ Standard `OTEL_*` names are preferred over new ones. Claude Code strips every `O
 environment of its hooks (since 2.1.128), so an agent started by a hook reads the same names from the config
 file that `otel-claude install` writes (KEY=VALUE lines); the process environment wins over the file.
 
-This module is on the hook's path: standard library `os` only, nothing that costs import time.
+This module is on the hook's path: standard library `os` (and `paths`) only, nothing that costs import time.
 Values are parsed leniently: a bad value falls back to the default (the agent logs a warning).
 """
 
 from __future__ import annotations
 
 import os
-import stat  # already loaded by os: free on the hook's path
+
+from otel_claude.handoff import paths
 
 TYPE_CHECKING = False  # typing's own constant costs an import on the hook's path
 if TYPE_CHECKING:
@@ -57,6 +58,16 @@ attribute and metric label. Unset (default): no team label. One value per agent,
 OTEL_CLAUDE_SYSTEM_CONFIG_FILE = "OTEL_CLAUDE_SYSTEM_CONFIG_FILE"
 """The machine-wide config file that `install --managed` writes for every user of the machine, read beneath the
 user's own config file (the user's file and the process environment win). Default `/etc/otel-claude/otel-claude.env`."""
+OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT = "OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT"
+"""Most distinct label sets one metric keeps (per exporter); measurements with further label sets are added to
+one extra series labelled `otel.metric.overflow="true"` (the SDK's cardinality limit), and the counter totals
+saved in the state snapshot are capped the same way. 5,000 tool names then cost 1 series each, not 5,000.
+Histograms keep a quarter of it (each of their series is a line per bucket). Default 100: with every flooded
+metric at its limit `/metrics` stays under 1 MiB and each OTLP request far below 4 MiB."""
+
+OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE = "OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE"
+"""Most data points in one OTLP metric export request (the SDK exporter's `max_export_batch_size`); a bigger
+export is split. gRPC refuses requests over 4 MiB, and so does the Collector's receiver. Default 1000."""
 
 OTEL_CLAUDE_DEBUG = "OTEL_CLAUDE_DEBUG"
 """`1`: the hook re-raises its own errors instead of swallowing them (set by the test suite), and the agent
@@ -130,6 +141,8 @@ ALL: tuple[str, ...] = (
     OTEL_CLAUDE_SESSION_IDLE_SECONDS,
     OTEL_CLAUDE_TEAM,
     OTEL_CLAUDE_SYSTEM_CONFIG_FILE,
+    OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT,
+    OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE,
     OTEL_CLAUDE_DEBUG,
     OTEL_SERVICE_NAME,
     OTEL_RESOURCE_ATTRIBUTES,
@@ -159,6 +172,8 @@ DEFAULT_SESSION_IDLE_SECONDS = 6 * 3600.0
 DEFAULT_SETTLE_MS = 1500
 DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10000
 DEFAULT_SYSTEM_CONFIG_FILE = "/etc/otel-claude/otel-claude.env"
+DEFAULT_METRIC_CARDINALITY_LIMIT = 100
+DEFAULT_METRIC_EXPORT_BATCH_SIZE = 1000
 
 
 def _home() -> str:
@@ -210,18 +225,33 @@ def parse_config_text(text: str) -> dict[str, str]:
 MAX_CONFIG_BYTES = 1 << 20
 
 
-def read_config_file(path: str) -> dict[str, str]:
-    """A regular file only, opened without blocking (a FIFO planted at the path cannot hang the agent), at most
-    MAX_CONFIG_BYTES read; anything else reads as empty."""
+def config_line(key: str, value: str) -> str:
+    """One `KEY=VALUE` line of the config file. Raises ValueError for a key or value that would not stay one
+    line with that meaning: a newline in `--endpoint` would write a second setting of the caller's choosing."""
+    for text in (key, value):
+        bad = [char for char in text if ord(char) < 0x20 or ord(char) == 0x7F or char in "\u2028\u2029\x85"]
+        if bad:
+            raise ValueError(f"{key}: control character {bad[0]!r} not allowed in a config value")
+    if not key or "=" in key or key != key.strip() or key.startswith("#"):
+        raise ValueError(f"{key!r} is not a config key")
+    return f"{key}={value}\n"
+
+
+def read_config_file(path: str, *, machine_wide: bool = False) -> dict[str, str]:
+    """The config file's values; nothing when it is missing, unreadable, or not a regular file of ours (a FIFO or
+    a link there is never opened in a way that could block or read someone else's file).
+
+    `machine_wide`: the file `install --managed` wrote for every user: root's (or ours), writable by its owner only.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+        fd, info = paths.open_regular(path, owned=not machine_wide)
+    except (OSError, ValueError):
         return {}
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return {}
-        return parse_config_text(os.read(fd, MAX_CONFIG_BYTES).decode("utf-8"))
-    except (OSError, UnicodeDecodeError):
+        if machine_wide and (info.st_uid not in (0, os.getuid()) or info.st_mode & 0o022):
+            return {}  # another user's file, or one others may write: its settings are not the organisation's
+        return parse_config_text(paths.read_fd(fd, MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
         return {}
     finally:
         os.close(fd)
@@ -231,7 +261,7 @@ def effective_environment(environ: Mapping[str, str] | None = None) -> dict[str,
     """The machine-wide config file, overlaid with the user's config file, overlaid with the process environment
     (the process wins, then the user's file: an organisation's defaults never override a user's own choice)."""
     env = dict(os.environ if environ is None else environ)
-    merged = read_config_file(system_config_file(env))
+    merged = read_config_file(system_config_file(env), machine_wide=True)
     merged.update(read_config_file(config_file(env)))
     merged.update(env)
     return merged

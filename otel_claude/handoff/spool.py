@@ -7,9 +7,11 @@ consumes in order. The agent deletes a record only after the export that carries
 A record is a header line `OCR1 <received_unix_ns>\\n` followed by the raw HookInput bytes: the hook never
 parses JSON (importing `json` alone would cost it more than its whole budget).
 
-Bound: when the spool holds more than OTEL_CLAUDE_SPOOL_MAX_BYTES (the agent maintains a `full` marker) or the
-disk has less than MIN_FREE_BYTES left, the hook drops the new record and appends a line to `drops.log`; what
-was accepted stays in order and is never evicted.
+Bound: when the spool takes more than OTEL_CLAUDE_SPOOL_MAX_BYTES on disk or the disk has less than
+MIN_FREE_BYTES left, the hook drops the new record and appends a line to `drops.log`; what was accepted stays in
+order and is never evicted. The agent measures the spool every few seconds and keeps a `full` marker, and its
+`heartbeat` file says until when it promises to; without a live promise (no agent, a hung one) the hook measures
+the spool itself, so the bound holds whether or not an agent is healthy.
 
 Standard library only: this module is on the hook's path.
 """
@@ -17,8 +19,9 @@ Standard library only: this module is on the hook's path.
 from __future__ import annotations
 
 import os
-import stat  # already imported by os itself: free on the hook's path
 import time
+
+from otel_claude.handoff import paths
 
 TYPE_CHECKING = False  # typing's own constant costs an import on the hook's path
 if TYPE_CHECKING:
@@ -26,57 +29,14 @@ if TYPE_CHECKING:
 
 HEADER_MAGIC = b"OCR1 "
 MIN_FREE_BYTES = 64 * 1024 * 1024
-DIR_MODE = 0o700
-FILE_MODE = 0o600
+SpoolPaths = paths.StatePaths  # the name the spool's callers know
 _counter = 0
 
 
-class SpoolPaths:
-    """Where everything lives under the state dir. (No dataclass here: it costs the hook 17 ms of imports.)"""
-
-    __slots__ = ("root",)
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-
-    @property
-    def new_dir(self) -> str:
-        return os.path.join(self.root, "spool", "new")
-
-    @property
-    def tmp_dir(self) -> str:
-        return os.path.join(self.root, "spool", "tmp")
-
-    @property
-    def full_marker(self) -> str:
-        return os.path.join(self.root, "spool", "full")
-
-    @property
-    def drops_log(self) -> str:
-        return os.path.join(self.root, "drops.log")
-
-    @property
-    def dead_letters(self) -> str:
-        return os.path.join(self.root, "dead-letters.jsonl")
-
-
-def ensure_private_dir(path: str) -> None:
-    """Creates `path` (and parents) 0700; refuses a symlink or a directory owned by someone else."""
-    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-    info = os.lstat(path)
-    if not os.path.isdir(path) or os.path.islink(path):
-        raise PermissionError(f"{path} is not a plain directory")
-    if info.st_uid != os.getuid():
-        raise PermissionError(f"{path} belongs to uid {info.st_uid}, not to us")
-    if info.st_mode & 0o077:
-        os.chmod(path, DIR_MODE)
-
-
-def ensure_layout(paths: SpoolPaths) -> None:
-    ensure_private_dir(paths.root)
-    ensure_private_dir(os.path.join(paths.root, "spool"))
-    ensure_private_dir(paths.new_dir)
-    ensure_private_dir(paths.tmp_dir)
+def ensure_layout(where: SpoolPaths) -> None:
+    """Creates the state dir and the spool's dirs 0700; refuses any that is a symlink or someone else's."""
+    for directory in (where.root, where.spool_dir, where.new_dir, where.tmp_dir):
+        paths.ensure_private_dir(directory)
 
 
 def record_name(spooled_ns: int) -> str:
@@ -129,6 +89,21 @@ def spooled_ns(name: str) -> int:
         return 0
 
 
+def writer_alive(name: str) -> bool:
+    """Whether the hook.sh that writes record `name` in place (`<ns>-<its pid>-<random>.rec`) may still be running.
+    Its end marker is written by that bash process itself, so once it is gone the record can never complete."""
+    try:
+        pid = int(name.split("-")[1])
+    except (IndexError, ValueError):
+        return True
+    try:
+        return os.lstat(f"/proc/{pid}").st_uid == os.getuid()  # a pid now someone else's is not our hook
+    except FileNotFoundError:
+        return not os.path.isdir("/proc/self")  # without /proc, nothing is known: wait out the grace time
+    except OSError:
+        return True
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -136,21 +111,62 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def has_room(paths: SpoolPaths, size: int) -> bool:
-    if os.path.exists(paths.full_marker):
+def has_room(where: SpoolPaths, size: int) -> bool:
+    if os.path.lexists(where.full_marker):
         return False
     try:
-        fs = os.statvfs(paths.new_dir)
+        fs = os.statvfs(where.new_dir)
     except OSError:
         return True
     return fs.f_bavail * fs.f_frsize - size >= MIN_FREE_BYTES
 
 
-def append(paths: SpoolPaths, received_ns: int, payload: bytes, *, sync: bool = False) -> str:
+def record_disk_use(size: int) -> int:
+    """What a new record of `size` payload bytes will take on disk: whole 4 KiB blocks, header included."""
+    return (size + 64 + 4095) // 4096 * 4096
+
+
+def agent_vouches(where: SpoolPaths, now_s: float) -> tuple[bool, int | None]:
+    """(whether a live agent promises to keep the full marker, the bound it last applied)."""
+    try:
+        fields = (paths.read_private(where.heartbeat, 64) or b"").split()
+        until, bound = int(fields[0]), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return False, None
+    return until > now_s, bound  # as hook.sh compares whole seconds: expired from the start of second `until`
+
+
+def write_heartbeat(where: SpoolPaths, until_s: float, max_bytes: int) -> None:
+    paths.write_atomic(where.heartbeat, f"{int(until_s)} {max_bytes}\n".encode(), sync=False)
+
+
+def clear_heartbeat(where: SpoolPaths) -> None:
+    _unlink_quietly(where.heartbeat)
+
+
+def over_bound(where: SpoolPaths, size: int, max_bytes: int) -> bool:
+    """Whether a new record of `size` bytes would pass `max_bytes` of disk use. Stops counting as soon as it
+    would: the cost is one lstat per record below the bound, and only while no agent vouches for the marker."""
+    left = max_bytes - record_disk_use(size)
+    try:
+        with os.scandir(where.new_dir) as entries:
+            for entry in entries:
+                try:
+                    left -= disk_use(entry.stat(follow_symlinks=False))
+                except OSError:
+                    continue
+                if left < 0:
+                    return True
+    except OSError:
+        return False
+    return False
+
+
+def append(where: SpoolPaths, received_ns: int, payload: bytes, *, sync: bool = False) -> str:
     """Writes one record whole and returns its name. Raises OSError if it could not (full disk, no rights)."""
     name = record_name(time.time_ns())
-    tmp_path = os.path.join(paths.tmp_dir, name)
-    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    tmp_path = os.path.join(where.tmp_dir, name)
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, paths.FILE_MODE)
     try:
         _write_all(fd, encode(received_ns, payload))
         if sync:
@@ -161,46 +177,25 @@ def append(paths: SpoolPaths, received_ns: int, payload: bytes, *, sync: bool = 
         raise
     os.close(fd)
     try:
-        os.rename(tmp_path, os.path.join(paths.new_dir, name))
+        os.rename(tmp_path, os.path.join(where.new_dir, name))
     except BaseException:
         _unlink_quietly(tmp_path)
         raise
     return name
 
 
-def record_drop(paths: SpoolPaths, fallback_dir: str, received_ns: int, size: int, reason: str) -> None:
+def record_drop(where: SpoolPaths, fallback_dir: str, received_ns: int, size: int, reason: str) -> None:
     """Counts a lost record: one line in drops.log, or in the fallback dir if the state dir is unusable."""
     line = f"{received_ns} {size} {reason}\n".encode()
-    for path in (paths.drops_log, os.path.join(fallback_dir, "drops.log")):
+    for path in (where.drops_log, os.path.join(fallback_dir, "drops.log")):
         try:
-            os.makedirs(os.path.dirname(path), mode=DIR_MODE, exist_ok=True)
-            if not is_own_dir(os.path.dirname(path)):
-                continue  # a symlinked or foreign state dir was refused; no write through it either
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
-        except OSError:
-            continue
-        try:
-            os.write(fd, line)
+            os.makedirs(os.path.dirname(path), mode=paths.DIR_MODE, exist_ok=True)
+            if not paths.is_own_dir(os.path.dirname(path)):
+                continue  # a symlinked or foreign dir was refused; no write through it either
+            paths.append_bytes(path, line)
             return
         except OSError:
             continue
-        finally:
-            os.close(fd)
-
-
-def is_own_dir(path: str) -> bool:
-    """A plain directory (not a symlink to one) that belongs to us: the only kind the hook writes into."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
-
-
-def fallback_dir() -> str:
-    """Where the hook counts losses when the state dir itself is unusable."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
-    return os.path.join(base, f"otel-claude-{os.getuid()}")
 
 
 def _unlink_quietly(path: str) -> None:
@@ -212,61 +207,83 @@ def _unlink_quietly(path: str) -> None:
 
 # --- the agent's side -----------------------------------------------------------------------------
 
+MAX_RECORD_BYTES = 256 * 1024 * 1024  # far above any HookInput; what is bigger is refused, not read into memory
 
-def pending_names(paths: SpoolPaths) -> list[str]:
+
+class RecordTooLarge(OSError):
+    """A record bigger than MAX_RECORD_BYTES: dead-lettered unread."""
+
+
+def pending_names(where: SpoolPaths) -> list[str]:
     try:
-        names = os.listdir(paths.new_dir)
+        names = os.listdir(where.new_dir)
     except OSError:
         return []
     return sorted(name for name in names if name.endswith(".rec"))
 
 
-def read_record(paths: SpoolPaths, name: str) -> bytes:
-    """The raw record; refuses a symlink planted in the spool (it could point into another user's files)."""
-    fd = os.open(os.path.join(paths.new_dir, name), os.O_RDONLY | os.O_NOFOLLOW)
+def read_record(where: SpoolPaths, name: str) -> bytes:
+    """The raw record. Refuses anything but a regular file of ours without blocking: a symlink planted in the spool
+    (it could point into another user's files), a FIFO, a device, a directory."""
+    fd, info = paths.open_regular(os.path.join(where.new_dir, name))
     try:
-        chunks: list[bytes] = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        if info.st_size > MAX_RECORD_BYTES:
+            raise RecordTooLarge(f"{info.st_size} bytes")
+        return paths.read_fd(fd, MAX_RECORD_BYTES)
     finally:
         os.close(fd)
 
 
-def iter_sizes(paths: SpoolPaths) -> Iterator[int]:
+def disk_use(info: os.stat_result) -> int:
+    """Bytes a file takes on disk (a 200-byte record takes a whole 4 KiB block), which is what fills a disk."""
+    return info.st_blocks * 512
+
+
+def iter_sizes(where: SpoolPaths) -> Iterator[int]:
+    """Disk use of every entry in the spool (not their sizes: 100k small records are 30 MB by size, 400 MB on disk)."""
     try:
-        with os.scandir(paths.new_dir) as entries:
+        with os.scandir(where.new_dir) as entries:
             for entry in entries:
                 try:
-                    yield entry.stat(follow_symlinks=False).st_size
+                    yield disk_use(entry.stat(follow_symlinks=False))
                 except OSError:
                     continue
     except OSError:
         return
 
 
-def release(paths: SpoolPaths, name: str) -> None:
-    _unlink_quietly(os.path.join(paths.new_dir, name))
+def release(where: SpoolPaths, name: str) -> None:
+    """Deletes a consumed record. A directory (or anything unlink refuses) is renamed out of the `.rec` names, so a
+    bad entry is dead-lettered once, not on every pass."""
+    path = os.path.join(where.new_dir, name)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        try:
+            os.rename(path, path + ".rejected")
+        except OSError:
+            pass
 
 
-def set_full(paths: SpoolPaths, full: bool) -> None:
+def set_full(where: SpoolPaths, full: bool) -> None:
     if full:
-        fd = os.open(paths.full_marker, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
-        os.close(fd)
+        paths.append_bytes(where.full_marker, b"")
     else:
-        _unlink_quietly(paths.full_marker)
+        _unlink_quietly(where.full_marker)
 
 
-def sweep_tmp(paths: SpoolPaths, older_than_s: float = 300.0) -> int:
+def sweep_tmp(where: SpoolPaths, older_than_s: float = 300.0) -> int:
     """Removes temp files a killed hook left behind; returns how many."""
     removed = 0
     now = time.time()
     try:
-        names = os.listdir(paths.tmp_dir)
+        names = os.listdir(where.tmp_dir)
     except FileNotFoundError:
         return 0
     for name in names:
-        path = os.path.join(paths.tmp_dir, name)
+        path = os.path.join(where.tmp_dir, name)
         try:
             if now - os.lstat(path).st_mtime > older_than_s:
                 os.unlink(path)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from otel_claude.handoff import env, spool
+from otel_claude.handoff import env, paths
 from otel_claude.install import events as hook_events
 from otel_claude.install import managed as managed_install
 from otel_claude.install import settings_file as installer
@@ -135,7 +135,8 @@ def _config_change(options: InstallOptions) -> installer.Change | None:
         wanted[env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT] = "true"
     wanted.update(options.gateway().config_values())
     path = Path(env.system_config_file() if options.scope == "managed" else env.config_file())
-    before = path.read_text(encoding="utf-8") if path.exists() else None
+    raw = paths.read_private(str(path), env.MAX_CONFIG_BYTES)  # root's own file when managed
+    before = raw.decode("utf-8") if raw is not None else None
     current = env.parse_config_text(before or "")
     if before is not None and all(current.get(k) == v for k, v in wanted.items()):
         return None
@@ -148,14 +149,21 @@ def _config_change(options: InstallOptions) -> installer.Change | None:
         "# otel-claude agent settings, written by `otel-claude install`.\n"
         "# Standard OTEL_* names mean what they always mean; the process environment wins over this file.\n"
     )
-    body = "".join(f"{key}={value}\n" for key, value in sorted(current.items()))
+    try:
+        body = "".join(env.config_line(key, value) for key, value in sorted(current.items()))
+    except ValueError as exc:
+        raise installer.SettingsError(str(exc)) from None
     return installer.Change(path, before, header + body)
 
 
 def _write_config(change: installer.Change, managed: bool) -> None:
-    # A user's file may hold an auth header: 0600. The machine-wide one must be readable by every user's agent.
-    mode = managed_install.SYSTEM_CONFIG_MODE if managed else spool.FILE_MODE
-    change.path.parent.mkdir(parents=True, exist_ok=True, mode=0o755 if managed else spool.DIR_MODE)
+    if not managed:
+        change.path.parent.mkdir(parents=True, exist_ok=True, mode=paths.DIR_MODE)
+        paths.write_atomic(str(change.path), change.after.encode("utf-8"))  # private (0600): it may hold a header
+        return
+    # The machine-wide file must be readable by every user's agent, and writable by root only.
+    mode = managed_install.SYSTEM_CONFIG_MODE
+    change.path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
     fd = os.open(change.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(change.after)

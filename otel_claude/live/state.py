@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from otel_claude.handoff import spool
+from otel_claude.handoff import paths
 
 _log = logging.getLogger(__name__)
 SNAPSHOT_VERSION = 1
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024  # a bigger file is not ours to load whole
+CORRUPT_SUFFIX = ".corrupt."
+KEEP_CORRUPT = 5
 
 
 class PendingEvent(BaseModel):
@@ -158,45 +162,56 @@ class AgentState(BaseModel):
 
 
 def snapshot_path(state_dir: str) -> str:
-    return os.path.join(state_dir, "state.json")
+    return paths.StatePaths(state_dir).snapshot
 
 
 def load(state_dir: str) -> AgentState:
     path = snapshot_path(state_dir)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return AgentState()
+        data = paths.read_private(path, MAX_SNAPSHOT_BYTES)
     except OSError as exc:
         _log.warning("cannot open the state snapshot %s (%s); starting empty", path, exc)
         return AgentState()
+    if data is None:
+        return AgentState()
     try:
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read()
         state = AgentState.model_validate_json(data)
     except (OSError, ValidationError, ValueError) as exc:
-        _log.warning("state snapshot %s is unreadable (%s); starting empty", path, exc)
+        _keep_aside(path, f"unreadable ({str(exc)[:200]})")
         return AgentState()
     if state.version != SNAPSHOT_VERSION:
-        _log.warning("state snapshot %s has version %s; starting empty", path, state.version)
+        _keep_aside(path, f"version {state.version}, not {SNAPSHOT_VERSION}")
         return AgentState()
     return state
 
 
-def save(state_dir: str, state: AgentState) -> None:
-    """Atomically replaces the snapshot (write, fsync, rename): a crash leaves the old or the new one."""
-    path = snapshot_path(state_dir)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, spool.FILE_MODE)
+def _keep_aside(path: str, why: str) -> None:
+    """Renames a snapshot that cannot be used, instead of overwriting it with the next save: someone can look at
+    it, and `status` reports it. Only the newest KEEP_CORRUPT are kept, so a corrupting bug cannot fill the disk."""
+    aside = f"{path}{CORRUPT_SUFFIX}{time.time_ns()}"
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(state.model_dump_json().encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.rename(path, aside)
+    except OSError as exc:
+        _log.error("state snapshot %s is %s and cannot be kept aside (%s); starting empty", path, why, exc)
+        return
+    _log.error("state snapshot %s is %s; kept aside as %s, starting empty", path, why, aside)
+    for old in kept_aside(os.path.dirname(path) or ".")[:-KEEP_CORRUPT]:
         try:
-            os.unlink(tmp)
+            os.unlink(old)
         except OSError:
             pass
-        raise
+
+
+def kept_aside(state_dir: str) -> list[str]:
+    """The snapshots set aside as unusable, oldest first."""
+    prefix = os.path.basename(snapshot_path(state_dir)) + CORRUPT_SUFFIX
+    try:
+        names = [name for name in os.listdir(state_dir) if name.startswith(prefix)]
+    except OSError:
+        return []
+    return [os.path.join(state_dir, name) for name in sorted(names)]
+
+
+def save(state_dir: str, state: AgentState) -> None:
+    """Atomically replaces the snapshot (write, fsync, rename): a crash leaves the old or the new one."""
+    paths.write_atomic(snapshot_path(state_dir), state.model_dump_json().encode())

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from otel_claude import semconv as sc
+from otel_claude.handoff import paths
 from otel_claude.live import error_classes, nesting, tool_time
 from otel_claude.live.events import (
     PermissionDenied,
@@ -219,8 +220,7 @@ def _meta_parent_tool(session: Session, agent_id: str) -> str | None:
     base = os.path.splitext(session.transcript_path)[0]
     path = os.path.join(base, "subagents", f"agent-{agent_id}.meta.json")
     try:
-        with open(path, "rb") as handle:
-            meta = json.loads(handle.read(1 << 16))
+        meta = json.loads(paths.read_regular(path, 1 << 16))  # a FIFO or a link there is refused, never waited on
     except (OSError, ValueError):
         return None
     tool_use_id = meta.get("toolUseId") if isinstance(meta, dict) else None

@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from otel_claude.handoff import env
+from otel_claude.handoff import env, paths
 
 _log = logging.getLogger(__name__)
 
@@ -191,8 +191,8 @@ def load_table(environ: Mapping[str, str] | None = None, path: str | None = None
     if not path:
         return table
     try:
-        with open(os.path.expanduser(path), encoding="utf-8") as handle:
-            override = parse_table(json.load(handle), path)
+        # A FIFO or a link there must not hang the agent's start: a regular file of ours only, bounded.
+        override = parse_table(json.loads(paths.read_regular(os.path.expanduser(path), 16 << 20)), path)
     except (OSError, ValueError) as exc:
         _log.warning("price file %s ignored: %s", path, exc)
         return table

@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from otel_claude.handoff import paths
 from otel_claude.transcripts.dedup import Dedup, Outcome
 from otel_claude.transcripts.lines import LineParser
 from otel_claude.transcripts.model import ApiError, CostState, Interrupt, LlmCall, RefusedCall
@@ -101,18 +101,15 @@ def read_new(
 ) -> ReadResult:
     """Reads at most about `max_bytes` of complete new lines; with `dedup`, returns each response once."""
     try:
-        # A path named by a HookInput could be a device: opening one can have effects, so look before opening.
-        if not stat.S_ISREG(os.stat(cursor.path).st_mode):
-            return ReadResult(cursor, error="not a regular file")
-        fd = os.open(cursor.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+        # A path named by a HookInput could be a FIFO, a device or a link: opened without blocking or following.
+        fd, info = paths.open_regular(cursor.path)
     except FileNotFoundError:
         return ReadResult(cursor, missing=True)
+    except paths.NotOurFile:
+        return ReadResult(cursor, error="not a regular file")
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte, from a hostile or broken HookInput
         return ReadResult(cursor, error=f"cannot open: {getattr(exc, 'strerror', None) or exc}")
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return ReadResult(cursor, error="not a regular file")
         return _read(fd, info.st_size, info.st_dev, info.st_ino, cursor, dedup, max_bytes, max_line_bytes)
     except OSError as exc:
         return ReadResult(cursor, error=f"cannot read: {exc.strerror or exc}")

@@ -12,6 +12,7 @@ import errno
 import fcntl
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,6 +72,8 @@ def test_no_inode_left_drops_to_the_fallback_and_recovers(
     spool.ensure_layout(sandbox.paths)
     lock = os.open(lock_path(str(sandbox.state_dir)), os.O_RDWR | os.O_CREAT)
     fcntl.flock(lock, fcntl.LOCK_EX)  # no agent meanwhile: it would need inodes too
+    # ...but one that vouches for the spool's bound (its heartbeat), so hook.sh takes its own path, not Python's.
+    spool.write_heartbeat(sandbox.paths, time.time() + 600, 1 << 30)
     filler = disk / "filler"
     filler.mkdir()
     try:
