@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -57,9 +58,20 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+_SENTENCE_END = re.compile(r"(?<=\.)\s+(?=[A-Z`(])")
+
+
+def summary(doc: str) -> str:
+    """The docstring's first sentence, and the one that states the default when that comes later: the README's
+    table stays a glance; the whole text is in env.py."""
+    sentences = _SENTENCE_END.split(doc)
+    kept = sentences[:1] + [s for s in sentences[1:] if s.startswith("Default")][:1]
+    return " ".join(kept)
+
+
 def table(source: str) -> str:
     rows = ["| variable | meaning and default |", "|---|---|"]
-    rows += [f"| `{name}` | {_cell(doc)} |" for name, doc in variables(source)]
+    rows += [f"| `{name}` | {_cell(summary(doc))} |" for name, doc in variables(source)]
     return "\n".join(rows)
 
 

@@ -32,6 +32,7 @@ from otel_claude.export.span_emitter import FinishedSpan
 from otel_claude.transcripts.attributes import SessionAttributes, model_labels, project_label, session_attributes
 from otel_claude.transcripts.cost import cost_of_call, day_of
 from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.llm_calls import build_llm_span, turn_trace_id
 from otel_claude.transcripts.model import LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
@@ -273,6 +274,7 @@ def _read_file(
     buffered: dict[tuple[str, ...], LlmCall] = {}
     by_message: dict[str, tuple[str, ...]] = {}
     deltas: list[LlmCall] = []
+    ends: dict[tuple[str, ...], int] = {}  # a response's last line (one line per content block): its span's end
     error = None
     while True:
         result = read_new(cursor, dedup)
@@ -282,6 +284,8 @@ def _read_file(
             break
         if result.reset:
             start_offset = 0
+        for key, end_ns in result.closed_messages:
+            ends[key] = max(end_ns, ends.get(key, 0))
         for call in result.calls:
             if call.replaces is not None:
                 stale = by_message.pop(call.message_id or "", None)
@@ -300,7 +304,11 @@ def _read_file(
     if cursor.offset == start_offset and not buffered and error is None:
         summary.files_unchanged += 1
     summary.bytes_read += max(cursor.offset - start_offset, 0)
-    return cursor, [*buffered.values(), *deltas]
+    last = open_message(cursor.context)  # the file's last response: no later line closed it
+    if last is not None:
+        ends[last[0]] = max(last[1], ends.get(last[0], 0))
+    calls = [replace(call, end_ns=ends[call.key]) if call.key in ends else call for call in buffered.values()]
+    return cursor, [*calls, *deltas]
 
 
 def _size(path: str) -> int:

@@ -104,3 +104,21 @@ def test_the_builder_keeps_unbounded_values_off_metric_labels() -> None:
     assert sc.USER_NAME not in built.span  # a resource attribute already
     bare = session_attributes("s-2", None)
     assert dict(bare.metric) == {} and sc.CC_PROJECT not in bare.span and sc.CC_BACKFILL not in bare.span
+
+
+def test_backfilled_chat_spans_cover_their_message_first_to_last_line(tmp_path: Path) -> None:
+    """As live (issue 10): a response is written one line per content block; its span ends at the last of them."""
+    from support.live_usage import message_line_times
+
+    projects = fixture_projects(tmp_path)
+    _, exporter, meter_provider, _ = _pipeline()
+    run_backfill([str(projects)], memory_delivery(exporter, meter_provider), str(tmp_path / "state"), False)
+    lines = message_line_times(sorted(projects.rglob("*.jsonl")))
+    chats = [s for s in exporter.get_finished_spans() if (s.attributes or {}).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_LLM]
+    assert chats
+    several = 0
+    for chat in chats:
+        first, last = lines[str((chat.attributes or {})[sc.GEN_AI_RESPONSE_ID])]
+        assert chat.end_time == last and chat.start_time is not None and chat.start_time <= first
+        several += first != last
+    assert several, "no fixture response spans several lines: the test would not tell"
