@@ -255,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if baseline is None:
             print("--check: no baseline to compare with")
             return 2
-        print(f"check: cost per span within x{MAX_SPAN_COST_RATIO} of {args.baseline_ref}: "
+        print(f"check (target): cost per span within x{MAX_SPAN_COST_RATIO} of {args.baseline_ref}: "
               f"{'FAILED ' + ', '.join(failed) if failed else 'ok'}")
         if failed:
             return 1

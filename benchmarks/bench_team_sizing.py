@@ -182,7 +182,7 @@ def render(runs: list[AgentRun], sizing: Sizing, checks: list[tuple[str, float, 
             f"| {o['peak_ingress_kib_per_s']:,.0f} | {o['active_series']:,.0f} | {o['samples_per_s']:,.0f} "
             f"| {o['trace_gib_per_day']:,.2f} |"
         )
-    lines.append("checks:")
+    lines.append("checks (target: each ratio 1.000):")
     lines += [f"  {name}: {value:.3f} {'ok' if ok else 'FAILED'}" for name, value, ok in checks]
     return "\n".join(lines)
 

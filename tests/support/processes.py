@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import otel_claude
-from otel_claude.handoff import agent_lock
+from otel_claude.handoff import agent_lock, paths
 
 HOOK_SCRIPT = str(Path(otel_claude.__file__).parent / "hook.py")
 SHELL_HOOK = str(Path(otel_claude.__file__).parent / "hook.sh")
@@ -60,6 +60,11 @@ def stop_agent(state_dir: str, env: Mapping[str, str]) -> None:
     path = agent_lock.lock_path(state_dir)
     pid = agent_lock.holder_pid(path)
     if pid is None:
+        # Another user's agent (a test as root drives a created user's session): `stop` rightly refuses a foreign
+        # pid, so the test ends the agent it started itself, found by the lock file naming a process that holds it.
+        foreign = _foreign_holder(path)
+        if foreign is not None:
+            _terminate(foreign)
         return
     otel_claude_cmd("stop", "--state-dir", state_dir, "--timeout", "20", env=env, timeout=60)
     if agent_lock.agent_is_running(path):
@@ -67,6 +72,27 @@ def stop_agent(state_dir: str, env: Mapping[str, str]) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def _foreign_holder(path: str) -> int | None:
+    try:
+        fields = paths.read_regular(path, 128, owned=False).split()
+        pid, fd = int(fields[0]), int(fields[1])
+        return pid if os.path.samefile(f"/proc/{pid}/fd/{fd}", path) else None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _terminate(pid: int, grace_s: float = 20.0) -> None:
+    """SIGTERM (the agent flushes and exits), then SIGKILL after `grace_s`."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def scrape(url: str) -> str:
