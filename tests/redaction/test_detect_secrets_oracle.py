@@ -16,6 +16,9 @@ from .corpora import benign_text_files, planted_secrets
 detect_secrets = pytest.importorskip("detect_secrets")
 from detect_secrets.settings import default_settings  # noqa: E402
 
+# detect-secrets over the whole corpus (~15 s): the reliability tier, with the other hostile-input corpora.
+pytestmark = pytest.mark.reliability
+
 
 def _flagged_lines(path: Path) -> set[int]:
     collection = detect_secrets.SecretsCollection()

@@ -22,6 +22,9 @@ from otel_claude.redaction import scrub_value
 from .corpora import Planted, benign_json_documents, leaks, planted_secrets
 from .test_exported_fields import Exported, drive
 
+# Every field of every fixture payload and transcript line, planted: the reliability tier (hostile input).
+pytestmark = pytest.mark.reliability
+
 # Fields the processor needs to stay ids to build its spans at all; every other field is planted.
 _IDENTITY_FIELDS = frozenset({"session_id", "hook_event_name", "tool_use_id", "prompt_id", "agent_id",
                               "transcript_path", "agent_transcript_path", "cwd", "is_interrupt", "duration_ms"})

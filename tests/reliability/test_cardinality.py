@@ -22,6 +22,9 @@ from otel_claude.export.providers import HISTOGRAM_SHARE, cardinality_limits
 from otel_claude.handoff import env
 from otel_claude.live.metrics import HookMetrics
 
+# Floods of label sets through a real agent's providers: the reliability tier.
+pytestmark = pytest.mark.reliability
+
 LIMIT = env.DEFAULT_METRIC_CARDINALITY_LIMIT
 BATCH = env.DEFAULT_METRIC_EXPORT_BATCH_SIZE
 GRPC_LIMIT = 4 * 1024 * 1024
