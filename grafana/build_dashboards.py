@@ -95,7 +95,8 @@ def tools_dashboard() -> Dashboard:
         bargauge("Calls per tool", PromQuery(q.total(_tools(), [q.TOOL]), q.legend(q.TOOL), instant=True),
                  description="Every finished, failed, denied or unfinished tool call, by tool."),
         table("Duration per tool", percentiles, unit="s", sort_by="p95", width=16,
-              description="Calls and p50/p95/p99 duration (PreToolUse to its end) over the time range.",
+              description="Calls and p50/p95/p99 execution time (Claude Code's duration_ms: without the wait for "
+                          "your permission, which is below) over the time range.",
               transformations=merge_by(q.TOOL, {q.TOOL: "Tool", "Value #A": "Calls", "Value #B": "p50",
                                                 "Value #C": "p95", "Value #D": "p99"}),
               overrides=[unit_override("Calls", "short", 0)]),
@@ -106,6 +107,14 @@ def tools_dashboard() -> Dashboard:
         timeseries("p95 duration by tool", [PromQuery(
             q.quantile(0.95, duration, [q.TOOL], window="$__rate_interval"), q.legend(q.TOOL), exemplar=True)],
             unit="s", description="Over a sliding window; exemplars link to the traces of slow calls."),
+        bargauge("Waiting for your permission (p95 by tool)", PromQuery(
+            q.quantile(0.95, q.sel(q.PERMISSION_WAIT_BUCKET, q.TOOL_FILTERS), [q.TOOL]), q.legend(q.TOOL),
+            instant=True), unit="s", width=12,
+            description="PermissionRequest until your decision: time a call waited on you, not on the tool."),
+        bargauge("Permission decisions", PromQuery(
+            q.total(q.sel(q.PERMISSION_WAIT_COUNT, q.TOOL_FILTERS),
+                    [q.PERMISSION_DECISION]), q.legend(q.PERMISSION_DECISION), instant=True), width=12,
+            description="Permission requests by how they ended: granted, denied, or unknown."),
         timeseries("Calls by agent", [PromQuery(q.per_step(_tools(), [q.AGENT_KIND]), q.legend(q.AGENT_KIND))],
                    bars=True, stacked=True, description="Calls made by the main agent and by subagents."),
         bargauge("Subagents by type", PromQuery(q.total(q.sel(q.SUBAGENTS, q.SESSION_FILTERS), [q.AGENT_NAME]),

@@ -34,6 +34,8 @@ _counter = partial(sc.prometheus_metric, counter=True)
 HOOK_EVENTS: Final = _counter(sc.METRIC_HOOK_EVENTS)
 TOOL_CALLS: Final = _counter(sc.METRIC_TOOL_CALLS)
 TOOL_DURATION_BUCKET: Final = sc.prometheus_metric(sc.METRIC_TOOL_DURATION, sc.UNIT_SECONDS) + "_bucket"
+PERMISSION_WAIT_BUCKET: Final = sc.prometheus_metric(sc.METRIC_PERMISSION_WAIT, sc.UNIT_SECONDS) + "_bucket"
+PERMISSION_WAIT_COUNT: Final = sc.prometheus_metric(sc.METRIC_PERMISSION_WAIT, sc.UNIT_SECONDS) + "_count"
 TOOL_ERRORS: Final = _counter(sc.METRIC_TOOL_ERRORS)
 SESSIONS: Final = _counter(sc.METRIC_SESSIONS)
 TURNS: Final = _counter(sc.METRIC_TURNS)
@@ -62,6 +64,7 @@ NATIVE_TOKEN_KINDS: Final[Mapping[str, str]] = {"input": "input", "output": "out
 
 # Label names (semconv attribute names with dots as underscores).
 TOOL: Final = sc.prometheus_name(sc.GEN_AI_TOOL_NAME)
+PERMISSION_DECISION: Final = sc.prometheus_name(sc.CC_PERMISSION_DECISION)
 OUTCOME: Final = sc.prometheus_name(sc.CC_TOOL_OUTCOME)
 AGENT_KIND: Final = sc.prometheus_name(sc.CC_AGENT_KIND)
 PROJECT: Final = sc.prometheus_name(sc.CC_PROJECT)
