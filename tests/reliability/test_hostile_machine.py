@@ -53,7 +53,13 @@ def other_user() -> Iterator[pwd.struct_passwd]:
     try:
         yield pwd.getpwnam(name)
     finally:
-        subprocess.run(["userdel", name], timeout=30, check=False)
+        # userdel refuses while a process of the user runs (an impostor a test started): end them first.
+        subprocess.run(["pkill", "-KILL", "-u", name], timeout=30, check=False)
+        deadline = time.monotonic() + 30
+        while subprocess.run(["userdel", name], timeout=30, check=False, capture_output=True).returncode not in (0, 6):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not remove the test user {name}")
+            time.sleep(0.2)
 
 
 def as_user(user: pwd.struct_passwd, *argv: str) -> list[str]:
