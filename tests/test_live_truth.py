@@ -465,6 +465,10 @@ def test_a_call_claude_code_blocks_itself_gets_a_span_from_the_transcript(
     assert tool.parent is not None and first_turn.context is not None
     assert tool.parent.span_id == first_turn.context.span_id
     assert tool.status.status_code is StatusCode.UNSET and sc.ERROR_TYPE not in attributes
+    # Capture off (the default): the refusal's words quote the command, so only their size leaves.
+    text = result["message"]["content"][0]["content"]
+    reason = text.removeprefix("<tool_use_error>").removesuffix("</tool_use_error>")
+    assert sc.CC_TOOL_ERROR not in attributes and attributes[sc.CC_TOOL_ERROR_SIZE] == len(reason.encode())
     outcomes: dict[str, float] = {}
     durations = 0
     data = metric_reader.get_metrics_data()

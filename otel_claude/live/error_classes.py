@@ -146,12 +146,19 @@ class StopFailureClass:
         return {name: value for name, value in pairs if value is not None}
 
 
+def api_error_type(raw: str | None) -> str | None:
+    """The API's error type when it looks like one (`overloaded_error`); another text is not exported."""
+    if raw is None:
+        return None
+    return raw if _IDENTIFIER_RE.fullmatch(raw) else OTHER
+
+
 def classify_stop_failure(error: str | None, details: str | None) -> StopFailureClass:
     name = error if error in STOP_ERRORS else (OTHER if error else "unknown")
     details = (details or "")[:8192]
     status_m = _STATUS_RE.match(details)
     type_m = _API_TYPE_RE.search(details)
-    api_type = type_m.group(1) if type_m is not None and _IDENTIFIER_RE.fullmatch(type_m.group(1)) else None
+    api_type = api_error_type(type_m.group(1)) if type_m is not None else None
     return StopFailureClass(
         error=name,
         api_error_type=api_type,

@@ -19,7 +19,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.export.span_emitter import FinishedSpan, emit
-from otel_claude.live import llm_totals, nesting
+from otel_claude.live import error_classes, llm_totals, nesting
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
 from otel_claude.transcripts.attributes import session_attributes
@@ -136,21 +136,20 @@ def emit_api_error(
 ) -> None:
     """A `chat` span for a request that failed (no response, no tokens), with the API's error as `error.type`."""
     key = error.message_id or error.request_id or f"{entry.session_id}@{error.offset}"
+    # The transcript's error type is free text as far as we know: exported only in its bounded form.
+    error_type = error_classes.api_error_type(error.error_type) or error_classes.OTHER
+    session = session_attributes(entry.session_id, entry.project, ctx.settings.user_name, model)
     attributes: dict[str, AttributeValue] = {
-        sc.SESSION_ID: entry.session_id,
-        sc.GEN_AI_CONVERSATION_ID: entry.session_id,
+        **session.span,
         sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
-        sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
         sc.CC_SPAN_TYPE: sc.SPAN_TYPE_LLM,
-        sc.ERROR_TYPE: error.error_type,
+        sc.ERROR_TYPE: error_type,
     }
     optional: tuple[tuple[str, AttributeValue | None], ...] = (
-        (sc.GEN_AI_REQUEST_MODEL, model),
         (sc.HTTP_RESPONSE_STATUS_CODE, error.status),
         (sc.CC_REQUEST_ID, error.request_id),
         (sc.CC_PROMPT_ID, error.prompt_id),
         (sc.GEN_AI_AGENT_ID, error.agent_id),
-        (sc.CC_PROJECT, entry.project),
     )
     attributes.update({name: value for name, value in optional if value is not None})
     span = FinishedSpan(
@@ -162,6 +161,6 @@ def emit_api_error(
         end_ns=error.timestamp_ns,
         attributes=attributes,
         kind=SpanKind.CLIENT,
-        error=f"{error.status} {error.error_type}" if error.status else error.error_type,
+        error=f"{error.status} {error_type}" if error.status else error_type,
     )
     emit(ctx.tracer, span)

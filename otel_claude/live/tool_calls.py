@@ -377,7 +377,9 @@ def _refused_span(ctx: SpanFactory, session: Session, refused: RefusedToolCall) 
     )
     call = ToolCall(tool_use_id=refused.tool_use_id, tool_name=refused.tool_name, prompt_key=key, span=span)
     if refused.reason.startswith("Blocked"):  # Claude Code's own policy refused it, as a permission rule would
-        extra = {sc.CC_TOOL_ERROR: json_text(refused.reason, 1000)}
+        extra: dict[str, Any] = {sc.CC_TOOL_ERROR_SIZE: len(refused.reason.encode("utf-8", "surrogatepass"))}
+        if ctx.settings.capture_content:  # the reason quotes the command: content, as a tool error's text is
+            extra[sc.CC_TOOL_ERROR] = json_text(refused.reason, 1000)
         end_tool_call(ctx, session, call, refused.end_ns, sc.OUTCOME_BLOCKED, closed_by=TRANSCRIPT, extra=extra)
     else:  # it could not start (e.g. its input failed validation): a failure, which no hook reports
         end_tool_call(ctx, session, call, refused.end_ns, sc.OUTCOME_ERROR, error=refused.reason, closed_by=TRANSCRIPT)

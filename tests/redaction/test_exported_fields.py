@@ -305,3 +305,11 @@ def test_mcp_tool_names_keep_identifier_parts() -> None:
     assert bounded_tool_name("mcp__github__create_issue") == "mcp__github__create_issue"
     assert bounded_tool_name("mcp__github__ghp_" + "aB3dE5" * 6) == "mcp__github__other"
     assert bounded_tool_name("mcp__my server__q") == "mcp__other__q"
+
+
+def test_a_failed_api_calls_error_type_leaves_only_in_a_bounded_form() -> None:
+    from otel_claude.live import error_classes
+
+    assert error_classes.api_error_type("overloaded_error") == "overloaded_error"
+    assert error_classes.api_error_type("Jane Doe's diagnosis: see /home/jane") == error_classes.OTHER
+    assert error_classes.api_error_type(None) is None
