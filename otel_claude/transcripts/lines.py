@@ -55,17 +55,45 @@ _TOOL_USE_ERROR = "<tool_use_error>"  # a call Claude Code refused or could not 
 _TOOL_USE_ERROR_MARK = _TOOL_USE_ERROR.encode()
 _MAX_TOOL_USES = 64
 _MAX_REASON_CHARS = 1000
-# Lines after which no more content block of the response before them can come: the tool results or next prompt,
-# the next request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch, tools-used) can fall
-# between two blocks of one response and close nothing.
-_CLOSING = (b'"type":"user"', b'"type":"assistant"', b'"type":"api-request"', b'"cost-state"')
+# Lines after which no more content block of the response before them can come (`parse` tests these marks): the
+# tool results or next prompt, the next request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch,
+# tools-used) can fall between two blocks of one response and close nothing.
 SYNTHETIC_MODEL = "<synthetic>"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_timestamp_ns(value: Any) -> int | None:
     """ISO 8601 (`2026-11-23T08:16:42.791Z`) to nanoseconds since the epoch; None when unreadable."""
-    if not isinstance(value, str) or not value:
+    if type(value) is not str:
+        return None
+    # Claude Code's own shape, `YYYY-MM-DDTHH:MM:SS.mmmZ`: the minute is parsed once (a transcript's lines share
+    # few minutes), seconds and milliseconds are added to it. Anything else takes the general path.
+    if len(value) == 24 and value[23] == "Z" and value[19] == "." and value[16] == ":":
+        seconds, millis = value[17:19], value[20:23]
+        if seconds.isdigit() and millis.isdigit() and seconds.isascii() and millis.isascii() and seconds < "60":
+            minute = _MINUTES.get(value[:16])
+            if minute is None:
+                minute = _minute_ns(value[:16])
+            if minute is not None:
+                return minute + int(seconds) * 1_000_000_000 + int(millis) * 1_000_000
+    return _parse_iso_ns(value)
+
+
+_MINUTES: dict[str, int] = {}  # `YYYY-MM-DDTHH:MM` -> ns; cleared when full (a cache, not a record)
+_MAX_MINUTES = 4096
+
+
+def _minute_ns(prefix: str) -> int | None:
+    minute = _parse_iso_ns(prefix + ":00Z")
+    if minute is not None:
+        if len(_MINUTES) >= _MAX_MINUTES:
+            _MINUTES.clear()
+        _MINUTES[prefix] = minute
+    return minute
+
+
+def _parse_iso_ns(value: str) -> int | None:
+    if not value:
         return None
     try:
         moment = datetime.fromisoformat(value)
@@ -81,12 +109,22 @@ def parse_timestamp_ns(value: Any) -> int | None:
 class LineParser:
     """Parses the lines of one transcript in order; `context()` is what the cursor keeps for the next read."""
 
-    def __init__(self, path: str, context: Mapping[str, Any] | None = None, *, skip_repeats: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        skip_repeats: bool = False,
+        calls_only: bool = False,
+    ) -> None:
         """`skip_repeats`: for a caller that deduplicates (ccusage's rules), a line that repeats the previous call's
-        message id, request id, sidechain flag and usage exactly yields nothing; the dedup would keep the first."""
+        message id, request id, sidechain flag and usage exactly yields nothing; the dedup would keep the first.
+        `calls_only`: for a caller that wants LLM calls alone (backfill): cost-state lines, refused and stopped
+        tool calls and failed requests are not parsed, and tool_use ids are not remembered."""
         context = context or {}
         self._path = path
         self._skip_repeats = skip_repeats
+        self._calls_only = calls_only
         self._last: tuple[Any, ...] | None = None
         self.prompt_id: str | None = _str(context.get("prompt_id"))
         self.claude_code_version: str | None = _str(context.get("version"))  # the CLI that wrote the last user line
@@ -146,21 +184,28 @@ class LineParser:
         carries_usage = _USAGE in line
         if carries_usage:
             data = self._json(line)
-            call = self._llm_call(data, offset)
+            call = self._llm_call(data, offset) if data is not None else None
             if call is not None:
                 self._extend_message(call)
-                self._note_tool_uses(data, call.timestamp_ns)
+                if not self._calls_only:
+                    self._note_tool_uses(data, call.timestamp_ns)
                 return call
-            if b'"isApiErrorMessage":true' in line:
+            if not self._calls_only and b'"isApiErrorMessage":true' in line:
                 self._close_open_message()
                 return self._api_error(data, offset)
-        head = line[:_HEAD]
-        if any(mark in head for mark in _CLOSING):
+        head = line[:_HEAD]  # the line itself (no copy) when it is shorter
+        # The closing marks, unrolled: this runs for every line.
+        if (
+            b'"type":"user"' in head
+            or b'"type":"assistant"' in head
+            or b'"type":"api-request"' in head
+            or b'"cost-state"' in head
+        ):
             self._close_open_message()
         if carries_usage:
             return None
         if b'"cost-state"' in head:
-            return self._cost_state(self._json(line), offset)
+            return None if self._calls_only else self._cost_state(self._json(line), offset)
         if _API_REQUEST in head:
             self._note_request(head)
             return None
@@ -168,11 +213,11 @@ class LineParser:
             version = _CLAUDE_CODE_VERSION.search(head)
             if version:
                 self.claude_code_version = version.group(1).decode("utf-8", "replace")
-            if _REJECTED_MARK in head:
+            if _REJECTED_MARK in head and not self._calls_only:
                 interrupt = _interrupt(self._json(line), offset)
                 if interrupt is not None:
                     return interrupt
-            if _TOOL_USE_ERROR_MARK in head:
+            if _TOOL_USE_ERROR_MARK in head and not self._calls_only:
                 refused = self._refused(self._json(line), offset)
                 if refused is not None:
                     return refused
@@ -208,38 +253,42 @@ class LineParser:
         while len(self._requests) > _MAX_PENDING_REQUESTS:
             del self._requests[next(iter(self._requests))]
 
-    def _llm_call(self, data: dict[str, Any] | None, offset: int) -> LlmCall | None:
-        if data is None:
-            return None
-        prompt_id = _str(data.get("promptId"))
-        if prompt_id:
+    def _llm_call(self, data: dict[str, Any], offset: int) -> LlmCall | None:
+        # Every line with usage comes here: plain dict lookups and `type(...) is` tests, no helper per field.
+        get = data.get
+        prompt_id = get("promptId")
+        if type(prompt_id) is str and prompt_id:
             self.prompt_id = prompt_id
-        message = data.get("message")
-        if not isinstance(message, dict):
+        message = get("message")
+        if type(message) is not dict:
             return None
         raw_usage = message.get("usage")
-        model = _str(message.get("model"))
-        if not isinstance(raw_usage, dict) or model is None or model == SYNTHETIC_MODEL:
+        model = message.get("model")
+        if type(raw_usage) is not dict or type(model) is not str or not model or model == SYNTHETIC_MODEL:
             return None
+        message_id, request_id, sidechain = message.get("id"), get("requestId"), get("isSidechain") is True
         # Claude Code writes a response once per content block, with the same usage: the repeat needs no call built.
-        repeat_key = (message.get("id"), data.get("requestId"), data.get("isSidechain") is True, model, raw_usage)
-        if self._skip_repeats and repeat_key[0] and repeat_key == self._last and self.open_message is not None:
+        repeat_key = (message_id, request_id, sidechain, model, raw_usage)
+        if self._skip_repeats and message_id and repeat_key == self._last and self.open_message is not None:
             # The response's own later line: no call to build, but the response lasts until this line.
-            timestamp = parse_timestamp_ns(data.get("timestamp"))
+            timestamp = parse_timestamp_ns(get("timestamp"))
             if timestamp is not None:
                 self.open_message = (self.open_message[0], max(self.open_message[1], timestamp))
-                self._note_tool_uses(data, timestamp)  # a content block of its own: its tool_use ids count
+                if not self._calls_only:
+                    self._note_tool_uses(data, timestamp)  # a content block of its own: its tool_use ids count
             return None
         usage = usage_from_json(raw_usage)
-        timestamp = parse_timestamp_ns(data.get("timestamp"))
-        session_id = _str(data.get("sessionId"))
+        timestamp = parse_timestamp_ns(get("timestamp"))
+        session_id = get("sessionId")
         # Not a transcript line without a session (e.g. `claude -p --output-format stream-json` output).
-        if usage is None or timestamp is None or session_id is None:
+        if usage is None or timestamp is None or type(session_id) is not str or not session_id:
             return None
-        request_ref = _str(data.get("requestRef"))
-        sent = self._requests.pop(request_ref, None) if request_ref else None
-        if sent is not None and request_ref:
-            self._requests[request_ref] = sent  # later lines of the same response need it too
+        request_ref = get("requestRef")
+        sent = None
+        if type(request_ref) is str and request_ref:
+            sent = self._requests.pop(request_ref, None)
+            if sent is not None:
+                self._requests[request_ref] = sent  # later lines of the same response need it too
         self._last = repeat_key
         return LlmCall(
             session_id=session_id,
@@ -247,15 +296,15 @@ class LineParser:
             usage=usage,
             timestamp_ns=timestamp,
             start_ns=sent if sent is not None and sent <= timestamp else timestamp,
-            message_id=_str(message.get("id")),
-            request_id=_str(data.get("requestId")),
-            requested_model=_str(data.get("requestedModel")),
+            message_id=message_id if type(message_id) is str and message_id else None,
+            request_id=request_id if type(request_id) is str and request_id else None,
+            requested_model=_str(get("requestedModel")),
             stop_reason=_str(message.get("stop_reason")),
-            is_sidechain=data.get("isSidechain") is True,
-            agent_id=_str(data.get("agentId")),
+            is_sidechain=sidechain,
+            agent_id=_str(get("agentId")),
             prompt_id=self.prompt_id,
-            uuid=_str(data.get("uuid")),
-            cwd=_str(data.get("cwd")),
+            uuid=_str(get("uuid")),
+            cwd=_str(get("cwd")),
             path=self._path,
             offset=offset,
         )
@@ -365,4 +414,4 @@ def open_message(context: Mapping[str, Any] | None) -> tuple[tuple[str, ...], in
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return value if type(value) is str and value else None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -98,8 +97,11 @@ def read_new(
     *,
     max_bytes: int = READ_CAP_BYTES,
     max_line_bytes: int = LINE_CAP_BYTES,
+    calls_only: bool = False,
 ) -> ReadResult:
-    """Reads at most about `max_bytes` of complete new lines; with `dedup`, returns each response once."""
+    """Reads at most about `max_bytes` of complete new lines; with `dedup`, returns each response once.
+
+    `calls_only`: only `calls` and `closed_messages` are wanted (backfill); cost states and interrupts stay empty."""
     try:
         # A path named by a HookInput could be a FIFO, a device or a link: opened without blocking or following.
         fd, info = paths.open_regular(cursor.path)
@@ -110,7 +112,7 @@ def read_new(
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte, from a hostile or broken HookInput
         return ReadResult(cursor, error=f"cannot open: {getattr(exc, 'strerror', None) or exc}")
     try:
-        return _read(fd, info.st_size, info.st_dev, info.st_ino, cursor, dedup, max_bytes, max_line_bytes)
+        return _read(fd, info.st_size, info.st_dev, info.st_ino, cursor, dedup, max_bytes, max_line_bytes, calls_only)
     except OSError as exc:
         return ReadResult(cursor, error=f"cannot read: {exc.strerror or exc}")
     finally:
@@ -165,6 +167,7 @@ def _read(
     dedup: Dedup | None,
     max_bytes: int,
     max_line_bytes: int,
+    calls_only: bool = False,
 ) -> ReadResult:
     reset: str | None = None
     if cursor.dev is not None and (cursor.dev, cursor.ino) != (dev, ino):
@@ -192,12 +195,20 @@ def _read(
         _log.warning("transcript %s: a line at byte %d is over %d bytes; skipped", cursor.path, offset, max_line_bytes)
         offset, skipping = _skip_long_line(fd, offset, size, max_bytes)
         skipped += 0 if skipping else 1
-    parser = LineParser(cursor.path, cursor.context, skip_repeats=dedup is not None)
+    parser = LineParser(cursor.path, cursor.context, skip_repeats=dedup is not None, calls_only=calls_only)
+    parse = parser.parse
     calls: list[LlmCall] = []
     states: list[CostState] = []
     interrupts: list[Interrupt | ApiError | RefusedCall] = []
-    for line_offset, line in _lines(data, offset):
-        item = parser.parse(line, line_offset)
+    position = offset
+    for line in data.split(b"\n"):
+        line_offset = position
+        position += len(line) + 1
+        if not line or line.isspace():  # isspace stops at the first other byte: no scan of a real line
+            continue
+        item = parse(line, line_offset)
+        if item is None:
+            continue
         if isinstance(item, LlmCall):
             if dedup is not None:
                 seen = dedup.observe(item)
@@ -208,7 +219,7 @@ def _read(
             calls.append(item)
         elif isinstance(item, CostState):
             states.append(item)
-        elif isinstance(item, Interrupt | ApiError | RefusedCall):
+        else:
             interrupts.append(item)
     skipped += parser.bad_lines
     new_offset = offset + consumed
@@ -265,12 +276,3 @@ def _skip_long_line(fd: int, offset: int, size: int, max_bytes: int) -> tuple[in
             return offset + end + 1, False
         offset += len(chunk)
     return offset, True
-
-
-def _lines(data: bytes, base: int) -> Iterator[tuple[int, bytes]]:
-    position = 0
-    for line in data.split(b"\n"):
-        start = position
-        position += len(line) + 1
-        if line.strip():
-            yield base + start, line

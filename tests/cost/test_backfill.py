@@ -140,3 +140,18 @@ def test_help_lists_every_option_with_a_sentence(capsys: pytest.CaptureFixture[s
     assert "rest" not in text.split()
     for action in actions:
         assert (action.option_strings[0] if action.option_strings else "PATH") in text
+
+
+def test_a_calls_end_is_set_without_changing_any_other_field() -> None:
+    """run._ended copies a call field by field (dataclasses.replace is slow in the read loop): it must name them all."""
+    from dataclasses import fields, replace
+
+    from otel_claude.backfill.run import _ended
+    from otel_claude.transcripts.model import LlmCall, Usage
+
+    values = {f.name: f"v-{f.name}" for f in fields(LlmCall)}
+    values.update(usage=Usage(1, 2), replaces=Usage(3), is_sidechain=True, offset=7, end_ns=None)
+    values.update(timestamp_ns=10, start_ns=9)
+    call = LlmCall(**values)  # type: ignore[arg-type]
+    assert _ended(call, 42) == replace(call, end_ns=42)
+    assert _ended(call, None) is call

@@ -286,3 +286,55 @@ def test_skipping_exact_repeats_changes_no_result(tmp_path: Path, monkeypatch: p
     unskipped = [read_all_new(Cursor(path=path), Dedup()).calls for path in paths]
     assert skipped == unskipped and sum(map(len, skipped)) > 4
     assert built_when_skipping < len(built) - built_when_skipping  # the repeats were really skipped
+
+
+def test_timestamp_fast_path_agrees_with_the_general_parser() -> None:
+    """Claude Code's `...T08:16:42.791Z` is read from a cached minute; every string, well formed or not, gets the
+    value (or None) `datetime.fromisoformat` gives."""
+    import random
+
+    from otel_claude.transcripts import lines
+
+    rng = random.Random(14)
+    alphabet = "0123456789:-TZ.+ x\u0661"
+    for _ in range(20_000):
+        millis = rng.randrange(0, 4_000_000_000_000)
+        moment = datetime.fromtimestamp(millis / 1000, UTC)
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
+        assert lines.parse_timestamp_ns(text) == millis * 1_000_000
+        mutated = list(text)
+        mutated[rng.randrange(len(mutated))] = rng.choice(alphabet)
+        broken = "".join(mutated)
+        assert lines.parse_timestamp_ns(broken) == lines._parse_iso_ns(broken), broken
+    assert lines.parse_timestamp_ns("2026-11-23T08:16:60.000Z") is None  # no leap second
+    assert lines.parse_timestamp_ns("2026-11-23T08:16:42.791+00:00") == lines.parse_timestamp_ns(
+        "2026-11-23T08:16:42.791Z"
+    )
+    assert lines.parse_timestamp_ns(None) is None and lines.parse_timestamp_ns("") is None
+
+
+@pytest.mark.parametrize("source", ["fixture", "corpus"])
+def test_calls_only_reads_the_same_calls_and_response_ends(source: str, tmp_path: Path) -> None:
+    """Backfill's `calls_only` read skips cost states, stopped and refused tool calls: its calls and the ends of
+    their responses are those of the full read."""
+    from cost.transcript_gen import corpus_lines
+
+    if source == "fixture":
+        path = MAIN_TRANSCRIPT
+    else:
+        path = tmp_path / "t.jsonl"
+        path.write_text("".join(line + "\n" for line in corpus_lines("sess-0002", 400_000, seed=3)))
+    full = read_all_new(Cursor(path=str(path)), Dedup())
+    lean_parts = []
+    cursor, dedup = Cursor(path=str(path)), Dedup()
+    while True:
+        step = read_new(cursor, dedup, max_bytes=65_536, calls_only=True)
+        lean_parts.append(step)
+        cursor = step.cursor
+        if not step.progressed or step.remaining_bytes == 0:
+            break
+    lean = read_new(Cursor(path=str(path)), Dedup(), calls_only=True)
+    assert lean.calls == full.calls and lean.closed_messages == full.closed_messages
+    assert lean.cost_states == [] and lean.interrupts == []
+    assert full.cost_states or source == "corpus"
+    assert [c for part in lean_parts for c in part.calls] == full.calls  # across bounded reads too
