@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
@@ -28,12 +28,10 @@ from otel_claude.backfill.ledger import ExportedCallsLedger, key_hash
 from otel_claude.backfill.openmetrics import DailyTotals
 from otel_claude.backfill.progress import Progress
 from otel_claude.backfill.summary import BackfillSummary
-from otel_claude.export.span_emitter import FinishedSpan
 from otel_claude.transcripts.attributes import SessionAttributes, model_labels, project_label, session_attributes
 from otel_claude.transcripts.cost import cost_of_call, day_of
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
-from otel_claude.transcripts.llm_calls import build_llm_span, turn_trace_id
 from otel_claude.transcripts.model import LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_new
@@ -42,6 +40,8 @@ from otel_claude.version import __version__
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
+
+    from otel_claude.backfill.spans import LlmSpans
 
 __all__ = ["DEFAULT_ROOT", "BackfillSummary", "discover", "run_backfill"]
 
@@ -102,7 +102,7 @@ class _Backfill:
         meter_provider = delivery.meter_provider if delivery.flush_metrics is not None else None
         meter = meter_provider.get_meter("otel_claude", __version__) if meter_provider else None
         self.metrics = UsageMetrics(meter, deferred=True) if meter is not None else None
-        self.to_span = _span_builder(delivery)
+        self.to_span = _span_builder(delivery, table.version)
         self.batch = _Batch()
         self.seen: set[int] = set()  # hashes handled in this run: a response repeated in a later file is skipped
         self.sessions: OrderedDict[str, SessionAttributes] = OrderedDict()
@@ -147,9 +147,7 @@ class _Backfill:
             self.batch.metric_hashes.append(hashed)  # its span got through in an earlier run, its metrics did not
         else:
             if self.to_span is not None:
-                trace_id = turn_trace_id(call.session_id, call.prompt_id)
-                span = build_llm_span(call, cost, trace_id, None, attributes.span, self.table.version)
-                self.batch.spans.append(self.to_span(span))
+                self.batch.spans.append(self.to_span(call, cost, attributes.span))
             self.batch.span_hashes.append(hashed)
         if self.metrics is not None:
             self.metrics.record(call, cost, attributes.metric)
@@ -202,18 +200,17 @@ class _Backfill:
         self.ledger.save()
 
 
-def _span_builder(delivery: Delivery) -> Callable[[FinishedSpan], ReadableSpan] | None:
-    """FinishedSpan -> ReadableSpan for the delivery's exporter; None when spans go nowhere (no SDK import)."""
+def _span_builder(delivery: Delivery, price_table_version: str) -> LlmSpans | None:
+    """Call -> ReadableSpan for the delivery's exporter; None when spans go nowhere (no SDK import)."""
     if delivery.span_exporter is None:
         return None
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-    from otel_claude.export.readable import readable_span
+    from otel_claude.backfill.spans import LlmSpans
 
     resource = delivery.resource or Resource.create({})
-    scope = InstrumentationScope("otel_claude", __version__)
-    return lambda span: readable_span(span, resource, scope)
+    return LlmSpans(resource, InstrumentationScope("otel_claude", __version__), price_table_version)
 
 
 def run_backfill(

@@ -98,3 +98,30 @@ def test_turn_end_carries_both_costs() -> None:
         sc.CC_SESSION_COST_USD: 0.1976676,
     }
     assert turn_cost_attributes(None, 0.5) == {sc.CC_SESSION_COST_USD: 0.5}
+
+
+def test_backfill_builds_the_readable_span_the_live_path_makes() -> None:
+    """backfill/spans.py makes the ReadableSpan in one step; it must be `readable_span(build_llm_span(...))`."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    from otel_claude.backfill.run import discover
+    from otel_claude.backfill.spans import LlmSpans
+    from otel_claude.export.readable import readable_span
+    from otel_claude.transcripts.attributes import session_attributes
+    from otel_claude.transcripts.llm_calls import turn_trace_id
+
+    table, resource, scope = bundled_table(), Resource.create({"service.name": "t"}), InstrumentationScope("s", "1")
+    make = LlmSpans(resource, scope, table.version)
+    root = MAIN_TRANSCRIPT.parents[3]
+    calls = [c for path in discover([str(root)]) for c in read_all_new(Cursor(path=path), Dedup()).calls]
+    assert len(calls) > 20 and any(c.stop_reason for c in calls) and any(c.agent_id for c in calls)
+    for call in calls:
+        cost = cost_of_call(call.usage, call.model, call.timestamp_ns, table)
+        common = session_attributes(call.session_id, "project", "dev", backfill=True).span
+        trace_id = turn_trace_id(call.session_id, call.prompt_id)
+        expected = readable_span(build_llm_span(call, cost, trace_id, None, common, table.version), resource, scope)
+        made = make(call, cost, common)
+        assert made.to_json() == expected.to_json()
+        assert dict(made.attributes or {}) == dict(expected.attributes or {})
+        assert (made.resource, made.instrumentation_scope) == (expected.resource, expected.instrumentation_scope)
