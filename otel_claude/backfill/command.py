@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_ROOT_TEXT = "~/.claude/projects"
 DEFAULT_RETRY_FOR_S = 30.0  # equal to delivery.DEFAULT_RETRY_FOR_S, kept here so --help imports nothing more
 DEFAULT_BATCH_CALLS = 2048  # equal to run.DEFAULT_BATCH_CALLS
+MAX_WORKERS = 64  # reader processes: each holds a file's calls and its own interpreter (~30 MB)
 
 
 def _day(text: str) -> datetime:
@@ -41,6 +42,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text}") from exc
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be above zero: {text}")
+    return value
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from exc
+    if not 0 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_WORKERS}: {text}")
     return value
 
 
@@ -89,6 +100,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default: {DEFAULT_BATCH_CALLS}).",
     )
     parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="Processes that read transcripts while this one exports, when there are at least 16 MB to read; 0 reads "
+        "here (default: one less than the CPUs, at most 4).",
+    )
+    parser.add_argument(
         "--progress", action="store_true", help="Draw a progress bar on stderr even when it is not a terminal."
     )
     parser.add_argument(
@@ -106,11 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exports(cfg: AgentConfig, args: argparse.Namespace) -> tuple[bool, bool]:
+    """Whether spans, and whether metrics, leave the process."""
+    traces = cfg.traces_exporter == "otlp" and not args.dry_run
+    metrics = "otlp" in cfg.metrics_exporters and not args.dry_run
+    return traces, metrics
+
+
 def _delivery(cfg: AgentConfig, args: argparse.Namespace) -> Delivery:
     from otel_claude.backfill.delivery import Delivery, otlp_delivery
 
-    traces = cfg.traces_exporter == "otlp" and not args.dry_run
-    metrics = "otlp" in cfg.metrics_exporters and not args.dry_run
+    traces, metrics = _exports(cfg, args)
     if not traces and not metrics:
         return Delivery(endpoint="")  # touches no endpoint, imports no exporter
     from otel_claude.export.providers import build_resource
@@ -165,21 +189,28 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
     if args.batch_size < 1:
         build_parser().error("--batch-size must be at least 1")
     from otel_claude import config as agent_config
+    from otel_claude.backfill.files import auto_workers
     from otel_claude.backfill.run import run_backfill
     from otel_claude.transcripts.prices import load_table
 
     agent_config.apply_standard_variables()
     cfg = agent_config.load()
     table = load_table(path=args.prices) if args.prices else load_table()
-    if delivery is None or args.dry_run:
-        delivery = _delivery(cfg, args)
+    injected = delivery if delivery is not None and not args.dry_run else None
+    made: list[Delivery] = []
+
+    def make_delivery() -> Delivery:  # called by the run once its readers started: imports overlap reading
+        made.append(injected or _delivery(cfg, args))
+        return made[-1]
+
+    exports = injected.exports if injected is not None else any(_exports(cfg, args))
     try:
         # A run that exports nothing records nothing: its ledger is a scratch one.
         with tempfile.TemporaryDirectory(prefix="otel-claude-dry-run-") as scratch:
             summary = run_backfill(
                 args.paths,
-                delivery,
-                (args.state_dir or cfg.state_dir) if delivery.exports else scratch,
+                make_delivery,
+                (args.state_dir or cfg.state_dir) if exports else scratch,
                 progress=args.progress or (not args.no_progress and sys.stderr.isatty()),
                 since=args.since,
                 until=args.until,
@@ -188,9 +219,11 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
                 user_name=cfg.user_name,
                 openmetrics_path=args.openmetrics,
                 batch_calls=args.batch_size,
+                workers=auto_workers() if args.workers is None else args.workers,
             )
     finally:
-        delivery.shutdown()
+        for made_delivery in made:
+            made_delivery.shutdown()
     _print(summary, args.json)
     if summary.failure:
         return 1

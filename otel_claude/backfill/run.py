@@ -17,24 +17,23 @@ import os
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from otel_claude import semconv as sc
 from otel_claude.backfill.delivery import Delivery
+from otel_claude.backfill.files import PARALLEL_MIN_BYTES, FileReads
 from otel_claude.backfill.ledger import ExportedCallsLedger, key_hash
 from otel_claude.backfill.openmetrics import DailyTotals
 from otel_claude.backfill.progress import Progress
 from otel_claude.backfill.summary import BackfillSummary
 from otel_claude.transcripts.attributes import SessionAttributes, model_labels, project_label, session_attributes
 from otel_claude.transcripts.cost import cost_of_call, day_of
-from otel_claude.transcripts.dedup import Dedup
-from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.model import LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
-from otel_claude.transcripts.reader import Cursor, read_new
+from otel_claude.transcripts.reader import Cursor
 from otel_claude.transcripts.usage_metrics import UsageMetrics
 from otel_claude.version import __version__
 
@@ -49,7 +48,6 @@ _log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = os.path.join("~", ".claude", "projects")
 DEFAULT_BATCH_CALLS = 2048  # calls per acknowledged batch: a failed export repeats at most this much work
-_DEDUP_WINDOW = 4096  # message ids remembered within a file: the lines of one response are adjacent
 _MAX_SESSIONS = 65_536  # sessions whose attributes are remembered (least recently used forgotten)
 
 
@@ -215,7 +213,7 @@ def _span_builder(delivery: Delivery, price_table_version: str) -> LlmSpans | No
 
 def run_backfill(
     paths: Sequence[str],
-    delivery: Delivery,
+    delivery: Delivery | Callable[[], Delivery],
     state_dir: str,
     progress: bool = True,
     *,
@@ -227,111 +225,55 @@ def run_backfill(
     openmetrics_path: str | None = None,
     progress_stream: TextIO | None = None,
     batch_calls: int = DEFAULT_BATCH_CALLS,
+    workers: int = 0,
 ) -> BackfillSummary:
     """Exports the LLM calls of past transcripts under `paths` (default ~/.claude/projects) once.
 
     With `since`/`until` (UTC, until exclusive), calls outside the window are left for a later run and file offsets
     are not remembered. When `delivery` exports nothing (a dry run, or every exporter `none`), nothing is recorded.
     When an export fails for good, the run reads on only to count what remains (`summary.calls_remaining`).
+    `workers` processes read the files (0: this one does); with at least PARALLEL_MIN_BYTES to read. A callable
+    `delivery` is called once reading has started, so the exporters' imports overlap the first reads.
     """
     started = time.monotonic()
     table = prices or load_table()
     files = discover(paths or [DEFAULT_ROOT])
     ledger = ExportedCallsLedger(state_dir)
-    daily = DailyTotals() if openmetrics_path else None
-    summary = BackfillSummary(files=len(files), endpoint=delivery.endpoint, delivered=delivery.exports)
-    run = _Backfill(delivery, ledger, summary, table, (since, until), project_mode, user_name, daily)
-    sizes = [_size(path) for path in files]
-    bar = Progress(sum(sizes), (progress_stream or sys.stderr) if progress else None)
-    windowed = since is not None or until is not None
+    sizes = dict(zip(files, (_size(path) for path in files), strict=True))
+    jobs = [(path, ledger.cursor(path)) for path in files]
+    to_read = sum(max(sizes[path] - cursor.offset, 0) for path, cursor in jobs)
+    bar = Progress(sum(sizes.values()), (progress_stream or sys.stderr) if progress else None)
     done_before = 0
-    for path, size in zip(files, sizes, strict=True):
-        cursor, read = _read_file(path, ledger.cursor(path), summary, bar, done_before)
-        for call in read:
-            run.handle(call)
-        if not windowed and not run.stopped:
-            run.batch.cursors[path] = cursor
-        done_before += size
-        if len(run.batch) >= batch_calls:
-            run.commit()
+
+    def reading(path: str, offset: int) -> None:  # within a file read here; a worker's file counts when back
+        bar.update(done_before + offset)
+
+    with FileReads(jobs, workers if to_read >= PARALLEL_MIN_BYTES else 0, reading) as reads:
+        if callable(delivery):
+            delivery = delivery()  # the workers read meanwhile
+        daily = DailyTotals() if openmetrics_path else None
+        summary = BackfillSummary(files=len(files), endpoint=delivery.endpoint, delivered=delivery.exports)
+        run = _Backfill(delivery, ledger, summary, table, (since, until), project_mode, user_name, daily)
+        windowed = since is not None or until is not None
+        for read in reads:
+            if read.error:
+                summary.errors.append(read.error)
+            summary.files_unchanged += read.unchanged
+            summary.bytes_read += read.bytes_read
+            for call in read.calls:
+                run.handle(call)
+            if not windowed and not run.stopped:
+                run.batch.cursors[read.path] = read.cursor
+            done_before += sizes[read.path]
+            bar.update(done_before)
+            if len(run.batch) >= batch_calls:
+                run.commit()
     run.commit()
-    bar.update(sum(sizes), final=True)
+    bar.update(done_before, final=True)
     if daily is not None and openmetrics_path and not run.stopped:
         summary.openmetrics_samples = daily.write(openmetrics_path)
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _read_file(
-    path: str, cursor: Cursor, summary: BackfillSummary, bar: Progress, done_before: int
-) -> tuple[Cursor, list[LlmCall]]:
-    """The calls of one file from its cursor, each response once (the kept line of its lines); the new cursor."""
-    start_offset = cursor.offset
-    dedup = Dedup(_DEDUP_WINDOW)
-    buffered: dict[tuple[str, ...], LlmCall] = {}
-    by_message: dict[str, tuple[str, ...]] = {}
-    deltas: list[LlmCall] = []
-    ends: dict[tuple[str, ...], int] = {}  # a response's last line (one line per content block): its span's end
-    error = None
-    while True:
-        result = read_new(cursor, dedup, calls_only=True)
-        if result.error:
-            error = result.error
-            summary.errors.append(f"{path}: {result.error}")
-            break
-        if result.reset:
-            start_offset = 0
-        for key, end_ns in result.closed_messages:
-            ends[key] = max(end_ns, ends.get(key, 0))
-        for call in result.calls:
-            if call.replaces is not None:
-                stale = by_message.pop(call.message_id or "", None)
-                if stale is None:
-                    deltas.append(call)  # the line it betters is no longer buffered: add the difference only
-                    continue
-                buffered.pop(stale, None)
-                call = replace(call, replaces=None)  # not exported yet: the better line simply wins
-            buffered[call.key] = call
-            if call.message_id:
-                by_message[call.message_id] = call.key
-        cursor = result.cursor
-        bar.update(done_before + cursor.offset)
-        if not result.progressed or result.remaining_bytes == 0:
-            break
-    if cursor.offset == start_offset and not buffered and error is None:
-        summary.files_unchanged += 1
-    summary.bytes_read += max(cursor.offset - start_offset, 0)
-    last = open_message(cursor.context)  # the file's last response: no later line closed it
-    if last is not None:
-        ends[last[0]] = max(last[1], ends.get(last[0], 0))
-    calls = [call if call.end_ns is not None else _ended(call, ends.get(call.key)) for call in buffered.values()]
-    return cursor, [*calls, *deltas]
-
-
-def _ended(call: LlmCall, end_ns: int | None) -> LlmCall:
-    """`call` with its response's end; `dataclasses.replace` is several times slower for this one field."""
-    if end_ns is None:
-        return call
-    return LlmCall(
-        call.session_id,
-        call.model,
-        call.usage,
-        call.timestamp_ns,
-        call.start_ns,
-        call.message_id,
-        call.request_id,
-        call.requested_model,
-        call.stop_reason,
-        call.is_sidechain,
-        call.agent_id,
-        call.prompt_id,
-        call.uuid,
-        call.cwd,
-        call.path,
-        call.offset,
-        call.replaces,
-        end_ns,
-    )
 
 
 def _size(path: str) -> int:

@@ -143,15 +143,60 @@ def test_help_lists_every_option_with_a_sentence(capsys: pytest.CaptureFixture[s
 
 
 def test_a_calls_end_is_set_without_changing_any_other_field() -> None:
-    """run._ended copies a call field by field (dataclasses.replace is slow in the read loop): it must name them all."""
+    """files._with copies a call field by field (dataclasses.replace is slow when reading): it must name them all."""
     from dataclasses import fields, replace
 
-    from otel_claude.backfill.run import _ended
+    from otel_claude.backfill.files import _with
     from otel_claude.transcripts.model import LlmCall, Usage
 
     values = {f.name: f"v-{f.name}" for f in fields(LlmCall)}
     values.update(usage=Usage(1, 2), replaces=Usage(3), is_sidechain=True, offset=7, end_ns=None)
     values.update(timestamp_ns=10, start_ns=9)
     call = LlmCall(**values)  # type: ignore[arg-type]
-    assert _ended(call, 42) == replace(call, end_ns=42)
-    assert _ended(call, None) is call
+    assert _with(call, call.replaces, 42) == replace(call, end_ns=42)
+    assert _with(call, None, None) == replace(call, replaces=None, end_ns=None)
+
+
+def _exported(span_exporter: InMemorySpanExporter) -> list[str]:
+    return sorted(span.to_json() for span in span_exporter.get_finished_spans())
+
+
+def test_reader_processes_export_what_one_process_exports(
+    tmp_path: Path, span_exporter: InMemorySpanExporter, meter_provider: MeterProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `workers`, files are read by other processes; the summary, spans and ledger are those of a run that
+    reads them itself (the size threshold for starting workers is lowered to the fixtures')."""
+    from cost.transcript_gen import corpus_lines
+    from otel_claude.backfill import run as run_module
+
+    projects = fixture_projects(tmp_path)
+    for index in range(3):  # and files big enough to take a few bounded reads each
+        path = projects / "-home-dev-bulk" / f"0000000{index}-0000-4000-8000-000000000000.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in corpus_lines(path.stem, 300_000, seed=index)))
+    monkeypatch.setattr(run_module, "PARALLEL_MIN_BYTES", 0)
+    results = []
+    for workers in (0, 2):
+        span_exporter.clear()
+        state = tmp_path / f"state-{workers}"
+        summary = run_backfill(
+            [str(projects)], memory_delivery(span_exporter, meter_provider), str(state), False, workers=workers
+        )
+        ledger = {p.name: p.read_bytes() for p in (state / "backfill").iterdir()}
+        results.append(({**summary.to_json(), "seconds": 0}, _exported(span_exporter), ledger))
+    assert results[0][0]["calls_exported"] > FIXTURE_CALLS
+    assert results[0] == results[1]
+
+
+def test_a_failed_reader_process_leaves_its_files_to_this_one(tmp_path: Path) -> None:
+    """A file a worker cannot take (here: a cursor that cannot be sent to it) is read here, in order, with the rest."""
+    from otel_claude.backfill.files import FileReads, read_file
+    from otel_claude.transcripts.reader import Cursor
+
+    projects = fixture_projects(tmp_path)
+    paths = sorted(str(p) for p in projects.rglob("*.jsonl"))
+    jobs = [(path, Cursor(path=path)) for path in paths]
+    jobs[1] = (paths[1], Cursor(path=paths[1], context={"unsendable": lambda: None}))
+    with FileReads(jobs, 2) as reads:
+        got = [(read.path, read.calls) for read in reads]
+    assert got == [(path, read_file(path, Cursor(path=path)).calls) for path in paths]

@@ -1,0 +1,216 @@
+"""Reading the transcript files of a backfill run: each file's calls from its cursor, here or in worker processes.
+
+A file's read is a pure function of its path and cursor (`read_file`), so it can run in another process: with
+`workers`, files are read by that many processes (spawned, so they share nothing with this one's threads or gRPC
+channels) while this one builds, exports and records. Results come back in file order, at most two files per
+worker ahead of the consumer, so memory stays bounded whatever the corpus size, and everything that decides what is
+exported and recorded (the ledger, cross-file dedup, batches) stays in the calling process, unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.lines import open_message
+from otel_claude.transcripts.model import LlmCall, Usage
+from otel_claude.transcripts.reader import Cursor, read_new
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+_log = logging.getLogger(__name__)
+
+_DEDUP_WINDOW = 4096  # message ids remembered within a file: the lines of one response are adjacent
+MAX_AUTO_WORKERS = 4  # the default's cap: reading outpaces one exporting process with a few
+PARALLEL_MIN_BYTES = 16 << 20  # below this, starting a worker costs more than it saves
+
+
+def auto_workers() -> int:
+    """The default worker count: one CPU left to the exporting process, at most MAX_AUTO_WORKERS."""
+    return min(MAX_AUTO_WORKERS, max((os.cpu_count() or 1) - 1, 1))
+
+
+@dataclass
+class FileRead:
+    """What reading one file from its cursor found."""
+
+    path: str
+    cursor: Cursor
+    calls: list[LlmCall] = field(default_factory=list)  # each response once; `replaces` set on a delta
+    error: str | None = None
+    bytes_read: int = 0
+    unchanged: bool = False  # nothing new since the cursor
+
+    # From a worker, calls travel as tuples of their fields: pickle handles those in C, where a frozen dataclass
+    # goes through copyreg and a __setstate__ per call (four times slower to receive).
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["calls"] = [_row(call) for call in self.calls]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["calls"] = [_call(row) for row in state["calls"]]
+        self.__dict__.update(state)
+
+
+_CALL_FIELDS = tuple(f.name for f in fields(LlmCall))
+_USAGE_FIELDS = tuple(f.name for f in fields(Usage))
+_USAGE_AT, _REPLACES_AT = _CALL_FIELDS.index("usage"), _CALL_FIELDS.index("replaces")
+
+
+def _row(call: LlmCall) -> tuple[Any, ...]:
+    row = [getattr(call, name) for name in _CALL_FIELDS]
+    for at in (_USAGE_AT, _REPLACES_AT):
+        if row[at] is not None:
+            row[at] = tuple(getattr(row[at], name) for name in _USAGE_FIELDS)
+    return tuple(row)
+
+
+def _call(row: tuple[Any, ...]) -> LlmCall:
+    values = list(row)
+    for at in (_USAGE_AT, _REPLACES_AT):
+        if values[at] is not None:
+            values[at] = Usage(*values[at])
+    return LlmCall(*values)
+
+
+def read_file(path: str, cursor: Cursor, on_progress: Callable[[int], None] | None = None) -> FileRead:
+    """The calls of one file from its cursor, each response once (the kept line of its lines); the new cursor.
+
+    A response read before (an earlier run stopped inside it) and bettered now comes as a delta: `replaces` holds the
+    usage counted before. `on_progress` gets the file offset after each bounded read."""
+    start_offset = cursor.offset
+    dedup = Dedup(_DEDUP_WINDOW)
+    buffered: dict[tuple[str, ...], LlmCall] = {}
+    by_message: dict[str, tuple[str, ...]] = {}
+    deltas: list[LlmCall] = []
+    ends: dict[tuple[str, ...], int] = {}  # a response's last line (one line per content block): its span's end
+    error = None
+    while True:
+        result = read_new(cursor, dedup, calls_only=True)
+        if result.error:
+            error = result.error
+            break
+        if result.reset:
+            start_offset = 0
+        for key, end_ns in result.closed_messages:
+            ends[key] = max(end_ns, ends.get(key, 0))
+        for call in result.calls:
+            if call.replaces is not None:
+                stale = by_message.pop(call.message_id or "", None)
+                if stale is None:
+                    deltas.append(call)  # the line it betters is no longer buffered: add the difference only
+                    continue
+                buffered.pop(stale, None)
+                call = _with(call, None, call.end_ns)  # not exported yet: the better line simply wins
+            buffered[call.key] = call
+            if call.message_id:
+                by_message[call.message_id] = call.key
+        cursor = result.cursor
+        if on_progress is not None:
+            on_progress(cursor.offset)
+        if not result.progressed or result.remaining_bytes == 0:
+            break
+    last = open_message(cursor.context)  # the file's last response: no later line closed it
+    if last is not None:
+        ends[last[0]] = max(last[1], ends.get(last[0], 0))
+    calls = [_with(call, call.replaces, ends[call.key]) if call.key in ends else call for call in buffered.values()]
+    return FileRead(
+        path,
+        cursor,
+        [*calls, *deltas],
+        f"{path}: {error}" if error else None,
+        max(cursor.offset - start_offset, 0),
+        unchanged=cursor.offset == start_offset and not buffered and error is None,
+    )
+
+
+def _with(call: LlmCall, replaces: Usage | None, end_ns: int | None) -> LlmCall:
+    """`call` with `replaces` and `end_ns` set; `dataclasses.replace` is several times slower in this loop."""
+    return LlmCall(
+        call.session_id,
+        call.model,
+        call.usage,
+        call.timestamp_ns,
+        call.start_ns,
+        call.message_id,
+        call.request_id,
+        call.requested_model,
+        call.stop_reason,
+        call.is_sidechain,
+        call.agent_id,
+        call.prompt_id,
+        call.uuid,
+        call.cwd,
+        call.path,
+        call.offset,
+        replaces,
+        end_ns,
+    )
+
+
+class FileReads:
+    """`read_file` of each (path, cursor), in order: here when `workers` < 1, else in that many processes.
+
+    A context manager: entering it starts the workers on the first files, so they read while the caller goes on
+    (loading its exporters); leaving it stops them. `on_progress(path, offset)` follows the reads done here (a
+    worker's file is reported whole, when it is back)."""
+
+    def __init__(
+        self, jobs: Sequence[tuple[str, Cursor]], workers: int, on_progress: Callable[[str, int], None] | None = None
+    ) -> None:
+        self._jobs = deque(jobs)
+        self._workers = workers if len(jobs) > 1 else 0
+        self._on_progress = on_progress
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: deque[tuple[str, Cursor, Future[FileRead]]] = deque()
+
+    def __enter__(self) -> FileReads:
+        if self._workers > 0:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # Spawned, not forked: this process may hold gRPC channels and threads (a fork copies their locks).
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            self._submit()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop_pool()
+
+    def _stop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _submit(self) -> None:
+        assert self._pool is not None
+        while self._jobs and len(self._pending) < 2 * self._workers:  # the bound on results held in memory
+            path, cursor = self._jobs.popleft()
+            self._pending.append((path, cursor, self._pool.submit(read_file, path, cursor)))
+
+    def __iter__(self) -> Iterator[FileRead]:
+        while self._pending:
+            path, cursor, future = self._pending.popleft()
+            try:
+                read = future.result()
+            except Exception as exc:  # a worker that died (killed, out of memory, unable to start): read here
+                _log.warning("backfill: a reader process failed (%r); reading the remaining files here", exc)
+                self._jobs.extendleft(reversed([(path, cursor), *((p, c) for p, c, _ in self._pending)]))
+                self._pending.clear()
+                self._stop_pool()
+                break
+            self._submit()
+            yield read
+        while self._jobs:
+            path, cursor = self._jobs.popleft()
+            progress = None if self._on_progress is None else functools.partial(self._on_progress, path)
+            yield read_file(path, cursor, progress)
