@@ -124,7 +124,7 @@ def test_exporters_none_touch_no_endpoint_import_no_exporter_and_print_totals(ot
     code = (
         "import sys; from otel_claude.cli.main import main; code = main(sys.argv[1:]); "
         "print('LOADED', sorted(m for m in sys.modules if m.startswith(('opentelemetry.exporter', 'grpc', "
-        "'opentelemetry.sdk.metrics')))); sys.exit(code)"
+        "'opentelemetry.sdk', 'google.protobuf')))); sys.exit(code)"
     )
     environ = {
         **os.environ,
