@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from opentelemetry.metrics import Counter, Meter
 
@@ -23,6 +24,9 @@ _log = logging.getLogger(__name__)
 
 Labels = Mapping[str, str]
 _UNBOUNDED = frozenset({sc.SESSION_ID, sc.GEN_AI_CONVERSATION_ID, sc.CC_PROMPT_ID, sc.GEN_AI_RESPONSE_ID, sc.CC_CWD})
+
+
+_KINDS = (sc.TOKEN_KIND_INPUT, sc.TOKEN_KIND_OUTPUT, sc.TOKEN_KIND_CACHE_READ, sc.TOKEN_KIND_CACHE_CREATION)
 
 
 def _kinds(usage: Usage) -> dict[str, int]:
@@ -58,6 +62,38 @@ class _Sums:
         self._pending.clear()
 
 
+_MAX_LABEL_SETS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _LabelSets:
+    """The label sets one call's points carry: counters (`model`, and by token kind), the histogram's two."""
+
+    model: Mapping[str, str]
+    kinds: Mapping[str, Mapping[str, str]]
+    input: Mapping[str, str]
+    output: Mapping[str, str]
+
+    @classmethod
+    def of(cls, labels: Labels, model: str, requested_model: str | None, known: bool) -> _LabelSets:
+        base = _bounded(labels)
+        of_model = model_labels(base, bounded_name(model), known)
+        kinds = {kind: {**of_model, sc.CC_TOKEN_KIND: kind} for kind in _KINDS}
+        histogram = {
+            **base,
+            sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
+            sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
+            sc.GEN_AI_REQUEST_MODEL: bounded_name(requested_model or model),
+            sc.GEN_AI_RESPONSE_MODEL: bounded_name(model),
+        }
+        return cls(
+            of_model,
+            kinds,
+            {**histogram, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_INPUT},
+            {**histogram, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_OUTPUT},
+        )
+
+
 class UsageMetrics:
     """Counters for tokens, cost and calls, the GenAI token histogram, and the reported-cost counter.
 
@@ -66,6 +102,7 @@ class UsageMetrics:
 
     def __init__(self, meter: Meter, deferred: bool = False) -> None:
         self._sums = _Sums() if deferred else None
+        self._label_cache: dict[tuple[object, ...], _LabelSets] = {}
         self._tokens = meter.create_counter(
             sc.METRIC_TOKENS, sc.UNIT_TOKEN, "Tokens used by Claude Code's API calls, by model and kind"
         )
@@ -91,25 +128,36 @@ class UsageMetrics:
         previous_cost: CostResult | None = None,
     ) -> None:
         """Counts one call; for a call that replaces a counted line (`call.replaces`), only what it adds."""
-        base = _bounded(labels)
-        labels_of_model = model_labels(base, bounded_name(call.model), cost.known)
+        sets = self._label_sets(labels, call.model, call.requested_model, cost.known)
         new_kinds = _kinds(call.usage)
         if call.replaces is None:
             added = new_kinds
             added_usd = cost.usd
-            self._add(self._calls, 1, labels_of_model)
-            self._histogram(call, base)
+            self._add(self._calls, 1, sets.model)
+            # Billable input per the convention: uncached input plus cache reads and writes.
+            self._token_usage.record(call.usage.prompt_tokens, sets.input)
+            self._token_usage.record(call.usage.output_tokens, sets.output)
         else:
             old_kinds = _kinds(call.replaces)
             added = {kind: new_kinds[kind] - old_kinds[kind] for kind in new_kinds}
             added_usd = cost.usd - (previous_cost.usd if previous_cost is not None else 0.0)
         for kind, count in added.items():
             if count > 0:
-                self._add(self._tokens, count, {**labels_of_model, sc.CC_TOKEN_KIND: kind})
+                self._add(self._tokens, count, sets.kinds[kind])
             elif count < 0:
                 _log.debug("a replacing line of %s has fewer %s tokens (%d); not subtracted", call.model, kind, count)
         # Adding zero for an unknown model still creates its series, so a dashboard can list unpriced models.
-        self._add(self._cost, max(added_usd, 0.0), labels_of_model)
+        self._add(self._cost, max(added_usd, 0.0), sets.model)
+
+    def _label_sets(self, labels: Labels, model: str, requested_model: str | None, known: bool) -> _LabelSets:
+        """The label sets of a call's points, made once per session labels, model and known cost (a handful)."""
+        key = (tuple(labels.items()), model, requested_model, known)
+        sets = self._label_cache.get(key)
+        if sets is None:
+            if len(self._label_cache) >= _MAX_LABEL_SETS:
+                self._label_cache.clear()
+            sets = self._label_cache[key] = _LabelSets.of(labels, model, requested_model, known)
+        return sets
 
     def apply_deferred(self) -> None:
         """Adds the deferred counter increments to the counters (nothing to do unless `deferred`)."""
@@ -123,20 +171,9 @@ class UsageMetrics:
             counter.add(value, labels)
 
     def _histogram(self, call: LlmCall, base: Mapping[str, str]) -> None:
-        attributes = {
-            **base,
-            sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
-            sc.GEN_AI_PROVIDER_NAME: sc.GEN_AI_PROVIDER_ANTHROPIC,
-            sc.GEN_AI_REQUEST_MODEL: bounded_name(call.requested_model or call.model),
-            sc.GEN_AI_RESPONSE_MODEL: bounded_name(call.model),
-        }
-        # Billable input per the convention: uncached input plus cache reads and writes.
-        self._token_usage.record(
-            call.usage.prompt_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_INPUT}
-        )
-        self._token_usage.record(
-            call.usage.output_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.GEN_AI_TOKEN_TYPE_OUTPUT}
-        )
+        sets = self._label_sets(base, call.model, call.requested_model, True)
+        self._token_usage.record(call.usage.prompt_tokens, sets.input)
+        self._token_usage.record(call.usage.output_tokens, sets.output)
 
     def record_reported(self, state: CostState, labels: Labels) -> None:
         """Adds what Claude Code's own running cost grew by since its previous cost-state line, per model."""
