@@ -4,12 +4,15 @@ Generates sessions (a main transcript and a subagent transcript each) in a ~/.cl
 each as a fresh process, alternately:
 - the baseline, ccusage 20.0.24 `session --offline --json` (it reads the same files and sums tokens and cost);
 - `otel-claude backfill` exporting spans and metrics over OTLP gRPC to a local receiver (in this process, on
-  the other CPU), with a fresh ledger each time;
-- `otel-claude backfill` with OTEL_TRACES_EXPORTER=none and OTEL_METRICS_EXPORTER=none (reads and prices only).
-Each is run `--repeat` times, interleaved, and the median taken; so is the SDK floor (a process that times only the
-OTel SDK's share for the same calls: OTLP-encoding their spans and recording their token histogram points).
+  the other CPU), with a fresh ledger each time, with its default reader processes (`--workers`);
+- `otel-claude backfill` with OTEL_TRACES_EXPORTER=none and OTEL_METRICS_EXPORTER=none (reads and prices only);
+- `otel-claude backfill` exporting from an empty directory: its start-up alone (imports, SDK, gRPC channel).
+Each is run `--repeat` times, interleaved, and the median taken; so is the OTel floor (a process that times, in CPU
+seconds, only the OTel side for the same calls: OTLP-encoding their spans with the encoder backfill's exporter uses
+and with the SDK's own, and recording their token histogram points into a histogram that has a reader).
 The benchmark checks that backfill's cost equals ccusage's, that every call arrived at the receiver as a span, and
-reports each process's peak RSS, on the corpus and on a quarter of it (memory must not grow with the corpus).
+reports peak RSS, on the corpus and on a quarter of it: the exporting process's own (memory must not grow with the
+corpus: the check) and its sum with its reader processes'. It prints where backfill's time goes.
 
 Target (issue 14): backfill with export within 3x ccusage's time on a 100 MB corpus.
 
@@ -71,7 +74,8 @@ def generate(root: str, total: int) -> int:
 @dataclass
 class Timing:
     seconds: list[float] = field(default_factory=list)
-    peak_rss: int = 0
+    peak_rss: int = 0  # the process's own peak (VmHWM)
+    peak_tree: int = 0  # the peak of its resident set plus its reader processes' (sampled)
     output: str = ""
 
     @property
@@ -81,44 +85,49 @@ class Timing:
 
 FLOOR = r"""
 import json, sys, time
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from otel_claude.backfill.files import read_file
 from otel_claude.backfill.run import discover
-from otel_claude.export.readable import readable_span
+from otel_claude.backfill.spans import LlmSpans
+from otel_claude.export.otlp_spans import encode_spans
 from otel_claude.transcripts.attributes import session_attributes
 from otel_claude.transcripts.cost import cost_of_call
-from otel_claude.transcripts.dedup import Dedup
-from otel_claude.transcripts.llm_calls import build_llm_span, turn_trace_id
 from otel_claude.transcripts.prices import bundled_table
-from otel_claude.transcripts.reader import Cursor, read_all_new
+from otel_claude.transcripts.reader import Cursor
 from otel_claude.transcripts.usage_metrics import UsageMetrics
 table, resource, scope = bundled_table(), Resource.create({}), InstrumentationScope("otel_claude")
-calls = [c for path in discover([sys.argv[1]]) for c in read_all_new(Cursor(path=path), Dedup(4096)).calls]
+calls = [c for path in discover([sys.argv[1]]) for c in read_file(path, Cursor(path=path)).calls]
+make = LlmSpans(resource, scope, table.version)
 pairs = []
 for call in calls:
     cost = cost_of_call(call.usage, call.model, call.timestamp_ns, table)
     common = session_attributes(call.session_id, "project", "dev", backfill=True)
-    span = build_llm_span(call, cost, turn_trace_id(call.session_id, call.prompt_id), None, common.span, table.version)
-    pairs.append((call, common.metric, readable_span(span, resource, scope)))
-spans = [span for _, _, span in pairs]
-started = time.perf_counter()
-for start in range(0, len(spans), 512):
-    encode_spans(spans[start : start + 512]).SerializeToString()
-encode = time.perf_counter() - started
-metrics = UsageMetrics(MeterProvider().get_meter("floor"))
-started = time.perf_counter()
-for call, labels, _ in pairs:
+    pairs.append((call, cost, common.metric, make(call, cost, common.span)))
+spans = [span for *_, span in pairs]
+def encoding(encode):
+    started = time.process_time()
+    for start in range(0, len(spans), 512):
+        encode(spans[start : start + 512]).SerializeToString()
+    return time.process_time() - started
+sdk, ours = encoding(sdk_encode_spans), encoding(encode_spans)
+# With a reader, as backfill's (without one the SDK keeps no aggregation and a point costs next to nothing).
+metrics = UsageMetrics(MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("floor"), deferred=True)
+started = time.process_time()
+for call, cost, labels, _ in pairs:
     metrics._histogram(call, labels)
-histogram = time.perf_counter() - started
-print(json.dumps({"calls": len(calls), "encode": encode, "histogram": histogram}))
+histogram = time.process_time() - started
+print(json.dumps({"calls": len(calls), "encode_sdk": sdk, "encode": ours, "histogram": histogram}))
 """
 
 
 def sdk_floor(root: str, env: dict[str, str], pin: Sequence[str]) -> dict[str, float]:
-    """Seconds the OTel SDK alone needs for this corpus's calls: OTLP-encoding their spans, and recording their two
-    `gen_ai.client.token.usage` points: what any SDK-native backfill pays on top of reading, measured here."""
+    """CPU seconds the OTel side alone needs for this corpus's calls, before any reading: OTLP-encoding their spans
+    (with the SDK's encoder, and with the one backfill's exporter uses) and recording their two
+    `gen_ai.client.token.usage` points in a histogram that has a reader, as backfill's has."""
     done = subprocess.run(
         [*pin, sys.executable, "-c", FLOOR, root], env=env, capture_output=True, text=True, timeout=900, check=True
     )
@@ -127,19 +136,21 @@ def sdk_floor(root: str, env: dict[str, str], pin: Sequence[str]) -> dict[str, f
 
 
 def timed(argv: Sequence[str], env: dict[str, str], timing: Timing) -> None:
-    """Runs `argv` to completion; records its wall time and its own peak RSS.
+    """Runs `argv` to completion; records its wall time, its own peak RSS and that of it with its worker processes.
 
-    The peak is the child's VmHWM, read from /proc while it runs: getrusage's ru_maxrss would include this
+    Read from /proc while it runs: the child's VmHWM, and the sum of the resident sets of the child and its
+    descendants (backfill's reader processes), sampled every 5 ms. getrusage's ru_maxrss would include this
     process's size at fork time (the receiver holds every span it got), which Linux carries across exec."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
-        peak = 0
+        peak = tree = 0
         while True:
             pid, status = os.waitpid(process.pid, os.WNOHANG)
             if pid:
                 break
             peak = max(peak, _vm_hwm(process.pid))
+            tree = max(tree, peak, _tree_rss(process.pid))
             time.sleep(0.005)  # the exit is seen within 5 ms: small beside the shortest run (ccusage, ~0.3 s)
         elapsed = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
@@ -150,6 +161,7 @@ def timed(argv: Sequence[str], env: dict[str, str], timing: Timing) -> None:
         timing.output = out.read().decode()
     timing.seconds.append(elapsed)
     timing.peak_rss = max(timing.peak_rss, peak)
+    timing.peak_tree = max(timing.peak_tree, tree)
 
 
 def _vm_hwm(pid: int) -> int:
@@ -164,6 +176,22 @@ def _vm_hwm(pid: int) -> int:
     return 0
 
 
+def _tree_rss(pid: int) -> int:
+    """The resident sets of `pid` and its descendants now, summed, in bytes."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as handle:
+                total += next((int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
+                    todo.extend(int(child) for child in handle.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 @dataclass
 class Row:
     size: int
@@ -171,6 +199,7 @@ class Row:
     ccusage: Timing
     export: Timing
     count_only: Timing
+    startup: Timing  # backfill with export on an empty directory: imports, SDK and channel set-up, no file
     ccusage_usd: float
     backfill_usd: float
     spans: int
@@ -188,16 +217,27 @@ def measure(scratch: str, total: int, repeat: int, cpu: int | None) -> Row:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     ccusage_env = {**base_env, "CLAUDE_CONFIG_DIR": config_dir, "HOME": config_dir, "NO_COLOR": "1"}
     ours_env = {
-        **base_env,
+        **{k: v for k, v in base_env.items() if k != "PYTHONDONTWRITEBYTECODE"},
         "PYTHONPATH": str(REPO),
         "HOME": config_dir,
         "OTEL_CLAUDE_CONFIG_FILE": os.path.join(config_dir, "none.env"),
+        # As installed: pip compiles a package's bytecode at install time. Without it (PYTHONDONTWRITEBYTECODE, set
+        # in some sandboxes) every run compiles otel_claude's modules again, ~0.1 s per process; the untimed
+        # warm-up below fills this cache.
+        "PYTHONPYCACHEPREFIX": os.path.join(scratch, "pycache"),
     }
     pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
-    ccusage, export, count_only = Timing(), Timing(), Timing()
+    ccusage, export, count_only, startup = Timing(), Timing(), Timing(), Timing()
+    empty = os.path.join(scratch, f"empty-{total}")
+    os.makedirs(empty, exist_ok=True)
     floors: list[dict[str, float]] = []
     receiver = OtlpReceiver().start()
     try:
+        warm = [sys.executable, "-m", "otel_claude", "backfill", empty, "--json", "--no-progress"]
+        for exporter in ("otlp", "none"):
+            variables = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_TRACES_EXPORTER": exporter}
+            state = os.path.join(scratch, f"warm-{exporter}")
+            timed([*warm, "--state-dir", state], {**ours_env, **variables, "OTEL_METRICS_EXPORTER": exporter}, Timing())
         for attempt in range(repeat):
             timed([*pin, str(CCUSAGE), "session", "--offline", "--json"], ccusage_env, ccusage)
             receiver.trace_requests.clear()
@@ -213,6 +253,8 @@ def measure(scratch: str, total: int, repeat: int, cpu: int | None) -> Row:
             timed([*pin, *backfill, "--no-progress"], env, export)
             none_env = {**ours_env, "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
             timed([*pin, *backfill, "--no-progress"], none_env, count_only)
+            nothing = [sys.executable, "-m", "otel_claude", "backfill", empty, "--state-dir", state + "-empty"]
+            timed([*pin, *nothing, "--json", "--no-progress"], env, startup)
             floors.append(sdk_floor(root, ours_env, pin))
         spans = len(receiver.spans())
     finally:
@@ -223,7 +265,9 @@ def measure(scratch: str, total: int, repeat: int, cpu: int | None) -> Row:
     if ours["calls_exported"] != spans or ours["calls_remaining"]:
         raise SystemExit(f"backfill exported {ours['calls_exported']} calls but the receiver got {spans} spans")
     usd = ours["cost_usd"]
-    return Row(size, ours["calls_exported"], ccusage, export, count_only, theirs["totalCost"], usd, spans, floor)
+    return Row(
+        size, ours["calls_exported"], ccusage, export, count_only, startup, theirs["totalCost"], usd, spans, floor
+    )
 
 
 def render(rows: list[Row], cpu: int | None) -> str:
@@ -232,13 +276,14 @@ def render(rows: list[Row], cpu: int | None) -> str:
         f"backfill vs ccusage (median of each; {'pinned to CPU ' + str(cpu) if cpu is not None else 'not pinned'}; "
         "receiver in the benchmark process)",
         f"{'corpus':>8} {'calls':>7} {'ccusage s':>10} {'export s':>9} {'ratio':>6} {'count-only s':>13} "
-        f"{'MB/s':>6} {'ccusage USD':>12} {'backfill USD':>13} {'RSS export':>11}",
+        f"{'MB/s':>6} {'ccusage USD':>12} {'backfill USD':>13} {'RSS export':>11} {'+readers':>9}",
     ]
     for row in rows:
         lines.append(
             f"{row.size / 1e6:6.0f}MB {row.calls:7d} {row.ccusage.median:10.2f} {row.export.median:9.2f} "
             f"{row.ratio:5.2f}x {row.count_only.median:13.2f} {row.size / 1e6 / row.export.median:6.1f} "
-            f"{row.ccusage_usd:12.4f} {row.backfill_usd:13.4f} {row.export.peak_rss / mib:9.0f}MB"
+            f"{row.ccusage_usd:12.4f} {row.backfill_usd:13.4f} {row.export.peak_rss / mib:9.0f}MB "
+            f"{row.export.peak_tree / mib:7.0f}MB"
         )
     return "\n".join(lines)
 
@@ -261,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as scratch:
         rows = [measure(scratch, size, repeat, args.cpu) for size in (total // 4, total)]
     print(render(rows, args.cpu))
+    from otel_claude.backfill.files import auto_workers
+
+    workers = f"{auto_workers()} (the default here)"
     small, large = rows
     same_cost = all(abs(row.backfill_usd - row.ccusage_usd) <= 1e-6 * max(row.ccusage_usd, 1.0) for row in rows)
     flat = large.export.peak_rss <= small.export.peak_rss + RSS_GROWTH_SLACK_BYTES
@@ -268,9 +316,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     target_met = large.ratio <= TARGET_RATIO
     floor = large.floor["encode"] + large.floor["histogram"]
     print(
-        f"SDK floor on {large.size / 1e6:.0f} MB: OTLP encoding of {large.floor['calls']:.0f} spans "
-        f"{large.floor['encode']:.2f} s + token histogram {large.floor['histogram']:.2f} s = {floor:.2f} s "
-        f"({floor / large.ccusage.median:.2f}x ccusage), before any reading"
+        f"OTel floor on {large.size / 1e6:.0f} MB, CPU s before any reading: OTLP encoding of "
+        f"{large.floor['calls']:.0f} spans {large.floor['encode']:.2f} s with the encoder backfill's exporter uses "
+        f"(the SDK's own encoder: {large.floor['encode_sdk']:.2f} s) + token histogram with a reader "
+        f"{large.floor['histogram']:.2f} s = {floor:.2f} s ({floor / large.ccusage.median:.2f}x ccusage)"
+    )
+    print(
+        f"where the time goes on {large.size / 1e6:.0f} MB (medians, wall s): start-up with exporters and no file "
+        f"{large.startup.median:.2f}; count-only run {large.count_only.median:.2f}; export's extra over count-only "
+        f"{large.export.median - large.count_only.median:.2f} (OTel floor above: {floor:.2f} CPU s); backfill "
+        f"reader processes: {workers}"
     )
     print(
         f"RESULT {large.size / 1e6:.0f} MB: backfill with export {large.export.median:.2f} s, ccusage "

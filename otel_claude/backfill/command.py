@@ -104,7 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_workers,
         metavar="N",
         help="Processes that read transcripts while this one exports, when there are at least 16 MB to read; 0 reads "
-        "here (default: one less than the CPUs, at most 4).",
+        "here (default: one less than the CPUs this process may use, at most 4).",
     )
     parser.add_argument(
         "--progress", action="store_true", help="Draw a progress bar on stderr even when it is not a terminal."
@@ -129,6 +129,17 @@ def _exports(cfg: AgentConfig, args: argparse.Namespace) -> tuple[bool, bool]:
     traces = cfg.traces_exporter == "otlp" and not args.dry_run
     metrics = "otlp" in cfg.metrics_exporters and not args.dry_run
     return traces, metrics
+
+
+def _worker_count(asked: int | None, exports: bool) -> int:
+    """`--workers`, else the default: with nothing to export this process only waits for a single worker's results,
+    so one would add its start-up and gain nothing."""
+    if asked is not None:
+        return asked
+    from otel_claude.backfill.files import auto_workers
+
+    workers = auto_workers()
+    return workers if exports or workers > 1 else 0
 
 
 def _delivery(cfg: AgentConfig, args: argparse.Namespace) -> Delivery:
@@ -189,7 +200,6 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
     if args.batch_size < 1:
         build_parser().error("--batch-size must be at least 1")
     from otel_claude import config as agent_config
-    from otel_claude.backfill.files import auto_workers
     from otel_claude.backfill.run import run_backfill
     from otel_claude.transcripts.prices import load_table
 
@@ -219,7 +229,7 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
                 user_name=cfg.user_name,
                 openmetrics_path=args.openmetrics,
                 batch_calls=args.batch_size,
-                workers=auto_workers() if args.workers is None else args.workers,
+                workers=_worker_count(args.workers, exports),
             )
     finally:
         for made_delivery in made:

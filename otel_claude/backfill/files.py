@@ -33,8 +33,13 @@ PARALLEL_MIN_BYTES = 16 << 20  # below this, starting a worker costs more than i
 
 
 def auto_workers() -> int:
-    """The default worker count: one CPU left to the exporting process, at most MAX_AUTO_WORKERS."""
-    return min(MAX_AUTO_WORKERS, max((os.cpu_count() or 1) - 1, 1))
+    """The default worker count: the CPUs this process may use but one (left to it), at least 1, at most
+    MAX_AUTO_WORKERS; 0 on a single CPU, where a worker would only take turns with this process."""
+    try:
+        cpus = len(os.sched_getaffinity(0))  # what taskset or a container's cpuset allows, not the machine's count
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    return min(MAX_AUTO_WORKERS, cpus - 1)
 
 
 @dataclass
