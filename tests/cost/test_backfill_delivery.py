@@ -79,13 +79,23 @@ def test_unreachable_endpoint_records_nothing_and_says_what_remains(
     assert files == {}  # no cursor moved: the next run reads every file again
 
 
+@pytest.mark.parametrize("workers", ["0", "2"])
 def test_receiver_killed_halfway_then_a_rerun_completes_the_history_exactly_once(
-    otlp_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    workers: str,
+    otlp_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """With reader processes too (`--workers 2`, started whatever the size here): they only read, so what is recorded
+    and what a rerun exports are the same."""
+    from otel_claude.backfill import run as run_module
+
+    monkeypatch.setattr(run_module, "PARALLEL_MIN_BYTES", 0)
     projects, state = fixture_projects(tmp_path), tmp_path / "state"
     dying = DyingOtlpReceiver(accept=2).start()
     try:
-        assert _run(projects, state, dying.endpoint, monkeypatch, "--batch-size", "4") == 1
+        assert _run(projects, state, dying.endpoint, monkeypatch, "--batch-size", "4", "--workers", workers) == 1
     finally:
         dying.stop()
     first = json.loads(capsys.readouterr().out)
@@ -97,7 +107,7 @@ def test_receiver_killed_halfway_then_a_rerun_completes_the_history_exactly_once
 
     receiver = OtlpReceiver(port=dying.port).start()  # the Collector is back
     try:
-        assert _run(projects, state, receiver.endpoint, monkeypatch) == 0
+        assert _run(projects, state, receiver.endpoint, monkeypatch, "--workers", workers) == 0
     finally:
         receiver.stop()
     second = json.loads(capsys.readouterr().out)
