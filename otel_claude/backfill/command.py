@@ -26,6 +26,7 @@ DEFAULT_ROOT_TEXT = "~/.claude/projects"
 DEFAULT_RETRY_FOR_S = 30.0  # equal to delivery.DEFAULT_RETRY_FOR_S, kept here so --help imports nothing more
 DEFAULT_BATCH_CALLS = 2048  # equal to run.DEFAULT_BATCH_CALLS
 MAX_WORKERS = 64  # reader processes: each holds a file's calls and its own interpreter (~30 MB)
+# The 16 MiB in --workers' help is files.PARALLEL_MIN_BYTES, not imported so that --help loads nothing more.
 
 
 def _day(text: str) -> datetime:
@@ -103,8 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=_workers,
         metavar="N",
-        help="Processes that read transcripts while this one exports, when there are at least 16 MB to read; 0 reads "
-        "here (default: one less than the CPUs this process may use, at most 4).",
+        help="Processes that read transcripts while this one exports, when there are at least 16 MiB to read; 0 reads "
+        "here (default: one less than the CPUs this process may use, at most 4; none if that is one and nothing is "
+        "exported).",
     )
     parser.add_argument(
         "--progress", action="store_true", help="Draw a progress bar on stderr even when it is not a terminal."
