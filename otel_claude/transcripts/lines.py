@@ -119,8 +119,8 @@ class LineParser:
     ) -> None:
         """`skip_repeats`: for a caller that deduplicates (ccusage's rules), a line that repeats the previous call's
         message id, request id, sidechain flag and usage exactly yields nothing; the dedup would keep the first.
-        `calls_only`: for a caller that wants LLM calls alone (backfill): cost-state lines, refused and stopped
-        tool calls and failed requests are not parsed, and tool_use ids are not remembered."""
+        `calls_only`: for a caller that wants LLM calls alone (backfill): cost-state lines and failed requests are
+        not decoded, stopped and refused tool calls not returned; the calls are those of a full read."""
         context = context or {}
         self._path = path
         self._skip_repeats = skip_repeats
@@ -187,12 +187,11 @@ class LineParser:
             call = self._llm_call(data, offset) if data is not None else None
             if call is not None:
                 self._extend_message(call)
-                if not self._calls_only:
-                    self._note_tool_uses(data, call.timestamp_ns)
+                self._note_tool_uses(data, call.timestamp_ns)
                 return call
-            if not self._calls_only and b'"isApiErrorMessage":true' in line:
+            if b'"isApiErrorMessage":true' in line:
                 self._close_open_message()
-                return self._api_error(data, offset)
+                return None if self._calls_only else self._api_error(data, offset)
         head = line[:_HEAD]  # the line itself (no copy) when it is shorter
         # The closing marks, unrolled: this runs for every line.
         if (
@@ -213,14 +212,16 @@ class LineParser:
             version = _CLAUDE_CODE_VERSION.search(head)
             if version:
                 self.claude_code_version = version.group(1).decode("utf-8", "replace")
-            if _REJECTED_MARK in head and not self._calls_only:
+            # Rare lines, read in every mode: one that stops or refuses a tool call does not set the turn's prompt
+            # id below, and calls-only reads must give the calls the same prompt ids.
+            if _REJECTED_MARK in head:
                 interrupt = _interrupt(self._json(line), offset)
                 if interrupt is not None:
-                    return interrupt
-            if _TOOL_USE_ERROR_MARK in head and not self._calls_only:
+                    return None if self._calls_only else interrupt
+            if _TOOL_USE_ERROR_MARK in head:
                 refused = self._refused(self._json(line), offset)
                 if refused is not None:
-                    return refused
+                    return None if self._calls_only else refused
         match = _PROMPT_ID.search(head)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
@@ -274,8 +275,7 @@ class LineParser:
             timestamp = parse_timestamp_ns(get("timestamp"))
             if timestamp is not None:
                 self.open_message = (self.open_message[0], max(self.open_message[1], timestamp))
-                if not self._calls_only:
-                    self._note_tool_uses(data, timestamp)  # a content block of its own: its tool_use ids count
+                self._note_tool_uses(data, timestamp)  # a content block of its own: its tool_use ids count
             return None
         usage = usage_from_json(raw_usage)
         timestamp = parse_timestamp_ns(get("timestamp"))

@@ -313,14 +313,18 @@ def test_timestamp_fast_path_agrees_with_the_general_parser() -> None:
     assert lines.parse_timestamp_ns(None) is None and lines.parse_timestamp_ns("") is None
 
 
-@pytest.mark.parametrize("source", ["fixture", "corpus"])
+_EVERY_FIXTURE = sorted(p for p in FIXTURES.parent.rglob("*.jsonl") if "transcripts" in p.parts)
+
+
+@pytest.mark.parametrize("source", [*(str(p.relative_to(FIXTURES.parent)) for p in _EVERY_FIXTURE), "corpus"])
 def test_calls_only_reads_the_same_calls_and_response_ends(source: str, tmp_path: Path) -> None:
-    """Backfill's `calls_only` read skips cost states, stopped and refused tool calls: its calls and the ends of
-    their responses are those of the full read."""
+    """Backfill's `calls_only` read decodes no cost state or failed request and returns no stopped or refused tool
+    call: its calls (prompt ids included) and the ends of their responses are those of the full read, in every
+    captured transcript (Esc and blocked calls among them) and a generated one."""
     from cost.transcript_gen import corpus_lines
 
-    if source == "fixture":
-        path = MAIN_TRANSCRIPT
+    if source != "corpus":
+        path = FIXTURES.parent / source
     else:
         path = tmp_path / "t.jsonl"
         path.write_text("".join(line + "\n" for line in corpus_lines("sess-0002", 400_000, seed=3)))
@@ -336,5 +340,32 @@ def test_calls_only_reads_the_same_calls_and_response_ends(source: str, tmp_path
     lean = read_new(Cursor(path=str(path)), Dedup(), calls_only=True)
     assert lean.calls == full.calls and lean.closed_messages == full.closed_messages
     assert lean.cost_states == [] and lean.interrupts == []
-    assert full.cost_states or source == "corpus"
     assert [c for part in lean_parts for c in part.calls] == full.calls  # across bounded reads too
+
+
+def test_calls_only_keeps_the_prompt_id_a_stopped_tool_calls_line_does_not_set(tmp_path: Path) -> None:
+    """A line that stops a tool call (Esc) returns early in a full read, without taking its prompt id; a calls-only
+    read must do the same, or the next response would land in another turn (another trace) in backfill."""
+    from otel_claude.transcripts.lines import _REJECTED
+
+    session = _session(1, prompt_id="prompt-1")
+    stopped = {
+        "type": "user",
+        "promptId": "prompt-2",
+        "message": {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True, "content": _REJECTED}],
+        },
+        "timestamp": "2026-11-20T10:00:05.000Z",
+        "sessionId": "sess-0001",
+    }
+    session.raw(json.dumps(stopped, separators=(",", ":")))
+    later = SessionWriter("sess-0001")
+    later._n = 50
+    later.response("claude-opus-4-6", T0 + timedelta(seconds=9), usage(4, 4), blocks=1)
+    path = tmp_path / "t.jsonl"
+    path.write_text(session.text() + later.text())
+    full = read_all_new(Cursor(path=str(path)), Dedup())
+    lean = read_new(Cursor(path=str(path)), Dedup(), calls_only=True)
+    assert len(full.interrupts) == 1 and full.calls[-1].prompt_id == "prompt-1"
+    assert lean.calls == full.calls
