@@ -7,7 +7,10 @@ against the Messages API stand-in in four sandboxes, each with its own HOME:
 - noop: `true` registered for exactly the events, matchers and timeouts otel-claude registers;
 - python: `python -I -S -c pass` for the same events: the floor of any hook written in Python (context only);
 - otel: `otel-claude install`, exporting to an in-process OTLP receiver (the agent stays up between runs,
-  as it does for a user; the first, untimed, warm-up run starts it).
+  as it does for a user; the first, untimed, warm-up run starts it);
+- hook: `otel-claude install` as well, but this benchmark holds that sandbox's agent lock and heartbeat, so no
+  agent runs there: the hooks spool each event and nothing more. It splits otel's overhead into the hooks' own
+  time and the agent's work beside the CLI (context only).
 
 Each round runs the four once, in a shuffled order, so machine noise hits all alike. The figure is
 (median otel - median none) / (median noop - median none): what otel-claude costs a session in units of what
@@ -46,7 +49,7 @@ from support.processes import metric_value, scrape, stop_agent, wait_for
 from otel_claude import semconv as sc
 
 RATIO_TARGET = 1.5
-MODES = ("none", "noop", "python", "otel")
+MODES = ("none", "noop", "python", "hook", "otel")
 
 
 def _same_hooks(otel_settings: dict[str, object], command: str) -> dict[str, object]:
@@ -98,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         sandboxes["noop"].write_settings(_same_hooks(otel.read_settings(), "true"))
         python_floor = f"{shlex.quote(sys.executable)} -I -S -c pass"
         sandboxes["python"].write_settings(_same_hooks(otel.read_settings(), python_floor))
+        hook_only = sandboxes["hook"]
+        if install_otel_claude(hook_only, receiver.endpoint, free_port()).returncode != 0:
+            raise SystemExit("otel-claude install failed in the hook-only sandbox")
+        stand_in = _stand_in_agent(str(hook_only.home / ".local" / "state" / "otel-claude"))
         for sandbox in sandboxes.values():  # warm-up, untimed: page cache, and otel's agent starts here
             _timed(sandbox)
         state_dir = str(otel.home / ".local" / "state" / "otel-claude")
@@ -109,9 +116,18 @@ def main(argv: list[str] | None = None) -> int:
             for mode in order:
                 times[mode].append(_timed(sandboxes[mode]))
         agent_after = _agent_cpu_s(state_dir)
+        os.close(stand_in)
         report(times, rounds, args)
+        floor, noop = statistics.median(times["none"]), statistics.median(times["noop"])
+        hooks, whole = statistics.median(times["hook"]) - floor, statistics.median(times["otel"]) - floor
+        if noop > floor:
+            # Where otel's overhead goes: its hooks alone (no agent), and the rest, the agent's work beside the CLI.
+            print(
+                f"  otel overhead {whole:+.3f} s = hooks alone {hooks:+.3f} s ({hooks / (noop - floor):.2f} x noop) "
+                f"+ the agent beside the CLI {whole - hooks:+.3f} s ({(whole - hooks) / (noop - floor):.2f} x noop)"
+            )
         if agent_before is not None and agent_after is not None:
-            # Where the rest goes: the agent's CPU runs beside Claude Code on the same cores, outside the hooks.
+            # The agent's CPU runs beside Claude Code on the same cores, outside the hooks.
             per_session = (agent_after - agent_before) / rounds
             print(f"agent CPU per otel session: {per_session:.3f} s (user+system, /proc/<agent>/stat)")
         # The otel runs did the work: every tool call of every run reached the receiver.
@@ -136,6 +152,20 @@ def main(argv: list[str] | None = None) -> int:
             sandbox.close()
         receiver.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _stand_in_agent(state_dir: str) -> int:
+    """Takes `state_dir`'s agent lock as an agent does (the lock, then its pid and fd written in it) and writes a
+    heartbeat: the hooks there find an agent running, spool, and start none. Returns the lock's fd."""
+    from otel_claude.handoff import agent_lock, spool
+
+    where = spool.SpoolPaths(state_dir)
+    spool.ensure_layout(where)
+    spool.write_heartbeat(where, time.time() + 24 * 3600, 1 << 30)
+    fd = agent_lock.acquire(agent_lock.lock_path(state_dir))
+    if fd is None:
+        raise SystemExit(f"an agent already runs in {state_dir}")
+    return fd
 
 
 def _agent_cpu_s(state_dir: str) -> float | None:
