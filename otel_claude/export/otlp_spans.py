@@ -91,8 +91,8 @@ class _Encoder:
         self._pairs: dict[tuple[str, type, Any], KeyValue] = {}
 
     def attributes(self, attributes: Attributes) -> list[Any]:
-        """The KeyValues of `attributes`: shared messages for str, int and bool values, dicts (which upb turns into
-        messages in C) for floats; anything else through the SDK's rules."""
+        """The KeyValues of `attributes`: shared messages for str, int and bool values and tuples of str, dicts
+        (which upb turns into messages in C) for floats; anything else through the SDK's rules."""
         if not attributes:
             return []
         encoded: list[Any] = []  # KeyValue messages and dicts: upb accepts both
@@ -111,6 +111,14 @@ class _Encoder:
                 encoded.append(pair)
             elif kind is float:
                 encoded.append({"key": key, "value": {"double_value": value}})
+            elif isinstance(value, tuple) and all(type(item) is str for item in value):  # names: shared too
+                pair = pairs.get((key, kind, value))
+                if pair is None:
+                    strings: Any = {"array_value": {"values": [{"string_value": item} for item in value]}}
+                    pair = KeyValue(key=key, value=strings)
+                    if len(pairs) < _CACHE_LIMIT:
+                        pairs[(key, kind, value)] = pair
+                encoded.append(pair)
             else:
                 try:
                     encoded.append(KeyValue(key=key, value=_any_value(value)))
