@@ -8,6 +8,7 @@ model names, token counts) are never looked at.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -41,6 +42,10 @@ SCRUB_FAILED: Final = "scrub_failed"
 CREDENTIAL_ASSIGNMENT: Final = "credential_assignment"
 UNSAFE_NAME: Final = "unsafe_name"  # a name attribute that did not look like a name, replaced by a bounded form
 _MAX_DEPTH: Final = 48  # JSON nesting we recurse into; deeper documents are scrubbed as text
+# The same short texts (tool and event names, field lists, paths, models) come back on every span: their result is
+# remembered, for texts up to _CACHED_TEXT characters, _TEXT_CACHE_SIZE of them (about 2 MB at most).
+_CACHED_TEXT: Final = 512
+_TEXT_CACHE_SIZE: Final = 4096
 
 
 class _TooDeep(Exception):
@@ -62,10 +67,18 @@ class Scrubber:
     def __init__(self, *, extra_patterns: Sequence[SecretPattern] = (), extra_safe_keys: Iterable[str] = ()) -> None:
         self._extra: CompiledPatterns = tuple((p, re.compile(p.regex)) for p in extra_patterns)
         self._extra_safe_keys = frozenset(extra_safe_keys)
+        self._cached_text = functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)(self._scrub_text)
 
     # --- text -------------------------------------------------------------------------------------
     def scrub_text(self, text: str) -> tuple[str, list[str]]:
         """Scrub a plain text (no JSON parsing)."""
+        if len(text) > _CACHED_TEXT:
+            return self._scrub_text(text)
+        out, names = self._cached_text(text)
+        # Nothing found: the caller's own object, as uncached; else a copy of the names, which callers extend.
+        return (out, list(names)) if names else (text, [])
+
+    def _scrub_text(self, text: str) -> tuple[str, list[str]]:
         out, names = scrub_text(text, self._extra)
         return (out, names) if names else (text, names)
 
