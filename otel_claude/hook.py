@@ -74,20 +74,8 @@ def state_dir_from_argv(argv: list[str]) -> str | None:
     return None
 
 
-def _has_room(where: spool.SpoolPaths, size: int) -> bool:
-    """The spool's bound, kept whether or not an agent is healthy: the agent's full marker while a live agent
-    vouches for it (its heartbeat), else the hook's own count of the spool's disk use."""
-    if not spool.has_room(where, size):
-        return False
-    vouched, bound = spool.agent_vouches(where, time.time())
-    if vouched:
-        return True
-    if bound is None:  # no agent ever ran here: the bound it would apply
-        bound = env.get_int(env.effective_environment(), env.OTEL_CLAUDE_SPOOL_MAX_BYTES, env.DEFAULT_SPOOL_MAX_BYTES)
-    if spool.over_bound(where, size, bound):
-        spool.set_full(where, True)  # the next hooks drop at once; the agent removes it once there is room
-        return False
-    return True
+def _configured_spool_bound() -> int:
+    return env.get_int(env.effective_environment(), env.OTEL_CLAUDE_SPOOL_MAX_BYTES, env.DEFAULT_SPOOL_MAX_BYTES)
 
 
 def run(received_ns: int, payload: bytes, state: str) -> None:
@@ -95,7 +83,7 @@ def run(received_ns: int, payload: bytes, state: str) -> None:
     where = spool.SpoolPaths(state)
     try:
         spool.ensure_layout(where)
-        if not _has_room(where, len(payload)):
+        if not spool.has_room(where, len(payload), _configured_spool_bound):
             spool.record_drop(where, paths.fallback_dir(), received_ns, len(payload), "spool_full")
             _log(state, f"dropped a record of {len(payload)} bytes: the spool is full")
         else:

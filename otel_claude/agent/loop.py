@@ -21,7 +21,7 @@ from opentelemetry.metrics import Meter
 
 from otel_claude.agent import drops
 from otel_claude.agent.pipeline_metrics import PipelineMetrics
-from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter
+from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter, written_session_id
 from otel_claude.agent.status import AgentStatus, ExportState, dropped_count, write_status
 from otel_claude.config import AgentConfig
 from otel_claude.export.constant_labels import ConstantLabelsMeter
@@ -47,8 +47,8 @@ EXPORT_SPANS = 2048
 POLL_INTERVAL_S = 0.05
 MAX_BACKOFF_S = 30.0
 HOUSEKEEPING_INTERVAL_S = 2.0
-# A record hook.sh is writing longer than this was cut off: dead-letter it. (Sooner once its writer is gone: a
-# hook killed mid-write must not hold up every session's records.)
+# A record hook.sh is writing longer than this was cut off: dead-letter it. (Sooner once its writer is gone.) Until
+# then it holds back only the later records of its own session.
 INCOMPLETE_GRACE_NS = 30 * 10**9
 # Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
 # backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
@@ -75,7 +75,7 @@ class Agent:
         sdk_meter = ConstantLabelsMeter(
             providers.meter_provider.get_meter("otel_claude", __version__), providers.identity
         )
-        # Counter increments reach the SDK summed, once per loop pass (_flush_counters); the totals kept for a
+        # Counter increments reach the SDK summed, once per loop pass (and before each export); the totals kept for a
         # restart are updated at each increment, in front of the sums.
         self._summing = SummingMeter(sdk_meter)
         meter = TotalsKeepingMeter(self._summing, self.state.counters, config.metric_cardinality_limit)
@@ -99,6 +99,7 @@ class Agent:
         self._last_housekeeping = 0.0
         self._next_scan_at = 0.0
         self._queue: deque[str] = deque()  # listed, not yet taken, oldest first
+        self._held = 0  # records the last batch held back (at the queue's head)
         self.processed_total = 0
         self.dead_letters_total = 0
 
@@ -119,8 +120,9 @@ class Agent:
         while not self._stop.is_set():
             batch = self._next_batch()
             consumed = self._process(batch) if batch else []
-            if len(consumed) < len(batch):  # a record still being written: it and those after it go first next time
-                self._queue.extendleft(reversed(batch[len(consumed) :]))
+            if len(consumed) < len(batch):  # held records (a session's record still being written) go first next time
+                taken = set(consumed)
+                self._queue.extendleft(reversed([name for name in batch if name not in taken]))
             # Settle re-reads run under a backlog too (they must not pile up until the spool is empty); what they
             # emit and the cursors they move leave with the batch's: one export and one snapshot save per pass.
             emitted, moved = self._due_reads()
@@ -166,7 +168,7 @@ class Agent:
     def _next_batch(self) -> list[str]:
         """The oldest pending records. Names sort by spooling time, so records spooled after a listing sort after
         the names it queued: taking from the queue before listing again keeps the order."""
-        if not self._queue:
+        if len(self._queue) <= self._held:  # nothing queued but records held back: see what has come since
             names = spool.pending_names(self.paths)
             if self.state.committed_names:
                 done = set(self.state.committed_names)
@@ -174,12 +176,15 @@ class Agent:
                     if name in done:
                         spool.release(self.paths, name)  # processed before a crash, not yet deleted
                 names = [name for name in names if name not in done]
+            self._queue.clear()  # the held names are listed again, in their place
             self._queue.extend(names[: BATCH_SIZE * QUEUE_BATCHES])
         return [self._queue.popleft() for _ in range(min(BATCH_SIZE, len(self._queue)))]
 
     def _process(self, batch: list[str]) -> list[str]:
-        """Processes records in order; returns the names consumed (a record still being written ends the batch)."""
+        """Processes records in order; returns the names consumed. A record still being written holds back the
+        records of its session behind it (a session's events keep their order), not those of other sessions."""
         consumed: list[str] = []
+        held_sessions: set[str] = set()
         for name in batch:
             try:
                 blob = spool.read_record(self.paths, name)
@@ -192,13 +197,19 @@ class Agent:
             except spool.IncompleteRecord as exc:
                 young = time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS
                 if young and spool.writer_alive(name):
-                    break  # its hook is still writing: take it, and what follows, next time
+                    session = written_session_id(blob)
+                    if session is None:
+                        break  # too little written to know its session: hold everything behind it
+                    held_sessions.add(session)  # its hook is still writing: take it, and its session, next time
+                    continue
                 self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
                 consumed.append(name)
                 continue
             except BadRecord as exc:
                 self._dead_letter(name, blob, exc)
                 consumed.append(name)
+                continue
+            if event.session_id in held_sessions:
                 continue
             consumed.append(name)
             try:
@@ -208,6 +219,7 @@ class Agent:
                     raise
                 _log.exception("processing %s failed", name)
                 self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
+        self._held = len(batch) - len(consumed)
         self.processed_total += len(consumed)
         self.pipeline.processed(len(consumed))
         return consumed

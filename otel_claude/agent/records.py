@@ -19,6 +19,8 @@ MAX_DEAD_LETTER_FILE = 16 * 1024 * 1024
 # every later OTLP span export fail (the whole batch, retried forever) and the Prometheus endpoint answer 500.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The session of a record still being written: Claude Code writes session_id first, so it is there early.
+_WRITTEN_SESSION_ID = re.compile(rb'"session_id"\s*:\s*"((?:[^"\\]|\\.){1,256})"')
 
 
 class BadRecord(ValueError):
@@ -54,6 +56,18 @@ def decode_record(blob: bytes) -> tuple[int, HookInput]:
         raise BadRecord("invalid_fields", str(exc)[:500]) from None
     except RecursionError:
         raise BadRecord("too_deep", "nesting too deep to validate") from None
+
+
+def written_session_id(blob: bytes) -> str | None:
+    """The session_id of a record whose payload is not all written yet, if that much of it is there."""
+    found = _WRITTEN_SESSION_ID.search(blob)
+    if found is None:
+        return None
+    try:
+        session: object = json.loads(b'"' + found.group(1) + b'"')
+    except ValueError:
+        return None
+    return session if isinstance(session, str) else None
 
 
 def _replace_surrogates(value: Any) -> Any:

@@ -103,9 +103,9 @@ def otlp_delivery(
     """OTLP gRPC exporters configured by the standard OTEL_EXPORTER_OTLP_* variables, for the signals asked for."""
     span_exporter: SpanExporter | None = None
     if traces:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        from otel_claude.export.otlp_spans import otlp_span_exporter
 
-        span_exporter = OTLPSpanExporter()
+        span_exporter = otlp_span_exporter()
     if not metrics:
         return Delivery(None, resource, span_exporter, None, endpoint, retry_for_s)
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter

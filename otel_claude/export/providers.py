@@ -101,9 +101,9 @@ def build(config: AgentConfig) -> Providers:
     tracer_provider.add_span_processor(wrap_span_processor(after_redaction))
     span_exporter: SpanExporter | None = None
     if config.traces_exporter == "otlp":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        from otel_claude.export.otlp_spans import otlp_span_exporter
 
-        span_exporter = OTLPSpanExporter()
+        span_exporter = otlp_span_exporter()
     metric_result = ExportResult()
     readers: list[MetricReader] = []
     if "otlp" in config.metrics_exporters:

@@ -25,7 +25,7 @@ from otel_claude.handoff import paths
 
 TYPE_CHECKING = False  # typing's own constant costs an import on the hook's path
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 HEADER_MAGIC = b"OCR1 "
 MIN_FREE_BYTES = 64 * 1024 * 1024
@@ -111,9 +111,23 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def has_room(where: SpoolPaths, size: int) -> bool:
-    if os.path.lexists(where.full_marker):
+def has_room(where: SpoolPaths, size: int, default_max_bytes: Callable[[], int]) -> bool:
+    """Whether a record of `size` bytes may be spooled: the spool's bound, kept whether or not an agent is healthy.
+    A live agent that vouches for the full marker (its heartbeat) keeps the bound for the hooks; without one the
+    hook counts the spool's disk use itself, against the bound the agent last applied (`default_max_bytes` when no
+    agent ever ran here; read only then), and sets the marker when it is reached."""
+    if os.path.lexists(where.full_marker) or not _disk_has_room(where, size):
         return False
+    vouched, bound = agent_vouches(where, time.time())
+    if vouched:
+        return True
+    if over_bound(where, size, default_max_bytes() if bound is None else bound):
+        set_full(where, True)  # the next hooks drop at once; the agent removes it once there is room
+        return False
+    return True
+
+
+def _disk_has_room(where: SpoolPaths, size: int) -> bool:
     try:
         fs = os.statvfs(where.new_dir)
     except OSError:

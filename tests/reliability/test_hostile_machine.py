@@ -160,6 +160,30 @@ def test_a_torn_record_and_a_directory_are_dead_lettered_once_and_hold_nothing_u
     assert reasons == ["incomplete", "unreadable"], reasons
 
 
+def test_a_record_whose_writer_is_stopped_holds_back_only_its_own_session(
+    receiver: OtlpReceiver, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    box = make_sandbox(endpoint=receiver.endpoint)
+    spool.ensure_layout(box.paths)
+    writer = subprocess.Popen(["sleep", "120"])  # alive, ours, never finishing its record: a stopped hook.sh
+    try:
+        torn = f"{time.time_ns():020d}-{writer.pid:07d}-00001.rec"
+        Path(box.paths.new_dir, torn).write_bytes(b'OCR2 1\n{"session_id": "stalled", "hook_event_name": "Notif')
+        started = time.monotonic()
+        for index in range(5):
+            box.hook(_event(f"other{index}"))
+        box.hook(_event("stalled"))  # the stalled session's next event keeps its place behind the torn record
+        assert wait_for(lambda: len(box.pending()) == 2, 20), box.pending()
+        assert time.monotonic() - started < 20  # the other sessions did not wait out the 30 s grace
+        assert box.pending()[0] == torn
+        assert box.dead_letters() == []
+    finally:
+        writer.kill()
+        writer.wait()
+    assert box.wait_drained(20)  # its writer gone, the torn record is dead-lettered and its session flows again
+    assert [entry["reason"] for entry in box.dead_letters()] == ["incomplete"]
+
+
 # --- 2. the agent's identity is checked, not guessed ------------------------------------------------------------
 
 

@@ -1,0 +1,141 @@
+"""Our OTLP span encoding makes exactly the request the SDK's own encoder makes: the same bytes, for the spans
+every fixture session yields and for spans carrying every attribute type, event, link, status and scope shape."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pytest
+from conftest import SESSION_NAMES
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
+from opentelemetry.util.types import AttributeValue
+from test_processor_spans import run_session
+
+from otel_claude.export.otlp_spans import encode_spans, otlp_span_exporter
+
+
+def assert_same_request(spans: list[ReadableSpan]) -> None:
+    ours, sdk = encode_spans(spans), sdk_encode_spans(spans)
+    assert ours == sdk
+    assert ours.SerializeToString(deterministic=True) == sdk.SerializeToString(deterministic=True)
+
+
+@pytest.mark.parametrize("name", SESSION_NAMES)
+def test_fixture_session_spans_encode_as_the_sdk_encodes_them(
+    name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+) -> None:
+    spans = run_session(name, tracer_provider, meter_provider, span_exporter)
+    assert spans
+    assert_same_request(spans)
+    assert_same_request(spans[:1])
+
+
+def _context(trace_id: int, span_id: int, remote: bool = False, state: TraceState | None = None) -> SpanContext:
+    return SpanContext(trace_id, span_id, is_remote=remote, trace_flags=TraceFlags(1), trace_state=state)
+
+
+VALUES: dict[str, AttributeValue] = {
+    "str": "text",
+    "empty": "",
+    "true": True,
+    "false": False,
+    "one": 1,
+    "zero": 0,
+    "negative": -(2**63),
+    "float": 0.25,
+    "negative_zero": -0.0,
+    "nan": math.nan,
+    "inf": math.inf,
+    "strs": ("a", "b"),
+    "bools": (True, False),
+    "ints": (1, 0),
+    "floats": (-0.0, 1.5),
+    "empty_tuple": (),
+}
+
+
+def _span(
+    index: int,
+    resource: Resource,
+    scope: InstrumentationScope | None,
+    attributes: BoundedAttributes | dict[str, AttributeValue],
+) -> ReadableSpan:
+    parent = None if index % 3 == 0 else _context(7, 100 + index, remote=index % 3 == 2)
+    return ReadableSpan(
+        name=f"span {index}",
+        context=_context(7, 200 + index, state=TraceState([("vendor", "v1"), ("other", "x")]) if index % 2 else None),
+        parent=parent,
+        resource=resource,
+        attributes=attributes,
+        events=(Event("event", {"n": index, "f": 0.5, "same": "value"}, 5 + index), Event("bare", None, 6))
+        if index % 2
+        else (),
+        links=(Link(_context(9, 300 + index, remote=True), {"linked": True, "w": 1.5}), Link(_context(9, 301)))
+        if index
+        else (),
+        kind=list(SpanKind)[index % len(SpanKind)],
+        status=[Status(StatusCode.UNSET), Status(StatusCode.OK), Status(StatusCode.ERROR, "failed")][index % 3],
+        start_time=1_000 + index,
+        end_time=2_000 + index,
+        instrumentation_scope=scope,
+    )
+
+
+def test_every_attribute_type_event_link_status_and_scope_encodes_as_the_sdk_encodes_it() -> None:
+    first = Resource({"service.name": "a", "n": 1})
+    equal_to_first = Resource({"service.name": "a", "n": 1})  # another object, equal: grouped with the first
+    other = Resource({"service.name": "b"}, schema_url="https://opentelemetry.io/schemas/1.37.0")
+    scopes = [
+        InstrumentationScope("otel_claude", "1.0"),
+        InstrumentationScope("bare"),
+        InstrumentationScope("full", "2", "https://example.com/schema", {"scope.attr": "x"}),
+        None,
+    ]
+    bounded = BoundedAttributes(maxlen=3, attributes={f"k{i}": i for i in range(6)}, immutable=False)
+    spans = []
+    for index in range(24):
+        attributes: BoundedAttributes | dict[str, AttributeValue] = (
+            bounded if index == 5 else {**VALUES, "index": index, "shared": "same"}
+        )
+        resource = [first, equal_to_first, other][index % 3]
+        spans.append(_span(index, resource, scopes[index % 4], attributes))
+    assert_same_request(spans)
+
+
+def test_values_equal_in_python_but_not_on_the_wire_are_not_shared() -> None:
+    resource = Resource({})
+    values: list[AttributeValue] = [0.0, -0.0, 1, True, (1,), (True,), 1.5, 2.5]
+    pairs = [{"v": value} for value in values]
+    assert_same_request([_span(i, resource, None, attributes) for i, attributes in enumerate(pairs)])
+
+
+def test_an_attribute_the_sdk_cannot_encode_is_dropped_and_logged_as_the_sdk_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attributes = {"good": 1, "bad": object(), "nested_bad": ("a", object())}
+    span = _span(0, Resource({}), None, attributes)  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR):
+        assert_same_request([span])
+    assert [r.getMessage().split(":")[0] for r in caplog.records if "otlp_spans" in r.name] == [
+        "Failed to encode key bad",
+        "Failed to encode key nested_bad",
+    ]
+
+
+def test_the_exporter_is_the_sdks_own_with_only_the_encoding_replaced() -> None:
+    exporter = otlp_span_exporter()
+    try:
+        assert isinstance(exporter, OTLPSpanExporter)
+        span = _span(1, Resource({"service.name": "x"}), InstrumentationScope("s"), dict(VALUES))
+        assert exporter._translate_data([span]) == sdk_encode_spans([span])
+    finally:
+        exporter.shutdown()
