@@ -143,4 +143,3 @@ class TotalsKeepingMeter(Meter):
         self, name: str, callbacks: Sequence[CallbackT] | None = None, unit: str = "", description: str = ""
     ) -> ObservableUpDownCounter:
         return self._inner.create_observable_up_down_counter(name, callbacks, unit, description)
-
