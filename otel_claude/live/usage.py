@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from operator import attrgetter, itemgetter
 
 from opentelemetry.metrics import Meter
 from opentelemetry.util.types import AttributeValue
@@ -21,9 +22,10 @@ from otel_claude.config import AgentConfig
 from otel_claude.live import lifecycle, llm_totals, nesting, settling, tool_calls, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
+from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, RefusedToolCall, Session, TranscriptState
-from otel_claude.transcripts.attributes import SessionAttributes, session_attributes
+from otel_claude.transcripts.attributes import SessionAttributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
@@ -148,7 +150,7 @@ class TranscriptUsage:
     # --- internals ---------------------------------------------------------------------------------
     def _schedule(self, path: str) -> None:
         due = self._clock() + self.settle_ns
-        if all(existing != path for _, existing in self.state.settles):
+        if path not in map(itemgetter(1), self.state.settles):  # a search at C speed: a backlog schedules hundreds
             self.state.settles.append((due, path))
 
     @staticmethod
@@ -174,12 +176,13 @@ class TranscriptUsage:
             return
         transcripts = self.state.transcripts
         excess = len(transcripts) - MAX_TRANSCRIPTS
-        # Usually one over: finding the oldest is cheaper than sorting every followed transcript per new one.
-        oldest = (
-            [min(transcripts, key=lambda path: transcripts[path].last_used_ns)]
-            if excess == 1
-            else sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:excess]
-        )
+        # Usually one over: finding the oldest (the first of them, in order) is cheaper than sorting every followed
+        # transcript per new one, and searching a list of their times runs at C speed.
+        if excess == 1:
+            used = list(map(attrgetter("last_used_ns"), transcripts.values()))
+            oldest = [list(transcripts)[used.index(min(used))]]
+        else:
+            oldest = sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:excess]
         for path in oldest:
             del transcripts[path]
             self._live.pop(path, None)
@@ -207,7 +210,7 @@ class TranscriptUsage:
             entry.claude_code_version = version
             if (session := self.state.sessions.get(entry.session_id)) is not None:
                 session.claude_code_version = version
-        attributes = session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
+        attributes = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
         last_ns = 0
         # In file order: a cost-state line sums the calls before it (unseen_calls.py).
         items: list[LlmCall | CostState] = [*result.calls, *result.cost_states]
