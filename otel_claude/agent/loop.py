@@ -240,8 +240,7 @@ class Agent:
         if batch:  # else the last batch's names stay: harmless, its records are gone
             self.state.committed_names = list(batch)
         state_store.save(self.config.state_dir, self.state)
-        for name in batch:
-            spool.release(self.paths, name)
+        spool.release_all(self.paths, batch)
 
     def _export_until_done(self) -> bool:
         self._summing.flush()  # metrics go on while spans wait for their Collector
