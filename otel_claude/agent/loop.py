@@ -99,6 +99,7 @@ class Agent:
         self._last_housekeeping = 0.0
         self._next_scan_at = 0.0
         self._queue: deque[str] = deque()  # listed, not yet taken, oldest first
+        self._unreleased: list[str] = []  # processed, not yet released with a saved snapshot (see _commit)
         self._held = 0  # records the last batch held back (at the queue's head)
         self.processed_total = 0
         self.dead_letters_total = 0
@@ -234,13 +235,19 @@ class Agent:
             _log.error("cannot write the dead-letter file: %s", exc)
 
     def _commit(self, batch: list[str]) -> None:
-        """Exports what the batch finished, retrying until it succeeds, then saves state and frees the records."""
+        """Exports what the batch finished, retrying until it succeeds, then saves state and frees the records.
+
+        Records whose export did not succeed (the agent is stopping) stay owed: their effects are in the state in
+        memory, so any later save (the stop's last settle reads, an idle session closed during the outage) must
+        release them with it, or a restarted agent would process them a second time."""
+        self._unreleased.extend(batch)  # bounded: no record is taken while an export fails
         if not self._export_until_done():
             return
-        if batch:  # else the last batch's names stay: harmless, its records are gone
-            self.state.committed_names = list(batch)
+        names, self._unreleased = self._unreleased, []
+        if names:  # else the last batch's names stay: harmless, its records are gone
+            self.state.committed_names = names
         state_store.save(self.config.state_dir, self.state)
-        spool.release_all(self.paths, batch)
+        spool.release_all(self.paths, names)
 
     def _export_until_done(self) -> bool:
         self._summing.flush()  # metrics go on while spans wait for their Collector
@@ -282,8 +289,7 @@ class Agent:
         if self.providers.prometheus is not None:
             self.providers.prometheus.retry_if_due()
         if self.processor.close_idle(self.config.session_idle_s):
-            self._export_until_done()
-            state_store.save(self.config.state_dir, self.state)
+            self._commit([])
         write_status(self.config.state_dir, self.status(running=True))
 
     def status(self, *, running: bool) -> AgentStatus:
