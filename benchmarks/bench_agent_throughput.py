@@ -34,6 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from profile_breakdown import breakdown
+from profile_breakdown import render as render_breakdown
 from reliability.harness import Sandbox
 from reliability.synthetic import interleaved
 from support.otlp_receiver import OtlpReceiver
@@ -41,6 +43,7 @@ from support.otlp_receiver import OtlpReceiver
 TARGET_EVENTS_PER_S = 4000.0
 RSS_GROWTH_LIMIT = 0.15
 RSS_GROWTH_SLACK_BYTES = 16 << 20
+BREAKDOWN_EVENTS = 10_000
 
 
 def rss_bytes(pid: int) -> tuple[int, int]:
@@ -81,10 +84,16 @@ class Result:
     dead_letters: int = 0
     cpu: str = ""
     agent_cpu_s: float = 0.0  # CPU time the agent used from its start to the empty spool
+    steady_cpu_s: float = 0.0  # ... from the 25 % mark to the empty spool (start-up left out)
+    breakdown: list[str] = field(default_factory=list)
 
     @property
     def events_per_cpu_s(self) -> float:
         return self.events / self.agent_cpu_s if self.agent_cpu_s else 0.0
+
+    @property
+    def steady_events_per_cpu_s(self) -> float:
+        return self.events * 0.75 / self.steady_cpu_s if self.steady_cpu_s else 0.0
 
     @property
     def events_per_s(self) -> float:
@@ -150,6 +159,7 @@ def _drain(sandbox: Sandbox, result: Result, cpu: int | None, profile: str | Non
         result.cpu = f"agent pinned to CPU {cpu}, receiver and monitor on CPU {','.join(map(str, sorted(others)))}"
     result.startup_s = time.perf_counter() - started
     quarter_at: float | None = None
+    quarter_cpu = 0.0
     while True:
         pending = count_pending(sandbox.paths.new_dir)
         now = time.perf_counter()
@@ -157,9 +167,11 @@ def _drain(sandbox: Sandbox, result: Result, cpu: int | None, profile: str | Non
             if label not in result.rss and pending <= result.events * fraction:
                 result.rss[label] = rss_bytes(pid)[0]
                 if label == "25%":
-                    quarter_at = now
+                    quarter_at, quarter_cpu = now, cpu_seconds(pid)
         if pending == 0:
             result.agent_cpu_s = cpu_seconds(pid)
+            if quarter_at is not None:
+                result.steady_cpu_s = result.agent_cpu_s - quarter_cpu
             result.drain_s = now - started
             if quarter_at is not None and now > quarter_at:
                 result.steady_events_per_s = result.events * 0.75 / (now - quarter_at)
@@ -199,7 +211,8 @@ def render(result: Result) -> str:
         f"throughput:      {result.events_per_s:,.0f} events/s overall (agent start included), "
         f"{result.steady_events_per_s:,.0f} events/s from 25 % to 100 %",
         f"agent CPU:       {result.agent_cpu_s:.1f} s user+system, "
-        f"{result.events_per_cpu_s:,.0f} events per CPU-second (target >= {TARGET_EVENTS_PER_S:,.0f})",
+        f"{result.events_per_cpu_s:,.0f} events per CPU-second (target >= {TARGET_EVENTS_PER_S:,.0f}); "
+        f"{result.steady_events_per_cpu_s:,.0f} from 25 % to 100 % (start-up left out)",
         f"RSS:             {rss}; peak {result.peak_rss / mib:.1f} MiB; growth 25 %->100 % "
         f"{result.rss_growth / mib:+.1f} MiB ({'flat' if result.rss_ok else 'GROWING'})",
         f"spans received:  {result.spans}",
@@ -208,7 +221,19 @@ def render(result: Result) -> str:
         f"throughput target {TARGET_EVENTS_PER_S:,.0f} events per CPU-second: "
         f"{'met' if result.target_met else 'MISSED'} ({result.events_per_cpu_s / TARGET_EVENTS_PER_S:.2f}x of it)",
     ]
+    if result.breakdown:
+        lines.append("where the agent's time goes (cProfile of a separate run, wall time by component):")
+        lines.extend(result.breakdown)
     return "\n".join(lines)
+
+
+def profiled_breakdown(events: int, concurrency: int, cpu: int | None) -> list[str]:
+    """The same load, smaller, with the agent under cProfile: its time by component (profile_breakdown.py)."""
+    with tempfile.TemporaryDirectory(prefix="bench-agent-profile-") as directory:
+        stats = os.path.join(directory, "agent.prof")
+        profiled = run(events, concurrency, cpu, stats)
+        lines = [f"  ({profiled.events} events; cProfile slows Python-heavy code most, so these are shares, not costs)"]
+        return lines + render_breakdown(breakdown(stats))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -220,13 +245,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-pin", action="store_true", help="do not pin the agent to one CPU")
     parser.add_argument("--profile", metavar="FILE", help="run the agent under cProfile, write the stats here")
     parser.add_argument(
-        "--check", action="store_true", help="exit 1 on a dead letter, a lost span or growing memory"
+        "--breakdown",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"then a profiled run of {BREAKDOWN_EVENTS:,} events, printed by component (default: on without --short)",
     )
+    parser.add_argument("--check", action="store_true", help="exit 1 on a dead letter, a lost span or growing memory")
     parser.add_argument("--check-target", action="store_true", help="exit 1 also below the throughput target")
     options = parser.parse_args(argv)
     events = options.events or (5000 if options.short else 100_000)
     cpu = None if options.no_pin else (options.cpu if options.cpu is not None else max(os.sched_getaffinity(0)))
     result = run(events, options.concurrency, cpu, options.profile)
+    if options.breakdown if options.breakdown is not None else not options.short:
+        result.breakdown = profiled_breakdown(min(events, BREAKDOWN_EVENTS), options.concurrency, cpu)
     print(render(result))
     if (options.check or options.check_target) and not result.ok:
         return 1

@@ -28,6 +28,7 @@ from otel_claude.export.constant_labels import ConstantLabelsMeter
 from otel_claude.export.counter_totals import TotalsKeepingMeter
 from otel_claude.export.outbox import export_spans
 from otel_claude.export.providers import Providers
+from otel_claude.export.summed_counters import SummingMeter
 from otel_claude.handoff import spool
 from otel_claude.live import state as state_store
 from otel_claude.live.metrics import HookMetrics
@@ -37,7 +38,12 @@ from otel_claude.live.state import AgentState
 from otel_claude.version import __version__
 
 _log = logging.getLogger(__name__)
-BATCH_SIZE = 512
+# Records per loop pass: one export (in requests of at most EXPORT_SPANS spans), one snapshot save and one release
+# sweep per pass, so the snapshot's cost (serialising the whole state, fsync) is shared by this many records.
+BATCH_SIZE = 2048
+# Spans per export request: a record finishes at most a few spans, and the Collector's gRPC receive limit
+# (collector-config.yaml) is sized for this many of the largest (tests/stack/test_collector_config.py).
+EXPORT_SPANS = 2048
 POLL_INTERVAL_S = 0.05
 MAX_BACKOFF_S = 30.0
 HOUSEKEEPING_INTERVAL_S = 2.0
@@ -46,7 +52,7 @@ HOUSEKEEPING_INTERVAL_S = 2.0
 INCOMPLETE_GRACE_NS = 30 * 10**9
 # Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
 # backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
-QUEUE_BATCHES = 64
+QUEUE_BATCHES = 16
 SCAN_COST_FACTOR = 20.0
 SHUTDOWN_FLUSH_S = 5.0
 # How long past the next spool scan the agent's heartbeat promises hooks that it keeps the full marker: longer than
@@ -69,7 +75,10 @@ class Agent:
         sdk_meter = ConstantLabelsMeter(
             providers.meter_provider.get_meter("otel_claude", __version__), providers.identity
         )
-        meter = TotalsKeepingMeter(sdk_meter, self.state.counters, config.metric_cardinality_limit)
+        # Counter increments reach the SDK summed, once per loop pass (and before each export); the totals kept for a
+        # restart are updated at each increment, in front of the sums.
+        self._summing = SummingMeter(sdk_meter)
+        meter = TotalsKeepingMeter(self._summing, self.state.counters, config.metric_cardinality_limit)
         settings = ProcessorSettings(
             capture_content=config.capture_content,
             project_label=config.project_label,
@@ -90,6 +99,7 @@ class Agent:
         self._last_housekeeping = 0.0
         self._next_scan_at = 0.0
         self._queue: deque[str] = deque()  # listed, not yet taken, oldest first
+        self._unreleased: list[str] = []  # processed, not yet released with a saved snapshot (see _commit)
         self._held = 0  # records the last batch held back (at the queue's head)
         self.processed_total = 0
         self.dead_letters_total = 0
@@ -114,11 +124,12 @@ class Agent:
             if len(consumed) < len(batch):  # held records (a session's record still being written) go first next time
                 taken = set(consumed)
                 self._queue.extendleft(reversed([name for name in batch if name not in taken]))
-            if consumed:
+            # Settle re-reads run under a backlog too (they must not pile up until the spool is empty); what they
+            # emit and the cursors they move leave with the batch's: one export and one snapshot save per pass.
+            emitted, moved = self._due_reads()
+            if consumed or moved:
                 self._commit(consumed)
-                self._run_due_reads()  # also under a backlog: settles must not pile up until the spool is empty
-                self._last_event_at = time.monotonic()
-            elif self._run_due_reads():
+            if consumed or emitted:
                 self._last_event_at = time.monotonic()
             else:
                 if exit_when_idle and self._idle_long_enough():
@@ -126,16 +137,20 @@ class Agent:
                     break
                 self._stop.wait(POLL_INTERVAL_S)
             self._housekeeping()
+            self._summing.flush()
         if self.processor.usage is not None:  # the settle re-reads run now: held turn spans leave with this agent
             self.processor.usage.settle_all()
-            self._run_due_reads()
+            if self._due_reads()[1]:
+                self._commit([])
+        self._summing.flush()
         self.shutdown()
 
-    def _run_due_reads(self) -> bool:
-        """Transcript re-reads whose settle time has come: export what they found, then save the cursors."""
+    def _due_reads(self) -> tuple[bool, bool]:
+        """Runs the transcript re-reads whose settle time has come: (whether they emitted anything, whether the
+        state changed, so a snapshot must be saved once their spans are exported)."""
         usage = self.processor.usage
         if usage is None:
-            return False
+            return False, False
         pending = len(self.state.settles)
         try:
             emitted = usage.run_due(self.ctx)
@@ -144,9 +159,7 @@ class Agent:
                 raise
             _log.exception("re-reading transcripts failed; those reads are dropped")
             emitted = False
-        if (emitted or len(self.state.settles) != pending) and self._export_until_done():
-            state_store.save(self.config.state_dir, self.state)
-        return emitted
+        return emitted, emitted or len(self.state.settles) != pending
 
     def _idle_long_enough(self) -> bool:
         if self.config.idle_exit_s <= 0 or self.state.sessions or self.state.settles:
@@ -222,19 +235,26 @@ class Agent:
             _log.error("cannot write the dead-letter file: %s", exc)
 
     def _commit(self, batch: list[str]) -> None:
-        """Exports what the batch finished, retrying until it succeeds, then saves state and frees the records."""
+        """Exports what the batch finished, retrying until it succeeds, then saves state and frees the records.
+
+        Records whose export did not succeed (the agent is stopping) stay owed: their effects are in the state in
+        memory, so any later save (the stop's last settle reads, an idle session closed during the outage) must
+        release them with it, or a restarted agent would process them a second time."""
+        self._unreleased.extend(batch)  # bounded: no record is taken while an export fails
         if not self._export_until_done():
             return
-        self.state.committed_names = list(batch)
+        names, self._unreleased = self._unreleased, []
+        if names:  # else the last batch's names stay: harmless, its records are gone
+            self.state.committed_names = names
         state_store.save(self.config.state_dir, self.state)
-        for name in batch:
-            spool.release(self.paths, name)
+        spool.release_all(self.paths, names)
 
     def _export_until_done(self) -> bool:
+        self._summing.flush()  # metrics go on while spans wait for their Collector
         backoff = 0.5
         outbox = self.providers.outbox
         while len(outbox):
-            spans = outbox.peek()
+            spans = outbox.peek(EXPORT_SPANS)
             if export_spans(self.providers.span_exporter, spans, self.providers.span_result):
                 outbox.discard(len(spans))
                 continue
@@ -269,8 +289,7 @@ class Agent:
         if self.providers.prometheus is not None:
             self.providers.prometheus.retry_if_due()
         if self.processor.close_idle(self.config.session_idle_s):
-            self._export_until_done()
-            state_store.save(self.config.state_dir, self.state)
+            self._commit([])
         write_status(self.config.state_dir, self.status(running=True))
 
     def status(self, *, running: bool) -> AgentStatus:

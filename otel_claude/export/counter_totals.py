@@ -38,8 +38,33 @@ OVERFLOW_KEY = json.dumps(sorted(OVERFLOW_ATTRIBUTES.items()), separators=(",", 
 DEFAULT_SERIES_LIMIT = 2000  # the SDK's default cardinality limit
 
 
+KEY_CACHE_SIZE = 4096  # label sets whose ledger key is remembered; the cache starts over past it
+
+
 def _key(attributes: Attributes) -> str:
     return json.dumps(sorted((attributes or {}).items()), separators=(",", ":"))
+
+
+class _Keys:
+    """The ledger key of a label set, remembered: the same few label sets come back on every event, and the JSON
+    is the most expensive part of an increment."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[object, ...], str] = {}
+
+    def __call__(self, attributes: Attributes) -> str:
+        if not attributes:
+            return _key(attributes)
+        try:
+            probe = tuple(attributes.items())
+            known = self._known.get(probe)
+        except TypeError:  # a list value is not hashable: computed each time
+            return _key(attributes)
+        if known is None:
+            if len(self._known) >= KEY_CACHE_SIZE:
+                self._known.clear()
+            known = self._known[probe] = _key(attributes)
+        return known
 
 
 class _TotalsKeepingCounter(Counter):
@@ -48,6 +73,7 @@ class _TotalsKeepingCounter(Counter):
         self._inner = inner
         self._series = series
         self._limit = limit
+        self._keys = _Keys()
         _fold_overflow(series, limit)
         for key, total in series.items():  # a restarted agent goes on from the saved totals
             inner.add(total, dict(json.loads(key)))
@@ -56,7 +82,7 @@ class _TotalsKeepingCounter(Counter):
         if amount <= 0:
             self._inner.add(amount, attributes, context)
             return
-        key = _key(attributes)
+        key = self._keys(attributes)
         if key not in self._series and len(self._series) - (OVERFLOW_KEY in self._series) >= self._limit:
             # Past the limit the SDK adds this to its overflow series; the saved totals do the same, so the snapshot
             # stays bounded (limit + 1 series per counter) and a restart restores the series the SDK kept.
@@ -117,4 +143,3 @@ class TotalsKeepingMeter(Meter):
         self, name: str, callbacks: Sequence[CallbackT] | None = None, unit: str = "", description: str = ""
     ) -> ObservableUpDownCounter:
         return self._inner.create_observable_up_down_counter(name, callbacks, unit, description)
-

@@ -31,9 +31,10 @@ class OutboxSpanProcessor(SpanProcessor):
         with self._lock:
             self._spans.append(span)
 
-    def peek(self) -> list[ReadableSpan]:
+    def peek(self, limit: int | None = None) -> list[ReadableSpan]:
+        """The oldest `limit` spans (all without a limit), left in the outbox until `discard`."""
         with self._lock:
-            return list(self._spans)
+            return self._spans[:limit]
 
     def discard(self, count: int) -> None:
         with self._lock:

@@ -243,7 +243,12 @@ def read_record(where: SpoolPaths, name: str) -> bytes:
     try:
         if info.st_size > MAX_RECORD_BYTES:
             raise RecordTooLarge(f"{info.st_size} bytes")
-        return paths.read_fd(fd, MAX_RECORD_BYTES)
+        # One read for the whole record (a byte more than its size shows its end) instead of reading until an empty
+        # read; a record hook.sh is still writing may have grown since the stat: the rest is read on.
+        head = os.read(fd, info.st_size + 1)
+        if len(head) <= info.st_size:
+            return head
+        return head + paths.read_fd(fd, MAX_RECORD_BYTES - len(head))
     finally:
         os.close(fd)
 
@@ -279,6 +284,29 @@ def release(where: SpoolPaths, name: str) -> None:
             os.rename(path, path + ".rejected")
         except OSError:
             pass
+
+
+def release_all(where: SpoolPaths, names: list[str]) -> None:
+    """`release` for many records, relative to one descriptor of the spool's dir: no path is walked per record."""
+    try:
+        directory = os.open(where.new_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        for name in names:
+            release(where, name)
+        return
+    try:
+        for name in names:
+            try:
+                os.unlink(name, dir_fd=directory)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                try:
+                    os.rename(name, name + ".rejected", src_dir_fd=directory, dst_dir_fd=directory)
+                except OSError:
+                    pass
+    finally:
+        os.close(directory)
 
 
 def set_full(where: SpoolPaths, full: bool) -> None:

@@ -20,9 +20,9 @@ from opentelemetry.util.types import AttributeValue
 from otel_claude import semconv as sc
 from otel_claude.export.span_emitter import FinishedSpan, emit
 from otel_claude.live import error_classes, llm_totals, nesting
+from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
-from otel_claude.transcripts.attributes import session_attributes
 from otel_claude.transcripts.cost import cost_of_call
 from otel_claude.transcripts.llm_calls import build_llm_span
 from otel_claude.transcripts.model import ApiError, LlmCall, call_from_dict, call_to_dict
@@ -96,7 +96,7 @@ def _emit_call(
         call = _with_end(call, end_ns)
     cost = cost_of_call(call.usage, call.model, call.timestamp_ns, prices)
     # The session's span attributes from the builder backfill uses too, then the call's own (its source).
-    session = session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
+    session = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
     common: dict[str, AttributeValue] = {**session.span, **pending.attributes}
     emit(ctx.tracer, build_llm_span(call, cost, pending.trace_id, pending.parent_span_id, common, prices.version))
 
@@ -138,7 +138,7 @@ def emit_api_error(
     key = error.message_id or error.request_id or f"{entry.session_id}@{error.offset}"
     # The transcript's error type is free text as far as we know: exported only in its bounded form.
     error_type = error_classes.api_error_type(error.error_type) or error_classes.OTHER
-    session = session_attributes(entry.session_id, entry.project, ctx.settings.user_name, model)
+    session = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name, model)
     attributes: dict[str, AttributeValue] = {
         **session.span,
         sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,

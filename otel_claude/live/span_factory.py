@@ -15,10 +15,11 @@ from otel_claude import semconv as sc
 from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, emit
 from otel_claude.live.events import HookInput
 from otel_claude.live.metrics import HookMetrics
+from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.state import HeldSpan, OpenSpan, PendingEvent, Session
 from otel_claude.redaction import scrub_value
 from otel_claude.redaction.values import MAX_VALUE
-from otel_claude.transcripts.attributes import SessionAttributes, project_label, session_attributes
+from otel_claude.transcripts.attributes import SessionAttributes, project_label
 
 __all__ = ["ProcessorSettings", "SpanFactory", "json_text", "project_label", "remember", "size_of"]
 
@@ -80,7 +81,7 @@ class SpanFactory:
 
     def session_attributes(self, session: Session) -> SessionAttributes:
         """The session's span attributes and metric labels, from the builder backfill uses too."""
-        return session_attributes(session.session_id, session.project, self.settings.user_name, session.model)
+        return shared_session_attributes(session.session_id, session.project, self.settings.user_name, session.model)
 
     def labels(self, session: Session) -> dict[str, str]:
         """The bounded label set every metric of this session carries."""

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from operator import attrgetter, itemgetter
 
 from opentelemetry.metrics import Meter
 from opentelemetry.util.types import AttributeValue
@@ -21,9 +22,10 @@ from otel_claude.config import AgentConfig
 from otel_claude.live import lifecycle, llm_totals, nesting, settling, tool_calls, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.processor import UsageTracker
+from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, RefusedToolCall, Session, TranscriptState
-from otel_claude.transcripts.attributes import SessionAttributes, session_attributes
+from otel_claude.transcripts.attributes import SessionAttributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
@@ -64,7 +66,7 @@ class TranscriptUsage:
     # --- UsageTracker ------------------------------------------------------------------------------
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
         if event.transcript_path:
-            self._follow(event.transcript_path, session, agent_id=None, trace_id=None)
+            self._follow(ctx, event.transcript_path, session, agent_id=None, trace_id=None)
             if session.last_compaction is not None:  # where a call only Claude Code's cost line shows goes
                 self.state.transcripts[event.transcript_path].compaction = session.last_compaction
                 session.last_compaction = None
@@ -80,7 +82,7 @@ class TranscriptUsage:
             path = event.extra_fields.get("agent_transcript_path") or getattr(event, "agent_transcript_path", None)
             path = path if isinstance(path, str) else subagent_transcript_path(session.transcript_path, agent_id)
             trace_id = self._subagent_trace(session, agent_id)
-            self._follow(path, session, agent_id=agent_id, trace_id=trace_id)
+            self._follow(ctx, path, session, agent_id=agent_id, trace_id=trace_id)
             if not isinstance(event, SubagentStart):
                 self._read(ctx, path)
             if isinstance(event, SubagentStop):
@@ -148,7 +150,7 @@ class TranscriptUsage:
     # --- internals ---------------------------------------------------------------------------------
     def _schedule(self, path: str) -> None:
         due = self._clock() + self.settle_ns
-        if all(existing != path for _, existing in self.state.settles):
+        if path not in map(itemgetter(1), self.state.settles):  # a search at C speed: a backlog schedules hundreds
             self.state.settles.append((due, path))
 
     @staticmethod
@@ -158,33 +160,47 @@ class TranscriptUsage:
             return subagent.span.trace_id
         return None
 
-    def _follow(self, path: str, session: Session, *, agent_id: str | None, trace_id: int | None) -> None:
+    def _follow(
+        self, ctx: SpanFactory, path: str, session: Session, *, agent_id: str | None, trace_id: int | None
+    ) -> None:
         entry = self.state.transcripts.get(path)
         if entry is None:
             # Stamped before _bound: an entry still at last_used_ns=0 would be the "oldest" and evicted at once.
             entry = TranscriptState(session_id=session.session_id, agent_id=agent_id, last_used_ns=self._clock())
             self.state.transcripts[path] = entry
-            self._bound()
+            self._bound(ctx)
         entry.project = session.project or entry.project
         entry.trace_id = trace_id or entry.trace_id
         entry.last_used_ns = self._clock()
 
-    def _bound(self) -> None:
+    def _bound(self, ctx: SpanFactory) -> None:
         if len(self.state.transcripts) <= MAX_TRANSCRIPTS:
             return
         transcripts = self.state.transcripts
         excess = len(transcripts) - MAX_TRANSCRIPTS
-        # Usually one over: finding the oldest is cheaper than sorting every followed transcript per new one.
-        oldest = (
-            [min(transcripts, key=lambda path: transcripts[path].last_used_ns)]
-            if excess == 1
-            else sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:excess]
-        )
+        # Usually one over: finding the oldest (the first of them, in order) is cheaper than sorting every followed
+        # transcript per new one, and searching a list of their times runs at C speed.
+        if excess == 1:
+            used = list(map(attrgetter("last_used_ns"), transcripts.values()))
+            oldest = [list(transcripts)[used.index(min(used))]]
+        else:
+            oldest = sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:excess]
         for path in oldest:
+            self._give_out(ctx, path)
             del transcripts[path]
             self._live.pop(path, None)
         for path in [p for p in self._live if p not in self.state.transcripts]:
             del self._live[path]
+
+    def _give_out(self, ctx: SpanFactory, path: str) -> None:
+        """What a transcript about to be evicted still holds: the calls waiting for their last line and the turn or
+        subagent spans waiting for its settle read leave now, as that read would release them, instead of being
+        lost with it. (A backlog follows more transcripts between two settle reads than the bound keeps.)"""
+        entry = self.state.transcripts[path]
+        if entry.pending:
+            settling.release_calls(ctx, entry, (), self.prices, everything=True)
+        if any(held.path == path for held in self.state.held):
+            settling.release_spans(ctx, self.state, [path])
 
     def _read(self, ctx: SpanFactory, path: str) -> bool:
         entry = self.state.transcripts.get(path)
@@ -207,7 +223,7 @@ class TranscriptUsage:
             entry.claude_code_version = version
             if (session := self.state.sessions.get(entry.session_id)) is not None:
                 session.claude_code_version = version
-        attributes = session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
+        attributes = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
         last_ns = 0
         # In file order: a cost-state line sums the calls before it (unseen_calls.py).
         items: list[LlmCall | CostState] = [*result.calls, *result.cost_states]
@@ -268,7 +284,7 @@ class TranscriptUsage:
             return
         # The session's subagent calls are in Claude Code's totals too: read them before comparing (those no hook
         # named yet too, e.g. when a whole transcript is replayed).
-        self._follow_subagent_files(path, entry)
+        self._follow_subagent_files(ctx, path, entry)
         for other_path, other in list(self.state.transcripts.items()):
             if other.session_id == entry.session_id and other.agent_id:
                 self._read(ctx, other_path)
@@ -326,7 +342,7 @@ class TranscriptUsage:
         )
         settling.hold_call(ctx, entry, call, trace_id, parent, self.prices, extra)
 
-    def _follow_subagent_files(self, path: str, entry: TranscriptState) -> None:
+    def _follow_subagent_files(self, ctx: SpanFactory, path: str, entry: TranscriptState) -> None:
         directory = os.path.join(os.path.splitext(path)[0], "subagents")
         if os.path.islink(directory) or not os.path.isdir(directory):
             return
@@ -342,7 +358,7 @@ class TranscriptUsage:
             self.state.transcripts[agent_path] = TranscriptState(
                 session_id=entry.session_id, project=entry.project, agent_id=agent_id, last_used_ns=self._clock()
             )
-            self._bound()
+            self._bound(ctx)
 
     def _main_entry(self, entry: TranscriptState) -> TranscriptState | None:
         if not entry.agent_id:

@@ -50,8 +50,9 @@ def bounded_tool_name(value: str) -> str:
     return _MCP_PREFIX + "__".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_bounded_project(value: str) -> bool:
-    """A project label (a directory's name) that may go out as it is."""
+    """A project label (a directory's name) that may go out as it is. Cached: it is asked on every metric point."""
     return _PROJECT_RE.fullmatch(value) is not None and _clean(value)
 
 

@@ -8,6 +8,7 @@ model names, token counts) are never looked at.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -41,6 +42,14 @@ SCRUB_FAILED: Final = "scrub_failed"
 CREDENTIAL_ASSIGNMENT: Final = "credential_assignment"
 UNSAFE_NAME: Final = "unsafe_name"  # a name attribute that did not look like a name, replaced by a bounded form
 _MAX_DEPTH: Final = 48  # JSON nesting we recurse into; deeper documents are scrubbed as text
+# The same short texts (tool and event names, field lists, paths, models) come back on every span: their result is
+# remembered, for texts up to _CACHED_TEXT characters, _TEXT_CACHE_SIZE of them (about 2 MB at most).
+_CACHED_TEXT: Final = 512
+_TEXT_CACHE_SIZE: Final = 4096
+# Whole attributes too (key and value: a name or an id is judged by its key), so a span's repeated session, model
+# and tool attributes cost one lookup each; started over past _VERDICTS_SIZE. Keyed by type as well: True == 1.
+_VERDICTS_SIZE: Final = 4096
+_UNCHANGED: Final = object()
 
 
 class _TooDeep(Exception):
@@ -62,10 +71,20 @@ class Scrubber:
     def __init__(self, *, extra_patterns: Sequence[SecretPattern] = (), extra_safe_keys: Iterable[str] = ()) -> None:
         self._extra: CompiledPatterns = tuple((p, re.compile(p.regex)) for p in extra_patterns)
         self._extra_safe_keys = frozenset(extra_safe_keys)
+        self._cached_text = functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)(self._scrub_text)
+        # (key, type, value) -> (what the attribute became, or _UNCHANGED; the names that fired): see _verdict_key.
+        self._verdicts: dict[tuple[str, type, object], tuple[object, tuple[str, ...]]] = {}
 
     # --- text -------------------------------------------------------------------------------------
     def scrub_text(self, text: str) -> tuple[str, list[str]]:
         """Scrub a plain text (no JSON parsing)."""
+        if len(text) > _CACHED_TEXT:
+            return self._scrub_text(text)
+        out, names = self._cached_text(text)
+        # Nothing found: the caller's own object, as uncached; else a copy of the names, which callers extend.
+        return (out, list(names)) if names else (text, [])
+
+    def _scrub_text(self, text: str) -> tuple[str, list[str]]:
         out, names = scrub_text(text, self._extra)
         return (out, names) if names else (text, names)
 
@@ -155,14 +174,24 @@ class Scrubber:
         result = AttributesResult(attributes={})
         if not attributes:
             return result
+        verdicts = self._verdicts
         for key, value in attributes.items():
-            try:
-                new, names = self._scrub_attribute(key, value)
-            except Exception:  # a bug here must not leak the value it failed on: drop it
-                logger.warning("redaction failed on attribute %s; the attribute was dropped", key, exc_info=True)
-                result.changed_keys.append(key)
-                result.names.append(SCRUB_FAILED)
-                continue
+            probe = _verdict_key(key, value)
+            known = verdicts.get(probe) if probe is not None else None
+            if known is not None:
+                new, names = (value, []) if known[0] is _UNCHANGED else (known[0], list(known[1]))
+            else:
+                try:
+                    new, names = self._scrub_attribute(key, value)
+                except Exception:  # a bug here must not leak the value it failed on: drop it
+                    logger.warning("redaction failed on attribute %s; the attribute was dropped", key, exc_info=True)
+                    result.changed_keys.append(key)
+                    result.names.append(SCRUB_FAILED)
+                    continue
+                if probe is not None:
+                    if len(verdicts) >= _VERDICTS_SIZE:
+                        verdicts.clear()
+                    verdicts[probe] = (_UNCHANGED if new is value else new, tuple(names))
             result.attributes[key] = new
             if names:
                 result.changed_keys.append(key)
@@ -203,6 +232,18 @@ def _looks_like_id(value: Any) -> bool:
     if isinstance(value, str):
         return _ID_RE.fullmatch(value) is not None
     return value is None or isinstance(value, int | float | bool)
+
+
+def _verdict_key(key: str, value: object) -> tuple[str, type, object] | None:
+    """What an attribute's verdict is remembered under: scalars and short texts or lists of them, else None."""
+    kind = type(value)  # exact types only: a subclass may compare equal and differ
+    if isinstance(value, str):
+        return (key, kind, value) if kind is str and len(value) <= _CACHED_TEXT else None
+    if kind is int or kind is float or kind is bool:
+        return (key, kind, value)
+    if isinstance(value, tuple) and kind is tuple and len(value) <= 32:
+        return (key, kind, value) if all(type(v) is str and len(v) <= 64 for v in value) else None
+    return None
 
 
 def _looks_like_json(text: str) -> bool:

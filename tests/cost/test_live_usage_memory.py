@@ -111,3 +111,35 @@ def test_followed_transcripts_stay_bounded_and_their_readers_go_with_them(
         usage.after_event(ctx, session, event, 0)
     assert list(state.transcripts) == paths[2:]
     assert set(usage._live) == set(paths[2:])
+
+
+def test_a_transcript_evicted_before_its_settle_read_gives_out_its_held_calls(
+    tmp_path: Path,
+    tracer_provider: TracerProvider,
+    span_exporter: InMemorySpanExporter,
+    meter_provider: MeterProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backlog follows more transcripts between two settle reads than the bound keeps: the last call of an evicted
+    transcript (held for a line that will never come) leaves with the eviction instead of being lost."""
+    from otel_claude.live import usage as usage_module
+
+    monkeypatch.setattr(usage_module, "MAX_TRANSCRIPTS", 1)
+    lines = MAIN_TRANSCRIPT.read_bytes().splitlines(keepends=True)
+    transcript = tmp_path / f"{SESSION}.jsonl"
+    transcript.write_bytes(b"".join(lines[:29]))  # ends with a response: its last line may still follow
+    ctx = SpanFactory(tracer_provider.get_tracer("t"), HookMetrics(meter_provider.get_meter("t")), ProcessorSettings())
+    state = AgentState()
+    usage = TranscriptUsage(state, UsageMetrics(meter_provider.get_meter("t")), bundled_table(), settle_s=60.0)
+    session = Session(session_id=SESSION, project="project", transcript_path=str(transcript))
+    event = {"hook_event_name": "UserPromptSubmit", "session_id": SESSION, "cwd": "/home/dev/x"}
+    usage.after_event(ctx, session, parse_hook_input({**event, "transcript_path": str(transcript)}), 0)
+    pending = len(state.transcripts[str(transcript)].pending)
+    assert pending  # the last response waits for its settle read, 60 s away
+    emitted = len(_llm_spans(span_exporter))
+
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(b"")
+    usage.after_event(ctx, session, parse_hook_input({**event, "transcript_path": str(other)}), 0)
+    assert str(transcript) not in state.transcripts  # evicted: the bound is one transcript
+    assert len(_llm_spans(span_exporter)) == emitted + pending

@@ -23,6 +23,7 @@ import pytest
 from support.otlp_receiver import OtlpReceiver, free_port, span_attributes
 
 from otel_claude import semconv as sc
+from otel_claude.agent.loop import BATCH_SIZE
 from otel_claude.handoff import spool
 from otel_claude.handoff.agent_lock import lock_path
 from reliability.harness import GatedOtlpReceiver, Sandbox, span_counts, span_table, wait_for
@@ -30,8 +31,9 @@ from reliability.synthetic import interleaved
 
 pytestmark = pytest.mark.reliability
 
-# Three batches of the agent (512 records each) and a bit, from 20 concurrent copies of the fixture sessions.
-EVENTS = 1100
+# Two batches of the agent (records per loop pass) and a bit, from 20 concurrent copies of the fixture sessions: a kill
+# can land in the middle of a batch after another one was released.
+EVENTS = 2 * BATCH_SIZE + BATCH_SIZE // 7
 FAST_RETRY = {"OTEL_EXPORTER_OTLP_TIMEOUT": "2"}  # seconds in this SDK: keeps failing exports short
 
 

@@ -175,7 +175,7 @@ def test_otlp_receiver_takes_the_largest_export_the_agent_sends(config: dict[str
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from support.driving import feed, make_processor
 
-    from otel_claude.agent.loop import BATCH_SIZE
+    from otel_claude.agent.loop import EXPORT_SPANS
     from otel_claude.export.ids import DeterministicIdGenerator
     from otel_claude.live.span_factory import ProcessorSettings
 
@@ -187,10 +187,9 @@ def test_otlp_receiver_takes_the_largest_export_the_agent_sends(config: dict[str
         settings = ProcessorSettings(user_name="dev", capture_content=True)
         feed(make_processor(tracer_provider, MeterProvider(), settings), load_session(name))
         largest = max([largest, *(encode_spans([s]).ByteSize() for s in exporter.get_finished_spans())])
-    spans_per_record = 4
     limit = config["receivers"]["otlp"]["protocols"]["grpc"]["max_recv_msg_size_mib"] * 2**20
     assert largest > 1000, "content capture should make spans large"
-    assert BATCH_SIZE * spans_per_record * largest <= limit, (largest, limit)
+    assert EXPORT_SPANS * largest <= limit, (largest, limit)
     assert limit > 4 * 2**20  # gRPC's default, which the issue found too small
 
 
