@@ -19,7 +19,7 @@ from support.live_usage import LiveRun, ProgressiveTranscripts, feed_fixture, me
 
 from otel_claude import semconv as sc
 from otel_claude.cli.replay import to_ns
-from otel_claude.transcripts.lines import parse_timestamp_ns
+from otel_claude.transcripts.timestamps import parse_timestamp_ns
 
 SECOND = 1_000_000_000
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from otel_claude import semconv as sc
-from otel_claude.live import error_classes, nesting, tool_calls
+from otel_claude.live import error_classes, nesting, subagents, tool_calls
 from otel_claude.live.events import HookInput, SessionStart, Stop, StopFailure, UserPromptSubmit
 from otel_claude.live.span_factory import SpanFactory, json_text, remember
 from otel_claude.live.state import Session, Turn
@@ -58,7 +58,7 @@ def end_run(ctx: SpanFactory, session: Session, now_ns: int, reason: str, *, clo
     end_turn(ctx, session, now_ns, sc.TURN_UNFINISHED, closed_by=closed_by or "SessionEnd")
     end_compaction(ctx, session, now_ns, closed_by=closed_by or "SessionEnd")
     for subagent in list(session.subagents.values()):
-        tool_calls.close_subagent(
+        subagents.close_subagent(
             ctx, session, subagent, now_ns, closed_by=closed_by or "SessionEnd", start_missing=False
         )
     tool_calls.close_open_calls(ctx, session, now_ns, closed_by or "SessionEnd", main_only=False)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from otel_claude import semconv as sc
-from otel_claude.live import lifecycle, nesting, tool_calls
+from otel_claude.live import lifecycle, nesting, subagents, tool_calls
 from otel_claude.live.events import (
     HookInput,
     Notification,
@@ -122,9 +122,9 @@ class EventProcessor:
                 tool_calls.post_tool_batch(ctx, session, event, now)
                 self._annotate(session, event, now, {sc.CC_TOOL_BATCH_SIZE: len(event.tool_calls)})
             case SubagentStart():
-                tool_calls.subagent_start(ctx, session, event, now)
+                subagents.subagent_start(ctx, session, event, now)
             case SubagentStop():
-                tool_calls.subagent_stop(ctx, session, event, now)
+                subagents.subagent_stop(ctx, session, event, now)
             case UserPromptSubmit():
                 lifecycle.user_prompt(ctx, session, event, now)
             case Stop() | StopFailure():

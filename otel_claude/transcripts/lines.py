@@ -12,7 +12,6 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from otel_claude.transcripts.model import (
@@ -24,6 +23,7 @@ from otel_claude.transcripts.model import (
     cost_state_from_json,
     usage_from_json,
 )
+from otel_claude.transcripts.timestamps import parse_timestamp_ns
 
 _log = logging.getLogger(__name__)
 
@@ -55,55 +55,7 @@ _TOOL_USE_ERROR = "<tool_use_error>"  # a call Claude Code refused or could not 
 _TOOL_USE_ERROR_MARK = _TOOL_USE_ERROR.encode()
 _MAX_TOOL_USES = 64
 _MAX_REASON_CHARS = 1000
-# Lines after which no more content block of the response before them can come (`parse` tests these marks): the
-# tool results or next prompt, the next request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch,
-# tools-used) can fall between two blocks of one response and close nothing.
 SYNTHETIC_MODEL = "<synthetic>"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def parse_timestamp_ns(value: Any) -> int | None:
-    """ISO 8601 (`2026-11-23T08:16:42.791Z`) to nanoseconds since the epoch; None when unreadable."""
-    if type(value) is not str:
-        return None
-    # Claude Code's own shape, `YYYY-MM-DDTHH:MM:SS.mmmZ`: the minute is parsed once (a transcript's lines share
-    # few minutes), seconds and milliseconds are added to it. Anything else takes the general path.
-    if len(value) == 24 and value[23] == "Z" and value[19] == "." and value[16] == ":":
-        seconds, millis = value[17:19], value[20:23]
-        if seconds.isdigit() and millis.isdigit() and seconds.isascii() and millis.isascii() and seconds < "60":
-            minute = _MINUTES.get(value[:16])
-            if minute is None:
-                minute = _minute_ns(value[:16])
-            if minute is not None:
-                return minute + int(seconds) * 1_000_000_000 + int(millis) * 1_000_000
-    return _parse_iso_ns(value)
-
-
-_MINUTES: dict[str, int] = {}  # `YYYY-MM-DDTHH:MM` -> ns; cleared when full (a cache, not a record)
-_MAX_MINUTES = 4096
-
-
-def _minute_ns(prefix: str) -> int | None:
-    minute = _parse_iso_ns(prefix + ":00Z")
-    if minute is not None:
-        if len(_MINUTES) >= _MAX_MINUTES:
-            _MINUTES.clear()
-        _MINUTES[prefix] = minute
-    return minute
-
-
-def _parse_iso_ns(value: str) -> int | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    # Whole microseconds as integers, so no float rounding shifts a timestamp across a day boundary.
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 class LineParser:
@@ -193,7 +145,9 @@ class LineParser:
                 self._close_open_message()
                 return None if self._calls_only else self._api_error(data, offset)
         head = line[:_HEAD]  # the line itself (no copy) when it is shorter
-        # The closing marks, unrolled: this runs for every line.
+        # Lines after which no more content block of the response before them can come: the tool results or next
+        # prompt, the next response or request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch,
+        # tools-used) can fall between two blocks of one response and close nothing. Unrolled: this runs per line.
         if (
             b'"type":"user"' in head
             or b'"type":"assistant"' in head

@@ -21,7 +21,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from support.otlp_receiver import span_attributes
 
 from otel_claude import semconv as sc
-from otel_claude.transcripts.lines import parse_timestamp_ns
+from otel_claude.transcripts.timestamps import parse_timestamp_ns
 
 from .conftest import SandboxFactory
 from .harness import ClaudeResult, Sandbox

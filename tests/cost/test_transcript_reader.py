@@ -293,7 +293,7 @@ def test_timestamp_fast_path_agrees_with_the_general_parser() -> None:
     value (or None) `datetime.fromisoformat` gives."""
     import random
 
-    from otel_claude.transcripts import lines
+    from otel_claude.transcripts import timestamps
 
     rng = random.Random(14)
     alphabet = "0123456789:-TZ.+ x\u0661"
@@ -301,16 +301,16 @@ def test_timestamp_fast_path_agrees_with_the_general_parser() -> None:
         millis = rng.randrange(0, 4_000_000_000_000)
         moment = datetime.fromtimestamp(millis / 1000, UTC)
         text = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
-        assert lines.parse_timestamp_ns(text) == millis * 1_000_000
+        assert timestamps.parse_timestamp_ns(text) == millis * 1_000_000
         mutated = list(text)
         mutated[rng.randrange(len(mutated))] = rng.choice(alphabet)
         broken = "".join(mutated)
-        assert lines.parse_timestamp_ns(broken) == lines._parse_iso_ns(broken), broken
-    assert lines.parse_timestamp_ns("2026-11-23T08:16:60.000Z") is None  # no leap second
-    assert lines.parse_timestamp_ns("2026-11-23T08:16:42.791+00:00") == lines.parse_timestamp_ns(
+        assert timestamps.parse_timestamp_ns(broken) == timestamps.parse_iso_ns(broken), broken
+    assert timestamps.parse_timestamp_ns("2026-11-23T08:16:60.000Z") is None  # no leap second
+    assert timestamps.parse_timestamp_ns("2026-11-23T08:16:42.791+00:00") == timestamps.parse_timestamp_ns(
         "2026-11-23T08:16:42.791Z"
     )
-    assert lines.parse_timestamp_ns(None) is None and lines.parse_timestamp_ns("") is None
+    assert timestamps.parse_timestamp_ns(None) is None and timestamps.parse_timestamp_ns("") is None
 
 
 _EVERY_FIXTURE = sorted(p for p in FIXTURES.parent.rglob("*.jsonl") if "transcripts" in p.parts)

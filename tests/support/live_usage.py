@@ -18,8 +18,8 @@ from otel_claude.live.processor import EventProcessor
 from otel_claude.live.span_factory import ProcessorSettings, SpanFactory
 from otel_claude.live.state import AgentState
 from otel_claude.live.usage import TranscriptUsage
-from otel_claude.transcripts.lines import parse_timestamp_ns
 from otel_claude.transcripts.prices import bundled_table
+from otel_claude.transcripts.timestamps import parse_timestamp_ns
 from otel_claude.transcripts.usage_metrics import UsageMetrics
 
 RECORDED_PROJECTS_DIR = "/home/dev/.claude/projects"
