@@ -25,7 +25,7 @@ from opentelemetry.metrics import (
 )
 from opentelemetry.util.types import Attributes
 
-from otel_claude.export.counter_totals import CallbackT
+from otel_claude.export.delegating_meter import CallbackT, DelegatingMeter
 
 
 def _merged(constant: Mapping[str, str], attributes: Attributes) -> dict[str, Any]:
@@ -76,12 +76,11 @@ def _labelled_callbacks(callbacks: Sequence[CallbackT] | None, constant: Mapping
     return [wrap(callback) for callback in callbacks]
 
 
-class ConstantLabelsMeter(Meter):
+class ConstantLabelsMeter(DelegatingMeter):
     """Wraps a Meter so every instrument it creates records `constant` labels beside its own."""
 
     def __init__(self, inner: Meter, constant: Mapping[str, str]) -> None:
-        super().__init__(inner.name, inner.version, inner.schema_url)
-        self._inner = inner
+        super().__init__(inner)
         self._constant = {key: value for key, value in constant.items() if value}
 
     def create_counter(self, name: str, unit: str = "", description: str = "") -> Counter:

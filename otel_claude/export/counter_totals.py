@@ -10,26 +10,18 @@ no way to set bucket counts); they restart from zero, which Prometheus reads as 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterable, Sequence
 
 from opentelemetry.context import Context
 from opentelemetry.metrics import (
-    CallbackOptions,
     Counter,
-    Histogram,
     Meter,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    Observation,
-    UpDownCounter,
 )
 from opentelemetry.util.types import Attributes
 
 from otel_claude import semconv as sc
+from otel_claude.export.delegating_meter import DelegatingMeter
 
 CounterTotals = dict[str, dict[str, float]]  # metric name -> series key (JSON of sorted labels) -> total
-CallbackT = Callable[[CallbackOptions], Iterable[Observation]] | Generator[Iterable[Observation], CallbackOptions, None]
 
 
 # The SDK's own overflow series (an OTel name, not one of Claude Code's: semconv holds every name we spell).
@@ -101,45 +93,14 @@ def _fold_overflow(series: dict[str, float], limit: int) -> None:
         series[OVERFLOW_KEY] = overflow
 
 
-class TotalsKeepingMeter(Meter):
+class TotalsKeepingMeter(DelegatingMeter):
     """A Meter whose counters record into `totals`; every other instrument is the inner meter's own."""
 
     def __init__(self, inner: Meter, totals: CounterTotals, series_limit: int = DEFAULT_SERIES_LIMIT) -> None:
-        super().__init__(inner.name, inner.version, inner.schema_url)
-        self._inner = inner
+        super().__init__(inner)
         self._totals = totals
         self._series_limit = max(series_limit, 1)
 
     def create_counter(self, name: str, unit: str = "", description: str = "") -> Counter:
         inner = self._inner.create_counter(name, unit, description)
         return _TotalsKeepingCounter(inner, self._totals.setdefault(name, {}), self._series_limit)
-
-    def create_up_down_counter(self, name: str, unit: str = "", description: str = "") -> UpDownCounter:
-        return self._inner.create_up_down_counter(name, unit, description)
-
-    def create_observable_counter(
-        self, name: str, callbacks: Sequence[CallbackT] | None = None, unit: str = "", description: str = ""
-    ) -> ObservableCounter:
-        return self._inner.create_observable_counter(name, callbacks, unit, description)
-
-    def create_histogram(
-        self,
-        name: str,
-        unit: str = "",
-        description: str = "",
-        *,
-        explicit_bucket_boundaries_advisory: Sequence[float] | None = None,
-    ) -> Histogram:
-        return self._inner.create_histogram(
-            name, unit, description, explicit_bucket_boundaries_advisory=explicit_bucket_boundaries_advisory
-        )
-
-    def create_observable_gauge(
-        self, name: str, callbacks: Sequence[CallbackT] | None = None, unit: str = "", description: str = ""
-    ) -> ObservableGauge:
-        return self._inner.create_observable_gauge(name, callbacks, unit, description)
-
-    def create_observable_up_down_counter(
-        self, name: str, callbacks: Sequence[CallbackT] | None = None, unit: str = "", description: str = ""
-    ) -> ObservableUpDownCounter:
-        return self._inner.create_observable_up_down_counter(name, callbacks, unit, description)

@@ -14,21 +14,14 @@ caller applies before this meter (export/counter_totals.py folds what is past it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from opentelemetry.context import Context
 from opentelemetry.metrics import (
     Counter,
-    Histogram,
     Meter,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    UpDownCounter,
 )
 from opentelemetry.util.types import Attributes, AttributeValue
 
-from otel_claude.export.counter_totals import CallbackT
+from otel_claude.export.delegating_meter import DelegatingMeter
 
 _SeriesKey = tuple[tuple[str, AttributeValue], ...]
 
@@ -52,12 +45,11 @@ class _SummedCounter(Counter):
             self._inner.add(amount, dict(key))
 
 
-class SummingMeter(Meter):
+class SummingMeter(DelegatingMeter):
     """A Meter whose counters sum their increments until `flush`; every other instrument is the inner meter's."""
 
     def __init__(self, inner: Meter) -> None:
-        super().__init__(inner.name, inner.version, inner.schema_url)
-        self._inner = inner
+        super().__init__(inner)
         self._counters: list[_SummedCounter] = []
 
     def flush(self) -> None:
@@ -69,33 +61,3 @@ class SummingMeter(Meter):
         counter = _SummedCounter(self._inner.create_counter(name, unit, description))
         self._counters.append(counter)
         return counter
-
-    def create_up_down_counter(self, name: str, unit: str = "", description: str = "") -> UpDownCounter:
-        return self._inner.create_up_down_counter(name, unit, description)
-
-    def create_histogram(
-        self,
-        name: str,
-        unit: str = "",
-        description: str = "",
-        *,
-        explicit_bucket_boundaries_advisory: Sequence[float] | None = None,
-    ) -> Histogram:
-        return self._inner.create_histogram(
-            name, unit, description, explicit_bucket_boundaries_advisory=explicit_bucket_boundaries_advisory
-        )
-
-    def create_observable_counter(
-        self, name: str, callbacks: Sequence[CallbackT] | None = None, unit: str = "", description: str = ""
-    ) -> ObservableCounter:
-        return self._inner.create_observable_counter(name, callbacks, unit, description)
-
-    def create_observable_gauge(
-        self, name: str, callbacks: Sequence[CallbackT] | None = None, unit: str = "", description: str = ""
-    ) -> ObservableGauge:
-        return self._inner.create_observable_gauge(name, callbacks, unit, description)
-
-    def create_observable_up_down_counter(
-        self, name: str, callbacks: Sequence[CallbackT] | None = None, unit: str = "", description: str = ""
-    ) -> ObservableUpDownCounter:
-        return self._inner.create_observable_up_down_counter(name, callbacks, unit, description)
