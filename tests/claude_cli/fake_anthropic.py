@@ -60,6 +60,7 @@ class FakeAnthropic:
     exchanges: list[Exchange] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _cursors: dict[str, _Cursor] = field(default_factory=dict)
+    _asked: threading.Condition = field(default_factory=threading.Condition)  # a conversation made its first request
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -132,6 +133,10 @@ class FakeAnthropic:
         with self._lock:
             self.exchanges.append(exchange)
 
+    def _has_asked(self, conversation: str | None) -> bool:
+        with self._lock:
+            return conversation in self._cursors
+
     def answer_messages(self, exchange: Exchange) -> dict[str, Any]:
         """Choose and build the message for one Messages API request (called on the handler's thread)."""
         body = exchange.body or {}
@@ -171,6 +176,11 @@ class FakeAnthropic:
         exchange.response = message
         exchange.request_id = "req_fake_" + uuid.uuid4().hex[:20]
         exchange.block_delay_ms = step.block_delay_ms if step else 0
+        with self._asked:
+            self._asked.notify_all()
+            if step is not None and step.after_conversation is not None:
+                # Two sessions made to overlap whatever the machine's load: this answer waits for the other's prompt.
+                self._asked.wait_for(lambda: self._has_asked(step.after_conversation), timeout=60)
         delay = step.delay_ms if step else 0
         if delay:
             time.sleep(delay / 1000.0)  # the model's "thinking time", so LLM-call spans have a duration

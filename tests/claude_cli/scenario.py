@@ -19,6 +19,7 @@ A scenario is a JSON object:
          "usage": {"input_tokens": 12, ...},                # optional: otherwise estimated from the request
          "delay_ms": 40,                                     # optional: time before the answer starts
          "block_delay_ms": 400,                              # optional: time between two content blocks
+         "after_conversation": "E2E_OTHER",                  # optional: answer once that one asked too (<= 60 s)
          "model": "...", "stop_reason": "..."},             # optional
         ...
       ]
@@ -54,6 +55,7 @@ class Step:
     stop_reason: str | None = None
     delay_ms: int = 0
     block_delay_ms: int = 0  # streamed between content blocks: the lines of one response land apart
+    after_conversation: str | None = None  # held until this conversation's first request arrived (overlap, made sure)
 
     def content_blocks(self) -> list[dict[str, Any]]:
         """The content to send, with fresh tool_use ids (the API's `toolu_01` + 22 characters) where none is set."""
@@ -156,6 +158,7 @@ def load_scenario(name_or_path: str | Path, variables: dict[str, str] | None = N
                 stop_reason=item.get("stop_reason"),
                 delay_ms=int(item.get("delay_ms", 0)),
                 block_delay_ms=int(item.get("block_delay_ms", 0)),
+                after_conversation=item.get("after_conversation"),
             )
         )
     runs = [
