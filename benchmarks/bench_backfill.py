@@ -115,10 +115,10 @@ def encoding(encode):
     return time.process_time() - started
 sdk, ours = encoding(sdk_encode_spans), encoding(encode_spans)
 # With a reader, as backfill's (without one the SDK keeps no aggregation and a point costs next to nothing).
-metrics = UsageMetrics(MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("floor"), deferred=True)
+metrics = UsageMetrics(MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("floor"))
 started = time.process_time()
 for call, cost, labels, _ in pairs:
-    metrics._histogram(call, labels)
+    metrics._histogram(call.usage, metrics._label_sets(labels, call.model, call.requested_model, cost.known))
 histogram = time.process_time() - started
 print(json.dumps({"calls": len(calls), "encode_sdk": sdk, "encode": ours, "histogram": histogram}))
 """

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from opentelemetry.metrics import Counter, Meter
+from opentelemetry.metrics import Meter
 
 from otel_claude import semconv as sc
 from otel_claude.redaction.names import bounded_name
@@ -40,26 +40,6 @@ def _kinds(usage: Usage) -> dict[str, int]:
 
 def _bounded(labels: Labels) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k not in _UNBOUNDED}
-
-
-class _Sums:
-    """Counter increments summed per counter and label set until `apply` adds each sum in one call.
-
-    Backfill records tens of thousands of calls between two metric exports; a cumulative counter exported after
-    `apply` holds the same totals whether it got one add per call or one per label set, for a fraction of the SDK's
-    per-measurement work (attribute cleaning and hashing)."""
-
-    def __init__(self) -> None:
-        self._pending: dict[tuple[Counter, tuple[tuple[str, str], ...]], float] = {}
-
-    def add(self, counter: Counter, value: float, labels: Mapping[str, str]) -> None:
-        key = (counter, tuple(labels.items()))
-        self._pending[key] = self._pending.get(key, 0) + value
-
-    def apply(self) -> None:
-        for (counter, labels), value in self._pending.items():
-            counter.add(value, dict(labels))
-        self._pending.clear()
 
 
 _MAX_LABEL_SETS = 1024
@@ -97,11 +77,10 @@ class _LabelSets:
 class UsageMetrics:
     """Counters for tokens, cost and calls, the GenAI token histogram, and the reported-cost counter.
 
-    With `deferred`, counter increments wait in memory until `apply_deferred` (backfill calls it before each metric
-    export); the histogram still gets every call's value, since a distribution cannot be summed."""
+    The agent and backfill both hand it a meter whose counters sum their increments until a flush
+    (export/summed_counters.py); the histogram gets every call's value, since a distribution cannot be summed."""
 
-    def __init__(self, meter: Meter, deferred: bool = False) -> None:
-        self._sums = _Sums() if deferred else None
+    def __init__(self, meter: Meter) -> None:
         self._label_cache: dict[tuple[object, ...], _LabelSets] = {}
         self._tokens = meter.create_counter(
             sc.METRIC_TOKENS, sc.UNIT_TOKEN, "Tokens used by Claude Code's API calls, by model and kind"
@@ -133,21 +112,19 @@ class UsageMetrics:
         if call.replaces is None:
             added = new_kinds
             added_usd = cost.usd
-            self._add(self._calls, 1, sets.model)
-            # Billable input per the convention: uncached input plus cache reads and writes.
-            self._token_usage.record(call.usage.prompt_tokens, sets.input)
-            self._token_usage.record(call.usage.output_tokens, sets.output)
+            self._calls.add(1, sets.model)
+            self._histogram(call.usage, sets)
         else:
             old_kinds = _kinds(call.replaces)
             added = {kind: new_kinds[kind] - old_kinds[kind] for kind in new_kinds}
             added_usd = cost.usd - (previous_cost.usd if previous_cost is not None else 0.0)
         for kind, count in added.items():
             if count > 0:
-                self._add(self._tokens, count, sets.kinds[kind])
+                self._tokens.add(count, sets.kinds[kind])
             elif count < 0:
                 _log.debug("a replacing line of %s has fewer %s tokens (%d); not subtracted", call.model, kind, count)
         # Adding zero for an unknown model still creates its series, so a dashboard can list unpriced models.
-        self._add(self._cost, max(added_usd, 0.0), sets.model)
+        self._cost.add(max(added_usd, 0.0), sets.model)
 
     def _label_sets(self, labels: Labels, model: str, requested_model: str | None, known: bool) -> _LabelSets:
         """The label sets of a call's points, made once per session labels, model and known cost (a handful)."""
@@ -159,21 +136,10 @@ class UsageMetrics:
             sets = self._label_cache[key] = _LabelSets.of(labels, model, requested_model, known)
         return sets
 
-    def apply_deferred(self) -> None:
-        """Adds the deferred counter increments to the counters (nothing to do unless `deferred`)."""
-        if self._sums is not None:
-            self._sums.apply()
-
-    def _add(self, counter: Counter, value: float, labels: Mapping[str, str]) -> None:
-        if self._sums is not None:
-            self._sums.add(counter, value, labels)
-        else:
-            counter.add(value, labels)
-
-    def _histogram(self, call: LlmCall, base: Mapping[str, str]) -> None:
-        sets = self._label_sets(base, call.model, call.requested_model, True)
-        self._token_usage.record(call.usage.prompt_tokens, sets.input)
-        self._token_usage.record(call.usage.output_tokens, sets.output)
+    def _histogram(self, usage: Usage, sets: _LabelSets) -> None:
+        # Billable input per the convention: uncached input plus cache reads and writes.
+        self._token_usage.record(usage.prompt_tokens, sets.input)
+        self._token_usage.record(usage.output_tokens, sets.output)
 
     def record_reported(self, state: CostState, labels: Labels) -> None:
         """Adds what Claude Code's own running cost grew by since its previous cost-state line, per model."""
