@@ -83,7 +83,7 @@ def test_hook_path_imports_no_heavy_module(tmp_path: Path, hook_env: dict[str, s
 def test_bad_input_exits_zero_silently_and_is_spooled(
     payload: bytes, hook_env: dict[str, str], agent_cleanup: None, hook_kind: str
 ) -> None:
-    if hook_kind == "shell":
+    if hook_kind != "python":
         run_hook(b"", hook_env)  # the spool's first use goes through Python, which makes the layout
         paths = spool.SpoolPaths(hook_env["OTEL_CLAUDE_STATE_DIR"])
         wait_for(lambda: not spool.pending_names(paths), 30, "the agent to take the first record")

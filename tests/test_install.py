@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from otel_claude.cli.main import main
 from otel_claude.install import events as hook_events
+from otel_claude.install import native_hook
 from otel_claude.install import settings_file as installer
 
 ORIGINAL = {
@@ -44,15 +47,57 @@ def test_install_adds_one_handler_per_known_event_and_keeps_the_rest(settings: P
     assert _ours(data) == dict.fromkeys(expected, 1)
     command = data["hooks"]["PreToolUse"][0]["hooks"][0]
     assert command["timeout"] == installer.HOOK_TIMEOUT_S
-    assert Path(installer.hook_script("hook.sh")).is_file() and installer.hook_script("hook.sh") in command["command"]
+    binary, _ = native_hook.ensure_built()  # a C compiler is here: the compiled hook is what install registers
+    assert binary and os.access(binary, os.X_OK) and command["command"].startswith(f"{binary} ")
     state_dir = str(settings.parent.parent / ".local" / "state" / "otel-claude")
     assert command["command"].endswith(state_dir), "the state dir is on the command line: Claude Code strips OTEL_*"
     assert json.loads((settings.parent / "settings.json.otel-claude.bak").read_text()) == ORIGINAL
 
 
-def test_without_bash_the_python_hook_is_registered() -> None:
-    command = installer.hook_command("/s", prefer_shell=False)
+def _our_command(settings: Path) -> str:
+    (command,) = {
+        h["command"]
+        for groups in json.loads(settings.read_text())["hooks"].values()
+        for group in groups
+        for h in group["hooks"]
+        if installer.MARKER in h["command"]
+    }
+    return str(command)
+
+
+def test_the_python_hook_is_registered_when_asked_for() -> None:
+    command = installer.hook_command("/s", "python")
     assert " -I -S " in command and command.endswith("hook.py --state-dir /s")
+
+
+@pytest.mark.parametrize(("kind", "script"), [("shell", "hook.sh"), ("python", "hook.py")])
+def test_install_registers_the_hook_asked_for(
+    settings: Path, capsys: pytest.CaptureFixture[str], kind: str, script: str
+) -> None:
+    assert main(["install", "--claude-version", "2.1.330", "--hook", kind]) == 0
+    command = _our_command(settings)
+    assert installer.hook_script(script) in command
+    assert f"hook: {kind}: {script}" in capsys.readouterr().out
+
+
+def test_install_says_which_hook_it_registered(settings: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["install", "--claude-version", "2.1.330"]) == 0
+    assert "hook: native: compiled hook.c" in capsys.readouterr().out
+
+
+def test_without_a_compiler_install_falls_back_to_hook_sh_and_says_why(
+    settings: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    package.mkdir()
+    shutil.copy(installer.hook_script("hook.c"), package / "hook.c")
+    monkeypatch.setattr(native_hook, "package_dir", lambda: str(package))
+    monkeypatch.setattr(native_hook, "compiler", lambda: None)
+    assert main(["install", "--claude-version", "2.1.330"]) == 0
+    command = _our_command(settings)
+    assert installer.hook_script("hook.sh") in command
+    assert "hook: shell: hook.sh; no compiled hook: no C compiler (cc) on PATH" in capsys.readouterr().out
+    assert main(["install", "--claude-version", "2.1.330", "--hook", "native"]) == 1  # asked for, not possible
 
 
 def test_second_install_changes_nothing(settings: Path) -> None:

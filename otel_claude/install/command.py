@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class InstallOptions:
     client_key: str | None = None
     insecure: bool = False
     team: str | None = None
+    hook: installer.HookKind = "auto"
 
     @classmethod
     def from_namespace(cls, options: argparse.Namespace) -> InstallOptions:
@@ -66,6 +68,7 @@ class InstallOptions:
             client_key=options.client_key if install else None,
             insecure=options.insecure if install else False,
             team=options.team if install else None,
+            hook=options.hook if install else "auto",
         )
 
     def gateway(self) -> tls.GatewayOptions:
@@ -109,6 +112,13 @@ def add_arguments(parser: argparse.ArgumentParser, command: Command) -> None:
     parser.add_argument("--claude-version", help="register the events of this Claude Code version (else detected)")
     parser.add_argument("--claude-binary", default="claude", help="the claude executable to ask for its version")
     parser.add_argument("--state-dir")
+    parser.add_argument(
+        "--hook",
+        choices=installer.HOOK_KINDS,
+        default="auto",
+        help="which hook Claude Code runs: native (compiled here with cc), shell (hook.sh), python (hook.py), "
+        "auto (the fastest this machine can run: the default)",
+    )
 
 
 def parse_args(argv: Sequence[str]) -> InstallOptions:
@@ -177,11 +187,6 @@ def run_install(options: InstallOptions) -> int:
         print("otel-claude install: --managed takes no --state-dir: each user's hook finds its own", file=sys.stderr)
         return 2
     problem = options.gateway().problem() if options.command == "install" else None
-    if managed and options.command == "install" and not problem:
-        # Every user's hook runs this interpreter and these files: a private one would fail silently in each hook.
-        problem = managed_install.unreachable_for_other_users(
-            [sys.executable, installer.hook_script("hook.sh"), installer.hook_script("hook.py")]
-        )
     if problem:
         print(f"otel-claude install: {problem}", file=sys.stderr)
         return 2
@@ -198,10 +203,21 @@ def run_install(options: InstallOptions) -> int:
             events = hook_events.events_for(version)
             own_dir = options.state_dir or env.state_dir(env.effective_environment())
             state_dir = None if managed else os.path.abspath(own_dir)
-            change = installer.plan_install(path, events, installer.hook_command(state_dir))
+            argv, hook_described = installer.hook_argv(state_dir, options.hook)
+            if managed:
+                # Every user's hook runs this interpreter and these files: a private one would fail silently in
+                # each hook.
+                problem = managed_install.unreachable_for_other_users(
+                    [sys.executable, installer.hook_script("hook.sh"), installer.hook_script("hook.py"), argv[0]]
+                )
+                if problem:
+                    print(f"otel-claude install: {problem}", file=sys.stderr)
+                    return 2
+            change = installer.plan_install(path, events, shlex.join(argv))
             config_change = _config_change(options)
             described = ".".join(map(str, version)) if version else "unknown (classic events only)"
             print(f"Claude Code version: {described}; registering {len(events)} events")
+            print(f"hook: {hook_described}")
             print(hook_events.describe_left_out())
     except installer.SettingsError as exc:
         print(f"otel-claude {options.command}: {exc}", file=sys.stderr)

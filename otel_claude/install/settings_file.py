@@ -14,13 +14,15 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import otel_claude
+from otel_claude.install import native_hook
 
 HOOK_TIMEOUT_S = 10  # a hook that hangs costs the session this much at most, not Claude Code's 600 s default
 BACKUP_SUFFIX = ".otel-claude.bak"
-MARKER = "otel_claude/hook."  # every command we write contains it (hook.sh or hook.py); uninstall removes only those
+# Every command we write contains it (hook.<hash>.bin, hook.sh, hook.py); uninstall removes only those.
+MARKER = "otel_claude/hook."
 
 
 class SettingsError(RuntimeError):
@@ -73,17 +75,43 @@ def hook_script(name: str = "hook.py") -> str:
     return os.path.join(os.path.dirname(os.path.abspath(otel_claude.__file__)), name)
 
 
-def hook_command(state_dir: str | None, *, prefer_shell: bool = True) -> str:
-    """The command Claude Code runs: the bash fast path (hook.sh, about half the Python hook's time) where bash and
-    /proc exist, else this installation's interpreter running hook.py with no site import. Both take the state
-    dir on the command line, since Claude Code strips OTEL_* variables from hooks. With no state dir (a managed
-    install shared by every user) the hook resolves the user's own state dir when it runs."""
-    bash = shutil.which("bash") if prefer_shell and os.path.isdir("/proc/self") else None
-    if bash:
-        parts = [bash, hook_script("hook.sh"), sys.executable, *([state_dir] if state_dir else [])]
-    else:
-        parts = [sys.executable, "-I", "-S", hook_script(), *(["--state-dir", state_dir] if state_dir else [])]
-    return " ".join(shlex.quote(part) for part in parts)
+HookKind = Literal["auto", "native", "shell", "python"]
+HOOK_KINDS: tuple[HookKind, ...] = ("auto", "native", "shell", "python")
+
+
+def hook_command(state_dir: str | None, kind: HookKind = "auto") -> str:
+    """The command Claude Code runs, by `kind`:
+    - native: the compiled fast path (hook.c, built here by `native_hook`), where a C compiler and /proc exist;
+    - shell: the bash fast path (hook.sh) where bash and /proc exist;
+    - python: this installation's interpreter running hook.py with no site import, wherever Python runs;
+    - auto: the first of these that this machine can run.
+    Each takes the state dir on the command line, since Claude Code strips OTEL_* variables from hooks. With no
+    state dir (a managed install shared by every user) the hook resolves the user's own when it runs. Raises
+    SettingsError when the kind asked for cannot run here."""
+    return " ".join(shlex.quote(part) for part in hook_argv(state_dir, kind)[0])
+
+
+def hook_argv(state_dir: str | None, kind: HookKind = "auto") -> tuple[list[str], str]:
+    """(the hook's argv for `kind`, a sentence naming the hook chosen and, for auto, why not a faster one)."""
+    fast_paths_possible = os.path.isdir("/proc/self")
+    why_not: list[str] = []
+    if kind in ("auto", "native"):
+        binary, why = native_hook.ensure_built() if fast_paths_possible else (None, "no /proc")
+        if binary:
+            return [binary, sys.executable, *([state_dir] if state_dir else [])], f"native: {why}"
+        if kind == "native":
+            raise SettingsError(f"the compiled hook cannot be used: {why}")
+        why_not.append(f"no compiled hook: {why}")
+    if kind in ("auto", "shell"):
+        bash = shutil.which("bash") if fast_paths_possible else None
+        if bash:
+            argv = [bash, hook_script("hook.sh"), sys.executable, *([state_dir] if state_dir else [])]
+            return argv, "; ".join(["shell: hook.sh", *why_not])
+        if kind == "shell":
+            raise SettingsError("hook.sh cannot be used: no bash or no /proc")
+        why_not.append("no bash or no /proc for hook.sh")
+    argv = [sys.executable, "-I", "-S", hook_script(), *(["--state-dir", state_dir] if state_dir else [])]
+    return argv, "; ".join(["python: hook.py", *why_not])
 
 
 def _is_ours(handler: Any) -> bool:

@@ -41,11 +41,22 @@ def hook_command(state_dir: str | None = None) -> list[str]:
 
 
 def registered_hook_command(state_dir: str) -> list[str]:
-    """Exactly the command `otel-claude install` writes into settings.json here (hook.sh where bash exists)."""
+    """Exactly the command `otel-claude install` writes into settings.json here (the compiled hook where cc exists)."""
     return shlex.split(installer.hook_command(state_dir))
 
 
-HOOKS: dict[str, Callable[[str], list[str]]] = {"registered": registered_hook_command, "python": hook_command}
+def shell_hook_command(state_dir: str) -> list[str]:
+    """hook.sh, as install registers it where no compiled hook can be built."""
+    return shlex.split(installer.hook_command(state_dir, "shell"))
+
+
+HOOKS: dict[str, Callable[[str], list[str]]] = {
+    "registered": registered_hook_command,
+    "shell": shell_hook_command,
+    "python": hook_command,
+}
+# Every hook a user may run: each case that depends on the hook runs with each.
+HOOK_VARIANTS = tuple(HOOKS)
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
@@ -190,7 +201,8 @@ class Sandbox:
         timeout: float = 20,
         stdin: int | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
-        """One hook call: `variant` "registered" (what install writes, hook.sh here) or "python" (hook.py)."""
+        """One hook call: `variant` "registered" (what install writes: the compiled hook here), "shell" (hook.sh) or
+        "python" (hook.py)."""
         command = HOOKS[variant](state_dir or str(self.state_dir))
         if stdin is None:
             result = subprocess.run(command, input=payload, capture_output=True, timeout=timeout, env=self.env)

@@ -21,7 +21,7 @@ from support.otlp_receiver import OtlpReceiver, free_port
 
 from otel_claude.handoff import spool
 from otel_claude.handoff.agent_lock import lock_path
-from reliability.harness import Sandbox, wait_for
+from reliability.harness import HOOK_VARIANTS, Sandbox, wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -41,7 +41,7 @@ def _dropped(sandbox: Sandbox) -> int:
     return count
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 def test_tiny_full_filesystem_drops_and_counts(
     variant: str, receiver: OtlpReceiver, tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox]
 ) -> None:
@@ -63,7 +63,7 @@ def test_tiny_full_filesystem_drops_and_counts(
     assert f"dropped:      {dropped + 5} records" in human.stdout
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 def test_no_inode_left_drops_to_the_fallback_and_recovers(
     variant: str, tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox], receiver: OtlpReceiver
 ) -> None:
@@ -83,7 +83,7 @@ def test_no_inode_left_drops_to_the_fallback_and_recovers(
         assert sandbox.pending() == []
         assert not Path(sandbox.paths.drops_log).exists()  # no inode for it either: the fallback counted them
         fallback = sandbox.runtime_dir / f"otel-claude-{os.getuid()}" / "drops.log"
-        reason = {"registered": "shell_write_failed", "python": "OSError"}[variant]
+        reason = {"registered": "shell_write_failed", "shell": "shell_write_failed", "python": "OSError"}[variant]
         assert [line.split()[-1] for line in fallback.read_text().splitlines()] == [reason] * 3
         assert _dropped(sandbox) == 3
         for child in filler.iterdir():
@@ -108,7 +108,7 @@ def _fill_inodes(directory: Path) -> None:
     raise AssertionError("the inode limit was never reached")
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 @pytest.mark.parametrize("kind", ["under-a-file", "read-only-fs"])
 def test_unusable_state_dir(
     kind: str, variant: str, tmp_path: Path, tmpfs: Callable[[str], Path], make_sandbox: Callable[..., Sandbox]

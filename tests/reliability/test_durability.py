@@ -26,7 +26,7 @@ from otel_claude import semconv as sc
 from otel_claude.agent.loop import BATCH_SIZE
 from otel_claude.handoff import spool
 from otel_claude.handoff.agent_lock import lock_path
-from reliability.harness import GatedOtlpReceiver, Sandbox, span_counts, span_table, wait_for
+from reliability.harness import HOOK_VARIANTS, GatedOtlpReceiver, Sandbox, span_counts, span_table, wait_for
 from reliability.synthetic import interleaved
 
 pytestmark = pytest.mark.reliability
@@ -209,10 +209,10 @@ def test_ten_concurrent_sessions_while_the_agent_consumes(
 
 
 def _send_concurrently(sandbox: Sandbox, sessions: list[list[bytes]]) -> list[str]:
-    """Each session from its own thread, its events in order; even sessions by hook.sh, odd ones by hook.py."""
+    """Each session from its own thread, its events in order, sessions taking turns at each hook there is."""
     failures: list[str] = []
     threads = [
-        threading.Thread(target=_send_all, args=(sandbox, events, "python" if number % 2 else "registered", failures))
+        threading.Thread(target=_send_all, args=(sandbox, events, HOOK_VARIANTS[number % len(HOOK_VARIANTS)], failures))
         for number, events in enumerate(sessions)
     ]
     for thread in threads:

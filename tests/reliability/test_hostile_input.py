@@ -41,7 +41,7 @@ from otel_claude.live.processor import EventProcessor
 from otel_claude.live.span_factory import ProcessorSettings, SpanFactory
 from otel_claude.live.state import AgentState
 from otel_claude.live.usage import usage_tracker_factory
-from reliability.harness import HOOKS, Sandbox
+from reliability.harness import HOOK_VARIANTS, HOOKS, Sandbox
 from reliability.synthetic import SessionTemplate, fixture_payloads
 
 pytestmark = pytest.mark.reliability
@@ -107,7 +107,7 @@ def held_lock(make_sandbox: Callable[..., Sandbox]) -> Iterator[Sandbox]:
     os.close(fd)
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 @pytest.mark.parametrize("name", sorted(HOSTILE_STDIN))
 def test_hook_exits_zero_silently_on_hostile_stdin(name: str, variant: str, held_lock: Sandbox) -> None:
     payload = HOSTILE_STDIN[name]
@@ -118,7 +118,7 @@ def test_hook_exits_zero_silently_on_hostile_stdin(name: str, variant: str, held
     assert spool.decode(spool.read_record(held_lock.paths, names[0]))[1] == payload  # byte for byte
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 def test_hook_with_a_tty_on_stdin_does_not_block(variant: str, held_lock: Sandbox) -> None:
     primary, secondary = pty.openpty()
     try:
@@ -129,7 +129,7 @@ def test_hook_with_a_tty_on_stdin_does_not_block(variant: str, held_lock: Sandbo
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 def test_hook_with_stdin_closed(variant: str, held_lock: Sandbox) -> None:
     # No fd 0 at all, not even /dev/null: closed by a shell before exec (not preexec_fn, which is unsafe in a
     # process that runs gRPC threads).
@@ -140,7 +140,7 @@ def test_hook_with_stdin_closed(variant: str, held_lock: Sandbox) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.binary(max_size=2048))
 def test_hook_hands_over_any_bytes_unchanged(variant: str, payload: bytes, held_lock: Sandbox) -> None:

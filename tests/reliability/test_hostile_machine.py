@@ -25,7 +25,7 @@ import pytest
 from support.otlp_receiver import OtlpReceiver
 
 from otel_claude.handoff import agent_lock, spool
-from reliability.harness import Sandbox, wait_for
+from reliability.harness import HOOK_VARIANTS, Sandbox, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -187,7 +187,7 @@ def test_a_record_whose_writer_is_stopped_holds_back_only_its_own_session(
 # --- 2. the agent's identity is checked, not guessed ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 def test_a_foreign_process_with_our_agents_pid_and_argv_does_not_strand_records(
     variant: str, other_user: pwd.struct_passwd, receiver: OtlpReceiver, make_sandbox: Callable[..., Sandbox]
 ) -> None:
@@ -210,7 +210,7 @@ def test_a_foreign_process_with_our_agents_pid_and_argv_does_not_strand_records(
 # --- 3. every growth bounded ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 def test_spool_bound_holds_with_no_healthy_agent_and_counts_disk_use(
     variant: str, make_sandbox: Callable[..., Sandbox]
 ) -> None:

@@ -18,7 +18,7 @@ from support.otlp_receiver import OtlpReceiver, span_attributes
 from otel_claude import semconv as sc
 from otel_claude.handoff import spool
 from otel_claude.handoff.agent_lock import lock_path
-from reliability.harness import HOOKS, OTEL_CLAUDE, Sandbox, wait_for
+from reliability.harness import HOOK_VARIANTS, HOOKS, OTEL_CLAUDE, Sandbox, wait_for
 from reliability.synthetic import SessionTemplate
 
 pytestmark = pytest.mark.reliability
@@ -75,7 +75,7 @@ def with_umask(command: list[str], mask: int = TYPICAL_UMASK) -> list[str]:
     return ["/bin/sh", "-c", f'umask {mask:03o}; exec "$@"', "sh", *command]
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 def test_agent_listens_on_loopback_only(
     variant: str, receiver: OtlpReceiver, make_sandbox: Callable[..., Sandbox]
 ) -> None:
@@ -106,19 +106,19 @@ def test_state_files_are_private_whatever_the_umask(
     lock = os.open(lock_path(str(sandbox.state_dir)), os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        hook("registered", events[0][1])
-        hook("python", events[0][1])
+        for variant in HOOK_VARIANTS:
+            hook(variant, events[0][1])
     finally:
         os.close(lock)
     spool.set_full(paths, False)
     # ...then a session and garbage, which the agent (started by the hooks) turns into spans and a dead letter.
     for index, (_, payload) in enumerate(events):
-        hook("registered" if index % 2 else "python", payload)
+        hook(HOOK_VARIANTS[index % len(HOOK_VARIANTS)], payload)
     hook("python", b"garbage")
     sandbox.wait_agent()
     assert sandbox.wait_drained(30), sandbox.agent_log()
     sandbox.stop_agents()
-    assert len(Path(paths.drops_log).read_text().splitlines()) == 2
+    assert len(Path(paths.drops_log).read_text().splitlines()) == len(HOOK_VARIANTS)
     assert len(sandbox.dead_letters()) == 1
 
     every = [sandbox.state_dir, *sandbox.state_dir.rglob("*")]
@@ -178,7 +178,7 @@ def test_symlink_planted_in_the_spool_is_not_followed(
     assert spooled[0] not in letters
 
 
-@pytest.mark.parametrize("variant", ["registered", "python"])
+@pytest.mark.parametrize("variant", HOOK_VARIANTS)
 @pytest.mark.parametrize("target_has_spool", [False, True])
 def test_symlinked_state_dir_is_refused(
     variant: str, target_has_spool: bool, tmp_path: Path, make_sandbox: Callable[..., Sandbox]

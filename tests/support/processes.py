@@ -13,18 +13,24 @@ from pathlib import Path
 
 import otel_claude
 from otel_claude.handoff import agent_lock, paths
+from otel_claude.install import native_hook
 
 HOOK_SCRIPT = str(Path(otel_claude.__file__).parent / "hook.py")
 SHELL_HOOK = str(Path(otel_claude.__file__).parent / "hook.sh")
 OTEL_CLAUDE = [sys.executable, "-m", "otel_claude"]
-HOOK_KINDS = ("python", "shell")
+HOOK_KINDS = ("python", "shell", "native")
 
 
 def hook_argv(kind: str = "python", state_dir: str | None = None) -> list[str]:
-    """The hook exactly as `otel-claude install` registers it: the bash fast path or the Python hook."""
+    """The hook exactly as `otel-claude install` registers it: the compiled or bash fast path, or the Python hook."""
     if kind == "shell":
         assert state_dir, "the shell hook takes its state dir on the command line"
         return ["bash", SHELL_HOOK, sys.executable, state_dir]
+    if kind == "native":
+        assert state_dir, "the compiled hook takes its state dir on the command line"
+        binary, why = native_hook.ensure_built()
+        assert binary, why
+        return [binary, sys.executable, state_dir]
     return [sys.executable, "-I", "-S", HOOK_SCRIPT, *(["--state-dir", state_dir] if state_dir else [])]
 
 
