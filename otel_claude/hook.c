@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,10 @@ static void spool_stdin(void) {
     while (ok) {
         ssize_t got = read(0, buf, sizeof buf);
         if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) { /* a non-blocking stdin: wait as cat would not */
+            struct pollfd readable = {.fd = 0, .events = POLLIN};
+            if (poll(&readable, 1, -1) >= 0 || errno == EINTR) continue;
+        }
         if (got <= 0) break; /* the end, or stdin unreadable: what came is handed over, as `cat` would */
         ok = write_all(fd, buf, (size_t)got);
     }

@@ -36,6 +36,11 @@ def _read_stdin() -> bytes:
             chunk = os.read(0, _READ_CHUNK)
         except InterruptedError:
             continue
+        except BlockingIOError:  # a non-blocking stdin: wait for the rest rather than hand over a part
+            import select
+
+            select.select([0], [], [])
+            continue
         except OSError:
             break
         if not chunk:

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import pty
+import socket
 import stat
 import subprocess
 import time
@@ -138,6 +139,28 @@ def test_hook_with_stdin_closed(variant: str, held_lock: Sandbox) -> None:
         closed, stdin=subprocess.DEVNULL, capture_output=True, timeout=HANG_GUARD_S, env=held_lock.env
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+
+
+# Not hook.sh: its `cat` gives up at the first EAGAIN. Claude Code's runtime (libuv) makes a child's stdio blocking,
+# so this is a guard for other callers, kept by the hooks install registers first.
+@pytest.mark.parametrize("variant", ["registered", "python"])
+def test_hook_with_a_slow_non_blocking_stdin_hands_over_everything(variant: str, held_lock: Sandbox) -> None:
+    payload = _event(tool_response={"stdout": "z" * 200_000})
+    ours, theirs = socket.socketpair()
+    theirs.setblocking(False)  # the hook's end: a read finds nothing yet, and must wait, not stop
+    with theirs:
+        process = subprocess.Popen(
+            HOOKS[variant](str(held_lock.state_dir)), stdin=theirs.fileno(), env=held_lock.env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+    with ours:
+        for start in range(0, len(payload), 50_000):
+            time.sleep(0.05)
+            ours.sendall(payload[start : start + 50_000])
+    out, err = process.communicate(timeout=HANG_GUARD_S)
+    assert (process.returncode, out, err) == (0, b"", b"")
+    (name,) = held_lock.pending()
+    assert spool.decode(spool.read_record(held_lock.paths, name))[1] == payload
 
 
 @pytest.mark.parametrize("variant", HOOK_VARIANTS)
