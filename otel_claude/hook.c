@@ -199,8 +199,13 @@ int main(int argc, char **argv) {
                                 : -1;
         if (n > 0 && n < (int)sizeof resolved) state_dir = resolved;
     }
-    /* hook.py lies beside this binary (both in the package directory) */
+    /* hook.py lies beside this binary (both in the package directory); without /proc, argv[0] names it, as
+     * install writes an absolute path */
     ssize_t len = readlink("/proc/self/exe", hook_py, sizeof hook_py - 1);
+    if (len <= 0 && argc > 0 && argv[0][0] == '/' && strlen(argv[0]) < sizeof hook_py) {
+        len = (ssize_t)strlen(argv[0]);
+        memcpy(hook_py, argv[0], (size_t)len);
+    }
     char *slash = len > 0 ? memrchr(hook_py, '/', (size_t)len) : NULL;
     if (slash && (size_t)(slash - hook_py) + sizeof "/hook.py" <= sizeof hook_py)
         memcpy(slash, "/hook.py", sizeof "/hook.py");

@@ -13,6 +13,8 @@ import fcntl
 import json
 import os
 import pty
+import shlex
+import shutil
 import socket
 import stat
 import subprocess
@@ -309,3 +311,20 @@ def test_any_transcript_content_is_read_without_crashing(lines: list[bytes], tmp
         payload = {"session_id": "t", "hook_event_name": event, "transcript_path": str(transcript), "prompt_id": "p"}
         processor.handle(decode_record(spool.encode(1, json.dumps(payload).encode()))[1], time.time_ns())
     assert stat.S_ISREG(transcript.stat().st_mode)
+
+
+def test_without_proc_the_compiled_hook_hands_the_event_to_hook_py(held_lock: Sandbox) -> None:
+    """With no /proc (a minimal container) the compiled hook cannot check an agent's identity: it finds hook.py
+    beside itself by the path it was run by, and the Python hook spools the event."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to run without /proc")
+    command = shlex.join(HOOKS["registered"](str(held_lock.state_dir)))
+    result = subprocess.run(
+        ["unshare", "--mount", "sh", "-c", f"umount -l /proc && exec {command}"],
+        input=_event(), capture_output=True, timeout=HANG_GUARD_S, env=held_lock.env,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+    (name,) = held_lock.pending()
+    record = spool.read_record(held_lock.paths, name)
+    assert record.startswith(spool.HEADER_MAGIC), "written by hook.py (the compiled hook writes OCR2 records)"
+    assert spool.decode(record)[1] == _event()
