@@ -35,6 +35,7 @@ class AgentConfig:
     team: str = ""  # opt-in organisation label; "" = none
     metric_cardinality_limit: int = env.DEFAULT_METRIC_CARDINALITY_LIMIT
     metric_export_batch_size: int = env.DEFAULT_METRIC_EXPORT_BATCH_SIZE
+    agent_nice: int = env.DEFAULT_AGENT_NICE
     problems: list[env.Problem] = field(default_factory=list)
 
 
@@ -83,6 +84,14 @@ def _positive(merged: Mapping[str, str], name: str, default: int, problems: list
     return value
 
 
+def _niceness(merged: Mapping[str, str], problems: list[env.Problem]) -> int:
+    value = env.get_int(merged, env.OTEL_CLAUDE_AGENT_NICE, env.DEFAULT_AGENT_NICE, problems)
+    if not 0 <= value <= env.MAX_NICE:
+        problems.append(env.Problem(env.OTEL_CLAUDE_AGENT_NICE, str(value), str(env.DEFAULT_AGENT_NICE)))
+        return env.DEFAULT_AGENT_NICE
+    return value
+
+
 def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
     merged = env.effective_environment(environ)
     problems: list[env.Problem] = []
@@ -128,6 +137,7 @@ def load(environ: Mapping[str, str] | None = None) -> AgentConfig:
         metric_export_batch_size=_positive(
             merged, env.OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE, env.DEFAULT_METRIC_EXPORT_BATCH_SIZE, problems
         ),
+        agent_nice=_niceness(merged, problems),
         problems=problems,
     )
 

@@ -38,6 +38,21 @@ def test_bad_values_fall_back_to_defaults_with_a_problem(isolated_home: Path, mo
     assert loaded.prometheus_host == "127.0.0.1", "loopback only by default"
 
 
+NICENESS_CASES = [(None, 10, False), ("0", 0, False), ("19", 19, False), ("20", 10, True), ("-5", 10, True),
+                   ("low", 10, True)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "expected", "problem"), NICENESS_CASES)
+def test_agent_niceness(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch, value: str | None, expected: int, problem: bool
+) -> None:
+    if value is not None:
+        monkeypatch.setenv(env.OTEL_CLAUDE_AGENT_NICE, value)
+    loaded = config.load()
+    assert loaded.agent_nice == expected
+    assert (env.OTEL_CLAUDE_AGENT_NICE in {p.name for p in loaded.problems}) is problem
+
+
 def test_every_variable_the_package_names_is_declared_in_env() -> None:
     """No module spells an OTEL_* name that env.py does not declare."""
     package = Path(otel_claude.__file__).parent

@@ -34,6 +34,17 @@ def _setup_logging(state_dir: str, *, to_stderr: bool, debug: bool) -> None:
     os.chmod(log_file, paths.FILE_MODE)
 
 
+def yield_cpu(niceness: int) -> None:
+    """Raises this process's niceness to `niceness` (never lowers it: a service manager's higher value stays), so
+    that the agent's work waits for Claude Code's on a busy machine rather than slowing the session."""
+    try:
+        current = os.nice(0)
+        if niceness > current:
+            os.nice(niceness - current)
+    except OSError:
+        pass  # a platform or sandbox that refuses it: the agent runs as started
+
+
 def run_agent(*, background: bool, state_dir: str | None = None) -> int:
     # Everything the agent creates is private, whatever umask it was started with (a service manager's is 022):
     # files it opens itself say 0600, but a rotated log file takes the umask.
@@ -42,6 +53,7 @@ def run_agent(*, background: bool, state_dir: str | None = None) -> int:
         os.environ[env.OTEL_CLAUDE_STATE_DIR] = state_dir
     config_module.apply_standard_variables()
     config = config_module.load()
+    yield_cpu(config.agent_nice)
     try:
         spool.ensure_layout(spool.SpoolPaths(config.state_dir))
     except OSError as exc:

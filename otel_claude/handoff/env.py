@@ -69,6 +69,11 @@ OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE = "OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE"
 """Most data points in one OTLP metric export request (the SDK exporter's `max_export_batch_size`); a bigger
 export is split. gRPC refuses requests over 4 MiB, and so does the Collector's receiver. Default 1000."""
 
+OTEL_CLAUDE_AGENT_NICE = "OTEL_CLAUDE_AGENT_NICE"
+"""The agent's CPU niceness, 0 to 19. It works beside Claude Code on the same cores, and telemetry should wait
+for the session, never the session for telemetry: at 10 the agent yields the CPU whenever Claude Code and its
+hooks want it, and catches up when they wait (on the model, on the user). 0 leaves it as started. Default 10."""
+
 OTEL_CLAUDE_DEBUG = "OTEL_CLAUDE_DEBUG"
 """`1`: the hook re-raises its own errors instead of swallowing them (set by the test suite), and the agent
 logs at DEBUG."""
@@ -143,6 +148,7 @@ ALL: tuple[str, ...] = (
     OTEL_CLAUDE_SYSTEM_CONFIG_FILE,
     OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT,
     OTEL_CLAUDE_METRIC_EXPORT_BATCH_SIZE,
+    OTEL_CLAUDE_AGENT_NICE,
     OTEL_CLAUDE_DEBUG,
     OTEL_SERVICE_NAME,
     OTEL_RESOURCE_ATTRIBUTES,
@@ -174,6 +180,8 @@ DEFAULT_METRIC_EXPORT_INTERVAL_MS = 10000
 DEFAULT_SYSTEM_CONFIG_FILE = "/etc/otel-claude/otel-claude.env"
 DEFAULT_METRIC_CARDINALITY_LIMIT = 100
 DEFAULT_METRIC_EXPORT_BATCH_SIZE = 1000
+DEFAULT_AGENT_NICE = 10
+MAX_NICE = 19
 
 
 def _home() -> str:
