@@ -4,6 +4,8 @@ whose export failed while the agent was stopping leave with the next snapshot th
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_claude import config as config_module
+from otel_claude.agent import loop
 from otel_claude.agent.loop import Agent
 from otel_claude.export.providers import build
 from otel_claude.handoff import env, spool
@@ -69,3 +72,48 @@ def test_records_of_a_failed_export_leave_with_the_next_saved_snapshot(agent: Ag
     assert exporter.exported
     assert spool.pending_names(agent.paths) == []
     assert state_store.load(agent.config.state_dir).committed_names == names
+
+
+class CountingExporter(SwitchableExporter):
+    """Always up; remembers, at each export, how many records were still in the spool."""
+
+    def __init__(self, paths: spool.SpoolPaths) -> None:
+        super().__init__()
+        self.up = True
+        self.paths = paths
+        self.pending_at_export: list[int] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.pending_at_export.append(len(spool.pending_names(self.paths)))
+        return super().export(spans)
+
+
+def test_records_that_trickle_in_are_committed_together_and_taken_once(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live session hands the agent one record at a time: they share one export and one snapshot save per
+    COMMIT_DELAY_S instead of one each, are processed once each, and leave the spool only after that export."""
+    spool.ensure_layout(agent.paths)
+    exporter = CountingExporter(agent.paths)
+    agent.providers.span_exporter = exporter
+    saves: list[int] = []
+    real_save = state_store.save
+    monkeypatch.setattr(state_store, "save", lambda *args: (saves.append(1), real_save(*args))[1])
+    payloads = [json.dumps(event["payload"]).encode() for event in load_session("main")][:12]
+    runner = threading.Thread(target=agent.run, kwargs={"exit_when_idle": False})
+    runner.start()
+    try:
+        for index, payload in enumerate(payloads):
+            spool.append(agent.paths, time.time_ns() + index, payload)
+            time.sleep(loop.POLL_INTERVAL_S / 2)  # each record reaches the loop on its own
+        deadline = time.monotonic() + 30
+        while spool.pending_names(agent.paths) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        agent.request_stop()
+        runner.join(30)
+    assert spool.pending_names(agent.paths) == []
+    assert agent.processed_total == len(payloads) and agent.dead_letters_total == 0, "each record taken once"
+    assert exporter.exported and len(exporter.pending_at_export) < len(payloads) / 2
+    assert exporter.pending_at_export[0] > 0, "records leave the spool only after their export"
+    assert len(saves) < len(payloads) / 2

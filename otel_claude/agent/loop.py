@@ -3,6 +3,7 @@
 Loop: take the oldest records, process them in order, export the spans they finished, and only when that
 export succeeded save the state snapshot and delete the records. While exports fail, the same spans are
 retried with backoff and no new record is taken, so the spool (bounded) is the buffer and nothing is lost.
+Records that trickle in (a live session) are committed together, COMMIT_DELAY_S after the first of them.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ BATCH_SIZE = 2048
 # (collector-config.yaml) is sized for this many of the largest (tests/stack/test_collector_config.py).
 EXPORT_SPANS = 2048
 POLL_INTERVAL_S = 0.05
+# In a live session records come one or two at a time, and a commit each (an export request, a snapshot serialised
+# and fsync'd, a release sweep) cost the agent more than the records did. Processed records wait up to this long
+# for the next ones before their commit; a backlog commits every pass, as before. Spans reach the Collector this
+# much later at most, and a record is still released only with the snapshot that holds its effects.
+COMMIT_DELAY_S = 0.5
 MAX_BACKOFF_S = 30.0
 HOUSEKEEPING_INTERVAL_S = 2.0
 # A record hook.sh is writing longer than this was cut off: dead-letter it. (Sooner once its writer is gone.) Until
@@ -100,6 +106,7 @@ class Agent:
         self._next_scan_at = 0.0
         self._queue: deque[str] = deque()  # listed, not yet taken, oldest first
         self._unreleased: list[str] = []  # processed, not yet released with a saved snapshot (see _commit)
+        self._commit_due: float | None = None  # when the processed records' commit is due; None: nothing to commit
         self._held = 0  # records the last batch held back (at the queue's head)
         self.processed_total = 0
         self.dead_letters_total = 0
@@ -127,12 +134,16 @@ class Agent:
             # Settle re-reads run under a backlog too (they must not pile up until the spool is empty); what they
             # emit and the cursors they move leave with the batch's: one export and one snapshot save per pass.
             emitted, moved = self._due_reads()
-            if consumed or moved:
-                self._commit(consumed)
+            self._unreleased.extend(consumed)
+            if (consumed or moved) and self._commit_due is None:
+                self._commit_due = time.monotonic() + COMMIT_DELAY_S
+            backlog = len(batch) >= BATCH_SIZE or len(self._queue) > self._held
+            if self._commit_due is not None and (backlog or time.monotonic() >= self._commit_due):
+                self._commit([])
             if consumed or emitted:
                 self._last_event_at = time.monotonic()
             else:
-                if exit_when_idle and self._idle_long_enough():
+                if exit_when_idle and self._commit_due is None and self._idle_long_enough():
                     _log.info("no event for %.0f s and no open session: exiting", self.config.idle_exit_s)
                     break
                 self._stop.wait(POLL_INTERVAL_S)
@@ -141,7 +152,9 @@ class Agent:
         if self.processor.usage is not None:  # the settle re-reads run now: held turn spans leave with this agent
             self.processor.usage.settle_all()
             if self._due_reads()[1]:
-                self._commit([])
+                self._commit_due = time.monotonic()
+        if self._commit_due is not None:
+            self._commit([])
         self._summing.flush()
         self.shutdown()
 
@@ -177,6 +190,9 @@ class Agent:
                     if name in done:
                         spool.release(self.paths, name)  # processed before a crash, not yet deleted
                 names = [name for name in names if name not in done]
+            if self._unreleased:  # processed, waiting for their commit: still in the spool, not to be taken again
+                waiting = set(self._unreleased)
+                names = [name for name in names if name not in waiting]
             self._queue.clear()  # the held names are listed again, in their place
             self._queue.extend(names[: BATCH_SIZE * QUEUE_BATCHES])
         return [self._queue.popleft() for _ in range(min(BATCH_SIZE, len(self._queue)))]
@@ -243,6 +259,7 @@ class Agent:
         self._unreleased.extend(batch)  # bounded: no record is taken while an export fails
         if not self._export_until_done():
             return
+        self._commit_due = None
         names, self._unreleased = self._unreleased, []
         if names:  # else the last batch's names stay: harmless, its records are gone
             self.state.committed_names = names
