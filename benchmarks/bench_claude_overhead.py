@@ -10,9 +10,11 @@ against the Messages API stand-in in four sandboxes, each with its own HOME:
   as it does for a user; the first, untimed, warm-up run starts it);
 - hook: `otel-claude install` as well, but this benchmark holds that sandbox's agent lock and heartbeat, so no
   agent runs there: the hooks spool each event and nothing more. It splits otel's overhead into the hooks' own
-  time and the agent's work beside the CLI (context only).
+  time and the agent's work beside the CLI (context only);
+- hook_sh: the same with `install --hook shell` (hook.sh, what install registers where no C compiler is), for
+  the compiled hook's gain (context only).
 
-Each round runs the four once, in a shuffled order, so machine noise hits all alike. The figure is
+Each round runs every mode once, in a shuffled order, so machine noise hits all alike. The figure is
 (median otel - median none) / (median noop - median none): what otel-claude costs a session in units of what
 any hook at all costs it. Target (issue 12): at most 1.5. `--check` holds what is met in every run: otel-claude
 costs a session less than a hook that only starts Python (`python -I -S -c pass`, measured in the same rounds);
@@ -49,7 +51,7 @@ from support.processes import metric_value, scrape, stop_agent, wait_for
 from otel_claude import semconv as sc
 
 RATIO_TARGET = 1.5
-MODES = ("none", "noop", "python", "hook", "otel")
+MODES = ("none", "noop", "python", "hook", "hook_sh", "otel")
 
 
 def _same_hooks(otel_settings: dict[str, object], command: str) -> dict[str, object]:
@@ -101,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         sandboxes["noop"].write_settings(_same_hooks(otel.read_settings(), "true"))
         python_floor = f"{shlex.quote(sys.executable)} -I -S -c pass"
         sandboxes["python"].write_settings(_same_hooks(otel.read_settings(), python_floor))
-        hook_only = sandboxes["hook"]
-        if install_otel_claude(hook_only, receiver.endpoint, free_port()).returncode != 0:
-            raise SystemExit("otel-claude install failed in the hook-only sandbox")
-        stand_in = _stand_in_agent(str(hook_only.home / ".local" / "state" / "otel-claude"))
+        stand_ins = []
+        for mode, kind in (("hook", "auto"), ("hook_sh", "shell")):
+            hook_only = sandboxes[mode]
+            if install_otel_claude(hook_only, receiver.endpoint, free_port(), kind).returncode != 0:
+                raise SystemExit(f"otel-claude install failed in the {mode} sandbox")
+            stand_ins.append(_stand_in_agent(str(hook_only.home / ".local" / "state" / "otel-claude")))
         for sandbox in sandboxes.values():  # warm-up, untimed: page cache, and otel's agent starts here
             _timed(sandbox)
         state_dir = str(otel.home / ".local" / "state" / "otel-claude")
@@ -116,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             for mode in order:
                 times[mode].append(_timed(sandboxes[mode]))
         agent_after = _agent_cpu_s(state_dir)
-        os.close(stand_in)
+        for stand_in in stand_ins:
+            os.close(stand_in)
         report(times, rounds, args)
         floor, noop = statistics.median(times["none"]), statistics.median(times["noop"])
         hooks, whole = statistics.median(times["hook"]) - floor, statistics.median(times["otel"]) - floor
@@ -125,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  otel overhead {whole:+.3f} s = hooks alone {hooks:+.3f} s ({hooks / (noop - floor):.2f} x noop) "
                 f"+ the agent beside the CLI {whole - hooks:+.3f} s ({(whole - hooks) / (noop - floor):.2f} x noop)"
+            )
+            shell = statistics.median(times["hook_sh"]) - floor
+            print(
+                f"  hooks alone with hook.sh instead of the compiled hook: {shell:+.3f} s "
+                f"({shell / (noop - floor):.2f} x noop)"
             )
         if agent_before is not None and agent_after is not None:
             # The agent's CPU runs beside Claude Code on the same cores, outside the hooks.
@@ -199,7 +209,7 @@ def report(times: dict[str, list[float]], rounds: int, args: argparse.Namespace)
     for mode in MODES:
         samples = times[mode]
         print(
-            f"  {mode:5} median {statistics.median(samples):6.3f}  min {min(samples):6.3f}  "
+            f"  {mode:7} median {statistics.median(samples):6.3f}  min {min(samples):6.3f}  "
             f"max {max(samples):6.3f}  all {json.dumps([round(s, 3) for s in samples])}"
         )
     floor = statistics.median(times["none"])

@@ -126,9 +126,11 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
     return predicate()
 
 
-def install_otel_claude(sandbox: Sandbox, endpoint: str, prometheus_port: int) -> subprocess.CompletedProcess[str]:
+def install_otel_claude(
+    sandbox: Sandbox, endpoint: str, prometheus_port: int, hook: str = "auto"
+) -> subprocess.CompletedProcess[str]:
     """`otel-claude install` into the sandbox's HOME, exporting to `endpoint`, serving Prometheus on the port."""
-    argv = [sys.executable, "-m", "otel_claude", "install", "--endpoint", endpoint]
+    argv = [sys.executable, "-m", "otel_claude", "install", "--endpoint", endpoint, "--hook", hook]
     return subprocess.run(
         [*argv, "--prometheus-port", str(prometheus_port)],
         env=sandbox.env(),
