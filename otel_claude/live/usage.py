@@ -21,6 +21,7 @@ from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
 from otel_claude.live import lifecycle, llm_totals, nesting, settling, tool_calls, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
+from otel_claude.live.followed import FollowedTranscripts
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
@@ -62,6 +63,7 @@ class TranscriptUsage:
         # them from the snapshot's dicts at every event cost more than reading the new lines. The snapshot still
         # gets their serialized form after every read that moved them.
         self._live: dict[str, tuple[Cursor, Dedup]] = {}
+        self.followed = FollowedTranscripts(state.transcripts)
 
     # --- UsageTracker ------------------------------------------------------------------------------
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
@@ -103,10 +105,10 @@ class TranscriptUsage:
         if not session.transcript_path:
             return False
         if agent_id:
-            held.path = subagent_transcript_path(session.transcript_path, agent_id)
-            for path, entry in self.state.transcripts.items():  # the path SubagentStop named, if it differs
-                if entry.session_id == session.session_id and entry.agent_id == agent_id:
-                    held.path = path
+            # The path SubagentStop named, if it differs.
+            held.path = self.followed.subagent_path(session.session_id, agent_id) or subagent_transcript_path(
+                session.transcript_path, agent_id
+            )
             held.totals_key = llm_totals.subagent_key(held.span.span_id)
         else:
             held.path = session.transcript_path
@@ -167,29 +169,20 @@ class TranscriptUsage:
         if entry is None:
             # Stamped before _bound: an entry still at last_used_ns=0 would be the "oldest" and evicted at once.
             entry = TranscriptState(session_id=session.session_id, agent_id=agent_id, last_used_ns=self._clock())
-            self.state.transcripts[path] = entry
+            self.followed.add(path, entry)
             self._bound(ctx)
         entry.project = session.project or entry.project
         entry.trace_id = trace_id or entry.trace_id
         entry.last_used_ns = self._clock()
 
     def _bound(self, ctx: SpanFactory) -> None:
-        if len(self.state.transcripts) <= MAX_TRANSCRIPTS:
+        if len(self.followed) <= MAX_TRANSCRIPTS:
             return
-        transcripts = self.state.transcripts
-        excess = len(transcripts) - MAX_TRANSCRIPTS
-        # Usually one over: finding the oldest (the first of them, in order) is cheaper than sorting every followed
-        # transcript per new one, and searching a list of their times runs at C speed.
-        if excess == 1:
-            used = list(map(attrgetter("last_used_ns"), transcripts.values()))
-            oldest = [list(transcripts)[used.index(min(used))]]
-        else:
-            oldest = sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:excess]
-        for path in oldest:
+        for path in self.followed.oldest(len(self.followed) - MAX_TRANSCRIPTS):
             self._give_out(ctx, path)
-            del transcripts[path]
+            self.followed.remove(path)
             self._live.pop(path, None)
-        for path in [p for p in self._live if p not in self.state.transcripts]:
+        for path in [p for p in self._live if p not in self.followed]:
             del self._live[path]
 
     def _give_out(self, ctx: SpanFactory, path: str) -> None:
@@ -199,7 +192,7 @@ class TranscriptUsage:
         entry = self.state.transcripts[path]
         if entry.pending:
             settling.release_calls(ctx, entry, (), self.prices, everything=True)
-        if any(held.path == path for held in self.state.held):
+        if path in map(attrgetter("path"), self.state.held):  # a search at C speed: up to MAX_HELD_SPANS
             settling.release_spans(ctx, self.state, [path])
 
     def _read(self, ctx: SpanFactory, path: str) -> bool:
@@ -285,8 +278,8 @@ class TranscriptUsage:
         # The session's subagent calls are in Claude Code's totals too: read them before comparing (those no hook
         # named yet too, e.g. when a whole transcript is replayed).
         self._follow_subagent_files(ctx, path, entry)
-        for other_path, other in list(self.state.transcripts.items()):
-            if other.session_id == entry.session_id and other.agent_id:
+        for other_path, other in self.followed.of_session(entry.session_id):
+            if other.agent_id:
                 self._read(ctx, other_path)
         compaction, entry.compaction = entry.compaction, None
         for model, usage in unseen_calls.unseen_usage(entry, state).items():
@@ -352,21 +345,19 @@ class TranscriptUsage:
             return
         for name in names:
             agent_path = os.path.join(directory, name)
-            if not (name.startswith("agent-") and name.endswith(".jsonl")) or agent_path in self.state.transcripts:
+            if not (name.startswith("agent-") and name.endswith(".jsonl")) or agent_path in self.followed:
                 continue
             agent_id = name[len("agent-") : -len(".jsonl")]
-            self.state.transcripts[agent_path] = TranscriptState(
-                session_id=entry.session_id, project=entry.project, agent_id=agent_id, last_used_ns=self._clock()
+            self.followed.add(
+                agent_path,
+                TranscriptState(
+                    session_id=entry.session_id, project=entry.project, agent_id=agent_id, last_used_ns=self._clock()
+                ),
             )
             self._bound(ctx)
 
     def _main_entry(self, entry: TranscriptState) -> TranscriptState | None:
-        if not entry.agent_id:
-            return entry
-        for other in self.state.transcripts.values():
-            if other.session_id == entry.session_id and not other.agent_id:
-                return other
-        return None
+        return entry if not entry.agent_id else self.followed.main_of(entry.session_id)
 
     def _parent(self, entry: TranscriptState, call: LlmCall) -> nesting.Placement:
         return nesting.for_llm_call(
