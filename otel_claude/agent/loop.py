@@ -85,9 +85,8 @@ class Agent:
             user_name=config.user_name,
             settle_s=config.settle_ms / 1000,
         )
-        self.ctx = SpanFactory(
-            providers.tracer_provider.get_tracer("otel_claude", __version__), HookMetrics(meter), settings
-        )
+        spans = providers.spans or providers.tracer_provider.get_tracer("otel_claude", __version__)
+        self.ctx = SpanFactory(spans, HookMetrics(meter), settings)
         usage = usage_factory(meter, self.state) if usage_factory else None
         self.processor = EventProcessor(self.ctx, self.state, usage)
         self._backlog = (0, 0)

@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
-from otel_claude.export.span_emitter import FinishedSpan, emit
+from otel_claude.export.span_emitter import FinishedSpan
 from otel_claude.live import error_classes, llm_totals, nesting
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
@@ -98,7 +98,7 @@ def _emit_call(
     # The session's span attributes from the builder backfill uses too, then the call's own (its source).
     session = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
     common: dict[str, AttributeValue] = {**session.span, **pending.attributes}
-    emit(ctx.tracer, build_llm_span(call, cost, pending.trace_id, pending.parent_span_id, common, prices.version))
+    ctx.emit(build_llm_span(call, cost, pending.trace_id, pending.parent_span_id, common, prices.version))
 
 
 def _with_end(call: LlmCall, end_ns: int) -> LlmCall:
@@ -163,4 +163,4 @@ def emit_api_error(
         kind=SpanKind.CLIENT,
         error=f"{error.status} {error_type}" if error.status else error_type,
     )
-    emit(ctx.tracer, span)
+    ctx.emit(span)
