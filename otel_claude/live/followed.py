@@ -1,19 +1,18 @@
-"""The transcripts the agent follows (AgentState.transcripts), indexed by session.
+"""The transcripts the agent follows (AgentState.transcripts), indexed by session and by last use.
 
 Per event the usage tracker asks which transcripts belong to a session (its main one, its subagents'): searching
 every followed transcript (up to MAX_TRANSCRIPTS in live/usage.py) for it was a large share of an event's cost under
 a backlog. The index holds the same paths as the state, in the same order (the state's dict order), so every answer
-is the one the search would give. Every insertion and removal of a followed transcript goes through here.
-Bound: one index entry per followed transcript.
+is the one the search would give. Every insertion, use and removal of a followed transcript goes through here.
+The paths are also kept in the order of their last use, so the least recently used is found without looking at
+every transcript's time for each new one. Bound: two index entries per followed transcript.
 """
 
 from __future__ import annotations
 
-from operator import attrgetter
+from collections import OrderedDict
 
 from otel_claude.live.state import TranscriptState
-
-_last_used = attrgetter("last_used_ns")
 
 
 class FollowedTranscripts:
@@ -22,6 +21,9 @@ class FollowedTranscripts:
         self._by_session: dict[str, dict[str, None]] = {}  # session id -> its paths, in the state's order
         for path, entry in transcripts.items():
             self._by_session.setdefault(entry.session_id, {})[path] = None
+        # Least recently used first; a snapshot's transcripts by their saved times (ties in the state's order).
+        by_use = sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)
+        self._by_use: OrderedDict[str, None] = OrderedDict.fromkeys(by_use)
 
     def __len__(self) -> int:
         return len(self._all)
@@ -35,9 +37,17 @@ class FollowedTranscripts:
     def add(self, path: str, entry: TranscriptState) -> None:
         self._all[path] = entry
         self._by_session.setdefault(entry.session_id, {})[path] = None
+        self._by_use[path] = None
+        self._by_use.move_to_end(path)
+
+    def touch(self, path: str, now_ns: int) -> None:
+        """`path` (followed) was used at `now_ns`: it is now the most recently used."""
+        self._all[path].last_used_ns = now_ns
+        self._by_use.move_to_end(path)
 
     def remove(self, path: str) -> None:
         entry = self._all.pop(path)
+        self._by_use.pop(path, None)
         paths = self._by_session.get(entry.session_id)
         if paths is not None:
             paths.pop(path, None)
@@ -65,9 +75,10 @@ class FollowedTranscripts:
         return None
 
     def oldest(self, count: int) -> list[str]:
-        """The `count` least recently used paths (the first of equals, in order)."""
-        transcripts = self._all
-        if count == 1:  # usually one over: finding the oldest is cheaper than sorting, and runs at C speed
-            used = list(map(_last_used, transcripts.values()))
-            return [list(transcripts)[used.index(min(used))]]
-        return sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:count]
+        """The `count` least recently used paths."""
+        oldest: list[str] = []
+        for path in self._by_use:
+            if len(oldest) == count:
+                break
+            oldest.append(path)
+        return oldest

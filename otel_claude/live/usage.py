@@ -171,9 +171,11 @@ class TranscriptUsage:
             entry = TranscriptState(session_id=session.session_id, agent_id=agent_id, last_used_ns=self._clock())
             self.followed.add(path, entry)
             self._bound(ctx)
-        entry.project = session.project or entry.project
-        entry.trace_id = trace_id or entry.trace_id
-        entry.last_used_ns = self._clock()
+        if session.project and entry.project != session.project:  # pydantic's setattr is not free: only changes
+            entry.project = session.project
+        if trace_id and entry.trace_id != trace_id:
+            entry.trace_id = trace_id
+        self.followed.touch(path, self._clock())
 
     def _bound(self, ctx: SpanFactory) -> None:
         if len(self.followed) <= MAX_TRANSCRIPTS:
@@ -182,8 +184,9 @@ class TranscriptUsage:
             self._give_out(ctx, path)
             self.followed.remove(path)
             self._live.pop(path, None)
-        for path in [p for p in self._live if p not in self.followed]:
-            del self._live[path]
+        if len(self._live) > len(self.followed):  # a reader kept for a transcript no longer followed: let it go
+            for path in [p for p in self._live if p not in self.followed]:
+                del self._live[path]
 
     def _give_out(self, ctx: SpanFactory, path: str) -> None:
         """What a transcript about to be evicted still holds: the calls waiting for their last line and the turn or
