@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from operator import attrgetter
+from itertools import compress
+from operator import attrgetter, not_
 
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
@@ -115,11 +116,13 @@ def hold_span(state: AgentState, held: HeldSpan) -> None:
 
 def release_spans(ctx: SpanFactory, state: AgentState, paths: Iterable[str]) -> bool:
     """Emits the held turn and subagent spans whose transcript was just re-read, with their LLM totals."""
-    settled = set(paths)
-    if settled.isdisjoint(map(_path, state.held)):  # most calls: a search at C speed over up to MAX_HELD_SPANS
+    # Up to MAX_HELD_SPANS are held, and each settle read and eviction asks: the split runs at C speed.
+    waiting = state.held
+    settled = list(map(set(paths).__contains__, map(_path, waiting)))
+    if not any(settled):
         return False
-    ready = [h for h in state.held if h.path in settled]
-    state.held = [h for h in state.held if h.path not in settled]
+    ready = list(compress(waiting, settled))
+    state.held = list(compress(waiting, map(not_, settled)))
     for held in ready:
         attributes = {**held.attributes, **llm_totals.span_attributes(state, held.totals_key)}
         if held.span.attributes.get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TURN:

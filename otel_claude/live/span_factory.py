@@ -84,9 +84,9 @@ class SpanFactory:
         """The session's span attributes and metric labels, from the builder backfill uses too."""
         return shared_session_attributes(session.session_id, session.project, self.settings.user_name, session.model)
 
-    def labels(self, session: Session) -> dict[str, str]:
-        """The bounded label set every metric of this session carries."""
-        return dict(self.session_attributes(session).metric)
+    def labels(self, session: Session) -> Mapping[str, str]:
+        """The bounded label set every metric of this session carries (shared and read-only: copy to change)."""
+        return self.session_attributes(session).metric
 
     def common_attributes(self, session: Session) -> dict[str, AttributeValue]:
         """Session-wide attributes on every span, so Tempo finds all turns of a session."""
