@@ -15,27 +15,35 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from opentelemetry import trace
-from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, Tracer, TracerProvider, sampling
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, Tracer, TracerProvider, sampling
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.util.types import AttributeValue
 
-from otel_claude.export.readable import readable_span
+from otel_claude.export.readable import built_span
 from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, SpanSink, emit, tracer_sink
 
 _PLAIN = frozenset({str, bool, int, float})  # values the SDK stores as they are
 
 
-def _plain_value(value: object) -> bool:
-    kind = type(value)
-    if kind in _PLAIN:
-        return True
-    # A sequence of plain values becomes the tuple of them, as the SDK makes it.
-    return (kind is list or kind is tuple) and all(type(item) in _PLAIN for item in value)  # type: ignore[attr-defined]
-
-
-def _plain_attributes(attributes: Mapping[str, object], limit: int | None) -> bool:
+def _as_stored(attributes: Mapping[str, object], limit: int | None) -> dict[str, AttributeValue] | None:
+    """The attributes as the SDK stores them (a sequence as a tuple), or None when it would change them: a value it
+    cleans, a key it drops, more attributes than its limit."""
     if limit is not None and len(attributes) > limit:
-        return False
-    return all(type(key) is str and key and _plain_value(value) for key, value in attributes.items())
+        return None
+    stored: dict[str, AttributeValue] = {}
+    for key, value in attributes.items():
+        kind = type(value)  # exact types: a subclass (an enum, a str subclass) is the SDK's to clean
+        if kind in _PLAIN and isinstance(value, str | bool | int | float):
+            stored[key] = value
+        elif (kind is list or kind is tuple) and isinstance(value, list | tuple):
+            if not all(type(item) in _PLAIN for item in value):
+                return None
+            stored[key] = tuple(value)
+        else:
+            return None
+        if type(key) is not str or not key:
+            return None
+    return stored
 
 
 class DirectSpans:
@@ -55,24 +63,31 @@ class DirectSpans:
         self._scope = scope
         self._processor = processor
         self._limits = limits
+        # Any value length limit cuts strings: every span then goes through the tracer.
+        self._direct = limits.max_span_attribute_length is None and limits.max_attribute_length is None
 
     def __call__(self, span: FinishedSpan) -> None:
-        if self._as_built(span):
-            self._processor.on_end(readable_span(span, self._resource, self._scope))
+        built = self._built(span) if self._direct else None
+        if built is not None:
+            self._processor.on_end(built)
         else:
             emit(self._tracer, span)
 
-    def _as_built(self, span: FinishedSpan) -> bool:
-        """True when the SDK would keep the span as it is: every value plain and no limit reached."""
+    def _built(self, span: FinishedSpan) -> ReadableSpan | None:
+        """The span as the SDK would end it, or None when the SDK would change something on the way."""
         limits = self._limits
-        if limits.max_span_attribute_length is not None or limits.max_attribute_length is not None:
-            return False
-        return (
-            _plain_attributes(span.attributes, limits.max_span_attributes)
-            and _within(span.events, limits.max_events)
-            and _within(span.links, limits.max_links)
-            and all(_plain_attributes(event.attributes, limits.max_event_attributes) for event in span.events)
-        )
+        if not (_within(span.events, limits.max_events) and _within(span.links, limits.max_links)):
+            return None
+        attributes = _as_stored(span.attributes, limits.max_span_attributes)
+        if attributes is None:
+            return None
+        events = []
+        for event in span.events:
+            stored = _as_stored(event.attributes, limits.max_event_attributes)
+            if stored is None:
+                return None
+            events.append(stored)
+        return built_span(span, attributes, events, self._resource, self._scope)
 
 
 def _within(items: Sequence[SpanEvent] | Sequence[tuple[int, int]], limit: int | None) -> bool:
