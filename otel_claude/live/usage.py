@@ -9,7 +9,6 @@ so a call read after its turn or session ended still lands in the right place.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from operator import attrgetter, itemgetter
@@ -19,18 +18,19 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
-from otel_claude.live import lifecycle, llm_totals, nesting, settling, tool_calls, unseen_calls
+from otel_claude.live import llm_totals, nesting, settling, transcript_files, transcript_notices, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.followed import FollowedTranscripts
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
-from otel_claude.live.state import AgentState, HeldSpan, RefusedToolCall, Session, TranscriptState
+from otel_claude.live.state import AgentState, HeldSpan, Session, TranscriptState
+from otel_claude.live.transcript_files import subagent_transcript_path
 from otel_claude.transcripts.attributes import SessionAttributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
-from otel_claude.transcripts.model import ApiError, CostState, LlmCall, RefusedCall
+from otel_claude.transcripts.model import CostState, LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
@@ -38,11 +38,6 @@ from otel_claude.transcripts.usage_metrics import UsageMetrics
 _log = logging.getLogger(__name__)
 MAX_TRANSCRIPTS = 256
 MAX_UNKNOWN_MODELS = 64
-MAX_SUBAGENT_FILES = 64  # looked at per cost-state line
-
-
-def subagent_transcript_path(transcript_path: str, agent_id: str) -> str:
-    return os.path.join(os.path.splitext(transcript_path)[0], "subagents", f"agent-{agent_id}.jsonl")
 
 
 class TranscriptUsage:
@@ -200,7 +195,7 @@ class TranscriptUsage:
 
     def _read(self, ctx: SpanFactory, path: str) -> bool:
         entry = self.state.transcripts.get(path)
-        if entry is None or _unchanged(path, entry.cursor):
+        if entry is None or transcript_files.unchanged(path, entry.cursor):
             return False
         cursor, dedup = self._live.get(path) or (
             Cursor.from_dict(entry.cursor) if entry.cursor else Cursor(path=path),
@@ -229,36 +224,7 @@ class TranscriptUsage:
                 last_ns = max(last_ns, item.end_ns or item.timestamp_ns)
             else:
                 self._record_cost_state(ctx, path, entry, item, attributes, last_ns or self._clock())
-        session = self.state.sessions.get(entry.session_id)
-        for notice in result.interrupts:
-            if isinstance(notice, ApiError):
-                trace_id, parent = nesting.for_llm_call(
-                    entry.session_id,
-                    session,
-                    agent_id=notice.agent_id or entry.agent_id,
-                    agent_trace_id=entry.trace_id,
-                    prompt_id=notice.prompt_id,
-                )
-                settling.emit_api_error(ctx, entry, notice, trace_id, parent, session.model if session else None)
-            elif isinstance(notice, RefusedCall):
-                if session is not None and not entry.agent_id:
-                    refused = RefusedToolCall(
-                        tool_use_id=notice.tool_use_id,
-                        tool_name=notice.tool_name,
-                        start_ns=notice.start_ns,
-                        end_ns=notice.timestamp_ns,
-                        reason=notice.reason,
-                        prompt_id=notice.prompt_id,
-                    )
-                    tool_calls.note_refused(session, refused)
-            elif session is not None:
-                tool_calls.interrupted(ctx, session, notice.tool_use_ids, notice.timestamp_ns)
-                if session.turn is not None and notice.prompt_id == session.turn.prompt_key:
-                    # Claude Code stops and waits for the user: the turn ended here, not at the next prompt.
-                    end_ns = max(notice.timestamp_ns, session.turn.span.start_ns)
-                    lifecycle.end_turn(ctx, session, end_ns, sc.TURN_INTERRUPTED, closed_by=tool_calls.TRANSCRIPT)
-        if session is not None and session.refused:
-            tool_calls.flush_refused(ctx, session)
+        transcript_notices.apply(ctx, entry, self.state.sessions.get(entry.session_id), result.interrupts)
         released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
         return released or bool(result.calls) or bool(result.interrupts)
 
@@ -339,18 +305,9 @@ class TranscriptUsage:
         settling.hold_call(ctx, entry, call, trace_id, parent, self.prices, extra)
 
     def _follow_subagent_files(self, ctx: SpanFactory, path: str, entry: TranscriptState) -> None:
-        directory = os.path.join(os.path.splitext(path)[0], "subagents")
-        if os.path.islink(directory) or not os.path.isdir(directory):
-            return
-        try:
-            names = sorted(os.listdir(directory))[:MAX_SUBAGENT_FILES]
-        except OSError:
-            return
-        for name in names:
-            agent_path = os.path.join(directory, name)
-            if not (name.startswith("agent-") and name.endswith(".jsonl")) or agent_path in self.followed:
+        for agent_path, agent_id in transcript_files.subagent_files(path):
+            if agent_path in self.followed:
                 continue
-            agent_id = name[len("agent-") : -len(".jsonl")]
             self.followed.add(
                 agent_path,
                 TranscriptState(
@@ -370,19 +327,6 @@ class TranscriptUsage:
             agent_trace_id=entry.trace_id,
             prompt_id=call.prompt_id,
         )
-
-
-def _unchanged(path: str, cursor: dict[str, object]) -> bool:
-    """Nothing new since the last read (same file, read to its end): most events, and the cheapest answer."""
-    if not cursor:
-        return False
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError):
-        return False  # the reader reports what is wrong
-    return (
-        info.st_ino == cursor.get("ino") and info.st_dev == cursor.get("dev") and info.st_size == cursor.get("offset")
-    )
 
 
 UsageFactory = Callable[[Meter, AgentState], UsageTracker]
