@@ -98,8 +98,11 @@ class EventProcessor:
             self.state.sessions[event.session_id] = session
         if event.cwd and session.project is None:
             session.project = project_label(event.cwd, self.ctx.settings.project_label)
-        session.cwd = event.cwd or session.cwd
-        session.transcript_path = event.transcript_path or session.transcript_path
+        # Set only when they change: every event names them, and pydantic's setattr is not free.
+        if event.cwd and event.cwd != session.cwd:
+            session.cwd = event.cwd
+        if event.transcript_path and event.transcript_path != session.transcript_path:
+            session.transcript_path = event.transcript_path
         if isinstance(event, SessionStart) and event.model:
             session.model = event.model
         session.last_event_ns = self._wall_clock_ns()

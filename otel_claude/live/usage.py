@@ -69,11 +69,8 @@ class TranscriptUsage:
                 session.last_compaction = None
             self._read(ctx, event.transcript_path)
             # A resumed session's new run: its transcript was read before, the version learnt then.
-            session.claude_code_version = session.claude_code_version or (
-                self.state.transcripts[event.transcript_path].claude_code_version
-                if event.transcript_path in self.state.transcripts
-                else None
-            )
+            if not session.claude_code_version and (entry := self.followed.get(event.transcript_path)) is not None:
+                session.claude_code_version = entry.claude_code_version
         agent_id = event.agent_id
         if agent_id and session.transcript_path:
             path = event.extra_fields.get("agent_transcript_path") or getattr(event, "agent_transcript_path", None)
