@@ -185,6 +185,20 @@ class Agent:
         records of its session behind it (a session's events keep their order), not those of other sessions."""
         consumed: list[str] = []
         held_sessions: set[str] = set()
+        usage = self.processor.usage
+        if usage is not None:
+            usage.begin_batch()
+        try:
+            self._process_records(batch, consumed, held_sessions)
+        finally:
+            if usage is not None:
+                usage.end_batch()
+        self._held = len(batch) - len(consumed)
+        self.processed_total += len(consumed)
+        self.pipeline.processed(len(consumed))
+        return consumed
+
+    def _process_records(self, batch: list[str], consumed: list[str], held_sessions: set[str]) -> None:
         for name in batch:
             try:
                 blob = spool.read_record(self.paths, name)
@@ -219,10 +233,6 @@ class Agent:
                     raise
                 _log.exception("processing %s failed", name)
                 self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
-        self._held = len(batch) - len(consumed)
-        self.processed_total += len(consumed)
-        self.pipeline.processed(len(consumed))
-        return consumed
 
     def _dead_letter(self, name: str, blob: bytes, error: BadRecord) -> None:
         _log.warning("dead-lettering %s: %s", name, error)

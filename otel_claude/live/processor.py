@@ -61,6 +61,10 @@ class UsageTracker(Protocol):
 
     def hold(self, session: Session, agent_id: str | None, held: HeldSpan) -> bool: ...
 
+    def begin_batch(self) -> None: ...
+
+    def end_batch(self) -> None: ...
+
 
 class EventProcessor:
     def __init__(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 from opentelemetry.metrics import Meter
 from opentelemetry.util.types import AttributeValue
@@ -59,6 +59,8 @@ class TranscriptUsage:
         # gets their serialized form after every read that moved them.
         self._live: dict[str, tuple[Cursor, Dedup]] = {}
         self.followed = FollowedTranscripts(state.transcripts)
+        # Between begin_batch and end_batch: the transcripts read to their end since the batch began (see there).
+        self._read_in_batch: set[str] | None = None
 
     # --- UsageTracker ------------------------------------------------------------------------------
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
@@ -111,6 +113,16 @@ class TranscriptUsage:
         return True
 
     # --- the agent loop calls these -----------------------------------------------------------------
+    def begin_batch(self) -> None:
+        """Records taken together follow: each transcript is looked at (a stat) once until end_batch, not at every
+        event. Every record of the batch was spooled before it was taken, so the lines Claude Code wrote before
+        those hooks fired are all there at the batch's first look; a line written later is read by the next batch
+        or the settle read, as it would be had the batch been processed a moment sooner."""
+        self._read_in_batch = set()
+
+    def end_batch(self) -> None:
+        self._read_in_batch = None
+
     def settle_all(self) -> None:
         """Makes every scheduled re-read due now (the agent is stopping: held spans leave with it)."""
         self.state.settles = [(0, path) for _, path in self.state.settles]
@@ -176,6 +188,8 @@ class TranscriptUsage:
             self._give_out(ctx, path)
             self.followed.remove(path)
             self._live.pop(path, None)
+            if self._read_in_batch is not None:
+                self._read_in_batch.discard(path)  # followed again, it starts from an empty cursor: read it
         if len(self._live) > len(self.followed):  # a reader kept for a transcript no longer followed: let it go
             for path in [p for p in self._live if p not in self.followed]:
                 del self._live[path]
@@ -187,12 +201,16 @@ class TranscriptUsage:
         entry = self.state.transcripts[path]
         if entry.pending:
             settling.release_calls(ctx, entry, (), self.prices, everything=True)
-        if path in map(attrgetter("path"), self.state.held):  # a search at C speed: up to MAX_HELD_SPANS
-            settling.release_spans(ctx, self.state, [path])
+        settling.release_spans(ctx, self.state, [path])
 
     def _read(self, ctx: SpanFactory, path: str) -> bool:
         entry = self.state.transcripts.get(path)
-        if entry is None or transcript_files.unchanged(path, entry.cursor):
+        read_in_batch = self._read_in_batch
+        if entry is None or (read_in_batch is not None and path in read_in_batch):
+            return False
+        if transcript_files.unchanged(path, entry.cursor):
+            if read_in_batch is not None:
+                read_in_batch.add(path)
             return False
         cursor, dedup = self._live.get(path) or (
             Cursor.from_dict(entry.cursor) if entry.cursor else Cursor(path=path),
@@ -201,6 +219,8 @@ class TranscriptUsage:
         result = read_all_new(cursor, dedup)
         if result.error:
             _log.info("transcript %s not read: %s", path, result.error)
+        elif read_in_batch is not None and not result.missing and not result.remaining_bytes:
+            read_in_batch.add(path)  # read to its end (no partial line left to complete)
         self._live[path] = (result.cursor, dedup)
         if result.cursor != cursor or not entry.cursor:
             entry.cursor = result.cursor.to_dict()
