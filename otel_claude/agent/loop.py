@@ -185,54 +185,45 @@ class Agent:
         records of its session behind it (a session's events keep their order), not those of other sessions."""
         consumed: list[str] = []
         held_sessions: set[str] = set()
-        usage = self.processor.usage
-        if usage is not None:
-            usage.begin_batch()
-        try:
-            self._process_records(batch, consumed, held_sessions)
-        finally:
-            if usage is not None:
-                usage.end_batch()
+        with self.processor.batch():  # each transcript is looked at once per batch (live/usage.py)
+            for name in batch:
+                try:
+                    blob = spool.read_record(self.paths, name)
+                except OSError as exc:
+                    self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
+                    consumed.append(name)
+                    continue
+                try:
+                    received_ns, event = decode_record(blob)
+                except spool.IncompleteRecord as exc:
+                    young = time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS
+                    if young and spool.writer_alive(name):
+                        session = written_session_id(blob)
+                        if session is None:
+                            break  # too little written to know its session: hold everything behind it
+                        held_sessions.add(session)  # its hook is still writing: take it, and its session, next time
+                        continue
+                    self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
+                    consumed.append(name)
+                    continue
+                except BadRecord as exc:
+                    self._dead_letter(name, blob, exc)
+                    consumed.append(name)
+                    continue
+                if event.session_id in held_sessions:
+                    continue
+                consumed.append(name)
+                try:
+                    self.processor.handle(event, received_ns)
+                except Exception as exc:  # a bug on one record must not stop the records behind it
+                    if self.config.debug:
+                        raise
+                    _log.exception("processing %s failed", name)
+                    self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
         self._held = len(batch) - len(consumed)
         self.processed_total += len(consumed)
         self.pipeline.processed(len(consumed))
         return consumed
-
-    def _process_records(self, batch: list[str], consumed: list[str], held_sessions: set[str]) -> None:
-        for name in batch:
-            try:
-                blob = spool.read_record(self.paths, name)
-            except OSError as exc:
-                self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
-                consumed.append(name)
-                continue
-            try:
-                received_ns, event = decode_record(blob)
-            except spool.IncompleteRecord as exc:
-                young = time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS
-                if young and spool.writer_alive(name):
-                    session = written_session_id(blob)
-                    if session is None:
-                        break  # too little written to know its session: hold everything behind it
-                    held_sessions.add(session)  # its hook is still writing: take it, and its session, next time
-                    continue
-                self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
-                consumed.append(name)
-                continue
-            except BadRecord as exc:
-                self._dead_letter(name, blob, exc)
-                consumed.append(name)
-                continue
-            if event.session_id in held_sessions:
-                continue
-            consumed.append(name)
-            try:
-                self.processor.handle(event, received_ns)
-            except Exception as exc:  # a bug on one record must not stop the records behind it
-                if self.config.debug:
-                    raise
-                _log.exception("processing %s failed", name)
-                self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
 
     def _dead_letter(self, name: str, blob: bytes, error: BadRecord) -> None:
         _log.warning("dead-lettering %s: %s", name, error)

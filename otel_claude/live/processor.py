@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from otel_claude import semconv as sc
@@ -80,6 +81,18 @@ class EventProcessor:
         if usage is not None:
             ctx.holder = usage.hold  # turn and subagent spans wait for their transcript's settle read
         self._wall_clock_ns = wall_clock_ns
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Records handled together, taken from the spool at once: the usage tracker looks at each transcript once."""
+        if self.usage is None:
+            yield
+            return
+        self.usage.begin_batch()
+        try:
+            yield
+        finally:
+            self.usage.end_batch()
 
     def handle(self, event: HookInput, received_ns: int) -> None:
         ctx = self.ctx

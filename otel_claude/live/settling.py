@@ -26,6 +26,7 @@ from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
 from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.llm_calls import build_llm_span
 from otel_claude.transcripts.model import ApiError, LlmCall, call_from_dict, call_to_dict
 from otel_claude.transcripts.prices import PriceTable
@@ -85,6 +86,21 @@ def release_calls(
             kept.append(pending)
     entry.pending = kept
     return emitted
+
+
+def release_settled(ctx: SpanFactory, state: AgentState, path: str, prices: PriceTable) -> bool:
+    """After a settle read, the held calls are complete, but for a response still streaming in an open turn."""
+    entry = state.transcripts.get(path)
+    if entry is None or not entry.pending:
+        return False
+    session = state.sessions.get(entry.session_id)
+    streaming = open_message(entry.cursor.get("context") if isinstance(entry.cursor.get("context"), dict) else None)
+    # Its (sub)agent still runs: the response being written may get more lines.
+    running = session is not None and (
+        entry.agent_id in session.subagents if entry.agent_id else session.turn is not None
+    )
+    keep = streaming[0] if streaming is not None and running else None
+    return release_calls(ctx, entry, (), prices, keep=keep, everything=True)
 
 
 def _emit_call(

@@ -29,7 +29,6 @@ from otel_claude.live.transcript_files import subagent_transcript_path
 from otel_claude.transcripts.attributes import SessionAttributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
-from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.model import CostState, LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
@@ -136,22 +135,8 @@ class TranscriptUsage:
         self.state.settles = [(when, path) for when, path in self.state.settles if when > now]
         paths = list(dict.fromkeys(due))
         emitted = any([self._read(ctx, path) for path in paths])
-        emitted = any([self._release_settled(ctx, path) for path in paths]) or emitted
+        emitted = any([settling.release_settled(ctx, self.state, path, self.prices) for path in paths]) or emitted
         return settling.release_spans(ctx, self.state, paths) or emitted
-
-    def _release_settled(self, ctx: SpanFactory, path: str) -> bool:
-        """After a settle read, the held calls are complete, but for a response still streaming in an open turn."""
-        entry = self.state.transcripts.get(path)
-        if entry is None or not entry.pending:
-            return False
-        session = self.state.sessions.get(entry.session_id)
-        streaming = open_message(entry.cursor.get("context") if isinstance(entry.cursor.get("context"), dict) else None)
-        # Its (sub)agent still runs: the response being written may get more lines.
-        running = session is not None and (
-            entry.agent_id in session.subagents if entry.agent_id else session.turn is not None
-        )
-        keep = streaming[0] if streaming is not None and running else None
-        return settling.release_calls(ctx, entry, (), self.prices, keep=keep, everything=True)
 
     # --- internals ---------------------------------------------------------------------------------
     def _schedule(self, path: str) -> None:
