@@ -91,9 +91,8 @@ class Agent:
             user_name=config.user_name,
             settle_s=config.settle_ms / 1000,
         )
-        self.ctx = SpanFactory(
-            providers.tracer_provider.get_tracer("otel_claude", __version__), HookMetrics(meter), settings
-        )
+        spans = providers.spans or providers.tracer_provider.get_tracer("otel_claude", __version__)
+        self.ctx = SpanFactory(spans, HookMetrics(meter), settings)
         usage = usage_factory(meter, self.state) if usage_factory else None
         self.processor = EventProcessor(self.ctx, self.state, usage)
         self._backlog = (0, 0)
@@ -202,40 +201,41 @@ class Agent:
         records of its session behind it (a session's events keep their order), not those of other sessions."""
         consumed: list[str] = []
         held_sessions: set[str] = set()
-        for name in batch:
-            try:
-                blob = spool.read_record(self.paths, name)
-            except OSError as exc:
-                self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
-                consumed.append(name)
-                continue
-            try:
-                received_ns, event = decode_record(blob)
-            except spool.IncompleteRecord as exc:
-                young = time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS
-                if young and spool.writer_alive(name):
-                    session = written_session_id(blob)
-                    if session is None:
-                        break  # too little written to know its session: hold everything behind it
-                    held_sessions.add(session)  # its hook is still writing: take it, and its session, next time
+        with self.processor.batch():  # each transcript is looked at once per batch (live/usage.py)
+            for name in batch:
+                try:
+                    blob = spool.read_record(self.paths, name)
+                except OSError as exc:
+                    self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
+                    consumed.append(name)
                     continue
-                self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
+                try:
+                    received_ns, event = decode_record(blob)
+                except spool.IncompleteRecord as exc:
+                    young = time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS
+                    if young and spool.writer_alive(name):
+                        session = written_session_id(blob)
+                        if session is None:
+                            break  # too little written to know its session: hold everything behind it
+                        held_sessions.add(session)  # its hook is still writing: take it, and its session, next time
+                        continue
+                    self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
+                    consumed.append(name)
+                    continue
+                except BadRecord as exc:
+                    self._dead_letter(name, blob, exc)
+                    consumed.append(name)
+                    continue
+                if event.session_id in held_sessions:
+                    continue
                 consumed.append(name)
-                continue
-            except BadRecord as exc:
-                self._dead_letter(name, blob, exc)
-                consumed.append(name)
-                continue
-            if event.session_id in held_sessions:
-                continue
-            consumed.append(name)
-            try:
-                self.processor.handle(event, received_ns)
-            except Exception as exc:  # a bug on one record must not stop the records behind it
-                if self.config.debug:
-                    raise
-                _log.exception("processing %s failed", name)
-                self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
+                try:
+                    self.processor.handle(event, received_ns)
+                except Exception as exc:  # a bug on one record must not stop the records behind it
+                    if self.config.debug:
+                        raise
+                    _log.exception("processing %s failed", name)
+                    self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
         self._held = len(batch) - len(consumed)
         self.processed_total += len(consumed)
         self.pipeline.processed(len(consumed))

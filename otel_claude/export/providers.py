@@ -24,10 +24,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
 from otel_claude.export import metric_preferences
+from otel_claude.export.direct_spans import span_sink
 from otel_claude.export.ids import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
 from otel_claude.export.prometheus_server import PrometheusServer
 from otel_claude.export.recent_spans import RecentSpansExporter, recent_spans_path
+from otel_claude.export.span_emitter import SpanSink
 from otel_claude.handoff import env
 from otel_claude.version import __version__
 
@@ -48,6 +50,7 @@ class Providers:
     prometheus_endpoint: str | None
     identity: dict[str, str] = field(default_factory=dict)  # labels every metric of this agent carries
     prometheus: PrometheusServer | None = None  # the /metrics server, which retries a port it could not bind
+    spans: SpanSink | None = None  # where the agent's finished spans go: through redaction to the outbox
 
 
 def identity(config: AgentConfig) -> dict[str, str]:
@@ -98,7 +101,8 @@ def build(config: AgentConfig) -> Providers:
     after_redaction.add_span_processor(
         BatchSpanProcessor(RecentSpansExporter(recent_spans_path(config.state_dir)), schedule_delay_millis=500)
     )
-    tracer_provider.add_span_processor(wrap_span_processor(after_redaction))
+    redacting = wrap_span_processor(after_redaction)
+    tracer_provider.add_span_processor(redacting)
     span_exporter: SpanExporter | None = None
     if config.traces_exporter == "otlp":
         from otel_claude.export.otlp_spans import otlp_span_exporter
@@ -146,6 +150,7 @@ def build(config: AgentConfig) -> Providers:
         prometheus.endpoint if prometheus else None,
         identity(config),
         prometheus,
+        span_sink(tracer_provider, redacting, "otel_claude", __version__),
     )
 
 

@@ -33,14 +33,26 @@ def _frozen(attributes: Mapping[str, AttributeValue]) -> dict[str, AttributeValu
 
 def readable_span(span: FinishedSpan, resource: Resource, scope: InstrumentationScope) -> ReadableSpan:
     """The ReadableSpan `emit` would make of `span`, without a tracer."""
+    events = [_frozen(e.attributes) for e in span.events]
+    return built_span(span, _frozen(span.attributes), events, resource, scope)
+
+
+def built_span(
+    span: FinishedSpan,
+    attributes: dict[str, AttributeValue],
+    event_attributes: list[dict[str, AttributeValue]],
+    resource: Resource,
+    scope: InstrumentationScope,
+) -> ReadableSpan:
+    """`span` as a ReadableSpan with its attributes and its events' (in order) already as the SDK stores them."""
     parent = _context(span.trace_id, span.parent_span_id) if span.parent_span_id is not None else None
     return ReadableSpan(
         name=span.name,
         context=_context(span.trace_id, span.span_id),
         parent=parent,
         resource=resource,
-        attributes=_frozen(span.attributes),
-        events=tuple(Event(e.name, _frozen(e.attributes), e.timestamp_ns) for e in span.events),
+        attributes=attributes,
+        events=tuple(Event(e.name, a, e.timestamp_ns) for e, a in zip(span.events, event_attributes, strict=True)),
         links=tuple(Link(_context(trace_id, span_id)) for trace_id, span_id in span.links),
         kind=span.kind,
         status=_UNSET if span.error is None else Status(StatusCode.ERROR, span.error),

@@ -8,8 +8,9 @@ after an agent restart, still nests correctly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
@@ -40,6 +41,15 @@ class FinishedSpan:
     error: str | None = None  # set: status ERROR with this description
     events: Sequence[SpanEvent] = ()
     links: Sequence[tuple[int, int]] = ()  # (trace_id, span_id) of related spans, e.g. a turn's session
+
+
+# Where finished spans go: `tracer_sink(tracer)`, or the agent's DirectSpans (export/direct_spans.py).
+SpanSink = Callable[[FinishedSpan], None]
+
+
+def tracer_sink(tracer: trace.Tracer) -> SpanSink:
+    """Spans built and ended on `tracer` (see `emit`)."""
+    return partial(emit, tracer)
 
 
 def emit(tracer: trace.Tracer, span: FinishedSpan) -> None:

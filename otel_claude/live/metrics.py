@@ -34,9 +34,26 @@ def span_context(trace_id: int, span_id: int) -> Context:
     return trace.set_span_in_context(NonRecordingSpan(parent))
 
 
-def _bounded(labels: Labels) -> dict[str, str]:
-    """Every label value that comes from a payload in its bounded form (names.py), as on the spans."""
+MAX_LABEL_SETS = 1024  # bounded label sets remembered; forgotten all at once past it
+
+
+def _bound_labels(labels: Labels) -> dict[str, str]:
     return {key: value if key == sc.USER_NAME else bound_value(key, value) for key, value in labels.items()}
+
+
+_bounded_sets: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+
+
+def _bounded(labels: Labels) -> dict[str, str]:
+    """Every label value that comes from a payload in its bounded form (names.py), as on the spans. The same few
+    label sets come with every event: each is bounded once (the dict handed out is never changed downstream)."""
+    key = tuple(labels.items())
+    bounded = _bounded_sets.get(key)
+    if bounded is None:
+        if len(_bounded_sets) >= MAX_LABEL_SETS:
+            _bounded_sets.clear()
+        bounded = _bounded_sets[key] = _bound_labels(labels)
+    return bounded
 
 
 def _add(counter: Counter, labels: Labels, context: Context | None = None) -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from otel_claude import semconv as sc
@@ -61,6 +62,10 @@ class UsageTracker(Protocol):
 
     def hold(self, session: Session, agent_id: str | None, held: HeldSpan) -> bool: ...
 
+    def begin_batch(self) -> None: ...
+
+    def end_batch(self) -> None: ...
+
 
 class EventProcessor:
     def __init__(
@@ -76,6 +81,18 @@ class EventProcessor:
         if usage is not None:
             ctx.holder = usage.hold  # turn and subagent spans wait for their transcript's settle read
         self._wall_clock_ns = wall_clock_ns
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Records handled together, taken from the spool at once: the usage tracker looks at each transcript once."""
+        if self.usage is None:
+            yield
+            return
+        self.usage.begin_batch()
+        try:
+            yield
+        finally:
+            self.usage.end_batch()
 
     def handle(self, event: HookInput, received_ns: int) -> None:
         ctx = self.ctx
@@ -98,8 +115,11 @@ class EventProcessor:
             self.state.sessions[event.session_id] = session
         if event.cwd and session.project is None:
             session.project = project_label(event.cwd, self.ctx.settings.project_label)
-        session.cwd = event.cwd or session.cwd
-        session.transcript_path = event.transcript_path or session.transcript_path
+        # Set only when they change: every event names them, and pydantic's setattr is not free.
+        if event.cwd and event.cwd != session.cwd:
+            session.cwd = event.cwd
+        if event.transcript_path and event.transcript_path != session.transcript_path:
+            session.transcript_path = event.transcript_path
         if isinstance(event, SessionStart) and event.model:
             session.model = event.model
         session.last_event_ns = self._wall_clock_ns()

@@ -13,17 +13,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import compress
+from operator import attrgetter, not_
 
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
-from otel_claude.export.span_emitter import FinishedSpan, emit
+from otel_claude.export.span_emitter import FinishedSpan
 from otel_claude.live import error_classes, llm_totals, nesting
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
 from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.llm_calls import build_llm_span
 from otel_claude.transcripts.model import ApiError, LlmCall, call_from_dict, call_to_dict
 from otel_claude.transcripts.prices import PriceTable
@@ -31,6 +34,7 @@ from otel_claude.transcripts.prices import PriceTable
 _log = logging.getLogger(__name__)
 MAX_PENDING_CALLS = 64  # per transcript: responses are closed by the next line, so a few at a time
 MAX_HELD_SPANS = 1024
+_path = attrgetter("path")
 
 
 def hold_call(
@@ -84,6 +88,21 @@ def release_calls(
     return emitted
 
 
+def release_settled(ctx: SpanFactory, state: AgentState, path: str, prices: PriceTable) -> bool:
+    """After a settle read, the held calls are complete, but for a response still streaming in an open turn."""
+    entry = state.transcripts.get(path)
+    if entry is None or not entry.pending:
+        return False
+    session = state.sessions.get(entry.session_id)
+    streaming = open_message(entry.cursor.get("context") if isinstance(entry.cursor.get("context"), dict) else None)
+    # Its (sub)agent still runs: the response being written may get more lines.
+    running = session is not None and (
+        entry.agent_id in session.subagents if entry.agent_id else session.turn is not None
+    )
+    keep = streaming[0] if streaming is not None and running else None
+    return release_calls(ctx, entry, (), prices, keep=keep, everything=True)
+
+
 def _emit_call(
     ctx: SpanFactory, entry: TranscriptState, pending: PendingLlmCall, end_ns: int | None, prices: PriceTable
 ) -> None:
@@ -98,7 +117,7 @@ def _emit_call(
     # The session's span attributes from the builder backfill uses too, then the call's own (its source).
     session = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
     common: dict[str, AttributeValue] = {**session.span, **pending.attributes}
-    emit(ctx.tracer, build_llm_span(call, cost, pending.trace_id, pending.parent_span_id, common, prices.version))
+    ctx.emit(build_llm_span(call, cost, pending.trace_id, pending.parent_span_id, common, prices.version))
 
 
 def _with_end(call: LlmCall, end_ns: int) -> LlmCall:
@@ -113,11 +132,13 @@ def hold_span(state: AgentState, held: HeldSpan) -> None:
 
 def release_spans(ctx: SpanFactory, state: AgentState, paths: Iterable[str]) -> bool:
     """Emits the held turn and subagent spans whose transcript was just re-read, with their LLM totals."""
-    settled = set(paths)
-    ready = [h for h in state.held if h.path in settled]
-    if not ready:
+    # Up to MAX_HELD_SPANS are held, and each settle read and eviction asks: the split runs at C speed.
+    waiting = state.held
+    settled = list(map(set(paths).__contains__, map(_path, waiting)))
+    if not any(settled):
         return False
-    state.held = [h for h in state.held if h.path not in settled]
+    ready = list(compress(waiting, settled))
+    state.held = list(compress(waiting, map(not_, settled)))
     for held in ready:
         attributes = {**held.attributes, **llm_totals.span_attributes(state, held.totals_key)}
         if held.span.attributes.get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TURN:
@@ -163,4 +184,4 @@ def emit_api_error(
         kind=SpanKind.CLIENT,
         error=f"{error.status} {error_type}" if error.status else error_type,
     )
-    emit(ctx.tracer, span)
+    ctx.emit(span)

@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
-from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, emit
+from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, SpanSink, tracer_sink
 from otel_claude.live.events import HookInput
 from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.session_attributes import shared_session_attributes
@@ -71,10 +71,11 @@ def remember(bounded: list[str], item: str) -> None:
 
 
 class SpanFactory:
-    """Tracer, metrics and settings, plus the helpers that turn state into spans and labels."""
+    """Where spans go, metrics and settings, plus the helpers that turn state into spans and labels."""
 
-    def __init__(self, tracer: trace.Tracer, metrics: HookMetrics, settings: ProcessorSettings) -> None:
-        self.tracer = tracer
+    def __init__(self, spans: trace.Tracer | SpanSink, metrics: HookMetrics, settings: ProcessorSettings) -> None:
+        # A tracer (tests, tools) or the agent's sink that builds the tracer's spans directly (export/direct_spans.py).
+        self.emit: SpanSink = tracer_sink(spans) if isinstance(spans, trace.Tracer) else spans
         self.metrics = metrics
         self.settings = settings
         self.holder: SpanHolder | None = None  # set by the usage tracker: it knows when a transcript settled
@@ -83,9 +84,9 @@ class SpanFactory:
         """The session's span attributes and metric labels, from the builder backfill uses too."""
         return shared_session_attributes(session.session_id, session.project, self.settings.user_name, session.model)
 
-    def labels(self, session: Session) -> dict[str, str]:
-        """The bounded label set every metric of this session carries."""
-        return dict(self.session_attributes(session).metric)
+    def labels(self, session: Session) -> Mapping[str, str]:
+        """The bounded label set every metric of this session carries (shared and read-only: copy to change)."""
+        return self.session_attributes(session).metric
 
     def common_attributes(self, session: Session) -> dict[str, AttributeValue]:
         """Session-wide attributes on every span, so Tempo finds all turns of a session."""
@@ -152,8 +153,7 @@ class SpanFactory:
         error: str | None = None,
         kind: SpanKind = SpanKind.INTERNAL,
     ) -> None:
-        emit(
-            self.tracer,
+        self.emit(
             FinishedSpan(
                 name=span.name,
                 trace_id=span.trace_id,

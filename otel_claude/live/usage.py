@@ -9,27 +9,27 @@ so a call read after its turn or session ended still lands in the right place.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 from opentelemetry.metrics import Meter
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
-from otel_claude.live import lifecycle, llm_totals, nesting, settling, tool_calls, unseen_calls
+from otel_claude.live import llm_totals, nesting, settling, transcript_files, transcript_notices, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
+from otel_claude.live.followed import FollowedTranscripts
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
-from otel_claude.live.state import AgentState, HeldSpan, RefusedToolCall, Session, TranscriptState
+from otel_claude.live.state import AgentState, HeldSpan, Session, TranscriptState
+from otel_claude.live.transcript_files import subagent_transcript_path
 from otel_claude.transcripts.attributes import SessionAttributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.dedup import Dedup
-from otel_claude.transcripts.lines import open_message
-from otel_claude.transcripts.model import ApiError, CostState, LlmCall, RefusedCall
+from otel_claude.transcripts.model import CostState, LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor, read_all_new
 from otel_claude.transcripts.usage_metrics import UsageMetrics
@@ -37,11 +37,6 @@ from otel_claude.transcripts.usage_metrics import UsageMetrics
 _log = logging.getLogger(__name__)
 MAX_TRANSCRIPTS = 256
 MAX_UNKNOWN_MODELS = 64
-MAX_SUBAGENT_FILES = 64  # looked at per cost-state line
-
-
-def subagent_transcript_path(transcript_path: str, agent_id: str) -> str:
-    return os.path.join(os.path.splitext(transcript_path)[0], "subagents", f"agent-{agent_id}.jsonl")
 
 
 class TranscriptUsage:
@@ -62,6 +57,9 @@ class TranscriptUsage:
         # them from the snapshot's dicts at every event cost more than reading the new lines. The snapshot still
         # gets their serialized form after every read that moved them.
         self._live: dict[str, tuple[Cursor, Dedup]] = {}
+        self.followed = FollowedTranscripts(state.transcripts)
+        # Between begin_batch and end_batch: the transcripts read to their end since the batch began (see there).
+        self._read_in_batch: set[str] | None = None
 
     # --- UsageTracker ------------------------------------------------------------------------------
     def after_event(self, ctx: SpanFactory, session: Session, event: HookInput, now_ns: int) -> None:
@@ -72,11 +70,8 @@ class TranscriptUsage:
                 session.last_compaction = None
             self._read(ctx, event.transcript_path)
             # A resumed session's new run: its transcript was read before, the version learnt then.
-            session.claude_code_version = session.claude_code_version or (
-                self.state.transcripts[event.transcript_path].claude_code_version
-                if event.transcript_path in self.state.transcripts
-                else None
-            )
+            if not session.claude_code_version and (entry := self.followed.get(event.transcript_path)) is not None:
+                session.claude_code_version = entry.claude_code_version
         agent_id = event.agent_id
         if agent_id and session.transcript_path:
             path = event.extra_fields.get("agent_transcript_path") or getattr(event, "agent_transcript_path", None)
@@ -103,10 +98,10 @@ class TranscriptUsage:
         if not session.transcript_path:
             return False
         if agent_id:
-            held.path = subagent_transcript_path(session.transcript_path, agent_id)
-            for path, entry in self.state.transcripts.items():  # the path SubagentStop named, if it differs
-                if entry.session_id == session.session_id and entry.agent_id == agent_id:
-                    held.path = path
+            # The path SubagentStop named, if it differs.
+            held.path = self.followed.subagent_path(session.session_id, agent_id) or subagent_transcript_path(
+                session.transcript_path, agent_id
+            )
             held.totals_key = llm_totals.subagent_key(held.span.span_id)
         else:
             held.path = session.transcript_path
@@ -117,6 +112,16 @@ class TranscriptUsage:
         return True
 
     # --- the agent loop calls these -----------------------------------------------------------------
+    def begin_batch(self) -> None:
+        """Records taken together follow: each transcript is looked at (a stat) once until end_batch, not at every
+        event. Every record of the batch was spooled before it was taken, so the lines Claude Code wrote before
+        those hooks fired are all there at the batch's first look; a line written later is read by the next batch
+        or the settle read, as it would be had the batch been processed a moment sooner."""
+        self._read_in_batch = set()
+
+    def end_batch(self) -> None:
+        self._read_in_batch = None
+
     def settle_all(self) -> None:
         """Makes every scheduled re-read due now (the agent is stopping: held spans leave with it)."""
         self.state.settles = [(0, path) for _, path in self.state.settles]
@@ -130,22 +135,8 @@ class TranscriptUsage:
         self.state.settles = [(when, path) for when, path in self.state.settles if when > now]
         paths = list(dict.fromkeys(due))
         emitted = any([self._read(ctx, path) for path in paths])
-        emitted = any([self._release_settled(ctx, path) for path in paths]) or emitted
+        emitted = any([settling.release_settled(ctx, self.state, path, self.prices) for path in paths]) or emitted
         return settling.release_spans(ctx, self.state, paths) or emitted
-
-    def _release_settled(self, ctx: SpanFactory, path: str) -> bool:
-        """After a settle read, the held calls are complete, but for a response still streaming in an open turn."""
-        entry = self.state.transcripts.get(path)
-        if entry is None or not entry.pending:
-            return False
-        session = self.state.sessions.get(entry.session_id)
-        streaming = open_message(entry.cursor.get("context") if isinstance(entry.cursor.get("context"), dict) else None)
-        # Its (sub)agent still runs: the response being written may get more lines.
-        running = session is not None and (
-            entry.agent_id in session.subagents if entry.agent_id else session.turn is not None
-        )
-        keep = streaming[0] if streaming is not None and running else None
-        return settling.release_calls(ctx, entry, (), self.prices, keep=keep, everything=True)
 
     # --- internals ---------------------------------------------------------------------------------
     def _schedule(self, path: str) -> None:
@@ -167,30 +158,26 @@ class TranscriptUsage:
         if entry is None:
             # Stamped before _bound: an entry still at last_used_ns=0 would be the "oldest" and evicted at once.
             entry = TranscriptState(session_id=session.session_id, agent_id=agent_id, last_used_ns=self._clock())
-            self.state.transcripts[path] = entry
+            self.followed.add(path, entry)
             self._bound(ctx)
-        entry.project = session.project or entry.project
-        entry.trace_id = trace_id or entry.trace_id
-        entry.last_used_ns = self._clock()
+        if session.project and entry.project != session.project:  # pydantic's setattr is not free: only changes
+            entry.project = session.project
+        if trace_id and entry.trace_id != trace_id:
+            entry.trace_id = trace_id
+        self.followed.touch(path, self._clock())
 
     def _bound(self, ctx: SpanFactory) -> None:
-        if len(self.state.transcripts) <= MAX_TRANSCRIPTS:
+        if len(self.followed) <= MAX_TRANSCRIPTS:
             return
-        transcripts = self.state.transcripts
-        excess = len(transcripts) - MAX_TRANSCRIPTS
-        # Usually one over: finding the oldest (the first of them, in order) is cheaper than sorting every followed
-        # transcript per new one, and searching a list of their times runs at C speed.
-        if excess == 1:
-            used = list(map(attrgetter("last_used_ns"), transcripts.values()))
-            oldest = [list(transcripts)[used.index(min(used))]]
-        else:
-            oldest = sorted(transcripts, key=lambda path: transcripts[path].last_used_ns)[:excess]
-        for path in oldest:
+        for path in self.followed.oldest(len(self.followed) - MAX_TRANSCRIPTS):
             self._give_out(ctx, path)
-            del transcripts[path]
+            self.followed.remove(path)
             self._live.pop(path, None)
-        for path in [p for p in self._live if p not in self.state.transcripts]:
-            del self._live[path]
+            if self._read_in_batch is not None:
+                self._read_in_batch.discard(path)  # followed again, it starts from an empty cursor: read it
+        if len(self._live) > len(self.followed):  # a reader kept for a transcript no longer followed: let it go
+            for path in [p for p in self._live if p not in self.followed]:
+                del self._live[path]
 
     def _give_out(self, ctx: SpanFactory, path: str) -> None:
         """What a transcript about to be evicted still holds: the calls waiting for their last line and the turn or
@@ -199,12 +186,16 @@ class TranscriptUsage:
         entry = self.state.transcripts[path]
         if entry.pending:
             settling.release_calls(ctx, entry, (), self.prices, everything=True)
-        if any(held.path == path for held in self.state.held):
-            settling.release_spans(ctx, self.state, [path])
+        settling.release_spans(ctx, self.state, [path])
 
     def _read(self, ctx: SpanFactory, path: str) -> bool:
         entry = self.state.transcripts.get(path)
-        if entry is None or _unchanged(path, entry.cursor):
+        read_in_batch = self._read_in_batch
+        if entry is None or (read_in_batch is not None and path in read_in_batch):
+            return False
+        if transcript_files.unchanged(path, entry.cursor):
+            if read_in_batch is not None:
+                read_in_batch.add(path)
             return False
         cursor, dedup = self._live.get(path) or (
             Cursor.from_dict(entry.cursor) if entry.cursor else Cursor(path=path),
@@ -213,6 +204,8 @@ class TranscriptUsage:
         result = read_all_new(cursor, dedup)
         if result.error:
             _log.info("transcript %s not read: %s", path, result.error)
+        elif read_in_batch is not None and not result.missing and not result.remaining_bytes:
+            read_in_batch.add(path)  # read to its end (no partial line left to complete)
         self._live[path] = (result.cursor, dedup)
         if result.cursor != cursor or not entry.cursor:
             entry.cursor = result.cursor.to_dict()
@@ -233,36 +226,7 @@ class TranscriptUsage:
                 last_ns = max(last_ns, item.end_ns or item.timestamp_ns)
             else:
                 self._record_cost_state(ctx, path, entry, item, attributes, last_ns or self._clock())
-        session = self.state.sessions.get(entry.session_id)
-        for notice in result.interrupts:
-            if isinstance(notice, ApiError):
-                trace_id, parent = nesting.for_llm_call(
-                    entry.session_id,
-                    session,
-                    agent_id=notice.agent_id or entry.agent_id,
-                    agent_trace_id=entry.trace_id,
-                    prompt_id=notice.prompt_id,
-                )
-                settling.emit_api_error(ctx, entry, notice, trace_id, parent, session.model if session else None)
-            elif isinstance(notice, RefusedCall):
-                if session is not None and not entry.agent_id:
-                    refused = RefusedToolCall(
-                        tool_use_id=notice.tool_use_id,
-                        tool_name=notice.tool_name,
-                        start_ns=notice.start_ns,
-                        end_ns=notice.timestamp_ns,
-                        reason=notice.reason,
-                        prompt_id=notice.prompt_id,
-                    )
-                    tool_calls.note_refused(session, refused)
-            elif session is not None:
-                tool_calls.interrupted(ctx, session, notice.tool_use_ids, notice.timestamp_ns)
-                if session.turn is not None and notice.prompt_id == session.turn.prompt_key:
-                    # Claude Code stops and waits for the user: the turn ended here, not at the next prompt.
-                    end_ns = max(notice.timestamp_ns, session.turn.span.start_ns)
-                    lifecycle.end_turn(ctx, session, end_ns, sc.TURN_INTERRUPTED, closed_by=tool_calls.TRANSCRIPT)
-        if session is not None and session.refused:
-            tool_calls.flush_refused(ctx, session)
+        transcript_notices.apply(ctx, entry, self.state.sessions.get(entry.session_id), result.interrupts)
         released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
         return released or bool(result.calls) or bool(result.interrupts)
 
@@ -285,8 +249,8 @@ class TranscriptUsage:
         # The session's subagent calls are in Claude Code's totals too: read them before comparing (those no hook
         # named yet too, e.g. when a whole transcript is replayed).
         self._follow_subagent_files(ctx, path, entry)
-        for other_path, other in list(self.state.transcripts.items()):
-            if other.session_id == entry.session_id and other.agent_id:
+        for other_path, other in self.followed.of_session(entry.session_id):
+            if other.agent_id:
                 self._read(ctx, other_path)
         compaction, entry.compaction = entry.compaction, None
         for model, usage in unseen_calls.unseen_usage(entry, state).items():
@@ -343,30 +307,19 @@ class TranscriptUsage:
         settling.hold_call(ctx, entry, call, trace_id, parent, self.prices, extra)
 
     def _follow_subagent_files(self, ctx: SpanFactory, path: str, entry: TranscriptState) -> None:
-        directory = os.path.join(os.path.splitext(path)[0], "subagents")
-        if os.path.islink(directory) or not os.path.isdir(directory):
-            return
-        try:
-            names = sorted(os.listdir(directory))[:MAX_SUBAGENT_FILES]
-        except OSError:
-            return
-        for name in names:
-            agent_path = os.path.join(directory, name)
-            if not (name.startswith("agent-") and name.endswith(".jsonl")) or agent_path in self.state.transcripts:
+        for agent_path, agent_id in transcript_files.subagent_files(path):
+            if agent_path in self.followed:
                 continue
-            agent_id = name[len("agent-") : -len(".jsonl")]
-            self.state.transcripts[agent_path] = TranscriptState(
-                session_id=entry.session_id, project=entry.project, agent_id=agent_id, last_used_ns=self._clock()
+            self.followed.add(
+                agent_path,
+                TranscriptState(
+                    session_id=entry.session_id, project=entry.project, agent_id=agent_id, last_used_ns=self._clock()
+                ),
             )
             self._bound(ctx)
 
     def _main_entry(self, entry: TranscriptState) -> TranscriptState | None:
-        if not entry.agent_id:
-            return entry
-        for other in self.state.transcripts.values():
-            if other.session_id == entry.session_id and not other.agent_id:
-                return other
-        return None
+        return entry if not entry.agent_id else self.followed.main_of(entry.session_id)
 
     def _parent(self, entry: TranscriptState, call: LlmCall) -> nesting.Placement:
         return nesting.for_llm_call(
@@ -376,19 +329,6 @@ class TranscriptUsage:
             agent_trace_id=entry.trace_id,
             prompt_id=call.prompt_id,
         )
-
-
-def _unchanged(path: str, cursor: dict[str, object]) -> bool:
-    """Nothing new since the last read (same file, read to its end): most events, and the cheapest answer."""
-    if not cursor:
-        return False
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError):
-        return False  # the reader reports what is wrong
-    return (
-        info.st_ino == cursor.get("ino") and info.st_dev == cursor.get("dev") and info.st_size == cursor.get("offset")
-    )
 
 
 UsageFactory = Callable[[Meter, AgentState], UsageTracker]

@@ -175,11 +175,20 @@ class Scrubber:
         if not attributes:
             return result
         verdicts = self._verdicts
+        kept = result.attributes
         for key, value in attributes.items():
-            probe = _verdict_key(key, value)
+            # _verdict_key's two commonest cases inline: this runs for every attribute of every span.
+            kind = type(value)
+            if (kind is str and len(value) <= _CACHED_TEXT) or kind is int or kind is bool or kind is float:
+                probe: tuple[str, type, object] | None = (key, kind, value)
+            else:
+                probe = _verdict_key(key, value)
             known = verdicts.get(probe) if probe is not None else None
             if known is not None:
-                new, names = (value, []) if known[0] is _UNCHANGED else (known[0], list(known[1]))
+                if known[0] is _UNCHANGED:  # most attributes: kept as they are, nothing to note
+                    kept[key] = value
+                    continue
+                new, names = known[0], list(known[1])
             else:
                 try:
                     new, names = self._scrub_attribute(key, value)

@@ -12,6 +12,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from otel_claude.cli.replay import _rewrite_paths, to_ns
+from otel_claude.export.span_emitter import SpanSink
 from otel_claude.live.events import parse_hook_input
 from otel_claude.live.metrics import HookMetrics
 from otel_claude.live.processor import EventProcessor
@@ -36,12 +37,22 @@ class Clock:
 
 
 class LiveRun:
-    def __init__(self, tracer_provider: TracerProvider, meter_provider: MeterProvider, settle_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        tracer_provider: TracerProvider,
+        meter_provider: MeterProvider,
+        settle_s: float = 1.0,
+        *,
+        spans: SpanSink | None = None,
+        settings: ProcessorSettings | None = None,
+    ) -> None:
+        """`spans`: where spans go instead of the provider's tracer named "test"."""
         self.clock = Clock()
         self.state = AgentState()
         meter = meter_provider.get_meter("test")
         self.usage = TranscriptUsage(self.state, UsageMetrics(meter), bundled_table(), settle_s, self.clock)
-        ctx = SpanFactory(tracer_provider.get_tracer("test"), HookMetrics(meter), ProcessorSettings(user_name="dev"))
+        settings = settings or ProcessorSettings(user_name="dev")
+        ctx = SpanFactory(spans or tracer_provider.get_tracer("test"), HookMetrics(meter), settings)
         self.processor = EventProcessor(ctx, self.state, self.usage, self.clock)
         self.settle_ns = int(settle_s * 1e9)
 

@@ -1,0 +1,50 @@
+"""What a transcript shows beside the LLM calls, applied to the session: failed API requests (a `chat` span with
+the error), tool calls Claude Code refused, and tool calls the user stopped (Esc fires no hook)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from otel_claude import semconv as sc
+from otel_claude.live import lifecycle, nesting, settling, tool_calls
+from otel_claude.live.span_factory import SpanFactory
+from otel_claude.live.state import RefusedToolCall, Session, TranscriptState
+from otel_claude.transcripts.model import ApiError, Interrupt, RefusedCall
+
+
+def apply(
+    ctx: SpanFactory,
+    entry: TranscriptState,
+    session: Session | None,
+    notices: Iterable[Interrupt | ApiError | RefusedCall],
+) -> None:
+    """Applies the notices one read of `entry`'s transcript found, in file order."""
+    for notice in notices:
+        if isinstance(notice, ApiError):
+            trace_id, parent = nesting.for_llm_call(
+                entry.session_id,
+                session,
+                agent_id=notice.agent_id or entry.agent_id,
+                agent_trace_id=entry.trace_id,
+                prompt_id=notice.prompt_id,
+            )
+            settling.emit_api_error(ctx, entry, notice, trace_id, parent, session.model if session else None)
+        elif isinstance(notice, RefusedCall):
+            if session is not None and not entry.agent_id:
+                refused = RefusedToolCall(
+                    tool_use_id=notice.tool_use_id,
+                    tool_name=notice.tool_name,
+                    start_ns=notice.start_ns,
+                    end_ns=notice.timestamp_ns,
+                    reason=notice.reason,
+                    prompt_id=notice.prompt_id,
+                )
+                tool_calls.note_refused(session, refused)
+        elif session is not None:
+            tool_calls.interrupted(ctx, session, notice.tool_use_ids, notice.timestamp_ns)
+            if session.turn is not None and notice.prompt_id == session.turn.prompt_key:
+                # Claude Code stops and waits for the user: the turn ended here, not at the next prompt.
+                end_ns = max(notice.timestamp_ns, session.turn.span.start_ns)
+                lifecycle.end_turn(ctx, session, end_ns, sc.TURN_INTERRUPTED, closed_by=tool_calls.TRANSCRIPT)
+    if session is not None and session.refused:
+        tool_calls.flush_refused(ctx, session)
