@@ -191,6 +191,10 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits, credential: 
         group = vm.lastgroup or "uv"
         value_start, value_end = vm.span(group)
         quoted = group != "uv"
+        if sep is None and not quoted:
+            # `--pass password="x"`: a flag's value is the whole shell word, quoted parts and all; stopping at the
+            # quote left "x" behind, and the key inside the value was never looked at.
+            value_end = _shell_word_end(text, value_end, min(len(text), v0 + MAX_VALUE))
     if credential is not None:  # SIGNING_SALT=..., "license": "...": the value must look like a secret
         if credential_value(credential, text[value_start:value_end]):
             edits.add(value_start, value_end, "credential_assignment")
@@ -199,6 +203,20 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits, credential: 
     elif is_secret_value(text, ks, key, text[value_start:value_end], sep, spaced, quoted, value_end):
         edits.add(value_start, value_end, _name_for(text, ks, key, sep, spaced))
     return value_end
+
+
+_WORD_PART_RE: Final = re.compile(r""""[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\n]*'|[^\s"'`,;&})\]<\\]+""")
+
+
+def _shell_word_end(text: str, end: int, limit: int) -> int:
+    """Where the shell word that runs up to `end` really ends: quoted and unquoted parts that follow it with no
+    blank between (bounded by `limit`, so the scan stays linear)."""
+    while end < limit:
+        part = _WORD_PART_RE.match(text, end, limit)
+        if part is None or part.end() == end:
+            return end
+        end = part.end()
+    return end
 
 
 def _scrub_header(text: str, key: str, start: int, end: int, edits: Edits) -> None:

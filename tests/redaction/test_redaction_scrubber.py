@@ -33,6 +33,10 @@ GITHUB = "ghp_1A2b3C4d5E6f7G8h9I0jK1lM2nO3pQ4rS5tU"
          "generic_secret"),
         ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5v\n-----END OPENSSH PRIVATE KEY-----\nok",
          "\nok", "b3BlbnNzaC1rZXktdjEAAAAABG5v", "private_key"),
+
+        # A flag's value is the whole shell word: found by Hypothesis, `password=` alone was taken as the value.
+        ('x --Pass password="Hunter47Blue!3" y', "x --Pass ", "Hunter47Blue!3", "generic_secret"),
+        ("--password abc'def'ghi next", " next", "def", "generic_secret"),
     ],
 )
 def test_secrets_in_text(text: str, kept: str, gone: str, name: str) -> None:
