@@ -47,6 +47,11 @@ class AgentStatus:
     config_problems: list[str] = field(default_factory=list)
     prometheus_error: str | None = None  # why /metrics is not served (the agent retries)
     corrupt_snapshots: list[str] = field(default_factory=list)  # unusable state snapshots, kept aside
+    # Transcript re-reads scheduled, turn or subagent spans held until theirs, and finished spans waiting for their
+    # commit: work not exported yet although the spool may be empty (`replay --wait` waits for all to be 0).
+    settle_reads: int = 0
+    held_spans: int = 0
+    unexported_spans: int = 0
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -68,6 +73,11 @@ class AgentStatus:
             "config_problems": list(self.config_problems),
             "prometheus_error": self.prometheus_error,
             "corrupt_snapshots": list(self.corrupt_snapshots),
+            "settling": {
+                "reads": self.settle_reads,
+                "held_spans": self.held_spans,
+                "unexported_spans": self.unexported_spans,
+            },
         }
 
 

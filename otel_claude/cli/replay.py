@@ -56,8 +56,9 @@ def spool_recording(
 
 
 def wait_until_exported(state_dir: str, timeout: float) -> bool:
-    """True once the spool is empty (records go only after their spans were exported) and, if OTLP metrics
-    are on, one metric export has happened since."""
+    """True once the spool is empty (records go only after their spans were exported), the agent has no
+    transcript re-read, held span or unexported span left (the turns' spans wait for their re-read), and, if
+    OTLP metrics are on, one metric export has happened since."""
     paths = spool.SpoolPaths(state_dir)
     deadline = time.monotonic() + timeout
     drained_at: float | None = None
@@ -67,7 +68,13 @@ def wait_until_exported(state_dir: str, timeout: float) -> bool:
         if drained_at is not None:
             status = read_status(state_dir) or {}
             metric = status.get("metric_export") or {}
-            if status.get("updated_at", 0) >= drained_at and (metric.get("at") is None or metric["at"] >= drained_at):
+            settling = status.get("settling") or {}
+            settled = not any(settling.get(key) for key in ("reads", "held_spans", "unexported_spans"))
+            if (
+                settled
+                and status.get("updated_at", 0) >= drained_at
+                and (metric.get("at") is None or metric["at"] >= drained_at)
+            ):
                 return True
             if not agent_lock.agent_is_running(agent_lock.lock_path(state_dir)):
                 return True
