@@ -206,6 +206,11 @@ class ApiError:
     prompt_id: str | None = None
     agent_id: str | None = None
     offset: int = 0
+    cwd: str | None = None  # the session's directory then (backfill's project label, as a call's cwd)
+
+    def key(self, session_id: str) -> str:
+        """What identifies the failed request within its session: its message id, request id or place in the file."""
+        return self.message_id or self.request_id or f"{session_id}@{self.offset}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,8 @@ def read_new(
 ) -> ReadResult:
     """Reads at most about `max_bytes` of complete new lines; with `dedup`, returns each response once.
 
-    `calls_only`: only `calls` and `closed_messages` are wanted (backfill); cost states and interrupts stay empty."""
+    `calls_only`: only `calls`, `closed_messages`, `cost_states` and failed requests are wanted (backfill); stopped and
+    refused tool calls are not returned."""
     try:
         # A path named by a HookInput could be a FIFO, a device or a link: opened without blocking or following.
         fd, info = paths.open_regular(cursor.path)
