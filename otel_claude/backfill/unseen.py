@@ -85,12 +85,15 @@ class SessionCostStates:
         last_end = [0] * count  # the latest end of a main call before each line
         first = [_NEVER] * (count + 1)  # the earliest main call after each line, by the lines before it
         self._cwd: tuple[int, str] | None = None  # the session's first call's directory: its project label
-        for call in main.calls:
+        for call in main.calls:  # every call of the session: plain comparisons, no call per field
             at = bisect_left(offsets, call.offset)  # the lines before it: it counts for the next one
             if at < count:
                 note_call(self._segments[at], call)
-                last_end[at] = max(last_end[at], call.end_ns or call.timestamp_ns)
-            first[at] = min(first[at], call.timestamp_ns)
+                end = call.end_ns or call.timestamp_ns
+                if end > last_end[at]:
+                    last_end[at] = end
+            if call.timestamp_ns < first[at]:
+                first[at] = call.timestamp_ns
             if call.cwd and (self._cwd is None or call.offset < self._cwd[0]):
                 self._cwd = (call.offset, call.cwd)
         for at in range(1, count):
@@ -116,7 +119,9 @@ class SessionCostStates:
             at = bisect_right(self._next_run, call.timestamp_ns)
             if at < count:
                 note_call(self._segments[at], call)
-                self._subagent_ends[at] = max(self._subagent_ends[at], call.end_ns or call.timestamp_ns)
+                end = call.end_ns or call.timestamp_ns
+                if end > self._subagent_ends[at]:
+                    self._subagent_ends[at] = end
 
     def unseen_calls(self) -> list[LlmCall]:
         for path in subagent_transcripts(self.path):

@@ -52,11 +52,19 @@ def _state_vector(usage: ModelUsage) -> list[int]:
 
 def note_call(main: TokenCounts, call: LlmCall) -> None:
     """Counts a call read from one of the session's transcripts (for a superseding line, what it adds)."""
-    added = _vector(call.usage)
+    seen = main.seen_tokens.get(call.model)
+    if seen is None:
+        seen = main.seen_tokens[call.model] = [0] * _KINDS
+    # Added in place, field by field: this runs for every call (backfill's tens of thousands), lists per call cost.
+    usage = call.usage
+    seen[0] += usage.input_tokens
+    seen[1] += usage.output_tokens
+    seen[2] += usage.cache_read_tokens
+    seen[3] += usage.cache_creation_5m_tokens
+    seen[4] += usage.cache_creation_1h_tokens
     if call.replaces is not None:
-        added = [a - b for a, b in zip(added, _vector(call.replaces), strict=True)]
-    seen = main.seen_tokens.get(call.model) or [0] * _KINDS
-    main.seen_tokens[call.model] = [a + b for a, b in zip(seen, added, strict=True)]
+        for at, before in enumerate(_vector(call.replaces)):
+            seen[at] -= before
 
 
 def unseen_usage(main: TokenCounts, state: CostState) -> dict[str, Usage]:

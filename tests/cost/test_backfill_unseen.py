@@ -300,3 +300,27 @@ def test_a_failed_requests_span_carries_no_free_text(tmp_path: Path) -> None:
     assert attributes[sc.CC_PROJECT] == "project" and attributes[sc.CC_BACKFILL] is True
     assert "Jane" not in json.dumps({**attributes, "status": failed.status.description})
     assert summary.api_errors_new == summary.api_errors_exported == 1
+
+
+def test_the_shared_counting_adds_a_superseding_line_once_and_takes_a_lower_total_as_a_new_count() -> None:
+    """live/unseen_calls.py, which backfill and the agent (on its TranscriptState) both count with."""
+    from otel_claude.live.state import TranscriptState
+    from otel_claude.live.unseen_calls import note_call, unseen_usage
+    from otel_claude.transcripts.model import CostState, LlmCall, ModelUsage, Usage
+
+    def state(offset: int, i: int, o: int, r: int, w: int) -> CostState:
+        figures = ModelUsage(i, o, r, w, 0.0, cache_creation_5m_tokens=0, cache_creation_1h_tokens=w)
+        return CostState(SESSION, 0.0, {OPUS: figures}, False, offset=offset)
+
+    counts = TranscriptState(session_id=SESSION)
+    placeholder = Usage(1, 2, 0, 0)
+    final = Usage(10, 20, 30, 4, 0, 4)
+    note_call(counts, LlmCall(SESSION, OPUS, placeholder, 0, 0, message_id="m"))
+    note_call(counts, LlmCall(SESSION, OPUS, final, 0, 0, message_id="m", replaces=placeholder))  # the better line
+    assert counts.seen_tokens == {OPUS: [10, 20, 30, 0, 4]}
+    (unseen,) = unseen_usage(counts, state(100, 15, 20, 30, 4)).values()
+    assert unseen == Usage(5, 0, 0, 0, 0, 0)  # only the input grew beyond what the lines showed
+    assert counts.seen_tokens == {} and counts.cost_state_tokens == {OPUS: [15, 20, 30, 0, 4]}
+    # Claude Code counting from zero again (a new process): its whole figure is the growth.
+    (again,) = unseen_usage(counts, state(200, 3, 1, 0, 0)).values()
+    assert (again.input_tokens, again.output_tokens) == (3, 1)
