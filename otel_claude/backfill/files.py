@@ -98,6 +98,8 @@ def read_file(path: str, cursor: Cursor, on_progress: Callable[[int], None] | No
     A response read before (an earlier run stopped inside it) and bettered now comes as a delta: `replaces` holds the
     usage counted before. `on_progress` gets the file offset after each bounded read."""
     start_offset = cursor.offset
+    # Claude Code's totals are a session's: only its main transcript's cost-state lines count (as the agent's).
+    subagent = os.path.basename(os.path.dirname(path)) == "subagents"
     dedup = Dedup(_DEDUP_WINDOW)
     buffered: dict[tuple[str, ...], LlmCall] = {}
     by_message: dict[str, tuple[str, ...]] = {}
@@ -107,7 +109,7 @@ def read_file(path: str, cursor: Cursor, on_progress: Callable[[int], None] | No
     errors: list[ApiError] = []
     error = None
     while True:
-        result = read_new(cursor, dedup, calls_only=True)
+        result = read_new(cursor, dedup, calls_only=True, cost_states=not subagent)
         if result.error:
             error = result.error
             break

@@ -68,6 +68,7 @@ class LineParser:
         *,
         skip_repeats: bool = False,
         calls_only: bool = False,
+        cost_states: bool = True,
     ) -> None:
         """`skip_repeats`: for a caller that deduplicates (ccusage's rules), a line that repeats the previous call's
         message id, request id, sidechain flag and usage exactly yields nothing; the dedup would keep the first.
@@ -78,6 +79,7 @@ class LineParser:
         self._path = path
         self._skip_repeats = skip_repeats
         self._calls_only = calls_only
+        self._cost_states = cost_states  # False: a cost-state line closes a response and is not decoded
         self._last: tuple[Any, ...] | None = None
         self.prompt_id: str | None = _str(context.get("prompt_id"))
         self.claude_code_version: str | None = _str(context.get("version"))  # the CLI that wrote the last user line
@@ -159,7 +161,7 @@ class LineParser:
         if carries_usage:
             return None
         if b'"cost-state"' in head:
-            return self._cost_state(self._json(line), offset)
+            return self._cost_state(self._json(line), offset) if self._cost_states else None
         if _API_REQUEST in head:
             self._note_request(head)
             return None

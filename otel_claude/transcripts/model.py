@@ -127,6 +127,8 @@ def _usage_of_ints(raw: Mapping[str, Any]) -> Usage | None:
 
 
 def _count(value: Any) -> int | None:
+    if type(value) is int:  # the usual case, first: backfill decodes a cost-state line per turn
+        return value if value > 0 else 0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return max(int(value), 0)
@@ -246,9 +248,9 @@ def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | No
         return None
     models: dict[str, ModelUsage] = {}
     raw_models = data.get("modelUsage")
-    if isinstance(raw_models, Mapping):
+    if type(raw_models) is dict or isinstance(raw_models, Mapping):  # a dict from JSON: no ABC check
         for name, raw in raw_models.items():
-            if not isinstance(name, str) or not isinstance(raw, Mapping):
+            if not isinstance(name, str) or not (type(raw) is dict or isinstance(raw, Mapping)):
                 continue
             cost = raw.get("costUSD")
             models[name] = ModelUsage(

@@ -373,3 +373,13 @@ def test_calls_only_keeps_the_prompt_id_a_stopped_tool_calls_line_does_not_set(t
     lean = read_new(Cursor(path=str(path)), Dedup(), calls_only=True)
     assert len(full.interrupts) == 1 and full.calls[-1].prompt_id == "prompt-1"
     assert lean.calls == full.calls
+
+
+def test_a_read_without_cost_states_still_closes_a_response_at_a_cost_state_line() -> None:
+    """Backfill reads a subagent's transcript without decoding its cost-state lines (only the main transcript's
+    count, as for the agent): the calls and their responses' ends are those of a full read."""
+    path = FIXTURES / "main" / "transcripts" / "-home-dev-project" / "c77f9869-7342-4145-9251-6b7551d2e158.jsonl"
+    full = read_new(Cursor(path=str(path)), Dedup(), calls_only=True)
+    lean = read_new(Cursor(path=str(path)), Dedup(), calls_only=True, cost_states=False)
+    assert len(full.cost_states) == 2 and lean.cost_states == []
+    assert lean.calls == full.calls and lean.closed_messages == full.closed_messages
