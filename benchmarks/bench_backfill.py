@@ -262,9 +262,10 @@ def measure(scratch: str, total: int, repeat: int, cpu: int | None) -> Row:
     floor = {key: statistics.median(f[key] for f in floors) for key in floors[0]}
     theirs = json.loads(ccusage.output)["totals"]
     ours = json.loads(export.output)
-    if ours["calls_exported"] != spans or ours["calls_remaining"]:
+    if ours["calls_exported"] + ours["api_errors_exported"] != spans or ours["calls_remaining"]:
         raise SystemExit(f"backfill exported {ours['calls_exported']} calls but the receiver got {spans} spans")
-    usd = ours["cost_usd"]
+    # ccusage counts the calls read from transcript lines: not those only Claude Code's cost-state lines show.
+    usd = ours["cost_usd"] - sum(model["cost_usd"] for model in ours["cost_state_by_model"].values())
     return Row(
         size, ours["calls_exported"], ccusage, export, count_only, startup, theirs["totalCost"], usd, spans, floor
     )

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,10 +42,27 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             [*_otel_claude(), "replay", str(FIXTURE / "hooks.jsonl"), "--transcripts-root",
              str(FIXTURE / "transcripts"), "--wait"], env=env, capture_output=True, text=True, timeout=180)
         assert result.returncode == 0, result.stdout + result.stderr
+        _wait_for_turns(tmp / "state")
         yield tmp / "state"
     finally:
         stop_agent(str(tmp / "state"), env)
         receiver.stop()
+
+
+def _wait_for_turns(state: Path, timeout_s: float = 30.0) -> None:
+    """`replay --wait` returns once the spool is drained, but turn spans leave after the settle re-read of their
+    transcript (1.5 s later), and the view's file is written behind a batch processor: wait for the turns of both
+    runs (the prompt's and the one a compaction opens), then for the file to stop growing."""
+    path = recent_spans_path(str(state))
+    deadline = time.monotonic() + timeout_s
+    seen = -1
+    while time.monotonic() < deadline:
+        spans = read_recent_spans(path) if os.path.exists(path) else []
+        turns = [s for s in spans if s.attributes.get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TURN]
+        if len(turns) >= 2 and len(spans) == seen:
+            return
+        seen = len(spans)
+        time.sleep(0.5)
 
 
 def test_trace_shows_the_replayed_turns_tools_subagents_and_llm_calls(

@@ -165,10 +165,15 @@ def _print(summary: BackfillSummary, as_json: bool) -> None:
     if summary.failure:
         print(
             f"error: export to {summary.endpoint} failed: {summary.failure}. {summary.calls_remaining} of "
-            f"{summary.calls_new} calls remain unexported and unrecorded; run `otel-claude backfill` again once the "
-            "receiver is up, and it exports exactly those.",
+            f"{summary.calls_new} calls{_and_errors(summary)} remain unexported and unrecorded; run "
+            "`otel-claude backfill` again once the receiver is up, and it exports exactly those.",
             file=sys.stderr,
         )
+
+
+def _and_errors(summary: BackfillSummary) -> str:
+    left = summary.api_errors_remaining
+    return f" and {left} failed API call{'s' if left != 1 else ''}" if left else ""
 
 
 def _print_text(summary: BackfillSummary) -> None:
@@ -192,6 +197,17 @@ def _print_text(summary: BackfillSummary) -> None:
             f"{totals.cache_creation_tokens:>13} {totals.cache_read_tokens:>14} {usd:>12}"
         )
     print(f"cost of these calls: {summary.cost_usd:.4f} USD")
+    if summary.calls_from_cost_state:
+        count = summary.calls_from_cost_state
+        unseen_usd = sum(totals.cost_usd for totals in summary.cost_state_by_model.values())
+        print(
+            f"of these, {count} call{'s' if count != 1 else ''} ({unseen_usd:.4f} USD) that no transcript line shows "
+            "(e.g. /compact's summary), counted from Claude Code's cost-state lines as the agent counts them; "
+            "ccusage does not count them"
+        )
+    if summary.api_errors_new:
+        exported = f" (exported: {summary.api_errors_exported})" if summary.delivered else ""
+        print(f"failed API calls (spans, no tokens): {summary.api_errors_new}{exported}")
     if summary.unknown_models:
         print(f"models without a price (tokens counted, cost unknown): {', '.join(sorted(summary.unknown_models))}")
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
-from otel_claude.transcripts.model import LlmCall, Usage
+from otel_claude.transcripts.model import ApiError, CostState, LlmCall, Usage
 from otel_claude.transcripts.reader import Cursor, read_new
 
 if TYPE_CHECKING:
@@ -53,6 +53,9 @@ class FileRead:
     error: str | None = None
     bytes_read: int = 0
     unchanged: bool = False  # nothing new since the cursor
+    cost_states: list[CostState] = field(default_factory=list)  # Claude Code's running totals (backfill/unseen.py)
+    api_errors: list[ApiError] = field(default_factory=list)  # requests that failed
+    from_start: bool = False  # read from the file's first byte: its calls and cost states are all of it
 
     # From a worker, calls travel as tuples of their fields: pickle handles those in C, where a frozen dataclass
     # goes through copyreg and a __setstate__ per call (four times slower to receive).
@@ -95,19 +98,25 @@ def read_file(path: str, cursor: Cursor, on_progress: Callable[[int], None] | No
     A response read before (an earlier run stopped inside it) and bettered now comes as a delta: `replaces` holds the
     usage counted before. `on_progress` gets the file offset after each bounded read."""
     start_offset = cursor.offset
+    # Claude Code's totals are a session's: only its main transcript's cost-state lines count (as the agent's).
+    subagent = os.path.basename(os.path.dirname(path)) == "subagents"
     dedup = Dedup(_DEDUP_WINDOW)
     buffered: dict[tuple[str, ...], LlmCall] = {}
     by_message: dict[str, tuple[str, ...]] = {}
     deltas: list[LlmCall] = []
     ends: dict[tuple[str, ...], int] = {}  # a response's last line (one line per content block): its span's end
+    states: list[CostState] = []
+    errors: list[ApiError] = []
     error = None
     while True:
-        result = read_new(cursor, dedup, calls_only=True)
+        result = read_new(cursor, dedup, calls_only=True, cost_states=not subagent)
         if result.error:
             error = result.error
             break
         if result.reset:
             start_offset = 0
+        states += result.cost_states
+        errors += [notice for notice in result.interrupts if isinstance(notice, ApiError)]
         for key, end_ns in result.closed_messages:
             ends[key] = max(end_ns, ends.get(key, 0))
         for call in result.calls:
@@ -137,6 +146,9 @@ def read_file(path: str, cursor: Cursor, on_progress: Callable[[int], None] | No
         f"{path}: {error}" if error else None,
         max(cursor.offset - start_offset, 0),
         unchanged=cursor.offset == start_offset and not buffered and error is None,
+        cost_states=states,
+        api_errors=errors,
+        from_start=start_offset == 0 and error is None,
     )
 
 

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
@@ -29,10 +29,12 @@ from otel_claude.backfill.ledger import ExportedCallsLedger, key_hash
 from otel_claude.backfill.openmetrics import DailyTotals
 from otel_claude.backfill.progress import Progress
 from otel_claude.backfill.summary import BackfillSummary
+from otel_claude.backfill.unseen import SessionCostStates, is_subagent_transcript, session_id_of
 from otel_claude.export.summed_counters import SummingMeter
+from otel_claude.live.unseen_calls import SOURCE
 from otel_claude.transcripts.attributes import SessionAttributes, model_labels, project_label, session_attributes
 from otel_claude.transcripts.cost import cost_of_call, day_of
-from otel_claude.transcripts.model import LlmCall
+from otel_claude.transcripts.model import ApiError, LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor
 from otel_claude.transcripts.usage_metrics import UsageMetrics
@@ -40,6 +42,7 @@ from otel_claude.version import __version__
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.util.types import AttributeValue
 
     from otel_claude.backfill.spans import LlmSpans
 
@@ -76,6 +79,7 @@ class _Batch:
     metric_hashes: list[int] = field(default_factory=list)  # calls whose metrics alone go out (span sent before)
     cursors: dict[str, Cursor] = field(default_factory=dict)  # files whose every call is in this batch or earlier
     metrics_only_changes: bool = False  # a better line for a response sent before changed the metrics
+    api_errors: int = 0  # of the hashes, failed requests (spans without metrics), counted apart from calls
 
     def __len__(self) -> int:
         return len(self.span_hashes) + len(self.metric_hashes)
@@ -109,11 +113,15 @@ class _Backfill:
         self.sessions: OrderedDict[str, SessionAttributes] = OrderedDict()
         self.stopped = False  # an export failed for good: from here on, only count what remains
 
-    def handle(self, call: LlmCall) -> None:
-        stamp = call.timestamp_ns
-        if (self._since_ns is not None and stamp < self._since_ns) or (
+    def _outside(self, stamp: int) -> bool:
+        return (self._since_ns is not None and stamp < self._since_ns) or (
             self._until_ns is not None and stamp >= self._until_ns
-        ):
+        )
+
+    def handle(self, call: LlmCall, source: Mapping[str, AttributeValue] | None = None) -> None:
+        """`source`: the span attributes of a call counted from a cost-state line (backfill/unseen.py)."""
+        stamp = call.timestamp_ns
+        if self._outside(stamp):
             self.summary.calls_outside_window += 1
             return
         cost = cost_of_call(call.usage, call.model, stamp, self.table)
@@ -129,7 +137,7 @@ class _Backfill:
             self.summary.calls_already_exported += 1
             return
         self.seen.add(hashed)
-        self.summary.count(call.model, call.usage, cost.usd, cost.known)
+        self.summary.count(call.model, call.usage, cost.usd, cost.known, from_cost_state=source is not None)
         if self.stopped:
             self.summary.calls_remaining += 1
             return
@@ -148,23 +156,50 @@ class _Backfill:
             self.batch.metric_hashes.append(hashed)  # its span got through in an earlier run, its metrics did not
         else:
             if self.to_span is not None:
-                self.batch.spans.append(self.to_span(call, cost, attributes.span))
+                span_attributes = attributes.span if source is None else {**attributes.span, **source}
+                self.batch.spans.append(self.to_span(call, cost, span_attributes))
             self.batch.span_hashes.append(hashed)
         if self.metrics is not None:
             self.metrics.record(call, cost, attributes.metric)
 
+    def handle_api_error(self, error: ApiError, session_id: str) -> None:
+        """A failed request: a span, as the live agent makes it, once (no tokens, no metrics)."""
+        if self._outside(error.timestamp_ns):
+            return
+        hashed = key_hash(("api-error", session_id, error.key(session_id)))
+        if hashed in self.ledger.exported or hashed in self.seen:
+            return
+        self.seen.add(hashed)
+        self.summary.api_errors_new += 1
+        if self.stopped:
+            self.summary.api_errors_remaining += 1
+            return
+        if not self.delivery.exports:
+            return
+        self.batch.api_errors += 1
+        if hashed in self.ledger.spans_only:
+            self.batch.metric_hashes.append(hashed)  # its span got through in an earlier run: only to be recorded
+            return
+        if self.to_span is not None:
+            session = self._session(session_id, error.cwd)
+            self.batch.spans.append(self.to_span.api_error(session_id, error, session.span))
+        self.batch.span_hashes.append(hashed)
+
     def _attributes(self, call: LlmCall) -> SessionAttributes:
+        return self._session(call.session_id, call.cwd)
+
+    def _session(self, session_id: str, cwd: str | None) -> SessionAttributes:
         # The project of the session's first call, as the agent takes it from the session's first event: a call
         # made after `cd sub` stays in the session's project, so live and backfilled series agree.
-        attributes = self.sessions.get(call.session_id)
+        attributes = self.sessions.get(session_id)
         if attributes is None:
-            project = project_label(call.cwd, self.project_mode)
-            attributes = session_attributes(call.session_id, project, self.user_name, backfill=True)
-            self.sessions[call.session_id] = attributes
+            project = project_label(cwd, self.project_mode)
+            attributes = session_attributes(session_id, project, self.user_name, backfill=True)
+            self.sessions[session_id] = attributes
             if len(self.sessions) > _MAX_SESSIONS:
                 self.sessions.popitem(last=False)
         else:
-            self.sessions.move_to_end(call.session_id)
+            self.sessions.move_to_end(session_id)
         return attributes
 
     def commit(self) -> bool:
@@ -190,13 +225,23 @@ class _Backfill:
             return False
         self.ledger.record([*batch.span_hashes, *batch.metric_hashes], (), batch.cursors)
         self.ledger.save()
-        self.summary.calls_exported += len(batch)
+        self.summary.calls_exported += len(batch) - batch.api_errors
+        self.summary.api_errors_exported += batch.api_errors
         return True
+
+    def finish_session(self, session: SessionCostStates, windowed: bool) -> None:
+        """The calls only the session's cost-state lines show, then its main transcript's cursor: recorded together,
+        so a run stopped before they were acknowledged leaves the file to be read again, and they are found again."""
+        for call in session.unseen_calls():
+            self.handle(call, SOURCE)
+        if not windowed and not self.stopped:
+            self.batch.cursors[session.path] = session.cursor
 
     def _stop(self, batch: _Batch, spans_acked: Sequence[int]) -> None:
         self.stopped = True
         self.summary.failure = self.delivery.failure or "the receiver did not acknowledge the export"
-        self.summary.calls_remaining += len(batch)
+        self.summary.calls_remaining += len(batch) - batch.api_errors
+        self.summary.api_errors_remaining += batch.api_errors
         self.ledger.record((), spans_acked, {})
         self.ledger.save()
 
@@ -258,19 +303,31 @@ def run_backfill(
         summary = BackfillSummary(files=len(files), endpoint=delivery.endpoint, delivered=delivery.exports)
         run = _Backfill(delivery, ledger, summary, table, (since, until), project_mode, user_name, daily)
         windowed = since is not None or until is not None
+        session: SessionCostStates | None = None  # a main transcript's cost-state lines, until its subagents are read
         for read in reads:
+            if session is not None and not session.holds(read.path):
+                run.finish_session(session, windowed)
+                session = None
             if read.error:
                 summary.errors.append(read.error)
             summary.files_unchanged += read.unchanged
             summary.bytes_read += read.bytes_read
             for call in read.calls:
                 run.handle(call)
-            if not windowed and not run.stopped:
+            for error in read.api_errors:
+                run.handle_api_error(error, session_id_of(read.path))
+            if session is not None:
+                session.add(read)
+            if read.cost_states and not is_subagent_transcript(read.path):
+                session = SessionCostStates(read)  # its cursor is recorded with the calls the lines show
+            elif not windowed and not run.stopped:
                 run.batch.cursors[read.path] = read.cursor
             done_before += sizes[read.path]
             bar.update(done_before)
             if len(run.batch) >= batch_calls:
                 run.commit()
+        if session is not None:
+            run.finish_session(session, windowed)
     run.commit()
     bar.update(done_before, final=True)
     if daily is not None and openmetrics_path and not run.stopped:

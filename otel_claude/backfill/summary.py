@@ -30,6 +30,13 @@ class ModelTotals:
         self.cost_known = self.cost_known and known
 
 
+_COUNTS = ("calls", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "cost_usd")
+
+
+def _rounded(by_model: dict[str, ModelTotals]) -> dict[str, dict[str, Any]]:
+    return {model: {**vars(t), "cost_usd": round(t.cost_usd, 6)} for model, t in sorted(by_model.items())}
+
+
 @dataclass
 class BackfillSummary:
     files: int = 0
@@ -42,6 +49,14 @@ class BackfillSummary:
     calls_outside_window: int = 0
     cost_usd: float = 0.0  # of the new calls
     by_model: dict[str, ModelTotals] = field(default_factory=dict)
+    # Of the new calls, those no transcript line shows, counted from Claude Code's cost-state lines (backfill/unseen.py;
+    # ccusage does not count them): already in the figures above, and by model here.
+    calls_from_cost_state: int = 0
+    cost_state_by_model: dict[str, ModelTotals] = field(default_factory=dict)
+    # Failed requests (no tokens, no cost): spans only, counted apart from the calls.
+    api_errors_new: int = 0
+    api_errors_exported: int = 0
+    api_errors_remaining: int = 0
     unknown_models: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     failure: str | None = None  # why the run stopped before exporting everything
@@ -50,7 +65,7 @@ class BackfillSummary:
     seconds: float = 0.0
     openmetrics_samples: int = 0
 
-    def count(self, model: str, usage: Usage, usd: float, known: bool) -> None:
+    def count(self, model: str, usage: Usage, usd: float, known: bool, from_cost_state: bool = False) -> None:
         self.calls_new += 1
         self.cost_usd += usd
         totals = self.by_model.get(model)
@@ -59,6 +74,21 @@ class BackfillSummary:
         totals.add(usage, usd, known)
         if not known:
             self.unknown_models.add(model)
+        if from_cost_state:
+            self.calls_from_cost_state += 1
+            self.cost_state_by_model.setdefault(model, ModelTotals()).add(usage, usd, known)
+
+    def transcript_totals(self) -> dict[str, ModelTotals]:
+        """By model, the calls read from transcript lines alone: what ccusage counts."""
+        read: dict[str, ModelTotals] = {}
+        for model, totals in self.by_model.items():
+            unseen = self.cost_state_by_model.get(model)
+            if unseen is None:
+                read[model] = totals
+                continue
+            left = {name: getattr(totals, name) - getattr(unseen, name) for name in _COUNTS}
+            read[model] = ModelTotals(**left, cost_known=totals.cost_known)
+        return {model: totals for model, totals in read.items() if totals.calls}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,10 +101,12 @@ class BackfillSummary:
             "calls_already_exported": self.calls_already_exported,
             "calls_outside_window": self.calls_outside_window,
             "cost_usd": round(self.cost_usd, 6),
-            "by_model": {
-                model: {**vars(totals), "cost_usd": round(totals.cost_usd, 6)}
-                for model, totals in sorted(self.by_model.items())
-            },
+            "by_model": _rounded(self.by_model),
+            "calls_from_cost_state": self.calls_from_cost_state,
+            "cost_state_by_model": _rounded(self.cost_state_by_model),
+            "api_errors_new": self.api_errors_new,
+            "api_errors_exported": self.api_errors_exported,
+            "api_errors_remaining": self.api_errors_remaining,
             "unknown_models": sorted(self.unknown_models),
             "delivered": self.delivered,
             "failure": self.failure,

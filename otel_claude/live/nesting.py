@@ -48,11 +48,6 @@ def llm_span_id(call: LlmCall) -> int:
     return llm_calls.llm_span_id(call)
 
 
-def api_error_span_id(session_id: str, error_key: str) -> int:
-    """A failed API call (no response id): from the error line's message id, request id or place in the file."""
-    return ids.span_id_for("api_error", session_id, error_key)
-
-
 def tool_span_id(session_id: str, tool_use_id: str) -> int:
     return ids.span_id_for(_TOOL, session_id, tool_use_id)
 

@@ -16,12 +16,10 @@ from dataclasses import replace
 from itertools import compress
 from operator import attrgetter, not_
 
-from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
-from otel_claude.export.span_emitter import FinishedSpan
-from otel_claude.live import error_classes, llm_totals, nesting
+from otel_claude.live import api_errors, llm_totals
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
@@ -156,32 +154,5 @@ def emit_api_error(
     ctx: SpanFactory, entry: TranscriptState, error: ApiError, trace_id: int, parent: int | None, model: str | None
 ) -> None:
     """A `chat` span for a request that failed (no response, no tokens), with the API's error as `error.type`."""
-    key = error.message_id or error.request_id or f"{entry.session_id}@{error.offset}"
-    # The transcript's error type is free text as far as we know: exported only in its bounded form.
-    error_type = error_classes.api_error_type(error.error_type) or error_classes.OTHER
     session = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name, model)
-    attributes: dict[str, AttributeValue] = {
-        **session.span,
-        sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_CHAT,
-        sc.CC_SPAN_TYPE: sc.SPAN_TYPE_LLM,
-        sc.ERROR_TYPE: error_type,
-    }
-    optional: tuple[tuple[str, AttributeValue | None], ...] = (
-        (sc.HTTP_RESPONSE_STATUS_CODE, error.status),
-        (sc.CC_REQUEST_ID, error.request_id),
-        (sc.CC_PROMPT_ID, error.prompt_id),
-        (sc.GEN_AI_AGENT_ID, error.agent_id),
-    )
-    attributes.update({name: value for name, value in optional if value is not None})
-    span = FinishedSpan(
-        name=sc.chat_span_name(model) if model else sc.GEN_AI_OPERATION_CHAT,
-        trace_id=trace_id,
-        span_id=nesting.api_error_span_id(entry.session_id, key),
-        parent_span_id=parent,
-        start_ns=min(error.start_ns, error.timestamp_ns),
-        end_ns=error.timestamp_ns,
-        attributes=attributes,
-        kind=SpanKind.CLIENT,
-        error=f"{error.status} {error_type}" if error.status else error_type,
-    )
-    ctx.emit(span)
+    ctx.emit(api_errors.api_error_span(entry.session_id, error, session.span, trace_id, parent, model))

@@ -9,10 +9,28 @@ So our totals equal Claude Code's own wherever both price the same model the sam
 
 from __future__ import annotations
 
-from otel_claude.live.state import TranscriptState
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Protocol
+
+from otel_claude import semconv as sc
 from otel_claude.transcripts.model import CostState, LlmCall, ModelUsage, Usage
 
+if TYPE_CHECKING:
+    from opentelemetry.util.types import AttributeValue
+
 _KINDS = 5  # input, output, cache read, cache write 5m, cache write 1h
+# The span attribute that tells such a call from one read from a transcript line.
+SOURCE: Mapping[str, AttributeValue] = MappingProxyType({sc.CC_LLM_SOURCE: sc.LLM_SOURCE_COST_STATE})
+
+
+class TokenCounts(Protocol):
+    """Per model, [input, output, cache read, cache write 5m, cache write 1h]: at the last cost-state line, and read
+    from the session's calls since. The live agent keeps them in the main transcript's TranscriptState (its
+    snapshot), backfill in a plain object per session (backfill/unseen.py); both count with the functions below."""
+
+    cost_state_tokens: dict[str, list[int]]
+    seen_tokens: dict[str, list[int]]
 
 
 def _vector(usage: Usage) -> list[int]:
@@ -32,16 +50,24 @@ def _state_vector(usage: ModelUsage) -> list[int]:
     return [usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, five, hour]
 
 
-def note_call(main: TranscriptState, call: LlmCall) -> None:
+def note_call(main: TokenCounts, call: LlmCall) -> None:
     """Counts a call read from one of the session's transcripts (for a superseding line, what it adds)."""
-    added = _vector(call.usage)
+    seen = main.seen_tokens.get(call.model)
+    if seen is None:
+        seen = main.seen_tokens[call.model] = [0] * _KINDS
+    # Added in place, field by field: this runs for every call (backfill's tens of thousands), lists per call cost.
+    usage = call.usage
+    seen[0] += usage.input_tokens
+    seen[1] += usage.output_tokens
+    seen[2] += usage.cache_read_tokens
+    seen[3] += usage.cache_creation_5m_tokens
+    seen[4] += usage.cache_creation_1h_tokens
     if call.replaces is not None:
-        added = [a - b for a, b in zip(added, _vector(call.replaces), strict=True)]
-    seen = main.seen_tokens.get(call.model) or [0] * _KINDS
-    main.seen_tokens[call.model] = [a + b for a, b in zip(seen, added, strict=True)]
+        for at, before in enumerate(_vector(call.replaces)):
+            seen[at] -= before
 
 
-def unseen_usage(main: TranscriptState, state: CostState) -> dict[str, Usage]:
+def unseen_usage(main: TokenCounts, state: CostState) -> dict[str, Usage]:
     """Per model, the tokens Claude Code counted since its previous cost-state line that no transcript line showed.
 
     A total below the previous one means Claude Code counted from zero again (a new process that did not carry the
@@ -67,3 +93,22 @@ def unseen_usage(main: TranscriptState, state: CostState) -> dict[str, Usage]:
         main.cost_state_tokens[model] = now
     main.seen_tokens = {}
     return unseen
+
+
+def unseen_call(
+    session_id: str, model: str, usage: Usage, state: CostState, path: str, start_ns: int, end_ns: int, cwd: str | None
+) -> LlmCall:
+    """The call of `model` that `state`'s line counted and no transcript line showed. Identified by the line's place
+    and the model (no response id exists), so every read of the transcript, live or backfill, gives the same span."""
+    return LlmCall(
+        session_id=session_id,
+        model=model,
+        usage=usage,
+        timestamp_ns=end_ns,
+        start_ns=start_ns,
+        uuid=f"cost-state@{state.offset}:{model}",
+        prompt_id=state.prompt_id,  # its turn, when no compaction is known to hold it
+        cwd=cwd,
+        path=path,
+        offset=state.offset,
+    )

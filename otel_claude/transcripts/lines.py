@@ -68,15 +68,18 @@ class LineParser:
         *,
         skip_repeats: bool = False,
         calls_only: bool = False,
+        cost_states: bool = True,
     ) -> None:
         """`skip_repeats`: for a caller that deduplicates (ccusage's rules), a line that repeats the previous call's
         message id, request id, sidechain flag and usage exactly yields nothing; the dedup would keep the first.
-        `calls_only`: for a caller that wants LLM calls alone (backfill): cost-state lines and failed requests are
-        not decoded, stopped and refused tool calls not returned; the calls are those of a full read."""
+        `calls_only`: for a caller that wants LLM calls, cost states and failed requests alone (backfill): stopped
+        and refused tool calls are not returned; the calls are those of a full read. Cost-state and failed-request
+        lines are rare (one per run, one per failure), so decoding them costs nothing measurable."""
         context = context or {}
         self._path = path
         self._skip_repeats = skip_repeats
         self._calls_only = calls_only
+        self._cost_states = cost_states  # False: a cost-state line closes a response and is not decoded
         self._last: tuple[Any, ...] | None = None
         self.prompt_id: str | None = _str(context.get("prompt_id"))
         self.claude_code_version: str | None = _str(context.get("version"))  # the CLI that wrote the last user line
@@ -143,7 +146,7 @@ class LineParser:
                 return call
             if b'"isApiErrorMessage":true' in line:
                 self._close_open_message()
-                return None if self._calls_only else self._api_error(data, offset)
+                return self._api_error(data, offset)
         head = line[:_HEAD]  # the line itself (no copy) when it is shorter
         # Lines after which no more content block of the response before them can come: the tool results or next
         # prompt, the next response or request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch,
@@ -158,7 +161,7 @@ class LineParser:
         if carries_usage:
             return None
         if b'"cost-state"' in head:
-            return None if self._calls_only else self._cost_state(self._json(line), offset)
+            return self._cost_state(self._json(line), offset) if self._cost_states else None
         if _API_REQUEST in head:
             self._note_request(head)
             return None
@@ -313,6 +316,7 @@ class LineParser:
             prompt_id=self.prompt_id,
             agent_id=_str(data.get("agentId")),
             offset=offset,
+            cwd=_str(data.get("cwd")),
         )
 
     def _cost_state(self, data: dict[str, Any] | None, offset: int) -> CostState | None:

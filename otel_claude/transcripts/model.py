@@ -127,6 +127,8 @@ def _usage_of_ints(raw: Mapping[str, Any]) -> Usage | None:
 
 
 def _count(value: Any) -> int | None:
+    if type(value) is int:  # the usual case, first: backfill decodes a cost-state line per turn
+        return value if value > 0 else 0
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return max(int(value), 0)
@@ -206,6 +208,11 @@ class ApiError:
     prompt_id: str | None = None
     agent_id: str | None = None
     offset: int = 0
+    cwd: str | None = None  # the session's directory then (backfill's project label, as a call's cwd)
+
+    def key(self, session_id: str) -> str:
+        """What identifies the failed request within its session: its message id, request id or place in the file."""
+        return self.message_id or self.request_id or f"{session_id}@{self.offset}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,9 +248,9 @@ def cost_state_from_json(data: Mapping[str, Any], offset: int) -> CostState | No
         return None
     models: dict[str, ModelUsage] = {}
     raw_models = data.get("modelUsage")
-    if isinstance(raw_models, Mapping):
+    if type(raw_models) is dict or isinstance(raw_models, Mapping):  # a dict from JSON: no ABC check
         for name, raw in raw_models.items():
-            if not isinstance(name, str) or not isinstance(raw, Mapping):
+            if not isinstance(name, str) or not (type(raw) is dict or isinstance(raw, Mapping)):
                 continue
             cost = raw.get("costUSD")
             models[name] = ModelUsage(

@@ -98,10 +98,13 @@ def read_new(
     max_bytes: int = READ_CAP_BYTES,
     max_line_bytes: int = LINE_CAP_BYTES,
     calls_only: bool = False,
+    cost_states: bool = True,
 ) -> ReadResult:
     """Reads at most about `max_bytes` of complete new lines; with `dedup`, returns each response once.
 
-    `calls_only`: only `calls` and `closed_messages` are wanted (backfill); cost states and interrupts stay empty."""
+    `calls_only`: only `calls`, `closed_messages`, `cost_states` and failed requests are wanted (backfill); stopped and
+    refused tool calls are not returned. `cost_states=False`: cost-state lines are not decoded (backfill's subagent
+    transcripts: only a main transcript's count)."""
     try:
         # A path named by a HookInput could be a FIFO, a device or a link: opened without blocking or following.
         fd, info = paths.open_regular(cursor.path)
@@ -112,7 +115,8 @@ def read_new(
     except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte, from a hostile or broken HookInput
         return ReadResult(cursor, error=f"cannot open: {getattr(exc, 'strerror', None) or exc}")
     try:
-        return _read(fd, info.st_size, info.st_dev, info.st_ino, cursor, dedup, max_bytes, max_line_bytes, calls_only)
+        limits = (max_bytes, max_line_bytes)
+        return _read(fd, info.st_size, info.st_dev, info.st_ino, cursor, dedup, *limits, calls_only, cost_states)
     except OSError as exc:
         return ReadResult(cursor, error=f"cannot read: {exc.strerror or exc}")
     finally:
@@ -168,6 +172,7 @@ def _read(
     max_bytes: int,
     max_line_bytes: int,
     calls_only: bool = False,
+    cost_states: bool = True,
 ) -> ReadResult:
     reset: str | None = None
     if cursor.dev is not None and (cursor.dev, cursor.ino) != (dev, ino):
@@ -195,7 +200,9 @@ def _read(
         _log.warning("transcript %s: a line at byte %d is over %d bytes; skipped", cursor.path, offset, max_line_bytes)
         offset, skipping = _skip_long_line(fd, offset, size, max_bytes)
         skipped += 0 if skipping else 1
-    parser = LineParser(cursor.path, cursor.context, skip_repeats=dedup is not None, calls_only=calls_only)
+    parser = LineParser(
+        cursor.path, cursor.context, skip_repeats=dedup is not None, calls_only=calls_only, cost_states=cost_states
+    )
     parse = parser.parse
     calls: list[LlmCall] = []
     states: list[CostState] = []

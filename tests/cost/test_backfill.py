@@ -18,7 +18,9 @@ from otel_claude import semconv as sc
 from otel_claude.backfill.command import backfill_main
 from otel_claude.backfill.run import run_backfill
 
-FIXTURE_CALLS = 24  # unique responses in the fixture transcripts, subagents included
+FIXTURE_RESPONSES = 24  # unique responses in the fixture transcripts, subagents included
+FIXTURE_CALLS = FIXTURE_RESPONSES + 1  # and /compact's summary, which only a cost-state line shows
+FIXTURE_SPANS = FIXTURE_CALLS + 1  # and a failed API call (a span, no tokens)
 
 
 def _token_total(reader: InMemoryMetricReader) -> float:
@@ -46,12 +48,13 @@ def test_backfill_exports_each_call_once_with_original_times(
     delivery = memory_delivery(span_exporter, meter_provider)
     summary = run_backfill([str(projects)], delivery, str(state), progress_stream=stream)
     spans = span_exporter.get_finished_spans()
-    assert summary.calls_exported == len(spans) == FIXTURE_CALLS
+    assert summary.calls_exported == FIXTURE_CALLS and len(spans) == FIXTURE_SPANS
+    assert summary.calls_from_cost_state == 1 and summary.api_errors_new == summary.api_errors_exported == 1
     assert summary.errors == [] and summary.unknown_models == set()
     assert summary.cost_usd == pytest.approx(
-        0.1976676 + 0.1116954 + 0.043568 + 0.087564 + 0.1114712 + 0.16959939999999998 + 0.11073159999999999 + 0.1239094
-    )  # Claude Code's own figures
-    assert all(s.name.startswith("chat ") and (s.attributes or {}).get(sc.CC_BACKFILL) is True for s in spans)
+        0.2098892 + 0.1116954 + 0.043568 + 0.087564 + 0.1114712 + 0.16959939999999998 + 0.11073159999999999 + 0.1239094
+    )  # Claude Code's own figures: the last cost-state line of each session
+    assert all(s.name.startswith("chat") and (s.attributes or {}).get(sc.CC_BACKFILL) is True for s in spans)
     first = min(spans, key=lambda s: s.start_time or 0)
     assert datetime.fromtimestamp((first.start_time or 0) / 1e9, UTC).date().isoformat() == "2026-11-23"
     assert (first.attributes or {}).get(sc.CC_PROJECT) == "project"
@@ -62,7 +65,7 @@ def test_backfill_exports_each_call_once_with_original_times(
     # A second run exports nothing new and records no more tokens.
     span_exporter.clear()
     again = run_backfill([str(projects)], delivery, str(state), progress=False)
-    assert again.calls_exported == 0 and span_exporter.get_finished_spans() == ()
+    assert again.calls_exported == again.api_errors_new == 0 and span_exporter.get_finished_spans() == ()
     assert again.files_unchanged == again.files
     assert _token_total(metric_reader) == tokens
 
@@ -94,10 +97,11 @@ def test_time_window_and_openmetrics_output(
     state = str(tmp_path / "state")
     delivery = memory_delivery(span_exporter, meter_provider)
     outside = run_backfill([str(projects)], delivery, state, False, since=datetime(2026, 11, 24, tzinfo=UTC))
-    assert outside.calls_exported == 0 and outside.calls_outside_window == FIXTURE_CALLS
+    assert outside.calls_exported == outside.api_errors_new == 0 and outside.calls_outside_window == FIXTURE_CALLS
     om = tmp_path / "backfill.om"
     inside = run_backfill([str(projects)], delivery, state, False, openmetrics_path=str(om))
     assert inside.calls_exported == FIXTURE_CALLS  # the window left everything for this run
+    assert inside.api_errors_exported == 1
     text = om.read_text()
     assert text.startswith("# TYPE otel_claude_tokens counter") and text.endswith("# EOF\n")
     sample = next(
@@ -184,7 +188,7 @@ def test_reader_processes_export_what_one_process_exports(
         )
         ledger = {p.name: p.read_bytes() for p in (state / "backfill").iterdir()}
         results.append(({**summary.to_json(), "seconds": 0}, _exported(span_exporter), ledger))
-    assert results[0][0]["calls_exported"] > FIXTURE_CALLS
+    assert results[0][0]["calls_exported"] > FIXTURE_CALLS and results[0][0]["calls_from_cost_state"] == 1
     assert results[0] == results[1]
 
 

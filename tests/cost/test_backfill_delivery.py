@@ -21,7 +21,8 @@ from cost.support import REPO, fixture_projects
 from otel_claude import semconv as sc
 from otel_claude.backfill.command import backfill_main
 
-FIXTURE_CALLS = 24
+FIXTURE_CALLS = 25  # 24 responses and /compact's summary, which only a cost-state line shows
+FIXTURE_SPANS = FIXTURE_CALLS + 1  # and a failed API call
 
 
 @pytest.fixture
@@ -73,7 +74,9 @@ def test_unreachable_endpoint_records_nothing_and_says_what_remains(
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert summary["calls_exported"] == 0 and summary["calls_remaining"] == FIXTURE_CALLS
-    assert endpoint in captured.err and f"{FIXTURE_CALLS} of {FIXTURE_CALLS} calls remain" in captured.err
+    assert summary["api_errors_exported"] == 0 and summary["api_errors_remaining"] == 1
+    remain = f"{FIXTURE_CALLS} of {FIXTURE_CALLS} calls and 1 failed API call remain"
+    assert endpoint in captured.err and remain in captured.err
     assert _ledger(state, "exported.u64") == [] and _ledger(state, "spans-only.u64") == []
     files = json.loads((state / "backfill" / "files.json").read_text())["files"]
     assert files == {}  # no cursor moved: the next run reads every file again
@@ -100,10 +103,11 @@ def test_receiver_killed_halfway_then_a_rerun_completes_the_history_exactly_once
         dying.stop()
     first = json.loads(capsys.readouterr().out)
     first_spans = [span.span_id for span in dying.spans()]
-    assert 0 < len(first_spans) < FIXTURE_CALLS and first["calls_remaining"] > 0
+    assert 0 < len(first_spans) < FIXTURE_SPANS and first["calls_remaining"] > 0
     assert first["calls_exported"] + first["calls_remaining"] == FIXTURE_CALLS
+    assert first["api_errors_exported"] + first["api_errors_remaining"] == 1
     recorded = _ledger(state, "exported.u64")
-    assert len(recorded) == len(set(recorded)) == first["calls_exported"]
+    assert len(recorded) == len(set(recorded)) == first["calls_exported"] + first["api_errors_exported"]
 
     receiver = OtlpReceiver(port=dying.port).start()  # the Collector is back
     try:
@@ -112,20 +116,21 @@ def test_receiver_killed_halfway_then_a_rerun_completes_the_history_exactly_once
         receiver.stop()
     second = json.loads(capsys.readouterr().out)
     assert second["calls_exported"] == first["calls_remaining"] and second["calls_remaining"] == 0
+    assert second["api_errors_exported"] == first["api_errors_remaining"] and second["api_errors_remaining"] == 0
     second_spans = [span.span_id for span in receiver.spans()]
-    # Every response's span exactly once over both runs, and the metrics both processes had acknowledged add up.
-    assert len(first_spans) + len(second_spans) == len(set(first_spans) | set(second_spans)) == FIXTURE_CALLS
+    # Every call's span exactly once over both runs, and the metrics both processes had acknowledged add up.
+    assert len(first_spans) + len(second_spans) == len(set(first_spans) | set(second_spans)) == FIXTURE_SPANS
     all_tokens = sum(  # the first run priced every call, exported or not
         t["input_tokens"] + t["output_tokens"] + t["cache_creation_tokens"] + t["cache_read_tokens"]
         for t in first["by_model"].values()
     )
     assert _tokens(dying) + _tokens(receiver) == all_tokens
-    assert len(set(_ledger(state, "exported.u64"))) == FIXTURE_CALLS and _ledger(state, "spans-only.u64") == []
+    assert len(set(_ledger(state, "exported.u64"))) == FIXTURE_SPANS and _ledger(state, "spans-only.u64") == []
 
     # A third run finds nothing left, and needs no receiver to say so.
     assert _run(projects, state, f"http://127.0.0.1:{free_port()}", monkeypatch) == 0
     third = json.loads(capsys.readouterr().out)
-    assert third["calls_new"] == 0 and third["files_unchanged"] == third["files"]
+    assert third["calls_new"] == third["api_errors_new"] == 0 and third["files_unchanged"] == third["files"]
 
 
 def test_exporters_none_touch_no_endpoint_import_no_exporter_and_print_totals(otlp_env: Path, tmp_path: Path) -> None:
@@ -157,6 +162,8 @@ def test_exporters_none_touch_no_endpoint_import_no_exporter_and_print_totals(ot
     assert receiver.trace_requests == [] and receiver.metric_requests == []
     assert "LOADED []" in done.stdout
     assert f"LLM calls found: {FIXTURE_CALLS} (nothing exported, nothing recorded)" in done.stdout
+    assert "of these, 1 call (0.0122 USD) that no transcript line shows (e.g. /compact's summary)" in done.stdout
+    assert "failed API calls (spans, no tokens): 1\n" in done.stdout
     row = next(line for line in done.stdout.splitlines() if line.startswith("claude-opus-5-5 "))
     assert row.split()[1].isdigit() and int(row.split()[1]) > 0
     assert not (state / "backfill").exists()

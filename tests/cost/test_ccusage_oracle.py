@@ -15,7 +15,9 @@ import pytest
 
 from cost.support import fixture_projects
 from cost.transcript_gen import SessionWriter, usage
-from otel_claude.backfill.run import discover
+from otel_claude.backfill.delivery import Delivery
+from otel_claude.backfill.run import discover, run_backfill
+from otel_claude.backfill.summary import ModelTotals
 from otel_claude.transcripts.cost import cost_of_call, day_of
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.prices import bundled_table
@@ -173,3 +175,25 @@ def test_where_ccusage_differs_ours_is_the_vendors_rule(ccusage: str, tmp_path: 
     # An unknown model: both count its tokens; ours prices nothing and flags it (see test_cost.py).
     unknown = ("2026-11-21", "claude-nova-9")
     assert ours[unknown]["cost"] == 0 and ours[unknown]["inputTokens"] == theirs[unknown]["inputTokens"] == 111
+
+
+def test_backfill_counts_what_ccusage_counts_and_apart_the_calls_only_cost_state_lines_show(
+    ccusage: str, tmp_path: Path
+) -> None:
+    """Backfill also counts the calls no transcript line shows (/compact's summary, from Claude Code's cost-state
+    lines), which ccusage does not: its totals of the calls read from transcript lines are ccusage's tokens, and
+    what it counts beyond them is those calls alone."""
+    projects = fixture_projects(tmp_path)
+    summary = run_backfill([str(projects)], Delivery(), str(tmp_path / "state"), False)
+    theirs: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(KINDS))
+    for (_, model), row in run_ccusage(ccusage, tmp_path).items():
+        theirs[model] = [a + row[kind] for a, kind in zip(theirs[model], KINDS, strict=True)]
+
+    def tokens(totals: dict[str, ModelTotals]) -> dict[str, list[float]]:
+        fields = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")  # KINDS' order
+        return {model: [float(getattr(t, name)) for name in fields] for model, t in totals.items()}
+
+    read = summary.transcript_totals()
+    assert tokens(read) == dict(theirs)
+    assert tokens(summary.cost_state_by_model) == {"claude-opus-5-5": [1843, 61, 128, 13028]}
+    assert summary.calls_new - summary.calls_from_cost_state == sum(t.calls for t in read.values()) == 24

@@ -48,14 +48,17 @@ def _label_sets(reader: InMemoryMetricReader) -> dict[str, set[frozenset[tuple[s
 
 
 def _llm_spans(exporter: InMemorySpanExporter) -> dict[int, dict[str, Any]]:
+    """Every chat span: answered calls read from transcript lines, calls only a cost-state line shows (/compact's
+    summary) and failed API calls (no usage); by span id, their attributes, trace, times and status."""
     return {
-        span.context.span_id: dict(span.attributes or {})
+        span.context.span_id: {
+            **dict(span.attributes or {}),
+            "trace": span.context.trace_id,
+            "times": (span.start_time, span.end_time),
+            "status": (span.status.status_code, span.status.description),
+        }
         for span in exporter.get_finished_spans()
         if span.context is not None and (span.attributes or {}).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_LLM
-        # Answered calls read from transcript lines. The live agent also makes spans of calls only a cost-state line
-        # shows (/compact's summary) and of failed API calls (no usage), which backfill does not make yet.
-        and sc.CC_LLM_SOURCE not in (span.attributes or {})
-        and sc.GEN_AI_USAGE_OUTPUT_TOKENS in (span.attributes or {})
     }
 
 
@@ -87,6 +90,9 @@ def test_live_and_backfill_make_the_same_llm_span_attributes_and_metric_labels(t
     backfill_spans, backfill_labels = _llm_spans(exporter), _label_sets(reader)
 
     assert live_spans and set(live_spans) == set(backfill_spans)
+    sources = [a.get(sc.CC_LLM_SOURCE) for a in backfill_spans.values()]
+    assert sources.count(sc.LLM_SOURCE_COST_STATE) == 1, "/compact's summary, counted from its cost-state line"
+    assert [a.get(sc.ERROR_TYPE) for a in backfill_spans.values()].count("invalid_request_error") == 1
     for span_id, attributes in backfill_spans.items():
         assert attributes.pop(sc.CC_BACKFILL) is True  # the one documented difference, on spans only
         assert attributes == live_spans[span_id]
@@ -117,7 +123,9 @@ def test_backfilled_chat_spans_cover_their_message_first_to_last_line(tmp_path: 
     chats = [s for s in exporter.get_finished_spans() if (s.attributes or {}).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_LLM]
     assert chats
     several = 0
-    for chat in chats:
+    read = [c for c in chats if sc.GEN_AI_RESPONSE_ID in (c.attributes or {})]  # not failed or cost-state calls
+    assert len(read) == len(chats) - 2
+    for chat in read:
         first, last = lines[str((chat.attributes or {})[sc.GEN_AI_RESPONSE_ID])]
         assert chat.end_time == last and chat.start_time is not None and chat.start_time <= first
         several += first != last

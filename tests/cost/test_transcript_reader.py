@@ -13,6 +13,7 @@ import pytest
 from cost.support import FIXTURES, MAIN_TRANSCRIPT
 from cost.transcript_gen import SessionWriter, usage
 from otel_claude.transcripts.dedup import Dedup
+from otel_claude.transcripts.model import ApiError
 from otel_claude.transcripts.reader import Cursor, read_all_new, read_new
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -318,9 +319,9 @@ _EVERY_FIXTURE = sorted(p for p in FIXTURES.parent.rglob("*.jsonl") if "transcri
 
 @pytest.mark.parametrize("source", [*(str(p.relative_to(FIXTURES.parent)) for p in _EVERY_FIXTURE), "corpus"])
 def test_calls_only_reads_the_same_calls_and_response_ends(source: str, tmp_path: Path) -> None:
-    """Backfill's `calls_only` read decodes no cost state or failed request and returns no stopped or refused tool
-    call: its calls (prompt ids included) and the ends of their responses are those of the full read, in every
-    captured transcript (Esc and blocked calls among them) and a generated one."""
+    """Backfill's `calls_only` read returns no stopped or refused tool call: its calls (prompt ids included), the
+    ends of their responses, its cost states and failed requests are those of the full read, in every captured
+    transcript (Esc and blocked calls among them) and a generated one."""
     from cost.transcript_gen import corpus_lines
 
     if source != "corpus":
@@ -339,8 +340,11 @@ def test_calls_only_reads_the_same_calls_and_response_ends(source: str, tmp_path
             break
     lean = read_new(Cursor(path=str(path)), Dedup(), calls_only=True)
     assert lean.calls == full.calls and lean.closed_messages == full.closed_messages
-    assert lean.cost_states == [] and lean.interrupts == []
+    failed = [notice for notice in full.interrupts if isinstance(notice, ApiError)]
+    assert lean.cost_states == full.cost_states and lean.interrupts == failed
     assert [c for part in lean_parts for c in part.calls] == full.calls  # across bounded reads too
+    assert [s for part in lean_parts for s in part.cost_states] == full.cost_states
+    assert [e for part in lean_parts for e in part.interrupts] == failed
 
 
 def test_calls_only_keeps_the_prompt_id_a_stopped_tool_calls_line_does_not_set(tmp_path: Path) -> None:
@@ -369,3 +373,13 @@ def test_calls_only_keeps_the_prompt_id_a_stopped_tool_calls_line_does_not_set(t
     lean = read_new(Cursor(path=str(path)), Dedup(), calls_only=True)
     assert len(full.interrupts) == 1 and full.calls[-1].prompt_id == "prompt-1"
     assert lean.calls == full.calls
+
+
+def test_a_read_without_cost_states_still_closes_a_response_at_a_cost_state_line() -> None:
+    """Backfill reads a subagent's transcript without decoding its cost-state lines (only the main transcript's
+    count, as for the agent): the calls and their responses' ends are those of a full read."""
+    path = FIXTURES / "main" / "transcripts" / "-home-dev-project" / "c77f9869-7342-4145-9251-6b7551d2e158.jsonl"
+    full = read_new(Cursor(path=str(path)), Dedup(), calls_only=True)
+    lean = read_new(Cursor(path=str(path)), Dedup(), calls_only=True, cost_states=False)
+    assert len(full.cost_states) == 2 and lean.cost_states == []
+    assert lean.calls == full.calls and lean.closed_messages == full.closed_messages
