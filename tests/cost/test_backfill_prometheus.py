@@ -82,8 +82,9 @@ def test_openmetrics_file_imports_and_answers_for_the_past_day(tmp_path: Path) -
         assert result, "Prometheus never answered with the imported samples"
         value = result[0]["value"]
         assert isinstance(value, list)
-        # Every uncached input token of the fixture sessions (Claude Code's own cost-state totals agree).
-        assert float(value[1]) == 5517 + 2622 + 2384 + 2508 + 2560 + 5704 + 2467 + 2724
+        # Every uncached input token of the fixture sessions: their transcripts' calls, plus the /compact summary
+        # call that only Claude Code's cost-state line shows (1,843), as Claude Code's own totals count them.
+        assert float(value[1]) == 5517 + 2622 + 2384 + 2508 + 2560 + 5704 + 2467 + 2724 + 1843
     finally:
         server.terminate()
         server.wait(timeout=10)
