@@ -255,17 +255,7 @@ class TranscriptUsage:
         compaction, entry.compaction = entry.compaction, None
         for model, usage in unseen_calls.unseen_usage(entry, state).items():
             start_ns, end_ns = (compaction[2], compaction[3]) if compaction else (at_ns, at_ns)
-            call = LlmCall(
-                session_id=entry.session_id,
-                model=model,
-                usage=usage,
-                timestamp_ns=end_ns,
-                start_ns=start_ns,
-                uuid=f"cost-state@{state.offset}:{model}",
-                prompt_id=state.prompt_id,  # its turn, when no compaction is known to hold it
-                path=path,
-                offset=state.offset,
-            )
+            call = unseen_calls.unseen_call(entry.session_id, model, usage, state, path, start_ns, end_ns, None)
             placement = (compaction[0], compaction[1]) if compaction else None
             source: dict[str, AttributeValue] = {sc.CC_LLM_SOURCE: sc.LLM_SOURCE_COST_STATE}
             self._record_call(ctx, entry, call, attributes, placement=placement, extra=source)
