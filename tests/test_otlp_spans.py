@@ -139,3 +139,47 @@ def test_the_exporter_is_the_sdks_own_with_only_the_encoding_replaced() -> None:
         assert exporter._translate_data([span]) == sdk_encode_spans([span])
     finally:
         exporter.shutdown()
+
+
+def test_values_at_the_edges_of_the_wire_format_encode_as_the_sdk_encodes_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Lengths of one, two and three varint bytes, the int64 range and past it, non-ASCII and unencodable text,
+    the largest times, and events dropped to a limit of 0: what a hand-written field could get wrong."""
+    from opentelemetry.sdk.util import BoundedList
+
+    edges: dict[str, AttributeValue] = {
+        "max": 2**63 - 1,
+        "min": -(2**63),
+        "minus_one": -1,
+        "past_max": 2**63,  # the SDK cannot encode it: dropped and logged by both
+        "long": "x" * 200,
+        "longer": "y" * 20_000,
+        "accents": "café ☕ 日本",
+        "surrogate": "bad \ud800 text",  # not UTF-8: dropped and logged by both
+        "key ☕": "non-ASCII key",
+        "false": False,
+        "zero": 0,
+        "empty": "",
+    }
+    dropped_events = BoundedList(maxlen=0)
+    dropped_events.append(Event("gone", None, 1))
+    resource = Resource({"service.name": "edges"})
+    spans = [
+        _span(0, resource, None, dict(edges)),
+        ReadableSpan(
+            name="n" * 130 + " ☕",
+            context=_context(2**128 - 1, 2**64 - 1),
+            parent=_context(1, 1),
+            resource=resource,
+            attributes={"a": 1},
+            events=dropped_events,
+            start_time=2**64 - 1,
+            end_time=2**64 - 1,
+        ),
+        ReadableSpan(name="", context=_context(3, 3), resource=resource, start_time=0, end_time=0),
+    ]
+    with caplog.at_level(logging.ERROR):
+        assert_same_request(spans)
+    failed = sorted(r.getMessage().split(":")[0] for r in caplog.records if "otlp_spans" in r.name)
+    assert failed == ["Failed to encode key past_max", "Failed to encode key surrogate"]
