@@ -141,6 +141,7 @@ class TranscriptState(BaseModel):
     # (live/unseen_calls.py), [input, output, cache read, cache write 5m, cache write 1h].
     cost_state_tokens: dict[str, list[int]] = Field(default_factory=dict)
     seen_tokens: dict[str, list[int]] = Field(default_factory=dict)
+    held_tokens: list[tuple[int, str, list[int]]] = Field(default_factory=list)  # unseen_calls.hold_call
     compaction: list[int] | None = None  # [trace id, span id, start, end] of the session's last compaction
 
 

@@ -67,6 +67,59 @@ def note_call(main: TokenCounts, call: LlmCall) -> None:
             seen[at] -= before
 
 
+class HeldCounts(TokenCounts, Protocol):
+    """TokenCounts with the subagent calls read ahead of their run's cost-state line (the live agent's)."""
+
+    held_tokens: list[tuple[int, str, list[int]]]  # (call time, model, tokens as seen_tokens counts them)
+
+
+MAX_HELD_CALLS = 4096  # past this, the oldest held call counts at once (as it did before calls were held)
+
+
+def hold_call(main: HeldCounts, call: LlmCall) -> None:
+    """A subagent call of a later run, read at an earlier run's cost-state line (a replay or a backlog reads the
+    session's subagent files whole there): counted by `count_held` at its own run's line, as backfill counts it."""
+    tokens = _vector(call.usage)
+    if call.replaces is not None:
+        tokens = [now - before for now, before in zip(tokens, _vector(call.replaces), strict=True)]
+    main.held_tokens.append((call.timestamp_ns, call.model, tokens))
+    if len(main.held_tokens) > MAX_HELD_CALLS:
+        _, model, oldest = main.held_tokens.pop(0)
+        _add(main, model, oldest)
+
+
+def count_held(main: HeldCounts, before_ns: int | None) -> None:
+    """Counts the held calls made before `before_ns`, the next run's first main call (None: every one)."""
+    if not main.held_tokens:
+        return
+    later: list[tuple[int, str, list[int]]] = []
+    for held in main.held_tokens:
+        if before_ns is None or held[0] < before_ns:
+            _add(main, held[1], held[2])
+        else:
+            later.append(held)
+    main.held_tokens = later
+
+
+def next_runs(items: list[LlmCall | CostState]) -> list[int | None]:
+    """For each cost-state line among `items` (a main transcript's, in file order), the earliest call after it: when
+    the next run had started (a later subagent call is held for that run's line). Last line first."""
+    next_runs: list[int | None] = []
+    earliest: int | None = None
+    for item in reversed(items):
+        if isinstance(item, LlmCall):
+            earliest = item.timestamp_ns if earliest is None else min(earliest, item.timestamp_ns)
+        else:
+            next_runs.append(earliest)
+    return next_runs  # popped from the end: the first line's first
+
+
+def _add(main: TokenCounts, model: str, tokens: list[int]) -> None:
+    seen = main.seen_tokens.setdefault(model, [0] * _KINDS)
+    for at, count in enumerate(tokens):
+        seen[at] += count
+
+
 def unseen_usage(main: TokenCounts, state: CostState) -> dict[str, Usage]:
     """Per model, the tokens Claude Code counted since its previous cost-state line that no transcript line showed.
 

@@ -58,6 +58,7 @@ class TranscriptUsage:
         # gets their serialized form after every read that moved them.
         self._live: dict[str, tuple[Cursor, Dedup]] = {}
         self.followed = FollowedTranscripts(state.transcripts)
+        self._hold_from_ns: dict[str, int] = {}  # by session, while its subagents are read at a cost-state line
         # Between begin_batch and end_batch: the transcripts read to their end since the batch began (see there).
         self._read_in_batch: set[str] | None = None
 
@@ -219,13 +220,14 @@ class TranscriptUsage:
         attributes = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
         last_ns = 0
         # In file order: a cost-state line sums the calls before it (unseen_calls.py).
-        items: list[LlmCall | CostState] = [*result.calls, *result.cost_states]
-        for item in sorted(items, key=lambda item: item.offset):
+        items: list[LlmCall | CostState] = sorted([*result.calls, *result.cost_states], key=lambda item: item.offset)
+        next_runs = unseen_calls.next_runs(items) if result.cost_states else []
+        for item in items:
             if isinstance(item, LlmCall):
                 self._record_call(ctx, entry, item, attributes)
                 last_ns = max(last_ns, item.end_ns or item.timestamp_ns)
             else:
-                self._record_cost_state(ctx, path, entry, item, attributes, last_ns or self._clock())
+                self._record_cost_state(ctx, path, entry, item, attributes, last_ns or self._clock(), next_runs.pop())
         transcript_notices.apply(ctx, entry, self.state.sessions.get(entry.session_id), result.interrupts)
         released = settling.release_calls(ctx, entry, result.closed_messages, self.prices)
         return released or bool(result.calls) or bool(result.interrupts)
@@ -238,7 +240,10 @@ class TranscriptUsage:
         state: CostState,
         attributes: SessionAttributes,
         at_ns: int,
+        next_run_ns: int | None,
     ) -> None:
+        """`next_run_ns`: the first call after the line in the main transcript as read (None: none yet). A subagent
+        call made from then on is the next run's: held for its line (unseen_calls.hold_call)."""
         self.metrics.record_reported(state, attributes.metric)
         entry.reported_cost_usd = state.total_cost_usd
         session = self.state.sessions.get(entry.session_id)
@@ -249,9 +254,15 @@ class TranscriptUsage:
         # The session's subagent calls are in Claude Code's totals too: read them before comparing (those no hook
         # named yet too, e.g. when a whole transcript is replayed).
         self._follow_subagent_files(ctx, path, entry)
-        for other_path, other in self.followed.of_session(entry.session_id):
-            if other.agent_id:
-                self._read(ctx, other_path)
+        if next_run_ns is not None:
+            self._hold_from_ns[entry.session_id] = next_run_ns
+        try:
+            for other_path, other in self.followed.of_session(entry.session_id):
+                if other.agent_id:
+                    self._read(ctx, other_path)
+        finally:
+            self._hold_from_ns.pop(entry.session_id, None)
+        unseen_calls.count_held(entry, next_run_ns)
         compaction, entry.compaction = entry.compaction, None
         for model, usage in unseen_calls.unseen_usage(entry, state).items():
             start_ns, end_ns = (compaction[2], compaction[3]) if compaction else (at_ns, at_ns)
@@ -274,7 +285,10 @@ class TranscriptUsage:
         """`extra`: span attributes of a call counted from a cost-state line (its source)."""
         if extra is None:  # a call read from a transcript, not one counted from a cost-state line
             main = self._main_entry(entry)
-            if main is not None:
+            hold_from = self._hold_from_ns.get(entry.session_id) if entry.agent_id else None
+            if main is not None and hold_from is not None and call.timestamp_ns >= hold_from:
+                unseen_calls.hold_call(main, call)
+            elif main is not None:
                 unseen_calls.note_call(main, call)
         cost = cost_of_call(call.usage, call.model, call.timestamp_ns, self.prices)
         previous: CostResult | None = None
@@ -307,6 +321,8 @@ class TranscriptUsage:
                 ),
             )
             self._bound(ctx)
+            # No hook named it, so no SubagentStop will schedule the read that releases its last response's span.
+            self._schedule(agent_path)
 
     def _main_entry(self, entry: TranscriptState) -> TranscriptState | None:
         return entry if not entry.agent_id else self.followed.main_of(entry.session_id)

@@ -324,3 +324,48 @@ def test_the_shared_counting_adds_a_superseding_line_once_and_takes_a_lower_tota
     # Claude Code counting from zero again (a new process): its whole figure is the growth.
     (again,) = unseen_usage(counts, state(200, 3, 1, 0, 0)).values()
     assert (again.input_tokens, again.output_tokens) == (3, 1)
+
+
+def test_the_live_agent_reading_the_finished_session_whole_counts_each_run_as_backfill_does(tmp_path: Path) -> None:
+    """A replay or a backlog: the agent reads the main transcript whole, and at run 1's cost-state line the
+    subagent files hold run 2's subagent too. Its calls count for run 2's line (as backfill counts them), so run
+    2's unseen call is U2, not U2 plus that subagent's tokens again."""
+    main = _write(tmp_path / "projects", 3)
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider(id_generator=DeterministicIdGenerator())
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    run = LiveRun(tracer_provider, MeterProvider())
+    base = {"session_id": SESSION, "transcript_path": str(main), "cwd": "/home/dev/runs"}
+    at = _ns(T0 + 2 * HOUR)
+    run.handle({**base, "hook_event_name": "SessionStart", "source": "resume"}, at)
+    run.handle({**base, "hook_event_name": "SessionEnd", "reason": "other"}, at + 1)
+    run.settle()
+    live = _answered(exporter.get_finished_spans())
+    unseen = [c for c in live if c.get(sc.CC_LLM_SOURCE) == sc.LLM_SOURCE_COST_STATE]
+    assert [(_tokens(c), c[sc.GEN_AI_RESPONSE_MODEL]) for c in unseen] == [(U1, OPUS), (U2, OPUS)]
+    opus = _sum(*(_tokens(c) for c in live if c[sc.GEN_AI_RESPONSE_MODEL] == OPUS))
+    haiku = _sum(*(_tokens(c) for c in live if c[sc.GEN_AI_RESPONSE_MODEL] == HAIKU))
+    assert (opus, haiku) == (_sum(A, B, U1, C, U2), _sum(S1, S2))
+    assert _totals(live) == _totals(_answered(_backfill(tmp_path / "projects", tmp_path / "run")[1]))
+
+
+def test_held_subagent_calls_count_at_their_runs_line_survive_a_snapshot_and_stay_bounded() -> None:
+    from otel_claude.live import unseen_calls
+    from otel_claude.live.state import TranscriptState
+    from otel_claude.transcripts.model import LlmCall, Usage
+
+    def call(at: int, output: int) -> LlmCall:
+        return LlmCall(session_id=SESSION, model=HAIKU, usage=Usage(1, output, 0, 0), timestamp_ns=at, start_ns=at)
+
+    main = TranscriptState(session_id=SESSION)
+    for at in (10, 20, 30):
+        unseen_calls.hold_call(main, call(at, at))
+    main = TranscriptState.model_validate_json(main.model_dump_json())  # as the agent's snapshot keeps it
+    unseen_calls.count_held(main, 25)
+    assert main.seen_tokens == {HAIKU: [2, 30, 0, 0, 0]} and [held[0] for held in main.held_tokens] == [30]
+    unseen_calls.count_held(main, None)
+    assert main.seen_tokens == {HAIKU: [3, 60, 0, 0, 0]} and main.held_tokens == []
+    for at in range(unseen_calls.MAX_HELD_CALLS + 1):
+        unseen_calls.hold_call(main, call(1000 + at, 1))
+    assert len(main.held_tokens) == unseen_calls.MAX_HELD_CALLS  # the oldest counted at once
+    assert main.seen_tokens[HAIKU] == [4, 61, 0, 0, 0]
