@@ -236,6 +236,13 @@ class _Backfill:
             self.handle(call, SOURCE)
         if not windowed and not self.stopped:
             self.batch.cursors[session.path] = session.cursor
+            # Claude Code's own cost, as the agent records it: once per line, since the lines come from the cursor
+            # recorded with this batch (a windowed run records no cursor, so it would count them again).
+            if self.metrics is not None and session.new_states:
+                labels = self._session(session_id_of(session.path), session.cwd).metric
+                for state in session.new_states:
+                    self.metrics.record_reported(state, labels)
+                self.batch.metrics_only_changes = True
 
     def _stop(self, batch: _Batch, spans_acked: Sequence[int]) -> None:
         self.stopped = True

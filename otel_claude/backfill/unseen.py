@@ -74,6 +74,7 @@ class SessionCostStates:
     def __init__(self, read: FileRead) -> None:
         self.path = read.path
         self.cursor = read.cursor  # recorded only with the calls this makes: a rerun then finds the lines again
+        self.new_states = read.cost_states  # the lines this read found (from the file's cursor): each run's own
         self._prefix = session_directory(read.path) + os.sep
         main = read if read.from_start else read_file(read.path, Cursor(path=read.path))
         # Only the lines of this run's read: a line written since is the next run's, with its cursor.
@@ -123,12 +124,17 @@ class SessionCostStates:
                 if end > self._subagent_ends[at]:
                     self._subagent_ends[at] = end
 
+    @property
+    def cwd(self) -> str | None:
+        """The directory of the session's first call (its project label)."""
+        return self._cwd[1] if self._cwd is not None else None
+
     def unseen_calls(self) -> list[LlmCall]:
         for path in subagent_transcripts(self.path):
             if path not in self._subagents_read:
                 self._note_subagent(read_file(path, Cursor(path=path)).calls)
         session_id = session_id_of(self.path)
-        cwd = self._cwd[1] if self._cwd is not None else None
+        cwd = self.cwd
         counts = _Counts()
         calls: list[LlmCall] = []
         for at, state in enumerate(self._states):

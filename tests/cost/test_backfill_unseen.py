@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import FIXTURES, SESSIONS
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
@@ -369,3 +370,38 @@ def test_held_subagent_calls_count_at_their_runs_line_survive_a_snapshot_and_sta
         unseen_calls.hold_call(main, call(1000 + at, 1))
     assert len(main.held_tokens) == unseen_calls.MAX_HELD_CALLS  # the oldest counted at once
     assert main.seen_tokens[HAIKU] == [4, 61, 0, 0, 0]
+
+
+def _reported(reader: InMemoryMetricReader) -> dict[str, float]:
+    """Claude Code's own reported cost by model, as a reader collected it."""
+    totals: dict[str, float] = defaultdict(float)
+    data = reader.get_metrics_data()
+    for resource_metrics in data.resource_metrics if data else ():
+        for scope in resource_metrics.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == sc.METRIC_REPORTED_COST:
+                    for point in metric.data.data_points:
+                        totals[str(point.attributes[sc.GEN_AI_REQUEST_MODEL])] += point.value
+    return dict(totals)
+
+
+@pytest.mark.parametrize("name", sorted(CAPTURES))
+def test_backfill_records_claude_codes_own_cost_as_the_agent_does_once(name: str, tmp_path: Path) -> None:
+    capture = CAPTURES[name]
+    projects = tmp_path / "projects"
+    shutil.copytree(capture / "transcripts", projects)
+    live_reader = InMemoryMetricReader()
+    run = LiveRun(TracerProvider(), MeterProvider(metric_readers=[live_reader]))
+    entries = [json.loads(line) for line in (capture / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
+    feed_fixture(run, capture, entries)
+    runs = []
+    for _ in range(2):  # the second run finds every line recorded already
+        reader = InMemoryMetricReader()
+        delivery = memory_delivery(InMemorySpanExporter(), MeterProvider(metric_readers=[reader]))
+        run_backfill([str(projects)], delivery, str(tmp_path / "state"), False)
+        runs.append(_reported(reader))
+    states = _last_cost_states(capture / "transcripts")
+    claude_codes = sum(state["totalCostUSD"] for state in states.values())
+    assert runs[0] == pytest.approx(_reported(live_reader), rel=1e-12)
+    assert sum(runs[0].values()) == pytest.approx(claude_codes, rel=1e-9) and claude_codes > 0
+    assert sum(runs[1].values()) == 0
