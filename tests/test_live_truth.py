@@ -381,15 +381,24 @@ def test_session_and_turn_spans_carry_claude_codes_version(
 ESC = SESSIONS.parent / "esc-interrupt"
 
 
+@pytest.mark.parametrize("progressive", [True, False], ids=["as-written", "whole-file"])
 def test_a_call_stopped_with_esc_is_interrupted_at_the_transcripts_time(
-    tmp_path: Path, tracer_provider: TracerProvider, meter_provider: MeterProvider, span_exporter: InMemorySpanExporter
+    progressive: bool,
+    tmp_path: Path,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    span_exporter: InMemorySpanExporter,
 ) -> None:
+    """As written (the transcript read as the lines came), and whole from the start (a replay: the Esc is read
+    before its turn and call opened, and kept for when they would close unfinished)."""
     entries = [json.loads(line) for line in (ESC / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
     events = [e["event"] for e in entries]
     assert "PostToolUseFailure" not in events and events.count("Stop") == 1, "2.1.330 fires nothing on Esc"
-    progressive = ProgressiveTranscripts(ESC, tmp_path)  # the lines as Claude Code wrote them, in time
     run = LiveRun(tracer_provider, meter_provider)
-    feed_fixture(run, tmp_path, entries, progressive)
+    if progressive:
+        feed_fixture(run, tmp_path, entries, ProgressiveTranscripts(ESC, tmp_path))
+    else:
+        feed_fixture(run, ESC, entries)
     spans = list(span_exporter.get_finished_spans())
     (tool,) = [s for s in spans if _attrs(s).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL]
     (transcript,) = (ESC / "transcripts").rglob("*.jsonl")
@@ -408,6 +417,46 @@ def test_a_call_stopped_with_esc_is_interrupted_at_the_transcripts_time(
     first, second = sorted(_of_type(spans, sc.SPAN_TYPE_TURN), key=lambda t: t.start_time or 0)
     assert _attrs(first)[sc.CC_TURN_OUTCOME] == sc.TURN_INTERRUPTED and first.end_time == tool.end_time
     assert sc.CC_UNFINISHED not in _attrs(first) and _attrs(second)[sc.CC_TURN_OUTCOME] == sc.TURN_COMPLETED
+
+
+ESC_STREAMING = SESSIONS.parent / "esc-streaming"
+
+
+@pytest.mark.parametrize("progressive", [True, False], ids=["as-written", "whole-file"])
+def test_esc_while_the_model_answers_ends_the_turn_and_the_call_at_the_esc(
+    progressive: bool,
+    tmp_path: Path,
+    tracer_provider: TracerProvider,
+    meter_provider: MeterProvider,
+    span_exporter: InMemorySpanExporter,
+) -> None:
+    """No tool runs and no hook fires: the transcript's "[Request interrupted by user]" line names the response
+    cut off and the time. The turn ends there, interrupted (not at the next prompt, unfinished), and so does the
+    response's call, which was still streaming until then."""
+    entries = [json.loads(line) for line in (ESC_STREAMING / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
+    events = [e["event"] for e in entries]
+    assert events.count("UserPromptSubmit") == 2 and events.count("Stop") == 1, "2.1.330 fires nothing on Esc"
+    run = LiveRun(tracer_provider, meter_provider)
+    if progressive:
+        feed_fixture(run, tmp_path, entries, ProgressiveTranscripts(ESC_STREAMING, tmp_path))
+    else:
+        feed_fixture(run, ESC_STREAMING, entries)
+    spans = list(span_exporter.get_finished_spans())
+    (transcript,) = (ESC_STREAMING / "transcripts").rglob("*.jsonl")
+    lines = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
+    (stopped,) = [line for line in lines if "interruptedMessageId" in line]
+    esc_ns = parse_timestamp_ns(stopped["timestamp"])
+    first, second = sorted(_of_type(spans, sc.SPAN_TYPE_TURN), key=lambda t: t.start_time or 0)
+    assert _attrs(first)[sc.CC_TURN_OUTCOME] == sc.TURN_INTERRUPTED and first.end_time == esc_ns
+    assert _attrs(first)[sc.CC_CLOSED_BY] == "transcript" and sc.CC_UNFINISHED not in _attrs(first)
+    assert _attrs(second)[sc.CC_TURN_OUTCOME] == sc.TURN_COMPLETED
+    (cut,) = [
+        s
+        for s in _of_type(spans, sc.SPAN_TYPE_LLM)
+        if _attrs(s).get(sc.GEN_AI_RESPONSE_ID) == stopped["interruptedMessageId"]
+    ]
+    assert cut.end_time == esc_ns and cut.parent is not None and first.context is not None
+    assert cut.parent.span_id == first.context.span_id and _attrs(cut)[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 1
 
 
 def test_a_failed_api_call_is_a_chat_span_with_the_apis_error(

@@ -166,6 +166,9 @@ def end_turn(
     turn = session.turn
     if turn is None:
         return
+    stopped_ns = session.interrupts.pop(turn.prompt_key, None) if outcome == sc.TURN_UNFINISHED else None
+    if stopped_ns is not None:  # the transcript, read ahead of the turn, showed an Esc: it ended there
+        outcome, closed_by, now_ns = sc.TURN_INTERRUPTED, tool_calls.TRANSCRIPT, max(stopped_ns, turn.span.start_ns)
     tool_calls.close_open_calls(ctx, session, now_ns, closed_by or "Stop", main_only=True)
     if outcome == sc.TURN_UNFINISHED and _bare_compact(turn):
         # `/compact` alone fires no Stop: its turn ends with the next prompt or the session, and it did complete.

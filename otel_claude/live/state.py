@@ -98,6 +98,9 @@ class Session(BaseModel):
     closed_subagents: list[str] = Field(default_factory=list)
     closed_prompts: list[str] = Field(default_factory=list)
     refused: list[RefusedToolCall] = Field(default_factory=list)  # bounded (MAX_REFUSED in tool_calls)
+    # Esc times the transcript showed before their turn or tool call opened (a replay reads whole transcripts),
+    # by prompt or tool_use id: used when that turn or call closes unfinished (transcript_notices.py; bounded).
+    interrupts: dict[str, int] = Field(default_factory=dict)
     reported_cost_usd: float | None = None  # Claude Code's own running cost (its cost-state lines)
     claude_code_version: str | None = None  # from its transcript's lines (hook payloads do not carry it)
     cost_usd: float = 0.0  # ours, summed over the session's LLM calls

@@ -278,8 +278,13 @@ def _refused_span(ctx: SpanFactory, session: Session, refused: RefusedToolCall) 
 
 
 def close_open_calls(ctx: SpanFactory, session: Session, end_ns: int, closed_by: str, *, main_only: bool) -> None:
-    """Closes the calls still open when their turn (main agent only) or session ends, marked unfinished."""
+    """Closes the calls still open when their turn (main agent only) or session ends, marked unfinished unless the
+    transcript, read before they opened, showed them stopped (Session.interrupts)."""
     for call in list(session.tools.values()):
         if main_only and call.agent_id:
             continue
-        end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_UNFINISHED, closed_by=closed_by)
+        stopped_ns = session.interrupts.pop(call.tool_use_id, None)
+        if stopped_ns is not None:
+            interrupted(ctx, session, (call.tool_use_id,), stopped_ns)
+        else:
+            end_tool_call(ctx, session, call, end_ns, sc.OUTCOME_UNFINISHED, closed_by=closed_by)

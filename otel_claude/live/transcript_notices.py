@@ -1,5 +1,7 @@
 """What a transcript shows beside the LLM calls, applied to the session: failed API requests (a `chat` span with
-the error), tool calls Claude Code refused, and tool calls the user stopped (Esc fires no hook)."""
+the error), tool calls Claude Code refused, and turns and tool calls the user stopped (Esc fires no hook). An Esc
+read before its turn or call opened (a replay or a backlog reads whole transcripts) is kept for when that turn or
+call would close unfinished (lifecycle.end_turn, tool_calls.close_open_calls)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from otel_claude.live import lifecycle, nesting, settling, tool_calls
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import RefusedToolCall, Session, TranscriptState
 from otel_claude.transcripts.model import ApiError, Interrupt, RefusedCall
+
+MAX_INTERRUPTS = 64  # Esc times kept for turns and calls not open yet (Session.interrupts)
 
 
 def apply(
@@ -41,10 +45,21 @@ def apply(
                 )
                 tool_calls.note_refused(session, refused)
         elif session is not None:
+            ahead = [i for i in notice.tool_use_ids if i not in session.tools and i not in session.closed_tools]
             tool_calls.interrupted(ctx, session, notice.tool_use_ids, notice.timestamp_ns)
             if session.turn is not None and notice.prompt_id == session.turn.prompt_key:
                 # Claude Code stops and waits for the user: the turn ended here, not at the next prompt.
                 end_ns = max(notice.timestamp_ns, session.turn.span.start_ns)
                 lifecycle.end_turn(ctx, session, end_ns, sc.TURN_INTERRUPTED, closed_by=tool_calls.TRANSCRIPT)
+            elif notice.prompt_id and notice.prompt_id not in session.closed_prompts:
+                ahead.append(notice.prompt_id)  # its turn has not opened yet: the transcript was read ahead
+            for key in ahead:
+                _remember_interrupt(session, key, notice.timestamp_ns)
     if session is not None and session.refused:
         tool_calls.flush_refused(ctx, session)
+
+
+def _remember_interrupt(session: Session, key: str, at_ns: int) -> None:
+    session.interrupts[key] = at_ns
+    while len(session.interrupts) > MAX_INTERRUPTS:
+        del session.interrupts[next(iter(session.interrupts))]

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from otel_claude.transcripts import notice_lines
 from otel_claude.transcripts.model import (
     ApiError,
     CostState,
@@ -48,13 +49,7 @@ _TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
 _CLAUDE_CODE_VERSION = re.compile(rb'"version":"(\d{1,4}\.\d{1,4}\.\d{1,6}[^"\\]{0,32})"')
 _USER_LINE = b'"type":"user"'
-# The tool result Claude Code writes for a call the user stopped with Esc or refused (2.1.330).
-_REJECTED = "The user doesn't want to proceed with this tool use"
-_REJECTED_MARK = _REJECTED.encode()
-_TOOL_USE_ERROR = "<tool_use_error>"  # a call Claude Code refused or could not start (validation, a block)
-_TOOL_USE_ERROR_MARK = _TOOL_USE_ERROR.encode()
 _MAX_TOOL_USES = 64
-_MAX_REASON_CHARS = 1000
 SYNTHETIC_MODEL = "<synthetic>"
 
 
@@ -146,7 +141,7 @@ class LineParser:
                 return call
             if b'"isApiErrorMessage":true' in line:
                 self._close_open_message()
-                return self._api_error(data, offset)
+                return notice_lines.api_error(data, offset, self._requests, self.prompt_id)
         head = line[:_HEAD]  # the line itself (no copy) when it is shorter
         # Lines after which no more content block of the response before them can come: the tool results or next
         # prompt, the next response or request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch,
@@ -157,6 +152,11 @@ class LineParser:
             or b'"type":"api-request"' in head
             or b'"cost-state"' in head
         ):
+            if notice_lines.STOPPED_STREAM_MARK in head and _USER_LINE in head:
+                stopped = self._stopped_stream(self._json(line), offset)
+                if stopped is not None:
+                    self._close_open_message()
+                    return None if self._calls_only else stopped
             self._close_open_message()
         if carries_usage:
             return None
@@ -171,12 +171,12 @@ class LineParser:
                 self.claude_code_version = version.group(1).decode("utf-8", "replace")
             # Rare lines, read in every mode: one that stops or refuses a tool call does not set the turn's prompt
             # id below, and calls-only reads must give the calls the same prompt ids.
-            if _REJECTED_MARK in head:
-                interrupt = _interrupt(self._json(line), offset)
+            if notice_lines.REJECTED_MARK in head:
+                interrupt = notice_lines.interrupt(self._json(line), offset)
                 if interrupt is not None:
                     return None if self._calls_only else interrupt
-            if _TOOL_USE_ERROR_MARK in head:
-                refused = self._refused(self._json(line), offset)
+            if notice_lines.TOOL_USE_ERROR_MARK in head:
+                refused = notice_lines.refused(self._json(line), offset, self._tool_uses, self.prompt_id)
                 if refused is not None:
                     return None if self._calls_only else refused
         match = _PROMPT_ID.search(head)
@@ -275,49 +275,15 @@ class LineParser:
         while len(self._tool_uses) > _MAX_TOOL_USES:
             del self._tool_uses[next(iter(self._tool_uses))]
 
-    def _refused(self, data: dict[str, Any] | None, offset: int) -> RefusedCall | None:
-        message = data.get("message") if data else None
-        content = message.get("content") if isinstance(message, dict) else None
-        stamp = parse_timestamp_ns(data.get("timestamp")) if data else None
-        if not isinstance(content, list) or data is None or stamp is None:
+    def _stopped_stream(self, data: dict[str, Any] | None, offset: int) -> Interrupt | None:
+        """Esc while a response streamed: that response lasted until the Esc (its last line came before)."""
+        stopped = notice_lines.stopped_stream(data, offset)
+        if stopped is None:
             return None
-        for block in content:
-            if not (isinstance(block, dict) and block.get("type") == "tool_result" and block.get("is_error") is True):
-                continue
-            text, tool_use_id = block.get("content"), block.get("tool_use_id")
-            use = self._tool_uses.get(tool_use_id) if isinstance(tool_use_id, str) else None
-            if isinstance(text, str) and text.startswith(_TOOL_USE_ERROR) and use and isinstance(tool_use_id, str):
-                reason = text.removeprefix(_TOOL_USE_ERROR).removesuffix("</tool_use_error>")
-                start = use[1] if isinstance(use[1], int) and use[1] <= stamp else stamp
-                prompt_id = _str(data.get("promptId")) or self.prompt_id
-                return RefusedCall(
-                    tool_use_id, str(use[0]), start, stamp, reason[:_MAX_REASON_CHARS], prompt_id, offset
-                )
-        return None
-
-    def _api_error(self, data: dict[str, Any] | None, offset: int) -> ApiError | None:
-        if data is None or data.get("isApiErrorMessage") is not True:
-            return None
-        timestamp = parse_timestamp_ns(data.get("timestamp"))
-        session_id = _str(data.get("sessionId"))
-        if timestamp is None or session_id is None:
-            return None
-        sent = [t for t in self._requests.values() if t <= timestamp]
-        status = data.get("apiErrorStatus")
-        message = data.get("message") if isinstance(data.get("message"), dict) else {}
-        return ApiError(
-            session_id=session_id,
-            timestamp_ns=timestamp,
-            start_ns=max(sent) if sent else timestamp,
-            error_type=_str(data.get("apiErrorType")) or _str(data.get("error")) or "api_error",
-            status=status if isinstance(status, int) and not isinstance(status, bool) else None,
-            request_id=_str(data.get("requestId")),
-            message_id=_str(message.get("id")) if isinstance(message, dict) else None,
-            prompt_id=self.prompt_id,
-            agent_id=_str(data.get("agentId")),
-            offset=offset,
-            cwd=_str(data.get("cwd")),
-        )
+        interrupt, message_id = stopped
+        if self.open_message is not None and self.open_message[0][0] == message_id:
+            self.open_message = (self.open_message[0], max(self.open_message[1], interrupt.timestamp_ns))
+        return interrupt
 
     def _cost_state(self, data: dict[str, Any] | None, offset: int) -> CostState | None:
         if data is None or data.get("type") != "cost-state":
@@ -342,25 +308,6 @@ class LineParser:
             offset=offset,
             prompt_id=self.prompt_id,
         )
-
-
-def _interrupt(data: dict[str, Any] | None, offset: int) -> Interrupt | None:
-    message = data.get("message") if data else None
-    content = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(content, list) or data is None:
-        return None
-    ids = tuple(
-        str(block["tool_use_id"])
-        for block in content
-        if isinstance(block, dict)
-        and block.get("type") == "tool_result"
-        and block.get("is_error") is True
-        and isinstance(block.get("tool_use_id"), str)
-        and isinstance(block.get("content"), str)
-        and block["content"].startswith(_REJECTED)
-    )
-    stamp = parse_timestamp_ns(data.get("timestamp"))
-    return Interrupt(ids, stamp, offset, _str(data.get("promptId"))) if ids and stamp is not None else None
 
 
 def open_message(context: Mapping[str, Any] | None) -> tuple[tuple[str, ...], int] | None:

@@ -54,10 +54,10 @@ def _prompt(text: str) -> None:
 
 
 def drive_esc(
-    first_prompt: str, second_prompt: str, esc_after_s: float
+    first_prompt: str, second_prompt: str, esc_after_s: float, after: str = "PreToolUse"
 ) -> Callable[[Sandbox, Path], list[ClaudeResult]]:
-    """A driver for run_with_otel_claude: the first prompt, Esc `esc_after_s` after its PreToolUse, the second
-    prompt, /exit."""
+    """A driver for run_with_otel_claude: the first prompt, Esc `esc_after_s` after its `after` hook event
+    (PreToolUse: while the tool runs; UserPromptSubmit: while the model answers), the second prompt, /exit."""
 
     def drive(sandbox: Sandbox, record: Path) -> list[ClaudeResult]:
         _trust(sandbox)
@@ -89,7 +89,7 @@ def drive_esc(
             assert _wait(seen("SessionStart"), 60), "the interactive CLI did not start"
             time.sleep(1.5)  # the input box takes keys a moment after SessionStart
             _prompt(first_prompt)
-            assert _wait(seen("PreToolUse"), 60), "the tool call did not start"
+            assert _wait(seen(after), 60), f"no {after} after the first prompt"
             time.sleep(esc_after_s)
             _keys("Escape")
             time.sleep(1.5)

@@ -52,6 +52,11 @@ def otel_run(sandbox_factory: SandboxFactory, claude_version: str) -> Iterator[C
                 if not tmux_available():
                     pytest.skip("tmux is needed to drive an interactive session")
                 drive = drive_esc("E2E_ESC: run the slow command", "E2E_ESC: are you there?", ESC_AFTER_S)
+            if scenario == "esc_streaming":
+                if not tmux_available():
+                    pytest.skip("tmux is needed to drive an interactive session")
+                first, second = "E2E_ESCSTREAM: tell me a long story", "E2E_ESCSTREAM: are you there?"
+                drive = drive_esc(first, second, ESC_AFTER_S, after="UserPromptSubmit")
             cache[scenario] = run_with_otel_claude(sandbox, drive=drive)
             for result in cache[scenario].results:
                 result.check()
@@ -233,3 +238,32 @@ def test_init_only_setup_before_session_start_still_opens_a_startup_session(otel
     sessions = prometheus_name(sc.METRIC_SESSIONS)
     assert run.prometheus(sessions, claude_code_session_source="unknown") == 0
     assert run.prometheus(sessions) == 1
+
+
+def test_esc_while_the_model_answers_ends_the_turn_and_the_response_at_the_esc(
+    otel_run: Callable[[str], OtelRun],
+) -> None:
+    """No tool runs, no hook fires: the turn ends interrupted at the Esc (not unfinished at the next prompt), and
+    the response that was still streaming ends there too."""
+    run = otel_run("esc_streaming")
+    events = [h["event"] for h in run.hooks]
+    assert events.count("UserPromptSubmit") == 2 and events.count("Stop") == 1, "2.1.330 fires nothing on Esc"
+    (transcript,) = run.sandbox.transcripts()
+    lines = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
+    (stopped,) = [line for line in lines if "interruptedMessageId" in line]
+    esc_ns = parse_timestamp_ns(stopped["timestamp"])
+    assert esc_ns is not None
+    first, second = sorted(run.spans_of_type(sc.SPAN_TYPE_TURN), key=lambda t: t.start_time_unix_nano)
+    assert span_attributes(first)[sc.CC_TURN_OUTCOME] == sc.TURN_INTERRUPTED
+    assert first.end_time_unix_nano == esc_ns and span_attributes(second)[sc.CC_TURN_OUTCOME] == sc.TURN_COMPLETED
+    (cut,) = [
+        s
+        for s in run.spans_of_type(sc.SPAN_TYPE_LLM)
+        if span_attributes(s).get(sc.GEN_AI_RESPONSE_ID) == stopped["interruptedMessageId"]
+    ]
+    assert cut.end_time_unix_nano == esc_ns and cut.parent_span_id == first.span_id
+    took = (esc_ns - first.start_time_unix_nano) / 1e9
+    assert ESC_AFTER_S - 0.5 <= took <= ESC_AFTER_S + 1.5, "not stretched to the next prompt"
+    turns = prometheus_name(sc.METRIC_TURNS)
+    assert run.prometheus(turns, claude_code_turn_outcome="interrupted") == 1
+    assert run.prometheus(turns, claude_code_turn_outcome="unfinished") == 0

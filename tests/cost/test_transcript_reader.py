@@ -350,7 +350,7 @@ def test_calls_only_reads_the_same_calls_and_response_ends(source: str, tmp_path
 def test_calls_only_keeps_the_prompt_id_a_stopped_tool_calls_line_does_not_set(tmp_path: Path) -> None:
     """A line that stops a tool call (Esc) returns early in a full read, without taking its prompt id; a calls-only
     read must do the same, or the next response would land in another turn (another trace) in backfill."""
-    from otel_claude.transcripts.lines import _REJECTED
+    from otel_claude.transcripts.notice_lines import REJECTED as _REJECTED
 
     session = _session(1, prompt_id="prompt-1")
     stopped = {
