@@ -54,10 +54,15 @@ def _prompt(text: str) -> None:
 
 
 def drive_esc(
-    first_prompt: str, second_prompt: str, esc_after_s: float, after: str = "PreToolUse"
+    first_prompt: str,
+    second_prompt: str,
+    esc_after_s: float,
+    after: str = "PreToolUse",
+    ready: Callable[[Sandbox], bool] | None = None,
 ) -> Callable[[Sandbox, Path], list[ClaudeResult]]:
     """A driver for run_with_otel_claude: the first prompt, Esc `esc_after_s` after its `after` hook event
-    (PreToolUse: while the tool runs; UserPromptSubmit: while the model answers), the second prompt, /exit."""
+    (PreToolUse: while the tool runs; UserPromptSubmit: while the model answers) and once `ready(sandbox)` holds
+    (e.g. the answer has begun), the second prompt, /exit."""
 
     def drive(sandbox: Sandbox, record: Path) -> list[ClaudeResult]:
         _trust(sandbox)
@@ -91,6 +96,8 @@ def drive_esc(
             _prompt(first_prompt)
             assert _wait(seen(after), 60), f"no {after} after the first prompt"
             time.sleep(esc_after_s)
+            if ready is not None:
+                assert _wait(lambda: ready(sandbox), 60), "the session was not ready for the Esc"
             _keys("Escape")
             time.sleep(1.5)
             _prompt(second_prompt)
@@ -102,3 +109,8 @@ def drive_esc(
         return [ClaudeResult(["tmux", command], 0, "", "", started, time.time() - started)]
 
     return drive
+
+
+def answer_begun(sandbox: Sandbox) -> bool:
+    """The model's answer has started streaming: its first content block is in the transcript."""
+    return any('"type":"assistant"' in path.read_text(encoding="utf-8") for path in sandbox.transcripts())
