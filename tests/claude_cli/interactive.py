@@ -61,8 +61,8 @@ def drive_esc(
     ready: Callable[[Sandbox], bool] | None = None,
 ) -> Callable[[Sandbox, Path], list[ClaudeResult]]:
     """A driver for run_with_otel_claude: the first prompt, Esc `esc_after_s` after its `after` hook event
-    (PreToolUse: while the tool runs; UserPromptSubmit: while the model answers) and once `ready(sandbox)` holds
-    (e.g. the answer has begun), the second prompt, /exit."""
+    (PreToolUse: while the tool runs; UserPromptSubmit: while the model answers), counted from when
+    `ready(sandbox)` holds (e.g. the model was asked), the second prompt, /exit."""
 
     def drive(sandbox: Sandbox, record: Path) -> list[ClaudeResult]:
         _trust(sandbox)
@@ -95,9 +95,9 @@ def drive_esc(
             time.sleep(1.5)  # the input box takes keys a moment after SessionStart
             _prompt(first_prompt)
             assert _wait(seen(after), 60), f"no {after} after the first prompt"
-            time.sleep(esc_after_s)
             if ready is not None:
                 assert _wait(lambda: ready(sandbox), 60), "the session was not ready for the Esc"
+            time.sleep(esc_after_s)
             _keys("Escape")
             time.sleep(1.5)
             _prompt(second_prompt)
@@ -111,6 +111,7 @@ def drive_esc(
     return drive
 
 
-def answer_begun(sandbox: Sandbox) -> bool:
-    """The model's answer has started streaming: its first content block is in the transcript."""
-    return any('"type":"assistant"' in path.read_text(encoding="utf-8") for path in sandbox.transcripts())
+def model_asked(sandbox: Sandbox) -> bool:
+    """The stand-in has the model request of the first prompt (it streams the answer from then on). Not the
+    transcript: Claude Code writes a response's lines when it completes or is stopped, not as it streams."""
+    return bool(sandbox.api.model_exchanges())

@@ -25,7 +25,7 @@ from otel_claude.transcripts.timestamps import parse_timestamp_ns
 
 from .conftest import SandboxFactory
 from .harness import ClaudeResult, Sandbox
-from .interactive import answer_begun, drive_esc, tmux_available
+from .interactive import drive_esc, model_asked, tmux_available
 from .otel_run import OtelRun, prometheus_name, run_with_otel_claude
 
 pytestmark = pytest.mark.claude
@@ -56,7 +56,7 @@ def otel_run(sandbox_factory: SandboxFactory, claude_version: str) -> Iterator[C
                 if not tmux_available():
                     pytest.skip("tmux is needed to drive an interactive session")
                 first, second = "E2E_ESCSTREAM: tell me a long story", "E2E_ESCSTREAM: are you there?"
-                drive = drive_esc(first, second, ESC_AFTER_S, after="UserPromptSubmit", ready=answer_begun)
+                drive = drive_esc(first, second, ESC_AFTER_S, after="UserPromptSubmit", ready=model_asked)
             cache[scenario] = run_with_otel_claude(sandbox, drive=drive)
             for result in cache[scenario].results:
                 result.check()
