@@ -205,6 +205,8 @@ def _print_text(summary: BackfillSummary) -> None:
             "(e.g. /compact's summary), counted from Claude Code's cost-state lines as the agent counts them; "
             "ccusage does not count them"
         )
+    if summary.reported_cost_usd:
+        print(f"Claude Code's own cost for the runs read (its cost-state lines): {summary.reported_cost_usd:.4f} USD")
     if summary.api_errors_new:
         exported = f" (exported: {summary.api_errors_exported})" if summary.delivered else ""
         print(f"failed API calls (spans, no tokens): {summary.api_errors_new}{exported}")

@@ -234,6 +234,8 @@ class _Backfill:
         so a run stopped before they were acknowledged leaves the file to be read again, and they are found again."""
         for call in session.unseen_calls():
             self.handle(call, SOURCE)
+        if not windowed:
+            self.summary.reported_cost_usd += sum(sum(s.delta_usd_by_model.values()) for s in session.new_states)
         if not windowed and not self.stopped:
             self.batch.cursors[session.path] = session.cursor
             # Claude Code's own cost, as the agent records it: once per line, since the lines come from the cursor

@@ -53,6 +53,8 @@ class BackfillSummary:
     # ccusage does not count them): already in the figures above, and by model here.
     calls_from_cost_state: int = 0
     cost_state_by_model: dict[str, ModelTotals] = field(default_factory=dict)
+    # Claude Code's own cost figure for the runs whose cost-state lines this run read (not in a windowed run).
+    reported_cost_usd: float = 0.0
     # Failed requests (no tokens, no cost): spans only, counted apart from the calls.
     api_errors_new: int = 0
     api_errors_exported: int = 0
@@ -104,6 +106,7 @@ class BackfillSummary:
             "by_model": _rounded(self.by_model),
             "calls_from_cost_state": self.calls_from_cost_state,
             "cost_state_by_model": _rounded(self.cost_state_by_model),
+            "reported_cost_usd": round(self.reported_cost_usd, 6),
             "api_errors_new": self.api_errors_new,
             "api_errors_exported": self.api_errors_exported,
             "api_errors_remaining": self.api_errors_remaining,

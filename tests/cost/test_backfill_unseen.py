@@ -398,14 +398,16 @@ def test_backfill_records_claude_codes_own_cost_as_the_agent_does_once(name: str
     run = LiveRun(TracerProvider(), MeterProvider(metric_readers=[live_reader]))
     entries = [json.loads(line) for line in (capture / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
     feed_fixture(run, capture, entries)
-    runs = []
+    runs, summaries = [], []
     for _ in range(2):  # the second run finds every line recorded already
         reader = InMemoryMetricReader()
         delivery = memory_delivery(InMemorySpanExporter(), MeterProvider(metric_readers=[reader]))
-        run_backfill([str(projects)], delivery, str(tmp_path / "state"), False)
+        summaries.append(run_backfill([str(projects)], delivery, str(tmp_path / "state"), False))
         runs.append(_reported(reader))
     states = _last_cost_states(capture / "transcripts")
     claude_codes = sum(state["totalCostUSD"] for state in states.values())
     assert runs[0] == pytest.approx(_reported(live_reader), rel=1e-12)
     assert sum(runs[0].values()) == pytest.approx(claude_codes, rel=1e-9) and claude_codes > 0
     assert sum(runs[1].values()) == 0
+    assert summaries[0].reported_cost_usd == pytest.approx(claude_codes, rel=1e-9)
+    assert summaries[1].reported_cost_usd == 0
