@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from otel_claude.live import settling
-from otel_claude.live.path_index import held_counts, scheduled_paths
+from otel_claude.live.path_index import held_paths, scheduled_paths
 from otel_claude.live.state import AgentState, HeldSpan, OpenSpan
 
 
@@ -49,14 +49,15 @@ def test_release_spans_with_the_index_releases_what_a_search_finds() -> None:
             state = AgentState.model_validate_json(state.model_dump_json())
             expected = list(state.held)
         assert [h.span.span_id for h in state.held] == [h.span.span_id for h in expected]
-        assert +held_counts(state) == Counter(h.path for h in expected)
+        assert +held_paths(state)[0] == Counter(h.path for h in expected)
+        assert held_paths(state)[1] == [h.path for h in expected]
 
 
 def test_the_held_spans_overflow_keeps_the_counts() -> None:
     state = AgentState()
     for span_id in range(settling.MAX_HELD_SPANS + 10):
         settling.hold_span(state, _held(span_id, "/a" if span_id < 10 else "/b"))
-    assert "/a" not in held_counts(state) and held_counts(state)["/b"] == settling.MAX_HELD_SPANS
+    assert "/a" not in held_paths(state)[0] and held_paths(state)[0]["/b"] == settling.MAX_HELD_SPANS
     assert not settling.release_spans(_Finished(), state, ["/a"])  # type: ignore[arg-type]
 
 

@@ -161,7 +161,7 @@ class AgentState(BaseModel):
     # Token and cost totals of the LLM calls read so far, by turn trace, subagent span and session (llm_totals.py).
     llm_totals: dict[str, list[float]] = Field(default_factory=dict)
     # Indexes of `held` and `settles` by path (live/path_index.py), with the list each was built from: not saved.
-    _held_index: tuple[list[HeldSpan], Counter[str]] | None = PrivateAttr(default=None)
+    _held_index: tuple[list[HeldSpan], Counter[str], list[str]] | None = PrivateAttr(default=None)
     _settle_index: tuple[list[tuple[int, str]], set[str]] | None = PrivateAttr(default=None)
 
 
