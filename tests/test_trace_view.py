@@ -191,3 +191,26 @@ def test_the_file_holds_the_redacted_span_the_export_gets(tmp_path: Path) -> Non
 def _name_column(line: str) -> int:
     """Where a tree line's span name starts (after the branch drawing)."""
     return next(i for i, char in enumerate(line) if char.isalnum())
+
+
+def test_every_line_is_strict_json_and_odd_values_survive(tmp_path: Path) -> None:
+    """Lines are JSON any parser takes (a NaN attribute is null, not the bare NaN json.dumps wrote), and a span the
+    fast encoder refuses (a lone surrogate, an integer past 64 bits) is still written, with json's escapes."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    path = str(tmp_path / "recent-spans.jsonl")
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(RecentSpansExporter(path)))
+    tracer = provider.get_tracer("t")
+    tracer.start_span("nan", attributes={"x": float("nan"), "names": ("é", "b")}).end()
+    tracer.start_span("odd \ud800", attributes={"big": 2**70, "s": "cut \udc00"}).end()
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line, parse_constant=refuse) for line in lines]
+    assert records[0]["attributes"] == {"x": None, "names": ["é", "b"]}
+    assert records[1]["name"] == "odd \ud800" and records[1]["attributes"] == {"big": 2**70, "s": "cut \udc00"}
+    assert [s.name for s in read_recent_spans(path)] == ["nan", "odd \ud800"]

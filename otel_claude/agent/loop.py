@@ -23,7 +23,8 @@ from opentelemetry.metrics import Meter
 from otel_claude.agent import drops
 from otel_claude.agent.pipeline_metrics import PipelineMetrics
 from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter, written_session_id
-from otel_claude.agent.status import AgentStatus, ExportState, dropped_count, write_status
+from otel_claude.agent.reporting import agent_status
+from otel_claude.agent.status import AgentStatus, dropped_count, write_status
 from otel_claude.config import AgentConfig
 from otel_claude.export.constant_labels import ConstantLabelsMeter
 from otel_claude.export.counter_totals import TotalsKeepingMeter
@@ -201,41 +202,46 @@ class Agent:
         records of its session behind it (a session's events keep their order), not those of other sessions."""
         consumed: list[str] = []
         held_sessions: set[str] = set()
-        with self.processor.batch():  # each transcript is looked at once per batch (live/usage.py)
-            for name in batch:
-                try:
-                    blob = spool.read_record(self.paths, name)
-                except OSError as exc:
-                    self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
-                    consumed.append(name)
-                    continue
-                try:
-                    received_ns, event = decode_record(blob)
-                except spool.IncompleteRecord as exc:
-                    young = time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS
-                    if young and spool.writer_alive(name):
-                        session = written_session_id(blob)
-                        if session is None:
-                            break  # too little written to know its session: hold everything behind it
-                        held_sessions.add(session)  # its hook is still writing: take it, and its session, next time
+        directory = spool.open_new_dir(self.paths)  # records are opened relative to it: no path walk each
+        try:
+            with self.processor.batch():  # each transcript is looked at once per batch (live/usage.py)
+                for name in batch:
+                    try:
+                        blob = spool.read_record(self.paths, name, directory)
+                    except OSError as exc:
+                        self._dead_letter(name, b"", BadRecord("unreadable", repr(exc)))
+                        consumed.append(name)
                         continue
-                    self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
+                    try:
+                        received_ns, event = decode_record(blob)
+                    except spool.IncompleteRecord as exc:
+                        young = time.time_ns() - spool.spooled_ns(name) < INCOMPLETE_GRACE_NS
+                        if young and spool.writer_alive(name):
+                            session = written_session_id(blob)
+                            if session is None:
+                                break  # too little written to know its session: hold everything behind it
+                            held_sessions.add(session)  # its hook is still writing: take it, and its session, next time
+                            continue
+                        self._dead_letter(name, blob, BadRecord("incomplete", str(exc)))
+                        consumed.append(name)
+                        continue
+                    except BadRecord as exc:
+                        self._dead_letter(name, blob, exc)
+                        consumed.append(name)
+                        continue
+                    if event.session_id in held_sessions:
+                        continue
                     consumed.append(name)
-                    continue
-                except BadRecord as exc:
-                    self._dead_letter(name, blob, exc)
-                    consumed.append(name)
-                    continue
-                if event.session_id in held_sessions:
-                    continue
-                consumed.append(name)
-                try:
-                    self.processor.handle(event, received_ns)
-                except Exception as exc:  # a bug on one record must not stop the records behind it
-                    if self.config.debug:
-                        raise
-                    _log.exception("processing %s failed", name)
-                    self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
+                    try:
+                        self.processor.handle(event, received_ns)
+                    except Exception as exc:  # a bug on one record must not stop the records behind it
+                        if self.config.debug:
+                            raise
+                        _log.exception("processing %s failed", name)
+                        self._dead_letter(name, blob, BadRecord("processing_error", repr(exc)))
+        finally:
+            if directory is not None:
+                os.close(directory)
         self._held = len(batch) - len(consumed)
         self.processed_total += len(consumed)
         self.pipeline.processed(len(consumed))
@@ -311,32 +317,11 @@ class Agent:
 
     def status(self, *, running: bool) -> AgentStatus:
         """What `otel-claude status` shows of this agent."""
-        config, providers = self.config, self.providers
-        return AgentStatus(
-            pid=os.getpid(),
-            running=running,
-            started_at=self._started_at,
-            updated_at=time.time(),
-            records_processed=self.processed_total,
-            dead_letters=self.dead_letters_total,
-            backlog_records=self._backlog[0],
-            backlog_bytes=self._backlog[1],
-            spool_max_bytes=config.spool_max_bytes,
-            dropped_records=self._dropped,
-            open_sessions=len(self.state.sessions),
-            settle_reads=len(self.state.settles),
-            held_spans=len(self.state.held),
-            unexported_spans=len(providers.outbox),
-            span_export=ExportState(**vars(providers.span_result)),
-            metric_export=ExportState(**vars(providers.metric_result)),
-            otlp_endpoint=config.otlp_endpoint if config.traces_exporter == "otlp" else None,
-            prometheus_endpoint=providers.prometheus.endpoint if providers.prometheus else None,
-            capture_content=config.capture_content,
-            unknown_models=sorted(self.state.unknown_models),
-            config_problems=[f"{p.name}={p.value!r} (using {p.default})" for p in config.problems],
-            prometheus_error=providers.prometheus.error if providers.prometheus else None,
-            corrupt_snapshots=state_store.kept_aside(config.state_dir),
-        )
+        return agent_status(
+            self.config, self.providers, self.state, running=running, started_at=self._started_at,
+            processed=self.processed_total, dead_letters=self.dead_letters_total, backlog=self._backlog,
+            dropped=self._dropped,
+        )  # fmt: skip
 
     def _disk_low(self) -> bool:
         """Under MIN_FREE_BYTES free: hook.sh checks only the full marker, so the marker also stands for this."""

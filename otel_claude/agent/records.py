@@ -8,6 +8,8 @@ import re
 import time
 from typing import Any
 
+import orjson
+
 from otel_claude.handoff import paths, spool
 from otel_claude.live.events import HookInput, InvalidHookInput, parse_hook_input
 
@@ -19,6 +21,9 @@ MAX_DEAD_LETTER_FILE = 16 * 1024 * 1024
 # every later OTLP span export fail (the whole batch, retried forever) and the Prometheus endpoint answer 500.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Every digit as a 9, every other byte as a space: a run of 19 nines then marks a number orjson may not keep exact.
+_DIGITS_AS_NINES = bytes(0x39 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_NUMBER = b"9" * 19
 # The session of a record still being written: Claude Code writes session_id first, so it is there early.
 _WRITTEN_SESSION_ID = re.compile(rb'"session_id"\s*:\s*"((?:[^"\\]|\\.){1,256})"')
 
@@ -43,7 +48,7 @@ def decode_record(blob: bytes) -> tuple[int, HookInput]:
     if not payload.strip():
         raise BadRecord("empty", "the hook got no input") from None
     try:
-        data = json.loads(payload)
+        data = _loads(payload)
     except UnicodeDecodeError as exc:
         raise BadRecord("invalid_utf8", str(exc)) from None
     except (ValueError, RecursionError) as exc:
@@ -56,6 +61,18 @@ def decode_record(blob: bytes) -> tuple[int, HookInput]:
         raise BadRecord("invalid_fields", str(exc)[:500]) from None
     except RecursionError:
         raise BadRecord("too_deep", "nesting too deep to validate") from None
+
+
+def _loads(payload: bytes) -> Any:
+    """json.loads's result, by orjson where it gives the same (about twice as fast on a HookInput): not for a payload
+    orjson refuses (NaN, a lone surrogate escape, an infinite number, deep nesting), which json decodes or rejects as
+    before, nor for one with a run of 19 digits, since orjson reads an integer past 64 bits as a float."""
+    if _LONG_NUMBER not in payload.translate(_DIGITS_AS_NINES):
+        try:
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(payload)
 
 
 def written_session_id(blob: bytes) -> str | None:

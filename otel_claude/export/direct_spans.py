@@ -23,6 +23,7 @@ from otel_claude.export.readable import built_span
 from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, SpanSink, emit, tracer_sink
 
 _PLAIN = frozenset({str, bool, int, float})  # values the SDK stores as they are
+_KEY = frozenset({str})
 
 
 def _as_stored(attributes: Mapping[str, object], limit: int | None) -> dict[str, AttributeValue] | None:
@@ -30,6 +31,9 @@ def _as_stored(attributes: Mapping[str, object], limit: int | None) -> dict[str,
     cleans, a key it drops, more attributes than its limit."""
     if limit is not None and len(attributes) > limit:
         return None
+    # Most spans hold plain values under plain keys only: checked by type sets at C speed, copied whole.
+    if set(map(type, attributes.values())) <= _PLAIN and set(map(type, attributes)) <= _KEY and "" not in attributes:
+        return dict(attributes)  # type: ignore[arg-type]
     stored: dict[str, AttributeValue] = {}
     for key, value in attributes.items():
         kind = type(value)  # exact types: a subclass (an enum, a str subclass) is the SDK's to clean

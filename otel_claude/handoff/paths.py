@@ -146,13 +146,14 @@ def _checked(fd: int, path: str, owned: bool) -> os.stat_result:
         raise
 
 
-def open_regular(path: str, *, owned: bool = True) -> tuple[int, os.stat_result]:
+def open_regular(path: str, *, owned: bool = True, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
     """A read-only descriptor on a regular file (of ours, unless `owned` is False), and its stat.
 
     Never blocks (a FIFO or a device is refused after a non-blocking open), never follows a final symlink.
+    `dir_fd`: `path` is relative to that open directory (no path walked per file, for many files in one dir).
     Raises FileNotFoundError, NotOurFile or another OSError (ValueError for a path with a NUL byte).
     """
-    fd = os.open(path, READ_FLAGS)
+    fd = os.open(path, READ_FLAGS, dir_fd=dir_fd)
     return fd, _checked(fd, path, owned)
 
 

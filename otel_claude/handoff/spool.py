@@ -236,10 +236,19 @@ def pending_names(where: SpoolPaths) -> list[str]:
     return sorted(name for name in names if name.endswith(".rec"))
 
 
-def read_record(where: SpoolPaths, name: str) -> bytes:
+def open_new_dir(where: SpoolPaths) -> int | None:
+    """The spool's `new/` dir, open: `read_record` relative to it walks no path per record. None if it cannot be."""
+    try:
+        return os.open(where.new_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def read_record(where: SpoolPaths, name: str, directory: int | None = None) -> bytes:
     """The raw record. Refuses anything but a regular file of ours without blocking: a symlink planted in the spool
-    (it could point into another user's files), a FIFO, a device, a directory."""
-    fd, info = paths.open_regular(os.path.join(where.new_dir, name))
+    (it could point into another user's files), a FIFO, a device, a directory. `directory`: open_new_dir's."""
+    path, directory = (name, directory) if directory is not None else (os.path.join(where.new_dir, name), None)
+    fd, info = paths.open_regular(path, dir_fd=directory)
     try:
         if info.st_size > MAX_RECORD_BYTES:
             raise RecordTooLarge(f"{info.st_size} bytes")

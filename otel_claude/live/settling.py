@@ -14,12 +14,13 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from itertools import compress
-from operator import attrgetter, not_
+from operator import not_
 
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
 from otel_claude.live import api_errors, llm_totals
+from otel_claude.live.path_index import held_paths
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
@@ -32,7 +33,6 @@ from otel_claude.transcripts.prices import PriceTable
 _log = logging.getLogger(__name__)
 MAX_PENDING_CALLS = 64  # per transcript: responses are closed by the next line, so a few at a time
 MAX_HELD_SPANS = 1024
-_path = attrgetter("path")
 
 
 def hold_call(
@@ -123,20 +123,33 @@ def _with_end(call: LlmCall, end_ns: int) -> LlmCall:
 
 
 def hold_span(state: AgentState, held: HeldSpan) -> None:
+    counts, paths = held_paths(state)
     state.held.append(held)
+    counts[held.path] += 1
+    paths.append(held.path)
     while len(state.held) > MAX_HELD_SPANS:
         state.held.pop(0)  # the oldest is dropped rather than let the snapshot grow: it has waited for long
+        path = paths.pop(0)
+        counts[path] -= 1
+        if counts[path] <= 0:
+            del counts[path]
 
 
 def release_spans(ctx: SpanFactory, state: AgentState, paths: Iterable[str]) -> bool:
     """Emits the held turn and subagent spans whose transcript was just re-read, with their LLM totals."""
-    # Up to MAX_HELD_SPANS are held, and each settle read and eviction asks: the split runs at C speed.
-    waiting = state.held
-    settled = list(map(set(paths).__contains__, map(_path, waiting)))
-    if not any(settled):
+    # Up to MAX_HELD_SPANS are held, and each settle read and eviction asks: the index answers most of them (none
+    # held for these paths), the split runs at C speed.
+    wanted = set(paths)
+    counts, held_at = held_paths(state)
+    if not any(counts.get(path) for path in wanted):
         return False
+    waiting = state.held
+    settled = list(map(wanted.__contains__, held_at))
     ready = list(compress(waiting, settled))
     state.held = list(compress(waiting, map(not_, settled)))
+    for path in wanted:
+        counts.pop(path, None)
+    state._held_index = (state.held, counts, list(compress(held_at, map(not_, settled))))  # of the new list
     for held in ready:
         attributes = {**held.attributes, **llm_totals.span_attributes(state, held.totals_key)}
         if held.span.attributes.get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TURN:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from otel_claude.handoff import paths
 
@@ -163,6 +164,9 @@ class AgentState(BaseModel):
     held: list[HeldSpan] = Field(default_factory=list)  # released by the settle read of their transcript
     # Token and cost totals of the LLM calls read so far, by turn trace, subagent span and session (llm_totals.py).
     llm_totals: dict[str, list[float]] = Field(default_factory=dict)
+    # Indexes of `held` and `settles` by path (live/path_index.py), with the list each was built from: not saved.
+    _held_index: tuple[list[HeldSpan], Counter[str], list[str]] | None = PrivateAttr(default=None)
+    _settle_index: tuple[list[tuple[int, str]], set[str]] | None = PrivateAttr(default=None)
 
 
 def snapshot_path(state_dir: str) -> str:

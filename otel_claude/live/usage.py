@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from operator import itemgetter
 
 from opentelemetry.metrics import Meter
 from opentelemetry.util.types import AttributeValue
@@ -21,6 +20,7 @@ from otel_claude.config import AgentConfig
 from otel_claude.live import llm_totals, nesting, settling, transcript_files, transcript_notices, unseen_calls
 from otel_claude.live.events import HookInput, SubagentStart, SubagentStop
 from otel_claude.live.followed import FollowedTranscripts
+from otel_claude.live.path_index import scheduled_paths
 from otel_claude.live.processor import UsageTracker
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
@@ -142,8 +142,10 @@ class TranscriptUsage:
     # --- internals ---------------------------------------------------------------------------------
     def _schedule(self, path: str) -> None:
         due = self._clock() + self.settle_ns
-        if path not in map(itemgetter(1), self.state.settles):  # a search at C speed: a backlog schedules hundreds
+        scheduled = scheduled_paths(self.state)  # a backlog schedules hundreds
+        if path not in scheduled:
             self.state.settles.append((due, path))
+            scheduled.add(path)
 
     @staticmethod
     def _subagent_trace(session: Session, agent_id: str) -> int | None:

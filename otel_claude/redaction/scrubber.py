@@ -177,9 +177,14 @@ class Scrubber:
         verdicts = self._verdicts
         kept = result.attributes
         for key, value in attributes.items():
-            # _verdict_key's two commonest cases inline: this runs for every attribute of every span.
+            # This runs for every attribute of every span. A number is kept as it is under any key (_scrub_attribute
+            # changes strings and sequences only; tests/redaction/test_numbers_kept.py holds it), and a verdict for
+            # each distinct count or cost would push the texts' out of the cache.
             kind = type(value)
-            if (kind is str and len(value) <= _CACHED_TEXT) or kind is int or kind is bool or kind is float:
+            if kind is int or kind is float or kind is bool:
+                kept[key] = value
+                continue
+            if kind is str and len(value) <= _CACHED_TEXT:  # _verdict_key's commonest case, inline
                 probe: tuple[str, type, object] | None = (key, kind, value)
             else:
                 probe = _verdict_key(key, value)

@@ -42,15 +42,28 @@ _loads = _fast_loads()
 
 _HEAD = 4096  # top-level keys come before `message` / `params`, within the first bytes of a line
 _PROMPT_ID = re.compile(rb'"promptId":"([^"\\]{1,128})"')
-_API_REQUEST = b'"type":"api-request"'
 _USAGE = b'"usage"'
 _REQUEST_ID = re.compile(rb'"id":"([^"\\]{1,128})"')
 _TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
 _CLAUDE_CODE_VERSION = re.compile(rb'"version":"(\d{1,4}\.\d{1,4}\.\d{1,6}[^"\\]{0,32})"')
-_USER_LINE = b'"type":"user"'
+_TYPE_KEY = b'"type":"'
 _MAX_TOOL_USES = 64
 SYNTHETIC_MODEL = "<synthetic>"
+
+
+def _types(line: bytes) -> tuple[bool, bool, bool]:
+    """Whether the line's first _HEAD bytes hold `"type":"user"`, `"type":"assistant"`, `"type":"api-request"`."""
+    user = assistant = api_request = False
+    at = line.find(_TYPE_KEY, 0, _HEAD)
+    while at >= 0:
+        value = at + len(_TYPE_KEY)
+        # startswith's end bound: the whole needle within the head, as `in line[:_HEAD]` required
+        user = user or line.startswith(b'user"', value, _HEAD)
+        assistant = assistant or line.startswith(b'assistant"', value, _HEAD)
+        api_request = api_request or line.startswith(b'api-request"', value, _HEAD)
+        at = line.find(_TYPE_KEY, at + 1, _HEAD)
+    return user, assistant, api_request
 
 
 class LineParser:
@@ -142,17 +155,15 @@ class LineParser:
             if b'"isApiErrorMessage":true' in line:
                 self._close_open_message()
                 return notice_lines.api_error(data, offset, self._requests, self.prompt_id)
-        head = line[:_HEAD]  # the line itself (no copy) when it is shorter
+        # Only the line's first _HEAD bytes are looked at, in place (find's and search's bounds: no copy of them).
         # Lines after which no more content block of the response before them can come: the tool results or next
         # prompt, the next response or request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch,
-        # tools-used) can fall between two blocks of one response and close nothing. Unrolled: this runs per line.
-        if (
-            b'"type":"user"' in head
-            or b'"type":"assistant"' in head
-            or b'"type":"api-request"' in head
-            or b'"cost-state"' in head
-        ):
-            if notice_lines.STOPPED_STREAM_MARK in head and _USER_LINE in head:
+        # tools-used) can fall between two blocks of one response and close nothing. Each `"type":"..."` of the head
+        # is looked at in one pass (a search per type was a pass over the head each, and this runs per line).
+        cost_state = line.find(b'"cost-state"', 0, _HEAD) >= 0
+        user, assistant, api_request = _types(line)
+        if user or assistant or api_request or cost_state:
+            if user and line.find(notice_lines.STOPPED_STREAM_MARK, 0, _HEAD) >= 0:
                 stopped = self._stopped_stream(self._json(line), offset)
                 if stopped is not None:
                     self._close_open_message()
@@ -160,29 +171,29 @@ class LineParser:
             self._close_open_message()
         if carries_usage:
             return None
-        if b'"cost-state"' in head:
+        if cost_state:
             return self._cost_state(self._json(line), offset) if self._cost_states else None
-        if _API_REQUEST in head:
-            self._note_request(head)
+        if api_request:
+            self._note_request(line[:_HEAD])
             return None
-        if _USER_LINE in head:
-            version = _CLAUDE_CODE_VERSION.search(head)
+        if user:
+            version = _CLAUDE_CODE_VERSION.search(line, 0, _HEAD)
             if version:
                 self.claude_code_version = version.group(1).decode("utf-8", "replace")
             # Rare lines, read in every mode: one that stops or refuses a tool call does not set the turn's prompt
             # id below, and calls-only reads must give the calls the same prompt ids.
-            if notice_lines.REJECTED_MARK in head:
+            if line.find(notice_lines.REJECTED_MARK, 0, _HEAD) >= 0:
                 interrupt = notice_lines.interrupt(self._json(line), offset)
                 if interrupt is not None:
                     return None if self._calls_only else interrupt
-            if notice_lines.TOOL_USE_ERROR_MARK in head:
+            if line.find(notice_lines.TOOL_USE_ERROR_MARK, 0, _HEAD) >= 0:
                 refused = notice_lines.refused(self._json(line), offset, self._tool_uses, self.prompt_id)
                 if refused is not None:
                     return None if self._calls_only else refused
-        match = _PROMPT_ID.search(head)
+        match = _PROMPT_ID.search(line, 0, _HEAD)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
-        elif not head[:64].lstrip().startswith(b"{"):  # not the whole line: lstrip would copy it
+        elif not line[:64].lstrip().startswith(b"{"):  # not the whole line: lstrip would copy it
             self.bad_lines += 1
         return None
 
