@@ -183,3 +183,14 @@ def test_values_at_the_edges_of_the_wire_format_encode_as_the_sdk_encodes_them(
         assert_same_request(spans)
     failed = sorted(r.getMessage().split(":")[0] for r in caplog.records if "otlp_spans" in r.name)
     assert failed == ["Failed to encode key past_max", "Failed to encode key surrogate"]
+
+
+def test_keys_the_sdk_cannot_encode_drop_only_their_attribute_as_in_the_sdk(caplog: pytest.LogCaptureFixture) -> None:
+    """A key that is not UTF-8 or not a str, whatever its value's type: logged and dropped, the span still sent.
+    (A None key is upb's unset key, "": encoded by both.)"""
+    odd: dict[object, object] = {"k\ud800": 1.5, "j\ud800": 1, 1: "a", None: True, 2: 0.5, "fine": 2.5}
+    span = _span(0, Resource({}), None, odd)  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR):
+        assert_same_request([span])
+    failed = [r.getMessage() for r in caplog.records if "otlp_spans" in r.name]
+    assert len(failed) == 4 and all(message.startswith("Failed to encode key") for message in failed)

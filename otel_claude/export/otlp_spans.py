@@ -174,7 +174,9 @@ class _Encoder:
         for key, value in attributes.items():
             kind = type(value)
             if kind is float:  # not shared: -0.0 equals 0.0, yet each encodes differently
-                encoded.append(self._scalar_field(key, _DOUBLE_VALUE + _DOUBLE.pack(value)))
+                field = self._new_field(key, value, kind)
+                if field is not None:
+                    encoded.append(field)
                 continue
             # (1,) equals (True,) but encodes differently: of sequences, only tuples of str are shared.
             shared = kind in _SHARED or (kind is tuple and all(type(item) is str for item in value))  # type: ignore[union-attr]
@@ -190,6 +192,8 @@ class _Encoder:
 
     def _new_field(self, key: str, value: Any, kind: type) -> bytes | None:
         try:
+            if kind is float:
+                return self._scalar_field(key, _DOUBLE_VALUE + _DOUBLE.pack(value))
             if kind is str:
                 text = value.encode()  # strict: a lone surrogate raises, as upb does, and is dropped below
                 return self._scalar_field(key, _STRING_VALUE + _varint(len(text)) + text)
@@ -197,7 +201,7 @@ class _Encoder:
                 return self._scalar_field(key, _BOOL_TRUE if value else _BOOL_FALSE)
             if kind is int and _INT64_MIN <= value <= _INT64_MAX:
                 return self._scalar_field(key, _INT_VALUE + _varint(value & _UINT64_MASK))  # two's complement
-        except UnicodeEncodeError:
+        except (UnicodeEncodeError, AttributeError, TypeError):  # a key or text not UTF-8, a key not a str
             pass
         pair = _key_value(key, value)  # upb, which raises (logged, dropped) where the SDK's encoding would
         return _field(_ATTRIBUTE, pair.SerializeToString()) if pair is not None else None

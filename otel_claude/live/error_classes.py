@@ -27,16 +27,25 @@ _TOOL_ERROR_CLASSES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"does not exist|no such file|not found|ENOENT|unknown (?:tool|command)", re.IGNORECASE), "not_found"),
     (re.compile(r"has not been read|must read|modified since", re.IGNORECASE), "stale_read"),
     (re.compile(r"String to replace not found|old_string|found \d+ matches", re.IGNORECASE), "edit_mismatch"),
-    (re.compile(r"InputValidationError|invalid input|validation|invalid (?:argument|parameter)", re.IGNORECASE),
-     "invalid_input"),
+    (
+        re.compile(r"InputValidationError|invalid input|validation|invalid (?:argument|parameter)", re.IGNORECASE),
+        "invalid_input",
+    ),
     (re.compile(r"\bhook\b.*\b(?:block|denied|prevent)", re.IGNORECASE), "hook_blocked"),
-    (re.compile(r"ECONNREFUSED|ECONNRESET|ENOTFOUND|connection (?:refused|reset)|network|fetch failed|\b5\d\d\b",
-                re.IGNORECASE), "network"),
+    (
+        re.compile(
+            r"ECONNREFUSED|ECONNRESET|ENOTFOUND|connection (?:refused|reset)|network|fetch failed|\b5\d\d\b",
+            re.IGNORECASE,
+        ),
+        "network",
+    ),
     (re.compile(r"too large|too long|exceeds? (?:the )?maximum|too many", re.IGNORECASE), "too_large"),
     (re.compile(r"\bMCP\b|mcp__", re.IGNORECASE), "mcp_error"),
 )
 TOOL_ERROR_TYPES: Final = (
-    sc.OUTCOME_INTERRUPTED, *dict.fromkeys(name for _, name in _TOOL_ERROR_CLASSES), "tool_error"
+    sc.OUTCOME_INTERRUPTED,
+    *dict.fromkeys(name for _, name in _TOOL_ERROR_CLASSES),
+    "tool_error",
 )
 
 # The status description of a failed tool call: one fixed phrase per class, never the error's words.
@@ -118,11 +127,26 @@ def denial_category(reason: str | None) -> str:
 
 # --- StopFailure: the API error's type and status code ---------------------------------------------------
 # Claude Code's own `error` values (hooks reference, StopFailure); anything else is "other".
-STOP_ERRORS: Final = frozenset({
-    "rate_limit", "overloaded", "authentication_failed", "billing_error", "invalid_request", "model_not_found",
-    "server_error", "max_output_tokens", "unknown", "prompt_too_long", "permission_error", "request_too_large",
-    "timeout", "api_error", "network_error", "refusal",
-})
+STOP_ERRORS: Final = frozenset(
+    {
+        "rate_limit",
+        "overloaded",
+        "authentication_failed",
+        "billing_error",
+        "invalid_request",
+        "model_not_found",
+        "server_error",
+        "max_output_tokens",
+        "unknown",
+        "prompt_too_long",
+        "permission_error",
+        "request_too_large",
+        "timeout",
+        "api_error",
+        "network_error",
+        "refusal",
+    }
+)
 _STATUS_RE: Final = re.compile(r"\A\s*(?:API Error:?\s*)?([1-5]\d\d)\b")
 # Anthropic's error body: {"type":"error","error":{"type":"invalid_request_error","message":...}}
 _API_TYPE_RE: Final = re.compile(r'"error"\s*:\s*\{\s*"type"\s*:\s*"([a-z_]{1,48})"')

@@ -111,7 +111,10 @@ def start_turn(ctx: SpanFactory, session: Session, event: HookInput, now_ns: int
 def user_prompt(ctx: SpanFactory, session: Session, event: UserPromptSubmit, now_ns: int) -> None:
     key = prompt_key(session, event, now_ns)
     if session.turn is not None and session.turn.prompt_key == key:
-        # Same prompt id again (e.g. a background task's notification): the same turn goes on.
+        # Same prompt id again (e.g. a background task's notification): the same turn goes on, past any Esc the
+        # transcript showed for it before it opened (Session.interrupts), which is then not its end.
+        if session.interrupts.get(key, now_ns) < now_ns:
+            del session.interrupts[key]
         session.turn.prompts += 1
         ctx.add_event(session.turn.span, "user_prompt", now_ns, _prompt_attributes(ctx, event))
         return
@@ -166,8 +169,9 @@ def end_turn(
     turn = session.turn
     if turn is None:
         return
-    stopped_ns = session.interrupts.pop(turn.prompt_key, None) if outcome == sc.TURN_UNFINISHED else None
-    if stopped_ns is not None:  # the transcript, read ahead of the turn, showed an Esc: it ended there
+    stopped_ns = session.interrupts.pop(turn.prompt_key, None)  # used or not, it ends with its turn
+    if stopped_ns is not None and outcome == sc.TURN_UNFINISHED:
+        # The transcript, read before the turn opened, showed an Esc: it ended there.
         outcome, closed_by, now_ns = sc.TURN_INTERRUPTED, tool_calls.TRANSCRIPT, max(stopped_ns, turn.span.start_ns)
     tool_calls.close_open_calls(ctx, session, now_ns, closed_by or "Stop", main_only=True)
     if outcome == sc.TURN_UNFINISHED and _bare_compact(turn):

@@ -105,6 +105,7 @@ def end_tool_call(
     extra: dict[str, Any] | None = None,
 ) -> None:
     session.tools.pop(call.tool_use_id, None)
+    session.interrupts.pop(call.tool_use_id, None)  # an Esc read ahead for it: used or not, it ends here
     # A background Agent call ends at once, often before its SubagentStart reached the spool: it stays claimable.
     if call.tool_use_id in session.unclaimed_agent_tools and not (extra or {}).get(sc.CC_SUBAGENT_BACKGROUND):
         session.unclaimed_agent_tools.remove(call.tool_use_id)
@@ -283,7 +284,7 @@ def close_open_calls(ctx: SpanFactory, session: Session, end_ns: int, closed_by:
     for call in list(session.tools.values()):
         if main_only and call.agent_id:
             continue
-        stopped_ns = session.interrupts.pop(call.tool_use_id, None)
+        stopped_ns = session.interrupts.get(call.tool_use_id)
         if stopped_ns is not None:
             interrupted(ctx, session, (call.tool_use_id,), stopped_ns)
         else:

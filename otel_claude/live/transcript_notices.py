@@ -13,7 +13,7 @@ from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import RefusedToolCall, Session, TranscriptState
 from otel_claude.transcripts.model import ApiError, Interrupt, RefusedCall
 
-MAX_INTERRUPTS = 64  # Esc times kept for turns and calls not open yet (Session.interrupts)
+MAX_INTERRUPTS = 256  # Esc times kept for turns and calls not open yet (Session.interrupts), per session
 
 
 def apply(
@@ -60,6 +60,13 @@ def apply(
 
 
 def _remember_interrupt(session: Session, key: str, at_ns: int) -> None:
+    """Kept until its turn or call ends (lifecycle.end_turn, tool_calls.end_tool_call). At the bound, entries whose
+    turn or call has ended go first; if none has, the new one is not kept: a replay reads every Esc of a session
+    ahead, and the first of them are the first needed (a call past the bound then closes unfinished, as before)."""
+    if key not in session.interrupts and len(session.interrupts) >= MAX_INTERRUPTS:
+        closed = set(session.closed_prompts) | set(session.closed_tools)
+        for stale in [k for k in session.interrupts if k in closed]:
+            del session.interrupts[stale]
+        if len(session.interrupts) >= MAX_INTERRUPTS:
+            return
     session.interrupts[key] = at_ns
-    while len(session.interrupts) > MAX_INTERRUPTS:
-        del session.interrupts[next(iter(session.interrupts))]

@@ -246,13 +246,13 @@ class TranscriptUsage:
     ) -> None:
         """`next_run_ns`: the first call after the line in the main transcript as read (None: none yet). A subagent
         call made from then on is the next run's: held for its line (unseen_calls.hold_call)."""
+        if entry.agent_id:  # Claude Code's totals are the session's, written to its main transcript (as backfill reads)
+            return
         self.metrics.record_reported(state, attributes.metric)
         entry.reported_cost_usd = state.total_cost_usd
         session = self.state.sessions.get(entry.session_id)
         if session is not None:
             session.reported_cost_usd = state.total_cost_usd
-        if entry.agent_id:
-            return
         # The session's subagent calls are in Claude Code's totals too: read them before comparing (those no hook
         # named yet too, e.g. when a whole transcript is replayed).
         self._follow_subagent_files(ctx, path, entry)
