@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 MAX_SUBAGENT_FILES = 64  # looked at per cost-state line
 
@@ -14,7 +15,11 @@ def subagent_transcript_path(transcript_path: str, agent_id: str) -> str:
 def subagent_files(transcript_path: str) -> list[tuple[str, str]]:
     """(path, agent id) of the subagent transcripts beside a main transcript (the first MAX_SUBAGENT_FILES by name)."""
     directory = os.path.join(os.path.splitext(transcript_path)[0], "subagents")
-    if os.path.islink(directory) or not os.path.isdir(directory):
+    try:
+        info = os.lstat(directory)  # one call for "not a link, and a directory" (islink, then isdir, were two)
+    except (OSError, ValueError):
+        return []
+    if not stat.S_ISDIR(info.st_mode):  # a symlink (to a directory or not) is not S_ISDIR under lstat
         return []
     try:
         names = sorted(os.listdir(directory))[:MAX_SUBAGENT_FILES]
