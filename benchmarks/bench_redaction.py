@@ -54,8 +54,18 @@ FIXTURES = ROOT / "tests" / "fixtures" / "claude-code-2.1.330"
 # whose cost per span the current one must stay within MAX_SPAN_COST_RATIO of.
 BASELINE_REF = "0e9992c"
 MAX_SPAN_COST_RATIO = 2.0
-STDLIB_MODULES = ("urllib/request.py", "http/client.py", "smtplib.py", "argparse.py", "subprocess.py", "ssl.py",
-                  "logging/__init__.py", "configparser.py", "tarfile.py", "zipfile.py")
+STDLIB_MODULES = (
+    "urllib/request.py",
+    "http/client.py",
+    "smtplib.py",
+    "argparse.py",
+    "subprocess.py",
+    "ssl.py",
+    "logging/__init__.py",
+    "configparser.py",
+    "tarfile.py",
+    "zipfile.py",
+)
 
 
 def best_of(fn: Callable[[], object], repeats: int, min_time: float) -> float:
@@ -99,16 +109,24 @@ def make_spans() -> tuple[list[ReadableSpan], list[ReadableSpan]]:
     on: list[ReadableSpan] = []
     for i, (start, end) in enumerate(zip(pre, post, strict=False)):
         base: dict[str, Any] = {
-            sc.SESSION_ID: start["session_id"], sc.GEN_AI_CONVERSATION_ID: start["session_id"],
-            sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: start["tool_name"],
-            sc.GEN_AI_TOOL_CALL_ID: start["tool_use_id"], sc.GEN_AI_TOOL_TYPE: sc.GEN_AI_TOOL_TYPE_FUNCTION,
-            sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL, sc.CC_PROMPT_ID: start.get("prompt_id", ""),
-            sc.CC_CWD: start["cwd"], sc.CC_PROJECT: "project", sc.CC_PERMISSION_MODE: start["permission_mode"],
-            sc.CC_TOOL_OUTCOME: sc.OUTCOME_SUCCESS, sc.CC_TOOL_DURATION_MS: end.get("duration_ms", 0),
+            sc.SESSION_ID: start["session_id"],
+            sc.GEN_AI_CONVERSATION_ID: start["session_id"],
+            sc.GEN_AI_OPERATION_NAME: sc.GEN_AI_OPERATION_EXECUTE_TOOL,
+            sc.GEN_AI_TOOL_NAME: start["tool_name"],
+            sc.GEN_AI_TOOL_CALL_ID: start["tool_use_id"],
+            sc.GEN_AI_TOOL_TYPE: sc.GEN_AI_TOOL_TYPE_FUNCTION,
+            sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL,
+            sc.CC_PROMPT_ID: start.get("prompt_id", ""),
+            sc.CC_CWD: start["cwd"],
+            sc.CC_PROJECT: "project",
+            sc.CC_PERMISSION_MODE: start["permission_mode"],
+            sc.CC_TOOL_OUTCOME: sc.OUTCOME_SUCCESS,
+            sc.CC_TOOL_DURATION_MS: end.get("duration_ms", 0),
             sc.CC_TOOL_INPUT_SIZE: len(json.dumps(start["tool_input"])),
             sc.CC_TOOL_RESPONSE_SIZE: len(json.dumps(end.get("tool_response"))),
             sc.CC_TOOL_SUMMARY: tool_summary(start["tool_name"], start["tool_input"]) or "",
-            sc.USER_NAME: "dev", sc.GEN_AI_REQUEST_MODEL: "claude-opus-5-5",
+            sc.USER_NAME: "dev",
+            sc.GEN_AI_REQUEST_MODEL: "claude-opus-5-5",
         }
         content = {
             **base,
@@ -163,8 +181,9 @@ def bench_text(label: str, text: str, repeats: int, min_time: float) -> None:
     base = best_of(text.lower, repeats, min_time)
     scrub = best_of(lambda: scrub_value(text), repeats, min_time)
     mb = len(text.encode()) / 1e6
-    line = (f"  {label:36s} {mb:7.2f} MB {scrub * 1e3:9.2f} ms {mb / scrub:8.1f} MB/s"
-            f"   x{scrub / base:7.1f} of str.lower")
+    line = (
+        f"  {label:36s} {mb:7.2f} MB {scrub * 1e3:9.2f} ms {mb / scrub:8.1f} MB/s   x{scrub / base:7.1f} of str.lower"
+    )
     if _BASE_SCRUB is not None:
         base_scrub = _BASE_SCRUB
         before = best_of(lambda: base_scrub(text), repeats, min_time)
@@ -175,8 +194,9 @@ def bench_text(label: str, text: str, repeats: int, min_time: float) -> None:
 def baseline_processor(ref: str, workdir: Path) -> type[SpanProcessor] | None:
     """RedactingSpanProcessor of the package at git `ref`, imported as `otel_claude_base`; None if not available."""
     try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "otel_claude"], capture_output=True,
-                                 check=True, timeout=60).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", ref, "otel_claude"], capture_output=True, check=True, timeout=60
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -201,8 +221,10 @@ def bench_spans(repeats: int, min_time: float, baseline: type[SpanProcessor] | N
     processor = RedactingSpanProcessor(_Collect())
     base_processor = baseline(_Collect()) if baseline is not None else None  # type: ignore[call-arg]
     off, on = make_spans()
-    print(f"spans (RedactingSpanProcessor.scrub_span), {len(off)} fixture tool calls; "
-          f"ratios to dict(span.attributes) and to the scrubber at {BASELINE_REF}")
+    print(
+        f"spans (RedactingSpanProcessor.scrub_span), {len(off)} fixture tool calls; "
+        f"ratios to dict(span.attributes) and to the scrubber at {BASELINE_REF}"
+    )
     ratios: dict[str, float] = {}
     for label, spans in (("capture off", off), ("capture on", on)):
 
@@ -233,8 +255,11 @@ def bench_spans(repeats: int, min_time: float, baseline: type[SpanProcessor] | N
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="0.5 MB inputs and fewer repeats (a few seconds)")
-    parser.add_argument("--check", action="store_true",
-                        help=f"fail if a span costs more than {MAX_SPAN_COST_RATIO}x the scrubber at --baseline-ref")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=f"fail if a span costs more than {MAX_SPAN_COST_RATIO}x the scrubber at --baseline-ref",
+    )
     parser.add_argument("--baseline-ref", default=BASELINE_REF, help="git ref of the baseline scrubber")
     parser.add_argument("--spans-only", action="store_true", help="only the per-span figures")
     args = parser.parse_args(argv)
@@ -255,8 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if baseline is None:
             print("--check: no baseline to compare with")
             return 2
-        print(f"check (target): cost per span within x{MAX_SPAN_COST_RATIO} of {args.baseline_ref}: "
-              f"{'FAILED ' + ', '.join(failed) if failed else 'ok'}")
+        print(
+            f"check (target): cost per span within x{MAX_SPAN_COST_RATIO} of {args.baseline_ref}: "
+            f"{'FAILED ' + ', '.join(failed) if failed else 'ok'}"
+        )
         if failed:
             return 1
     if args.spans_only:

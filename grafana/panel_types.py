@@ -21,8 +21,17 @@ def _text_formatting() -> Json:
     return {"text": {}}
 
 
-def stat(title: str, query: PromQuery, *, unit: str = "short", description: str = "", width: int = 4,
-         decimals: int | None = None, time_from: str | None = None, zero_if_empty: bool = True) -> Panel:
+def stat(
+    title: str,
+    query: PromQuery,
+    *,
+    unit: str = "short",
+    description: str = "",
+    width: int = 4,
+    decimals: int | None = None,
+    time_from: str | None = None,
+    zero_if_empty: bool = True,
+) -> Panel:
     """A single number: the query's last value.
 
     A count with no series (no dead letter, no interruption ever) is 0, not Grafana's "No data": the query
@@ -42,17 +51,40 @@ def stat(title: str, query: PromQuery, *, unit: str = "short", description: str 
         "textMode": "value",
         "wideLayout": True,
     }
-    return Panel("stat", title, [query], width=width, height=4, description=description, unit=unit,
-                 decimals=decimals, options=options, time_from=time_from)
+    return Panel(
+        "stat",
+        title,
+        [query],
+        width=width,
+        height=4,
+        description=description,
+        unit=unit,
+        decimals=decimals,
+        options=options,
+        time_from=time_from,
+    )
 
 
-def timeseries(title: str, queries: Sequence[PromQuery], *, unit: str = "short", description: str = "",
-               width: int = 12, height: int = 8, bars: bool = False, stacked: bool = False,
-               decimals: int | None = None) -> Panel:
+def timeseries(
+    title: str,
+    queries: Sequence[PromQuery],
+    *,
+    unit: str = "short",
+    description: str = "",
+    width: int = 12,
+    height: int = 8,
+    bars: bool = False,
+    stacked: bool = False,
+    decimals: int | None = None,
+) -> Panel:
     """Lines, or stacked bars for counts per interval."""
     options: Json = {
-        "legend": {"calcs": ["sum"] if bars else ["mean", "max"], "displayMode": "table", "placement": "right",
-                   "showLegend": True},
+        "legend": {
+            "calcs": ["sum"] if bars else ["mean", "max"],
+            "displayMode": "table",
+            "placement": "right",
+            "showLegend": True,
+        },
         "tooltip": {"hideZeros": True, "mode": "multi", "sort": "desc"},
     }
     custom: Json = {
@@ -63,12 +95,31 @@ def timeseries(title: str, queries: Sequence[PromQuery], *, unit: str = "short",
         "spanNulls": False,
         "stacking": {"group": "A", "mode": "normal" if stacked else "none"},
     }
-    return Panel("timeseries", title, list(queries), width=width, height=height, description=description,
-                 unit=unit, decimals=decimals, options=options, custom=custom)
+    return Panel(
+        "timeseries",
+        title,
+        list(queries),
+        width=width,
+        height=height,
+        description=description,
+        unit=unit,
+        decimals=decimals,
+        options=options,
+        custom=custom,
+    )
 
 
-def bargauge(title: str, query: Query, *, unit: str = "short", description: str = "", width: int = 8,
-             height: int = 8, decimals: int | None = None, max_value: float | None = None) -> Panel:
+def bargauge(
+    title: str,
+    query: Query,
+    *,
+    unit: str = "short",
+    description: str = "",
+    width: int = 8,
+    height: int = 8,
+    decimals: int | None = None,
+    max_value: float | None = None,
+) -> Panel:
     """One bar per series, largest first: totals by tool, model, project."""
     options: Json = {
         **_text_formatting(),
@@ -84,13 +135,33 @@ def bargauge(title: str, query: Query, *, unit: str = "short", description: str 
         "sizing": "auto",
         "valueMode": "color",
     }
-    return Panel("bargauge", title, [query], width=width, height=height, description=description, unit=unit,
-                 decimals=decimals, options=options, max_value=max_value)
+    return Panel(
+        "bargauge",
+        title,
+        [query],
+        width=width,
+        height=height,
+        description=description,
+        unit=unit,
+        decimals=decimals,
+        options=options,
+        max_value=max_value,
+    )
 
 
-def table(title: str, queries: Sequence[Query], *, unit: str = "short", description: str = "", width: int = 12,
-          height: int = 8, sort_by: str | None = None, overrides: Sequence[Json] = (),
-          transformations: Sequence[Json] = (), decimals: int | None = None) -> Panel:
+def table(
+    title: str,
+    queries: Sequence[Query],
+    *,
+    unit: str = "short",
+    description: str = "",
+    width: int = 12,
+    height: int = 8,
+    sort_by: str | None = None,
+    overrides: Sequence[Json] = (),
+    transformations: Sequence[Json] = (),
+    decimals: int | None = None,
+) -> Panel:
     """Rows of values; for Tempo queries, rows of traces or spans with links to the trace view."""
     options: Json = {
         "cellHeight": "sm",
@@ -100,9 +171,20 @@ def table(title: str, queries: Sequence[Query], *, unit: str = "short", descript
     if sort_by is not None:
         options["sortBy"] = [{"desc": True, "displayName": sort_by}]
     custom: Json = {"align": "auto", "cellOptions": {"type": "auto"}, "filterable": True}
-    return Panel("table", title, list(queries), width=width, height=height, description=description, unit=unit,
-                 decimals=decimals, options=options, custom=custom, overrides=overrides,
-                 transformations=transformations)
+    return Panel(
+        "table",
+        title,
+        list(queries),
+        width=width,
+        height=height,
+        description=description,
+        unit=unit,
+        decimals=decimals,
+        options=options,
+        custom=custom,
+        overrides=overrides,
+        transformations=transformations,
+    )
 
 
 def traces(title: str, query: TraceQuery, *, description: str = "", width: int = 24, height: int = 10) -> Panel:
@@ -114,8 +196,10 @@ def merge_by(field_name: str, renames: dict[str, str]) -> list[Json]:
     """Transformations that join instant table queries (A, B, C...) on one label into one table."""
     return [
         {"id": "merge", "options": {}},
-        {"id": "organize", "options": {"excludeByName": {"Time": True}, "indexByName": {field_name: 0},
-                                       "renameByName": renames}},
+        {
+            "id": "organize",
+            "options": {"excludeByName": {"Time": True}, "indexByName": {field_name: 0}, "renameByName": renames},
+        },
     ]
 
 

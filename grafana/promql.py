@@ -59,8 +59,12 @@ NATIVE_COST: Final = sc.prometheus_metric(sc.NATIVE_COST_METRIC, sc.UNIT_USD, co
 NATIVE_TOKENS: Final = sc.prometheus_metric(sc.NATIVE_TOKEN_METRIC, sc.NATIVE_TOKEN_UNIT, counter=True)
 NATIVE_MODEL: Final = "model"
 NATIVE_TOKEN_TYPE: Final = "type"
-NATIVE_TOKEN_KINDS: Final[Mapping[str, str]] = {"input": "input", "output": "output", "cacheRead": "cache_read",
-                                                "cacheCreation": "cache_creation"}
+NATIVE_TOKEN_KINDS: Final[Mapping[str, str]] = {
+    "input": "input",
+    "output": "output",
+    "cacheRead": "cache_read",
+    "cacheCreation": "cache_creation",
+}
 
 # Label names (semconv attribute names with dots as underscores).
 TOOL: Final = sc.prometheus_name(sc.GEN_AI_TOOL_NAME)

@@ -76,6 +76,8 @@ def _missing_tls_files(merged: Mapping[str, str]) -> list[env.Problem]:
         for name in names
         if merged.get(name) and not os.access(merged[name], os.R_OK)
     ]
+
+
 def _positive(merged: Mapping[str, str], name: str, default: int, problems: list[env.Problem]) -> int:
     value = env.get_int(merged, name, default, problems)
     if value < 1:

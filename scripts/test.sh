@@ -16,6 +16,7 @@ for installer in scripts/install-test-deps/*.sh; do
   bash "$installer"
 done
 echo "== ruff"; .venv/bin/ruff check otel_claude tests benchmarks grafana scripts
+.venv/bin/ruff format --check --quiet otel_claude tests benchmarks grafana scripts
 echo "== mypy"; .venv/bin/mypy
 
 run_tier() {

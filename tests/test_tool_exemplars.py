@@ -17,8 +17,14 @@ from otel_claude import semconv as sc
 def _points(reader: InMemoryMetricReader, name: str) -> list[HistogramDataPoint | NumberDataPoint]:
     data = reader.get_metrics_data()
     assert data is not None
-    return [point for rm in data.resource_metrics for scope in rm.scope_metrics for metric in scope.metrics
-            if metric.name == name for point in metric.data.data_points]  # type: ignore[misc]
+    return [
+        point
+        for rm in data.resource_metrics
+        for scope in rm.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+    ]  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("name", SESSION_NAMES)
@@ -32,10 +38,16 @@ def test_tool_duration_exemplars_point_at_the_tool_spans(
 ) -> None:
     monkeypatch.delenv("OTEL_METRICS_EXEMPLAR_FILTER", raising=False)  # the SDK default: trace_based
     feed(make_processor(tracer_provider, meter_provider), load_session(name))
-    tool_spans = {(s.context.trace_id, s.context.span_id): s for s in span_exporter.get_finished_spans()
-                  if (s.attributes or {}).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL}
-    executions = {(s.context.trace_id, s.parent.span_id): s for s in span_exporter.get_finished_spans()
-                  if s.name == sc.SPAN_TOOL_EXECUTION and s.parent is not None}
+    tool_spans = {
+        (s.context.trace_id, s.context.span_id): s
+        for s in span_exporter.get_finished_spans()
+        if (s.attributes or {}).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL
+    }
+    executions = {
+        (s.context.trace_id, s.parent.span_id): s
+        for s in span_exporter.get_finished_spans()
+        if s.name == sc.SPAN_TOOL_EXECUTION and s.parent is not None
+    }
     histogram = _points(metric_reader, sc.METRIC_TOOL_DURATION)
     assert histogram and tool_spans
     seen = 0
@@ -55,8 +67,7 @@ def test_tool_duration_exemplars_point_at_the_tool_spans(
             seen += 1
     assert seen >= len(histogram)
     counters = _points(metric_reader, sc.METRIC_TOOL_CALLS)
-    assert counters and all(
-        (e.trace_id, e.span_id) in tool_spans for point in counters for e in point.exemplars)
+    assert counters and all((e.trace_id, e.span_id) in tool_spans for point in counters for e in point.exemplars)
 
 
 def test_no_exemplars_when_the_user_switches_them_off(

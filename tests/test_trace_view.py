@@ -34,13 +34,28 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     tmp = tmp_path_factory.mktemp("trace-view")
     receiver = OtlpReceiver().start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env.update(HOME=str(tmp / "home"), OTEL_CLAUDE_STATE_DIR=str(tmp / "state"),
-               OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_EXPORTER_PROMETHEUS_PORT="0",
-               OTEL_METRIC_EXPORT_INTERVAL="500")
+    env.update(
+        HOME=str(tmp / "home"),
+        OTEL_CLAUDE_STATE_DIR=str(tmp / "state"),
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+        OTEL_EXPORTER_PROMETHEUS_PORT="0",
+        OTEL_METRIC_EXPORT_INTERVAL="500",
+    )
     try:
         result = subprocess.run(
-            [*_otel_claude(), "replay", str(FIXTURE / "hooks.jsonl"), "--transcripts-root",
-             str(FIXTURE / "transcripts"), "--wait"], env=env, capture_output=True, text=True, timeout=180)
+            [
+                *_otel_claude(),
+                "replay",
+                str(FIXTURE / "hooks.jsonl"),
+                "--transcripts-root",
+                str(FIXTURE / "transcripts"),
+                "--wait",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         _wait_for_turns(tmp / "state")
         yield tmp / "state"
@@ -143,8 +158,18 @@ def test_render_nests_orphans_at_the_root() -> None:
     """A span whose parent fell out of the bounded file still shows, as a root of its trace."""
     from otel_claude.export.recent_spans import SpanRecord
 
-    spans = [SpanRecord("execute_tool Bash", "ab", "01", "ff", 0, 2_000_000_000, None,
-                        {sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL, sc.CC_TOOL_OUTCOME: "success"})]
+    spans = [
+        SpanRecord(
+            "execute_tool Bash",
+            "ab",
+            "01",
+            "ff",
+            0,
+            2_000_000_000,
+            None,
+            {sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL, sc.CC_TOOL_OUTCOME: "success"},
+        )
+    ]
     (tree,) = render(spans)
     assert "execute_tool Bash  ✓ success" in tree and "2.00 s" in tree
 
@@ -174,12 +199,19 @@ def test_the_file_holds_the_redacted_span_the_export_gets(tmp_path: Path) -> Non
     from otel_claude import config as config_module
     from otel_claude.export import providers
 
-    config = config_module.load({"OTEL_CLAUDE_STATE_DIR": str(tmp_path), "OTEL_CLAUDE_CONFIG_FILE": str(tmp_path / "x"),
-                                 "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
+    config = config_module.load(
+        {
+            "OTEL_CLAUDE_STATE_DIR": str(tmp_path),
+            "OTEL_CLAUDE_CONFIG_FILE": str(tmp_path / "x"),
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_METRICS_EXPORTER": "none",
+        }
+    )
     built = providers.build(config)
     secret = "sk-ant-" + "api03-Xq9vT3bLm2Kp8RwZ4nYc6HdF1gJs5AeU7iO0tQabcDEF123ghiJKL"
     span = built.tracer_provider.get_tracer("t").start_span(
-        "execute_tool Bash", attributes={sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL, sc.CC_TOOL_ERROR: f"token {secret}"})
+        "execute_tool Bash", attributes={sc.CC_SPAN_TYPE: sc.SPAN_TYPE_TOOL, sc.CC_TOOL_ERROR: f"token {secret}"}
+    )
     span.end()
     built.tracer_provider.shutdown()  # the agent's shutdown flushes the batch processor
     (record,) = read_recent_spans(recent_spans_path(str(tmp_path)))

@@ -8,7 +8,6 @@ Records that trickle in (a live session) are committed together, COMMIT_DELAY_S 
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import signal
@@ -24,6 +23,7 @@ from otel_claude.agent import drops
 from otel_claude.agent.pipeline_metrics import PipelineMetrics
 from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter, written_session_id
 from otel_claude.agent.reporting import agent_status
+from otel_claude.agent.shutdown import shut_down
 from otel_claude.agent.status import AgentStatus, dropped_count, write_status
 from otel_claude.config import AgentConfig
 from otel_claude.export.constant_labels import ConstantLabelsMeter
@@ -61,7 +61,6 @@ INCOMPLETE_GRACE_NS = 30 * 10**9
 # backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
 QUEUE_BATCHES = 16
 SCAN_COST_FACTOR = 20.0
-SHUTDOWN_FLUSH_S = 5.0
 # How long past the next spool scan the agent's heartbeat promises hooks that it keeps the full marker: longer than
 # the longest export backoff (housekeeping runs between retries), short enough that a hung agent is found out soon.
 HEARTBEAT_S = MAX_BACKOFF_S + 10.0
@@ -332,28 +331,5 @@ class Agent:
         return fs.f_bavail * fs.f_frsize < spool.MIN_FREE_BYTES
 
     def shutdown(self) -> None:
-        """Flushes metrics and writes the last status; spans not exported stay as records in the spool.
-
-        The OTLP metric exporter ignores the flush timeout and retries for its own (10 s by default) on each of the
-        two final exports, so with a Collector down or hanging `otel-claude stop` took 25 to 40 s: the flush runs
-        in a thread and gets SHUTDOWN_FLUSH_S. Counters lose nothing by it: their ledger is in the snapshot."""
-        spool.clear_heartbeat(self.paths)  # from now on the hooks keep the spool's bound themselves
-        flusher = threading.Thread(target=self._flush_metrics, name="otel-claude-final-flush", daemon=True)
-        flusher.start()
-        flusher.join(SHUTDOWN_FLUSH_S)
-        if flusher.is_alive():
-            _log.warning("the final metric export did not finish within %.0f s; stopping without it", SHUTDOWN_FLUSH_S)
-        # The SDK's own exit hook would shut the provider down again and wait for its exporter thread, holding the
-        # Prometheus port for another 10 to 25 s after the lock was released: this shutdown is the only one.
-        atexit.unregister(self.providers.meter_provider.shutdown)
-        if self.providers.prometheus is not None:
-            self.providers.prometheus.stop()  # the port is free before the lock is: a successor can bind it
-        write_status(self.config.state_dir, self.status(running=False))
-        self.providers.tracer_provider.shutdown()
-
-    def _flush_metrics(self) -> None:
-        try:
-            self.providers.meter_provider.force_flush(timeout_millis=SHUTDOWN_FLUSH_S * 1000)
-            self.providers.meter_provider.shutdown(timeout_millis=SHUTDOWN_FLUSH_S * 1000)
-        except Exception:
-            _log.exception("the final metric flush failed")
+        """Flushes metrics and writes the last status; spans not exported stay as records in the spool."""
+        shut_down(self.paths, self.providers, lambda: write_status(self.config.state_dir, self.status(running=False)))

@@ -14,7 +14,7 @@ import logging
 import operator
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -217,3 +217,28 @@ class FileReads:
             path, cursor = self._jobs.popleft()
             progress = None if self._on_progress is None else functools.partial(self._on_progress, path)
             yield read_file(path, cursor, progress)
+
+
+def discover(paths: Iterable[str]) -> list[str]:
+    """Every `*.jsonl` regular file under `paths` (files or directories), sorted, without following symlinked dirs."""
+    found: set[str] = set()
+    for raw in paths:
+        path = os.path.abspath(os.path.expanduser(raw))
+        if os.path.isfile(path):
+            found.add(path)
+            continue
+        for directory, _dirs, names in os.walk(path):
+            for name in names:
+                if name.endswith(".jsonl"):
+                    full = os.path.join(directory, name)
+                    if os.path.isfile(full):
+                        found.add(full)
+    return sorted(found)
+
+
+def file_size(path: str) -> int:
+    """Its size, 0 if it cannot be had (gone since it was found)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

@@ -17,14 +17,14 @@ import os
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from otel_claude import semconv as sc
 from otel_claude.backfill.delivery import Delivery
-from otel_claude.backfill.files import PARALLEL_MIN_BYTES, FileReads
+from otel_claude.backfill.files import PARALLEL_MIN_BYTES, FileReads, discover, file_size
 from otel_claude.backfill.ledger import ExportedCallsLedger, key_hash
 from otel_claude.backfill.openmetrics import DailyTotals
 from otel_claude.backfill.progress import Progress
@@ -53,23 +53,6 @@ _log = logging.getLogger(__name__)
 DEFAULT_ROOT = os.path.join("~", ".claude", "projects")
 DEFAULT_BATCH_CALLS = 2048  # calls per acknowledged batch: a failed export repeats at most this much work
 _MAX_SESSIONS = 65_536  # sessions whose attributes are remembered (least recently used forgotten)
-
-
-def discover(paths: Iterable[str]) -> list[str]:
-    """Every `*.jsonl` regular file under `paths` (files or directories), sorted, without following symlinked dirs."""
-    found: set[str] = set()
-    for raw in paths:
-        path = os.path.abspath(os.path.expanduser(raw))
-        if os.path.isfile(path):
-            found.add(path)
-            continue
-        for directory, _dirs, names in os.walk(path):
-            for name in names:
-                if name.endswith(".jsonl"):
-                    full = os.path.join(directory, name)
-                    if os.path.isfile(full):
-                        found.add(full)
-    return sorted(found)
 
 
 @dataclass
@@ -234,12 +217,12 @@ class _Backfill:
         so a run stopped before they were acknowledged leaves the file to be read again, and they are found again."""
         for call in session.unseen_calls():
             self.handle(call, SOURCE)
-        if not windowed:
-            self.summary.reported_cost_usd += sum(sum(s.delta_usd_by_model.values()) for s in session.new_states)
-        if not windowed and not self.stopped:
+        if windowed:  # no cursor recorded: a later run reads the lines again, so they are not counted here
+            return
+        self.summary.reported_cost_usd += sum(sum(s.delta_usd_by_model.values()) for s in session.new_states)
+        if not self.stopped:
             self.batch.cursors[session.path] = session.cursor
-            # Claude Code's own cost, as the agent records it: once per line, since the lines come from the cursor
-            # recorded with this batch (a windowed run records no cursor, so it would count them again).
+            # Claude Code's own cost, as the agent records it: once per line, recorded with this batch's cursor.
             if self.metrics is not None and session.new_states:
                 labels = self._session(session_id_of(session.path), session.cwd).metric
                 for state in session.new_states:
@@ -296,7 +279,7 @@ def run_backfill(
     table = prices or load_table()
     files = discover(paths or [DEFAULT_ROOT])
     ledger = ExportedCallsLedger(state_dir)
-    sizes = dict(zip(files, (_size(path) for path in files), strict=True))
+    sizes = dict(zip(files, (file_size(path) for path in files), strict=True))
     jobs = [(path, ledger.cursor(path)) for path in files]
     to_read = sum(max(sizes[path] - cursor.offset, 0) for path, cursor in jobs)
     bar = Progress(sum(sizes.values()), (progress_stream or sys.stderr) if progress else None)
@@ -343,10 +326,3 @@ def run_backfill(
         summary.openmetrics_samples = daily.write(openmetrics_path)
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

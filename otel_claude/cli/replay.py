@@ -94,9 +94,7 @@ def replay_file(
     directory = state_dir or env.state_dir(env.effective_environment())
     paths = spool.SpoolPaths(directory)
     spool.ensure_layout(paths)
-    count = spool_recording(
-        file, paths, transcripts_root=transcripts_root, recorded_projects_dir=recorded_projects_dir
-    )
+    count = spool_recording(file, paths, transcripts_root=transcripts_root, recorded_projects_dir=recorded_projects_dir)
     if not agent_lock.agent_is_running(agent_lock.lock_path(directory)):
         launcher.spawn_agent(directory)
     print(f"otel-claude replay: spooled {count} events from {file}")

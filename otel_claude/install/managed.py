@@ -57,4 +57,3 @@ def unreachable_for_other_users(paths: list[str]) -> str | None:
             if blocked:
                 return f"{blocked} is not readable by other users, so their hooks cannot run {path}"
     return None
-

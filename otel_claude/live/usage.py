@@ -250,8 +250,7 @@ class TranscriptUsage:
             return
         self.metrics.record_reported(state, attributes.metric)
         entry.reported_cost_usd = state.total_cost_usd
-        session = self.state.sessions.get(entry.session_id)
-        if session is not None:
+        if (session := self.state.sessions.get(entry.session_id)) is not None:
             session.reported_cost_usd = state.total_cost_usd
         # The session's subagent calls are in Claude Code's totals too: read them before comparing (those no hook
         # named yet too, e.g. when a whole transcript is replayed).

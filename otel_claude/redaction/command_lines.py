@@ -40,9 +40,13 @@ def _cli(programs: str, flag: str, *needles: str, glued: bool = False) -> Secret
 
 COMMAND_LINE_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _cli("sshpass", "-p", "sshpass", glued=True),
-    SecretPattern(NAME, rf"\b(?:docker|podman|buildah|skopeo|nerdctl|helm|oras|crane)\b[^\n|;&]{{0,32}}?\blogin\b"
-                        rf"{_SAME_COMMAND}[ \t]-p[ \t]+{_VALUE}",
-                  ("docker", "podman", "buildah", "skopeo", "nerdctl", "helm", "oras", "crane"), _not_a_flag),
+    SecretPattern(
+        NAME,
+        rf"\b(?:docker|podman|buildah|skopeo|nerdctl|helm|oras|crane)\b[^\n|;&]{{0,32}}?\blogin\b"
+        rf"{_SAME_COMMAND}[ \t]-p[ \t]+{_VALUE}",
+        ("docker", "podman", "buildah", "skopeo", "nerdctl", "helm", "oras", "crane"),
+        _not_a_flag,
+    ),
     _cli("mongo(?:sh|dump|restore|export|import|stat|top|files)?", "-p", "mongo"),
     _cli("redis-cli", "-a", "redis-cli"),
     _cli("sqlcmd|bcp|osql|isql", "-P", "sqlcmd", "bcp ", "osql", "isql", glued=True),
@@ -53,16 +57,34 @@ COMMAND_LINE_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _cli("psexec(?:\\.py|\\.exe)?|PsExec(?:64)?(?:\\.exe)?", "-p", "psexec"),
     _cli("[a-z]*freerdp", "/p:", "freerdp", glued=True),
     SecretPattern(NAME, r"-pass(?:in|out|word|phrase)?[ \t]+['\"]?pass:(?P<v>[^\s'\"]+)", ("pass:",), _not_placeholder),
-    SecretPattern(NAME, rf"\b(?:smbclient|rpcclient|smbmap|smbget|smbcacls)\b{_SAME_COMMAND}[ \t](?:-U|--user=?)"
-                        r"[ \t]*['\"]?[^\s%'\"]{1,64}%(?P<v>[^\s'\"]+)",
-                  ("smbclient", "rpcclient", "smbmap", "smbget", "smbcacls"), _not_placeholder),
-    SecretPattern(NAME, rf"\blftp\b{_SAME_COMMAND}[ \t]-u[ \t]+['\"]?[^\s,'\"]{{1,64}},(?P<v>[^\s'\"]+)", ("lftp",),
-                  _not_placeholder),
+    SecretPattern(
+        NAME,
+        rf"\b(?:smbclient|rpcclient|smbmap|smbget|smbcacls)\b{_SAME_COMMAND}[ \t](?:-U|--user=?)"
+        r"[ \t]*['\"]?[^\s%'\"]{1,64}%(?P<v>[^\s'\"]+)",
+        ("smbclient", "rpcclient", "smbmap", "smbget", "smbcacls"),
+        _not_placeholder,
+    ),
+    SecretPattern(
+        NAME,
+        rf"\blftp\b{_SAME_COMMAND}[ \t]-u[ \t]+['\"]?[^\s,'\"]{{1,64}},(?P<v>[^\s'\"]+)",
+        ("lftp",),
+        _not_placeholder,
+    ),
     # htpasswd -b[c...] [more flags] file user password
-    SecretPattern(NAME, r"\bhtpasswd[ \t]+-[a-zA-Z]*b[a-zA-Z]*[ \t]+(?:-[a-zA-Z]+[ \t]+){0,4}[^\s-]\S{0,255}[ \t]+"
-                        r"\S{1,64}[ \t]+['\"]?(?P<v>[^\s'\"]+)", ("htpasswd",), _not_placeholder),
+    SecretPattern(
+        NAME,
+        r"\bhtpasswd[ \t]+-[a-zA-Z]*b[a-zA-Z]*[ \t]+(?:-[a-zA-Z]+[ \t]+){0,4}[^\s-]\S{0,255}[ \t]+"
+        r"\S{1,64}[ \t]+['\"]?(?P<v>[^\s'\"]+)",
+        ("htpasswd",),
+        _not_placeholder,
+    ),
     # echo pw | sudo -S ...: sudo reads the password from its standard input
-    SecretPattern(NAME, r"\b(?:echo|printf)[ \t]+(?:-[a-z]+[ \t]+){0,2}(?P<q>['\"]?)(?P<v>[^\s'\"|]{1,256})(?P=q)"
-                        r"[ \t]*\|[ \t]*sudo\b[^\n|;&]{0,64}?[ \t]-[a-zA-Z]*S", ("sudo",), _not_placeholder),
+    SecretPattern(
+        NAME,
+        r"\b(?:echo|printf)[ \t]+(?:-[a-z]+[ \t]+){0,2}(?P<q>['\"]?)(?P<v>[^\s'\"|]{1,256})(?P=q)"
+        r"[ \t]*\|[ \t]*sudo\b[^\n|;&]{0,64}?[ \t]-[a-zA-Z]*S",
+        ("sudo",),
+        _not_placeholder,
+    ),
 )
 COMMAND_LINE_COMPILED: Final = tuple((p, re.compile(p.regex)) for p in COMMAND_LINE_PATTERNS)

@@ -176,9 +176,7 @@ def _scrub_one(text: str, ks: int, ke: int, key: str, edits: Edits, credential: 
         if m is None:
             return v0
         value_start, value_end, quoted = v0, len(m.group(0).rstrip(" \t,;")) + v0, False
-    elif (
-        sep == "=" and not spaced and text[v0 : v0 + 1] not in ('"', "'", "`", "\\") and env_style(text, ks, key, v0)
-    ):
+    elif sep == "=" and not spaced and text[v0 : v0 + 1] not in ('"', "'", "`", "\\") and env_style(text, ks, key, v0):
         # A .env or shell assignment's value is a literal up to the next blank, brackets and all.
         em = ENV_VALUE_RE.match(text, v0, min(len(text), v0 + MAX_VALUE))
         if em is None:

@@ -48,8 +48,11 @@ def _holds_secret(value: Any, *, sensitive: bool, depth: int) -> bool:
         return sensitive and not is_placeholder(value)
     if isinstance(value, dict):
         return any(
-            _holds_secret(v, sensitive=(sensitive and str(k).lower() in GENERIC_VALUE_KEYS) or is_sensitive_key(str(k)),
-                          depth=depth + 1)
+            _holds_secret(
+                v,
+                sensitive=(sensitive and str(k).lower() in GENERIC_VALUE_KEYS) or is_sensitive_key(str(k)),
+                depth=depth + 1,
+            )
             for k, v in value.items()
         )
     if isinstance(value, list):

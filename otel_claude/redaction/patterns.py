@@ -47,7 +47,6 @@ class SecretPattern:
     validate: Callable[[str], bool] | None = None
 
 
-
 def _bearer_credential(value: str) -> bool:
     # A bearer token is random: it holds a digit, or it mixes cases as random letters do. Prose after "Bearer"
     # ("Bearer authentication", "BearerTokenProvider") does neither.
@@ -61,7 +60,6 @@ def _is_basic_credential(value: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     return b":" in decoded and all(32 <= b < 127 for b in decoded)
-
 
 
 def _start(literal: str, width: int | None = None) -> str:
@@ -86,15 +84,38 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _p("anthropic_oauth_token", _start("sk-ant-o") + r"(?:at|rt)\d\d-[A-Za-z0-9_-]{20,}", "sk-ant-"),
     _p("anthropic_api_key", _start("sk-ant-") + r"[a-z]{2,8}\d\d-[A-Za-z0-9_-]{20,}", "sk-ant-"),
     _p("openrouter_key", _start("sk-or-v") + r"\d-[A-Za-z0-9]{32,}", "sk-or-"),
-    _p("openai_key", _start("sk-") + r"(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,}" + _E + ")",
-       "sk-"),
-    _p("aws_access_key_id", _start("A(?:3T[A-Z0-9]|KIA|SIA|BIA|CCA)", 4) + r"[A-Z2-7]{16}(?![A-Za-z0-9])",
-       "a3t", "akia", "asia", "abia", "acca"),
+    _p(
+        "openai_key",
+        _start("sk-") + r"(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,}" + _E + ")",
+        "sk-",
+    ),
+    _p(
+        "aws_access_key_id",
+        _start("A(?:3T[A-Z0-9]|KIA|SIA|BIA|CCA)", 4) + r"[A-Z2-7]{16}(?![A-Za-z0-9])",
+        "a3t",
+        "akia",
+        "asia",
+        "abia",
+        "acca",
+    ),
     _p("aws_bedrock_api_key", _start("ABSK") + r"[A-Za-z0-9+/]{100,}={0,2}", "absk"),
     _p("github_token", _start("gh[pousr]_") + r"[A-Za-z0-9]{30,}", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
     _p("github_token", _start("github_pat_") + r"[A-Za-z0-9_]{40,}", "github_pat_"),
-    _p("gitlab_token", _start("gl") + r"(?:pat|dt|ptt|rt|soat|ft|imt|cbt|agent|oas|ffct)-[A-Za-z0-9_-]{20,}",
-       "glpat-", "gldt-", "glptt-", "glrt-", "glsoat-", "glft-", "glimt-", "glcbt-", "glagent-", "gloas-", "glffct-"),
+    _p(
+        "gitlab_token",
+        _start("gl") + r"(?:pat|dt|ptt|rt|soat|ft|imt|cbt|agent|oas|ffct)-[A-Za-z0-9_-]{20,}",
+        "glpat-",
+        "gldt-",
+        "glptt-",
+        "glrt-",
+        "glsoat-",
+        "glft-",
+        "glimt-",
+        "glcbt-",
+        "glagent-",
+        "gloas-",
+        "glffct-",
+    ),
     _p("slack_token", _start("x") + r"(?:ox[abposre]-[A-Za-z0-9-]{10,}|app-\d-[A-Za-z0-9-]{10,})", "xox", "xapp-"),
     _p("slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}", "hooks.slack.com/"),
     _p("stripe_key", _start("sk_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,}", "sk_live_", "sk_test_", "sk_prod_"),
@@ -116,8 +137,12 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     # header.payload.signature, and the five parts of an encrypted JWT. The header must start its run of
     # base64url characters (no "-" before it either) and the segments are taken possessively: otherwise
     # "eyJ-eyJ-eyJ-..." would be scanned to its end once per "eyJ", in quadratic time.
-    _p("jwt", r"eyJ(?<![A-Za-z0-9_-].{3})[A-Za-z0-9_-]{8,}+\.ey[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]*+"
-       r"(?:\.[A-Za-z0-9_-]++){0,2}", "eyj"),
+    _p(
+        "jwt",
+        r"eyJ(?<![A-Za-z0-9_-].{3})[A-Za-z0-9_-]{8,}+\.ey[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]*+"
+        r"(?:\.[A-Za-z0-9_-]++){0,2}",
+        "eyj",
+    ),
     _p("digitalocean_token", _start("do[opr]_v1_") + r"[a-f0-9]{64}", "doo_v1_", "dop_v1_", "dor_v1_"),
     _p("databricks_token", _start("dapi") + r"[a-f0-9]{32}(?:-\d)?(?![A-Za-z0-9])", "dapi"),
     _p("shopify_token", _start("shp") + r"(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", "shpat_", "shpca_", "shppa_", "shpss_"),
@@ -137,8 +162,13 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _p("square_token", _start("sq0") + r"(?:atp|csp)-[A-Za-z0-9_-]{22,}", "sq0atp-", "sq0csp-"),
     _p("square_token", _start("EAAA") + r"[A-Za-z0-9_-]{60,}", "eaaa"),
     _p("onepassword_token", _start("ops_eyJ") + r"[A-Za-z0-9+/]{100,}={0,3}", "ops_eyj"),
-    _p("flyio_token", _start("f") + r"(?:o1_[A-Za-z0-9_-]{40,}|m[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})",
-       "fo1_", "fm1", "fm2"),
+    _p(
+        "flyio_token",
+        _start("f") + r"(?:o1_[A-Za-z0-9_-]{40,}|m[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})",
+        "fo1_",
+        "fm1",
+        "fm2",
+    ),
     _p("planetscale_token", _start("pscale_") + r"(?:tkn|oauth|pw)_[A-Za-z0-9_.=-]{32,}", "pscale_"),
     _p("tailscale_key", _start("tskey-") + r"[a-z]+-[A-Za-z0-9]{8,}-[A-Za-z0-9]{10,}", "tskey-"),
     _p("sentry_token", _start("sntry[us]_") + r"[A-Za-z0-9+/=_]{40,}", "sntrys_", "sntryu_"),
@@ -148,8 +178,11 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _p("twilio_account_sid", _start("AC") + r"[a-f0-9]{32}(?![A-Za-z0-9])", "ac"),
     # Formats that do not start with a literal: they are tried on every position, but only on texts that
     # hold their needle.
-    _p("azure_client_secret", r"(?<![A-Za-z0-9_~.])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
-       "q~"),
+    _p(
+        "azure_client_secret",
+        r"(?<![A-Za-z0-9_~.])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
+        "q~",
+    ),
     _p("telegram_bot_token", r"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{33}" + _E, ":aa"),
 )
 
@@ -157,16 +190,27 @@ TOKEN_PATTERNS: Final[tuple[SecretPattern, ...]] = (
 # already replaced by a marker is not matched again.
 CONTEXT_PATTERNS: Final[tuple[SecretPattern, ...]] = (
     _p("azure_sas_token", r"sig=(?<=[?&]sig=)(?P<v>[A-Za-z0-9%+/=_-]{20,})", "sig="),
-    _p("bearer_token", r"[Bb](?<![A-Za-z].)(?i:earer)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)", "bearer",
-       validate=_bearer_credential),
-    _p("basic_auth", r"[Bb](?<![A-Za-z].)(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])", "basic",
-       validate=_is_basic_credential),
+    _p(
+        "bearer_token",
+        r"[Bb](?<![A-Za-z].)(?i:earer)[ \t]+(?P<v>[A-Za-z0-9._~+/-]{16,}=*)",
+        "bearer",
+        validate=_bearer_credential,
+    ),
+    _p(
+        "basic_auth",
+        r"[Bb](?<![A-Za-z].)(?i:asic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])",
+        "basic",
+        validate=_is_basic_credential,
+    ),
     # `mysql -u root -pS3cret db`: the password glued to -p, on the command line of a MySQL client.
-    _p("mysql_password", r"(?:mysql|mariadb)[a-z]*[ \t][^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)",
-       "mysql", "mariadb"),
+    _p("mysql_password", r"(?:mysql|mariadb)[a-z]*[ \t][^\n]{0,200}?[ \t]-p(?P<v>[^\s'\"]+)", "mysql", "mariadb"),
     # `curl -u user:password` (and any other command taking -u/--user user:password).
-    _p("basic_auth", r"[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"'-][^\s:\"']{0,127}:(?P<v>[^\s\"']{1,256})",
-       "-u", "--user"),
+    _p(
+        "basic_auth",
+        r"[ \t](?:-u|--user)[= \t]+[\"']?[^\s:\"'-][^\s:\"']{0,127}:(?P<v>[^\s\"']{1,256})",
+        "-u",
+        "--user",
+    ),
 )
 TOKEN_COMPILED: Final = tuple((p, re.compile(p.regex)) for p in TOKEN_PATTERNS)
 CONTEXT_COMPILED: Final = tuple((p, re.compile(p.regex)) for p in CONTEXT_PATTERNS)
@@ -186,6 +230,8 @@ TOKEN_RUN_RE: Final = re.compile(
 def starts_with_literal(pattern: SecretPattern) -> bool:
     """Whether the regex engine can jump between occurrences of a leading literal (a fast search)."""
     return pattern.regex[:1].isalnum() or pattern.regex[:1] in "-:"
+
+
 ALL_PATTERN_NAMES: Final = frozenset(p.name for p in (*TOKEN_PATTERNS, *CONTEXT_PATTERNS))
 
 
@@ -209,9 +255,34 @@ URL_CREDENTIALS_RE: Final = re.compile(
     r"(?=[A-Za-z0-9\[\]._-]{1,253}+(?:[:/?#\s'\"<>`),;\]}|]|$))"
 )
 URL_SCHEME_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30})$")
-DB_SCHEMES: Final = frozenset({
-    "postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss", "amqp", "amqps",
-    "mssql", "sqlserver", "oracle", "clickhouse", "cockroachdb", "cassandra", "neo4j", "neo4j+s", "couchdb",
-    "elasticsearch", "memcached", "postgresql+psycopg2", "postgresql+asyncpg", "mysql+pymysql", "snowflake", "db2",
-    "influxdb",
-})
+DB_SCHEMES: Final = frozenset(
+    {
+        "postgres",
+        "postgresql",
+        "mysql",
+        "mariadb",
+        "mongodb",
+        "mongodb+srv",
+        "redis",
+        "rediss",
+        "amqp",
+        "amqps",
+        "mssql",
+        "sqlserver",
+        "oracle",
+        "clickhouse",
+        "cockroachdb",
+        "cassandra",
+        "neo4j",
+        "neo4j+s",
+        "couchdb",
+        "elasticsearch",
+        "memcached",
+        "postgresql+psycopg2",
+        "postgresql+asyncpg",
+        "mysql+pymysql",
+        "snowflake",
+        "db2",
+        "influxdb",
+    }
+)

@@ -11,8 +11,22 @@ from otel_claude.redaction.patterns import MARKER_PREFIX
 from otel_claude.redaction.values import looks_like_literal_secret
 
 _PROSE_SUBJECTS: Final = (
-    "password", "passwords", "passwd", "passphrase", "pwd", "pass", "secret", "secrets", "token", "tokens", "api key",
-    "api_key", "apikey", "api-key", "access key", "access_key",
+    "password",
+    "passwords",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "pass",
+    "secret",
+    "secrets",
+    "token",
+    "tokens",
+    "api key",
+    "api_key",
+    "apikey",
+    "api-key",
+    "access key",
+    "access_key",
 )
 
 

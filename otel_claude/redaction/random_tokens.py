@@ -25,8 +25,28 @@ _MAX: Final = 1024
 # Runs of token characters long enough to hold one (possessive: the scan is linear).
 _LONG_RUN_RE: Final = re.compile(rf"(?<![{TOKEN_CHARS}])[{TOKEN_CHARS}]{{{MIN_LENGTH},}}+")
 _ID_PREFIXES: Final = (
-    "toolu_", "srvtoolu_", "msg_", "req_", "call_", "chatcmpl-", "agent-", "file_", "run_", "thread_", "asst_",
-    "sha1-", "sha256-", "sha384-", "sha512-", "sha1:", "sha256:", "sha512:", "md5:", "blake2", "xxh", "sk-ant-",
+    "toolu_",
+    "srvtoolu_",
+    "msg_",
+    "req_",
+    "call_",
+    "chatcmpl-",
+    "agent-",
+    "file_",
+    "run_",
+    "thread_",
+    "asst_",
+    "sha1-",
+    "sha256-",
+    "sha384-",
+    "sha512-",
+    "sha1:",
+    "sha256:",
+    "sha512:",
+    "md5:",
+    "blake2",
+    "xxh",
+    "sk-ant-",
 )
 _UUID_RE: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _HEX_RE: Final = re.compile(r"[0-9a-fA-F]{32,128}")
@@ -137,6 +157,8 @@ def _random_one_case(segment: str, *, has_prefix: bool) -> bool:
 def _base64_like(token: str) -> bool:
     # Base64 has "/" anywhere, one segment after another of random characters; a path has words between them.
     segments = [s for s in token.split("/") if s]
-    return len(segments) >= 2 and sum(len(s) for s in segments) >= MIN_LENGTH and all(
-        any(c.isdigit() for c in s) or any(c.isupper() for c in s) for s in segments if len(s) >= 4
+    return (
+        len(segments) >= 2
+        and sum(len(s) for s in segments) >= MIN_LENGTH
+        and all(any(c.isdigit() for c in s) or any(c.isupper() for c in s) for s in segments if len(s) >= 4)
     )

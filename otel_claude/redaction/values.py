@@ -136,6 +136,9 @@ def credential_value(word: str, value: str) -> bool:
         return False
     # The key says it is a credential, so the bar is lower than for a token in prose: random, or hex with
     # both digits and letters (a short hex key has too few characters for its entropy to show).
-    hex_key = all(c in "0123456789abcdefABCDEF" for c in compact) and any(c.isdigit() for c in compact) and any(
-        c.isalpha() for c in compact)
+    hex_key = (
+        all(c in "0123456789abcdefABCDEF" for c in compact)
+        and any(c.isdigit() for c in compact)
+        and any(c.isalpha() for c in compact)
+    )
     return hex_key or looks_random(compact, min_length=12) or (len(compact) >= 16 and looks_like_literal_secret(value))

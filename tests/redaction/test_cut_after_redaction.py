@@ -17,8 +17,14 @@ def test_a_secret_across_the_cut_is_redacted_before_it() -> None:
     # An STS response whose SessionToken straddles the 4,096-character limit: cut first, the value would lose its
     # closing quote and the JSON its shape, and 150 to 250 characters of the token used to leak.
     filler = "x" * (4096 - 120)
-    document = {"output": filler, "Credentials": {"AccessKeyId": "ASIA" + "Q3EGRSZM4XWPTB7N",
-                                                  "SessionToken": SESSION_TOKEN, "Expiration": "2026-12-01"}}
+    document = {
+        "output": filler,
+        "Credentials": {
+            "AccessKeyId": "ASIA" + "Q3EGRSZM4XWPTB7N",
+            "SessionToken": SESSION_TOKEN,
+            "Expiration": "2026-12-01",
+        },
+    }
     text = json_text(document)
     assert text.endswith("more chars]") and len(text) < 4096 + 40
     assert not leaks(SESSION_TOKEN, text)
@@ -43,7 +49,10 @@ def test_project_label_is_the_hash_when_the_name_is_no_name() -> None:
 def test_error_classes_are_bounded() -> None:
     failure = classify_tool_error("Exit code 2\nls: cannot access '/srv/patients/ada': No such file", False)
     assert (failure.error_type, failure.exit_code, failure.description) == (
-        "nonzero_exit", 2, "command exited with a nonzero status")
+        "nonzero_exit",
+        2,
+        "command exited with a nonzero status",
+    )
     assert failure.size == len("Exit code 2\nls: cannot access '/srv/patients/ada': No such file")
     assert classify_tool_error("anything at all", True).error_type == "interrupted"
     assert classify_tool_error("File does not exist.", False).error_type == "not_found"
@@ -58,15 +67,35 @@ def test_error_classes_are_bounded() -> None:
 def test_real_names_are_kept() -> None:
     from otel_claude.redaction.names import bounded_name, bounded_tool_name
 
-    models = ["claude-opus-4-5-20251101", "claude-sonnet-4-5-20250929", "claude-3-5-haiku-20241022",
-              "claude-opus-4-1-20250805[1m]", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-              "claude-haiku-4-5@20251001"]
-    names = ["Bash", "Explore", "general-purpose", "statusline-setup", "acceptEdits", "bypassPermissions",
-             "permission_prompt", "idle_prompt", "end_turn", "max_tokens", ".py", "plugin:code-reviewer"]
+    models = [
+        "claude-opus-4-5-20251101",
+        "claude-sonnet-4-5-20250929",
+        "claude-3-5-haiku-20241022",
+        "claude-opus-4-1-20250805[1m]",
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "claude-haiku-4-5@20251001",
+    ]
+    names = [
+        "Bash",
+        "Explore",
+        "general-purpose",
+        "statusline-setup",
+        "acceptEdits",
+        "bypassPermissions",
+        "permission_prompt",
+        "idle_prompt",
+        "end_turn",
+        "max_tokens",
+        ".py",
+        "plugin:code-reviewer",
+    ]
     for name in models + names:
         assert bounded_name(name) == name, name
-    for tool in ("mcp__github__create_issue", "mcp__plugin_github_github__create_pull_request",
-                 "mcp__claude-in-chrome__navigate"):
+    for tool in (
+        "mcp__github__create_issue",
+        "mcp__plugin_github_github__create_pull_request",
+        "mcp__claude-in-chrome__navigate",
+    ):
         assert bounded_tool_name(tool) == tool
 
 

@@ -44,11 +44,14 @@ def test_detect_secrets_finds_nothing_in_the_scrubbed_corpus(tmp_path: Path) -> 
     scrubbed.write_text("\n".join(lines), encoding="utf-8")
     before, after = _flagged_lines(raw), _flagged_lines(scrubbed)
     entries = {raw_owner[n - 1] for n in before}
-    print(f"\ndetect-secrets: flags {len(before)} lines of the planted corpus, in {len(entries)} of "
-          f"{len(planted_secrets())} entries; {len(after)} lines after scrubbing")
+    print(
+        f"\ndetect-secrets: flags {len(before)} lines of the planted corpus, in {len(entries)} of "
+        f"{len(planted_secrets())} entries; {len(after)} lines after scrubbing"
+    )
     assert len(before) > 100, "the oracle finds secrets in the raw corpus (else this test proves nothing)"
     assert not after, "detect-secrets still finds secrets after scrubbing:\n" + "\n".join(
-        f"{owner[n - 1]}: {lines[n - 1][:120]!r}" for n in sorted(after))
+        f"{owner[n - 1]}: {lines[n - 1][:120]!r}" for n in sorted(after)
+    )
 
 
 def test_false_positive_rates_side_by_side(tmp_path: Path) -> None:
@@ -63,6 +66,8 @@ def test_false_positive_rates_side_by_side(tmp_path: Path) -> None:
         total += len(before)
         ours += sum(1 for a, b in zip(before, out.split("\n"), strict=True) if a != b)
         theirs += len(_flagged_lines(copy))
-    print(f"\nbenign lines: {total}; ours change {ours} ({ours / total:.3%}), detect-secrets flags {theirs} "
-          f"({theirs / total:.3%})")
+    print(
+        f"\nbenign lines: {total}; ours change {ours} ({ours / total:.3%}), detect-secrets flags {theirs} "
+        f"({theirs / total:.3%})"
+    )
     assert ours <= theirs

@@ -41,13 +41,44 @@ PRIVATE = "Ada Quill, 12 Larch Row, Leeds: diagnosed with asthma; the password i
 PRIVATE_WORDS = ("Ada Quill", "Larch Row", "asthma", "Hunter2Orbit")
 
 # Top-level payload fields that are ids, paths or names; every other string anywhere in a payload is free text.
-NAME_FIELDS = frozenset({
-    "session_id", "hook_event_name", "transcript_path", "agent_transcript_path", "cwd", "prompt_id",
-    "permission_mode", "effort", "agent_id", "agent_type", "tool_name", "tool_use_id", "source", "model", "trigger",
-    "notification_type", "load_reason", "memory_type", "expansion_type", "command_source", "turn_id", "message_id",
-    "from_model", "to_model", "requested_model", "index", "final", "duration_ms", "is_interrupt",
-    "stop_hook_active", "old_cwd", "new_cwd", "directory", "file_path",
-})
+NAME_FIELDS = frozenset(
+    {
+        "session_id",
+        "hook_event_name",
+        "transcript_path",
+        "agent_transcript_path",
+        "cwd",
+        "prompt_id",
+        "permission_mode",
+        "effort",
+        "agent_id",
+        "agent_type",
+        "tool_name",
+        "tool_use_id",
+        "source",
+        "model",
+        "trigger",
+        "notification_type",
+        "load_reason",
+        "memory_type",
+        "expansion_type",
+        "command_source",
+        "turn_id",
+        "message_id",
+        "from_model",
+        "to_model",
+        "requested_model",
+        "index",
+        "final",
+        "duration_ms",
+        "is_interrupt",
+        "stop_hook_active",
+        "old_cwd",
+        "new_cwd",
+        "directory",
+        "file_path",
+    }
+)
 # Fields that are enums in one event and free text in another.
 ENUM_IN = {"reason": {"SessionEnd"}, "error": {"StopFailure"}}
 HOSTILE_NAMES = {
@@ -220,8 +251,11 @@ def test_every_event_type_and_span_type_was_driven(runs: dict[str, Exported]) ->
 
 
 def test_capture_off_exports_no_free_text(runs: dict[str, Exported]) -> None:
-    leaks = [f"{where}: {text[:120]!r}" for where, text in runs["off"].strings()
-             if any(word in text for word in PRIVATE_WORDS)]
+    leaks = [
+        f"{where}: {text[:120]!r}"
+        for where, text in runs["off"].strings()
+        if any(word in text for word in PRIVATE_WORDS)
+    ]
     assert not leaks, "free text left with capture off:\n" + "\n".join(leaks[:20])
 
 
@@ -244,10 +278,15 @@ def test_failures_export_classes_sizes_and_codes_only(runs: dict[str, Exported])
         assert span.status.description in phrases
     bash = [s for s in failed if s.name == "execute_tool Bash"]
     assert bash and all((s.attributes or {}).get(sc.PROCESS_EXIT_CODE) == 3 for s in bash)
-    denied = [s for s in spans if (s.attributes or {}).get(sc.CC_TOOL_OUTCOME) == sc.OUTCOME_PERMISSION_DENIED
-              and sc.CC_PERMISSION_DENIED_CATEGORY in (s.attributes or {})]
+    denied = [
+        s
+        for s in spans
+        if (s.attributes or {}).get(sc.CC_TOOL_OUTCOME) == sc.OUTCOME_PERMISSION_DENIED
+        and sc.CC_PERMISSION_DENIED_CATEGORY in (s.attributes or {})
+    ]
     assert denied and {(s.attributes or {})[sc.CC_PERMISSION_DENIED_CATEGORY] for s in denied} <= set(
-        error_classes.DENIAL_CATEGORIES)
+        error_classes.DENIAL_CATEGORIES
+    )
     (stop,) = [s for s in spans if (s.attributes or {}).get(sc.CC_STOP_ERROR)][:1]
     attributes = stop.attributes or {}
     assert attributes[sc.CC_STOP_ERROR] == "invalid_request"
@@ -269,8 +308,9 @@ def test_span_attributes_match_the_documented_table(runs: dict[str, Exported], m
     # Every row is reached by the fixtures in a mode it claims, but the scrubber's own keys (only when it fired),
     # Claude Code's cost-state figure and the inference region, which the 2.1.330 fixture transcripts lack.
     unreached = (sc.CC_REDACTED_KEYS, sc.CC_REDACTED_PATTERNS, sc.CC_REPORTED_COST_USD, sc.CC_INFERENCE_GEO)
-    never = sorted(name for name, value in column.items() if value != "no" and name not in emitted
-                   and name not in unreached)
+    never = sorted(
+        name for name, value in column.items() if value != "no" and name not in emitted and name not in unreached
+    )
     assert not never, f"documented as exported with capture {mode}, never emitted: {never}"
 
 
@@ -285,8 +325,11 @@ _NAME = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._:@+\[\]/ -]{0,99}")
 
 def test_hostile_names_are_bounded_and_agree_with_span_names(runs: dict[str, Exported]) -> None:
     exported = runs["hostile"]
-    leaks = [f"{where}: {text[:120]!r}" for where, text in exported.strings()
-             if any(word in text for word in ("Ada Quill", "Larch Row", "asthma"))]
+    leaks = [
+        f"{where}: {text[:120]!r}"
+        for where, text in exported.strings()
+        if any(word in text for word in ("Ada Quill", "Larch Row", "asthma"))
+    ]
     assert not leaks, "hostile names left as they were:\n" + "\n".join(leaks[:20])
     for span in exported.spans:
         attributes = span.attributes or {}

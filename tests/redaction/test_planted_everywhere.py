@@ -26,8 +26,20 @@ from .test_exported_fields import Exported, drive
 pytestmark = pytest.mark.reliability
 
 # Fields the processor needs to stay ids to build its spans at all; every other field is planted.
-_IDENTITY_FIELDS = frozenset({"session_id", "hook_event_name", "tool_use_id", "prompt_id", "agent_id",
-                              "transcript_path", "agent_transcript_path", "cwd", "is_interrupt", "duration_ms"})
+_IDENTITY_FIELDS = frozenset(
+    {
+        "session_id",
+        "hook_event_name",
+        "tool_use_id",
+        "prompt_id",
+        "agent_id",
+        "transcript_path",
+        "agent_transcript_path",
+        "cwd",
+        "is_interrupt",
+        "duration_ms",
+    }
+)
 
 
 class _Planter:
@@ -67,8 +79,7 @@ def test_every_field_of_every_payload_and_transcript_line() -> None:
         out, _ = scrub_value(json.dumps(planted_doc))
         leaked.extend(f"{origin}: {item}" for item in _leaked(new, out))
     kinds = {p.kind for p in planter.planted}
-    print(f"\nplanted in every field: {documents} documents, {fields} fields, {len(kinds)} kinds, "
-          f"{len(leaked)} leaked")
+    print(f"\nplanted in every field: {documents} documents, {fields} fields, {len(kinds)} kinds, {len(leaked)} leaked")
     assert len(kinds) >= 100 and fields > 10_000
     assert not leaked, "\n".join(leaked[:30])
 
@@ -86,7 +97,7 @@ def planted_runs(
     runs = {"on": drive(tmp, capture=True, mutate=mutate)}
     planted = {"on": list(planter.planted)}
     runs["off"] = drive(tmp, capture=False, mutate=mutate)
-    planted["off"] = planter.planted[len(planted["on"]):]
+    planted["off"] = planter.planted[len(planted["on"]) :]
     yield planted, runs
 
 
@@ -98,7 +109,9 @@ def test_the_agent_exports_no_planted_secret(
     planted = planted_by_mode[mode]
     exported = "\n".join(text for _, text in runs[mode].strings())
     leaked = _leaked(planted, exported)
-    print(f"\ncapture {mode}: {len({p.kind for p in planted})} kinds planted in {len(planted)} payload fields, "
-          f"{len(exported):,} characters exported, {len(leaked)} leaked")
+    print(
+        f"\ncapture {mode}: {len({p.kind for p in planted})} kinds planted in {len(planted)} payload fields, "
+        f"{len(exported):,} characters exported, {len(leaked)} leaked"
+    )
     assert len({p.kind for p in planted}) >= 100
     assert not leaked, "\n".join(leaked[:30])

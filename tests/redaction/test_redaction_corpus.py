@@ -28,14 +28,32 @@ from .corpora import (
 # (the docstring password and `secrets.py`'s example of a random token, which is one).
 MAX_FALSE_POSITIVE_LINE_RATE = 0.00021
 # Every kind issue 11 found leaking, by the corpus' name for it.
-LONG_TAIL_KINDS = frozenset({
-    "aws_secret_access_key", "url_password", "signing_salt", "encryption_iv", "hmac_secret", "admin_pin",
-    "license_key", "sentry_dsn", "bearer_token", "sshpass_password", "docker_login_password", "sudo_stdin_password",
-    "htpasswd_password", "mongo_password", "mysql_password", "curl_user_password", "discord_bot_token",
-    "hex_api_key", "json_embedded_secret",
-})
-LONG_TAIL_CONTEXTS = frozenset({"console_csv", "prose", "at_sign", "slash", "colon", "prose_letters",
-                                "credentials_list", "response_log"})
+LONG_TAIL_KINDS = frozenset(
+    {
+        "aws_secret_access_key",
+        "url_password",
+        "signing_salt",
+        "encryption_iv",
+        "hmac_secret",
+        "admin_pin",
+        "license_key",
+        "sentry_dsn",
+        "bearer_token",
+        "sshpass_password",
+        "docker_login_password",
+        "sudo_stdin_password",
+        "htpasswd_password",
+        "mongo_password",
+        "mysql_password",
+        "curl_user_password",
+        "discord_bot_token",
+        "hex_api_key",
+        "json_embedded_secret",
+    }
+)
+LONG_TAIL_CONTEXTS = frozenset(
+    {"console_csv", "prose", "at_sign", "slash", "colon", "prose_letters", "credentials_list", "response_log"}
+)
 
 
 def test_every_planted_secret_is_removed() -> None:
@@ -52,8 +70,9 @@ def test_every_planted_secret_is_removed() -> None:
             found += 1
         assert names, f"#{entry.id}: the secret is gone but no pattern name was reported"
         assert MARKER_PREFIX in out, f"#{entry.id}: no marker says what was removed"
-    print(f"\nsecret corpus: {len(corpus)} planted secrets of {len(by_kind)} kinds; "
-          f"removed {found}, leaked {len(leaked)}")
+    print(
+        f"\nsecret corpus: {len(corpus)} planted secrets of {len(by_kind)} kinds; removed {found}, leaked {len(leaked)}"
+    )
     assert len(corpus) >= 150 and len(by_kind) >= 100
     assert LONG_TAIL_KINDS <= set(by_kind), sorted(LONG_TAIL_KINDS - set(by_kind))
     assert LONG_TAIL_CONTEXTS <= {entry.context for entry in corpus}

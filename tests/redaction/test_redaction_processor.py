@@ -19,8 +19,10 @@ from otel_claude.redaction import RedactingSpanProcessor, Scrubber
 
 GITHUB = "ghp_1A2b3C4d5E6f7G8h9I0jK1lM2nO3pQ4rS5tU"
 AWS = "AKIAQ3EGRSZM4XWPTB7N"
-JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
-       ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
 TOOL_CALL_ID = "toolu_019aece0a97c49305cc5975b"
 SESSION = "c77f9869-7342-4145-9251-6b7551d2e158"
 
@@ -78,20 +80,31 @@ def test_span_attributes_events_links_status_and_name_are_scrubbed(pipeline: _Pi
     assert span.name == "execute_tool other"
     assert attrs[sc.CC_TOOL_SUMMARY] == "other"
     assert json.loads(attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {
-        "command": "psql", "password": "[REDACTED:sensitive_key]", "n": 3}
+        "command": "psql",
+        "password": "[REDACTED:sensitive_key]",
+        "n": 3,
+    }
     assert attrs["claude_code.test.list"] == ("plain", "aws=[REDACTED:aws_access_key_id]")
     assert attrs[sc.SESSION_ID] == SESSION and attrs[sc.GEN_AI_TOOL_CALL_ID] == TOOL_CALL_ID
     assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 2496
     (event,) = span.events
     assert dict(event.attributes or {}) == {
-        "claude_code.tool.error": "401 for key [REDACTED:aws_access_key_id]", sc.CC_HOOK_EVENT: "PostToolUse"}
+        "claude_code.tool.error": "401 for key [REDACTED:aws_access_key_id]",
+        sc.CC_HOOK_EVENT: "PostToolUse",
+    }
     (link,) = span.links
     assert dict(link.attributes or {}) == {"why": "token [REDACTED:jwt]"}
     assert span.status.status_code is StatusCode.ERROR
     assert span.status.description == "auth failed with Bearer [REDACTED:jwt]"
     assert set(attrs[sc.CC_REDACTED_KEYS]) == {
-        sc.CC_TOOL_SUMMARY, sc.GEN_AI_TOOL_CALL_ARGUMENTS, "claude_code.test.list",
-        "events.PostToolUse.claude_code.tool.error", "links.0.why", "status.description", "span.name"}
+        sc.CC_TOOL_SUMMARY,
+        sc.GEN_AI_TOOL_CALL_ARGUMENTS,
+        "claude_code.test.list",
+        "events.PostToolUse.claude_code.tool.error",
+        "links.0.why",
+        "status.description",
+        "span.name",
+    }
     assert set(attrs[sc.CC_REDACTED_PATTERNS]) == {"unsafe_name", "sensitive_key", "aws_access_key_id", "jwt"}
 
 
@@ -119,9 +132,14 @@ def test_the_original_span_is_untouched(pipeline: _Pipeline) -> None:
 
 
 def test_a_span_with_nothing_secret_passes_unchanged(pipeline: _Pipeline) -> None:
-    attributes: dict[str, Any] = {sc.SESSION_ID: SESSION, sc.GEN_AI_TOOL_CALL_ID: TOOL_CALL_ID,
-                                  sc.CC_CWD: "/home/dev/project", sc.CC_TOOL_SUMMARY: "git",
-                                  sc.GEN_AI_USAGE_OUTPUT_TOKENS: 61, "claude_code.test.list": ["a", "b"]}
+    attributes: dict[str, Any] = {
+        sc.SESSION_ID: SESSION,
+        sc.GEN_AI_TOOL_CALL_ID: TOOL_CALL_ID,
+        sc.CC_CWD: "/home/dev/project",
+        sc.CC_TOOL_SUMMARY: "git",
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS: 61,
+        "claude_code.test.list": ["a", "b"],
+    }
     with pipeline.tracer.start_as_current_span("execute_tool Bash", attributes=attributes) as span:
         span.add_event("PreToolUse", {sc.CC_HOOK_EVENT: "PreToolUse"})
     exported = pipeline.exported()

@@ -20,8 +20,11 @@ _SNIPPETS = [
     ('password="Hunter47Blue!3"', "Hunter47Blue!3"),
     ("postgres://app:s3cr3tPassw0rd@db.internal:5432/app", "s3cr3tPassw0rd"),
     ("Authorization: Bearer 4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c", "4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"),
-    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAe2ePlantedPrivateKeyBody0123456789\n"
-     "-----END RSA PRIVATE KEY-----", "MIIEpAIBAAKCAQEAe2ePlantedPrivateKeyBody0123456789"),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAe2ePlantedPrivateKeyBody0123456789\n"
+        "-----END RSA PRIVATE KEY-----",
+        "MIIEpAIBAAKCAQEAe2ePlantedPrivateKeyBody0123456789",
+    ),
     ('{"api_key": "q8ZxV4n2Lm6Pk9Rw1Ys5"}', "q8ZxV4n2Lm6Pk9Rw1Ys5"),
 ]
 PLANTED = _TOKENS + _SNIPPETS
@@ -33,8 +36,34 @@ json_values = st.recursive(
 )
 # Text that looks a little like what Claude Code handles: words, assignments, JSON punctuation, URLs.
 code_like = st.lists(
-    st.sampled_from(["password", "token", "key", "=", ": ", '"', "'", "\n", " ", "export ", "API_KEY", "://",
-                     "@", "Bearer ", "-----BEGIN", "eyJ", "sk-", "{", "}", "[", "]", ",", "is ", "--"])
+    st.sampled_from(
+        [
+            "password",
+            "token",
+            "key",
+            "=",
+            ": ",
+            '"',
+            "'",
+            "\n",
+            " ",
+            "export ",
+            "API_KEY",
+            "://",
+            "@",
+            "Bearer ",
+            "-----BEGIN",
+            "eyJ",
+            "sk-",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            "is ",
+            "--",
+        ]
+    )
     | st.text(max_size=8),
     max_size=40,
 ).map("".join)

@@ -22,18 +22,33 @@ GITHUB = "ghp_1A2b3C4d5E6f7G8h9I0jK1lM2nO3pQ4rS5tU"
         (f"git clone https://x-access-token:{GITHUB}@github.com/a/b", "@github.com/a/b", GITHUB, "github_token"),
         ("postgres://app:s3cr3tPassw0rd@db:5432/app", "postgres://app:", "s3cr3tPassw0rd", "db_connection_password"),
         ("https://bob:hunter2pw@example.com/x", "https://bob:", "hunter2pw", "url_password"),
-        ('curl -H "Authorization: Bearer 4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c" https://x', "Authorization: Bearer ",
-         "4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c", "bearer_token"),
+        (
+            'curl -H "Authorization: Bearer 4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c" https://x',
+            "Authorization: Bearer ",
+            "4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+            "bearer_token",
+        ),
         ("Authorization: Basic dXNlcjpzM2NyM3Q=", "Authorization: Basic ", "dXNlcjpzM2NyM3Q=", "basic_auth"),
         ("DB_PASSWORD=hunter2\nPORT=8080", "PORT=8080", "hunter2", "env_assignment"),
         ("password: correcthorse\nuser: bob", "user: bob", "correcthorse", "generic_secret"),
-        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = ",
-         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key"),
-        ("The staging db password is Hunter2E2ePlantedPw.", "The staging db password is ", "Hunter2E2ePlantedPw",
-         "generic_secret"),
-        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5v\n-----END OPENSSH PRIVATE KEY-----\nok",
-         "\nok", "b3BlbnNzaC1rZXktdjEAAAAABG5v", "private_key"),
-
+        (
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_secret_access_key = ",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws_secret_access_key",
+        ),
+        (
+            "The staging db password is Hunter2E2ePlantedPw.",
+            "The staging db password is ",
+            "Hunter2E2ePlantedPw",
+            "generic_secret",
+        ),
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5v\n-----END OPENSSH PRIVATE KEY-----\nok",
+            "\nok",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5v",
+            "private_key",
+        ),
         # A flag's value is the whole shell word: found by Hypothesis, `password=` alone was taken as the value.
         ('x --Pass password="Hunter47Blue!3" y', "x --Pass ", "Hunter47Blue!3", "generic_secret"),
         ("--password abc'def'ghi next", " next", "def", "generic_secret"),
@@ -90,8 +105,15 @@ def test_sequences_keep_their_type() -> None:
 
 
 def test_json_string_is_parsed_and_reserialized() -> None:
-    doc = {"username": "svc", "password": "hunter2", "input_tokens": 12, "max_tokens": 1024, "nested": [{"api_key": 7}],
-           "session_id": "c77f9869-7342-4145-9251-6b7551d2e158", "note": "Grüße"}
+    doc = {
+        "username": "svc",
+        "password": "hunter2",
+        "input_tokens": 12,
+        "max_tokens": 1024,
+        "nested": [{"api_key": 7}],
+        "session_id": "c77f9869-7342-4145-9251-6b7551d2e158",
+        "note": "Grüße",
+    }
     out, names = scrub_value(json.dumps(doc, ensure_ascii=False))
     parsed = json.loads(out)
     assert parsed["password"] == "[REDACTED:sensitive_key]"
@@ -145,15 +167,40 @@ def test_lone_surrogate_escapes_stay_encodable() -> None:
 @pytest.mark.parametrize(
     ("key", "sensitive"),
     [
-        ("password", True), ("DB_PASSWORD", True), ("api_key", True), ("x-api-key", True), ("apiKey", True),
-        ("accessToken", True), ("X-Amz-Security-Token", True), ("Authorization", True), ("client_secret", True),
-        ("AWS_SECRET_ACCESS_KEY", True), ("MYSQL_PWD", True), ("Set-Cookie", True), ("private_key_id", True),
-        ("AccountKey", True), ("client-key-data", True), ("secret_key_base", True), ("API_KEY_2", True),
-        ("input_tokens", False), ("output_tokens", False), ("max_tokens", False), ("token_count", False),
-        ("tokenizer", False), ("secret_name", False), ("secretKeyRef", False), ("apiKeySource", False),
-        ("password_min_length", False), ("auth_type", False), ("primary_key", False), ("key", False),
-        ("public_key", False), ("needsAuthMcpServers", False), ("gen_ai.usage.input_tokens", False),
-        ("secretary", False), ("keyboard", False),
+        ("password", True),
+        ("DB_PASSWORD", True),
+        ("api_key", True),
+        ("x-api-key", True),
+        ("apiKey", True),
+        ("accessToken", True),
+        ("X-Amz-Security-Token", True),
+        ("Authorization", True),
+        ("client_secret", True),
+        ("AWS_SECRET_ACCESS_KEY", True),
+        ("MYSQL_PWD", True),
+        ("Set-Cookie", True),
+        ("private_key_id", True),
+        ("AccountKey", True),
+        ("client-key-data", True),
+        ("secret_key_base", True),
+        ("API_KEY_2", True),
+        ("input_tokens", False),
+        ("output_tokens", False),
+        ("max_tokens", False),
+        ("token_count", False),
+        ("tokenizer", False),
+        ("secret_name", False),
+        ("secretKeyRef", False),
+        ("apiKeySource", False),
+        ("password_min_length", False),
+        ("auth_type", False),
+        ("primary_key", False),
+        ("key", False),
+        ("public_key", False),
+        ("needsAuthMcpServers", False),
+        ("gen_ai.usage.input_tokens", False),
+        ("secretary", False),
+        ("keyboard", False),
     ],
 )
 def test_sensitive_keys(key: str, sensitive: bool) -> None:
@@ -178,8 +225,15 @@ def test_scrub_mapping_allow_list_sensitive_keys_and_changed_keys() -> None:
     assert out[sc.CC_TOOL_SUMMARY] == "other"  # a name attribute: bounded, not scrubbed as text
     assert out["http.request.header.authorization"] == ("[REDACTED:sensitive_key]",)
     assert out["http.request.header.x_api_key"] == "[REDACTED:sensitive_key]"
-    for key in (sc.SESSION_ID, sc.GEN_AI_TOOL_CALL_ID, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_USAGE_INPUT_TOKENS,
-                sc.CC_REQUEST_ID, sc.CC_PROMPT, sc.CC_TOOL_DURATION_MS):
+    for key in (
+        sc.SESSION_ID,
+        sc.GEN_AI_TOOL_CALL_ID,
+        sc.GEN_AI_REQUEST_MODEL,
+        sc.GEN_AI_USAGE_INPUT_TOKENS,
+        sc.CC_REQUEST_ID,
+        sc.CC_PROMPT,
+        sc.CC_TOOL_DURATION_MS,
+    ):
         assert out[key] == attrs[key]
 
 

@@ -61,9 +61,7 @@ def _append(path: str) -> object:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("action", [_read, _append], ids=["read", "append"])
-def test_a_planted_entry_is_refused_at_once(
-    kind: str, action: Callable[[str], object], tmp_path: Path
-) -> None:
+def test_a_planted_entry_is_refused_at_once(kind: str, action: Callable[[str], object], tmp_path: Path) -> None:
     target = tmp_path / "drops.log"
     _plant(kind, target, tmp_path / "elsewhere.txt")
     outcome = _run_in_child(action, str(target))

@@ -61,16 +61,21 @@ def render_check(boards: dict[str, dict[str, Any]], npm_prefix: Path) -> str:
                 continue
             var = f"d{index}p{panel['id']}"
             plugin = panel["type"]
-            lines.append(f"export const {var}Options = {json.dumps(panel['options'])} "
-                         f"satisfies Jsonify<{plugin}Cfg.Options>;")
+            lines.append(
+                f"export const {var}Options = {json.dumps(panel['options'])} satisfies Jsonify<{plugin}Cfg.Options>;"
+            )
             custom = panel["fieldConfig"]["defaults"].get("custom", {})
-            custom_type = (f"DeepPartial<Jsonify<{plugin}Cfg.FieldConfig>>"
-                           if _has_field_config(npm_prefix, plugin) else "NoCustom")
+            custom_type = (
+                f"DeepPartial<Jsonify<{plugin}Cfg.FieldConfig>>"
+                if _has_field_config(npm_prefix, plugin)
+                else "NoCustom"
+            )
             lines.append(f"export const {var}Custom = {json.dumps(custom)} satisfies {custom_type};")
             for target in panel.get("targets", []):
                 if target.get("datasource", {}).get("type") == "tempo":
-                    lines.append(f"export const {var}{target['refId']} = {json.dumps(target)} "
-                                 "satisfies Jsonify<TempoQuery>;")
+                    lines.append(
+                        f"export const {var}{target['refId']} = {json.dumps(target)} satisfies Jsonify<TempoQuery>;"
+                    )
     return "\n".join(lines) + "\n"
 
 
@@ -98,5 +103,10 @@ def typecheck(boards: dict[str, dict[str, Any]], npm_prefix: Path, workdir: Path
     }
     (workdir / "tsconfig.json").write_text(json.dumps(tsconfig, indent=2), encoding="utf-8")
     tsc = npm_prefix / "node_modules/typescript/bin/tsc"
-    return subprocess.run(["node", str(tsc), "-p", str(workdir / "tsconfig.json")], capture_output=True, text=True,
-                          timeout=300, cwd=workdir)
+    return subprocess.run(
+        ["node", str(tsc), "-p", str(workdir / "tsconfig.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=workdir,
+    )

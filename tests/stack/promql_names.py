@@ -12,16 +12,70 @@ from typing import Final
 
 from otel_claude import semconv as sc
 
-PROMQL_WORDS: Final = frozenset({
-    "sum", "min", "max", "avg", "count", "topk", "bottomk", "quantile", "stddev", "stdvar", "group",
-    "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or", "unless",
-    "sum_over_time", "max_over_time", "min_over_time", "avg_over_time", "count_over_time", "last_over_time",
-    "rate", "irate", "increase", "delta", "deriv", "histogram_quantile", "clamp_min", "clamp_max", "abs",
-    "absent", "absent_over_time", "vector", "scalar", "time", "label_replace", "round", "sort", "sort_desc", "inf",
-    "nan",
-})
-_UNIT_SUFFIXES: Final = ("", "_total", "_USD_total", "_seconds_bucket", "_seconds_sum", "_seconds_count",
-                         "_bucket", "_sum", "_count", "_bytes")
+PROMQL_WORDS: Final = frozenset(
+    {
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "count",
+        "topk",
+        "bottomk",
+        "quantile",
+        "stddev",
+        "stdvar",
+        "group",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "offset",
+        "bool",
+        "and",
+        "or",
+        "unless",
+        "sum_over_time",
+        "max_over_time",
+        "min_over_time",
+        "avg_over_time",
+        "count_over_time",
+        "last_over_time",
+        "rate",
+        "irate",
+        "increase",
+        "delta",
+        "deriv",
+        "histogram_quantile",
+        "clamp_min",
+        "clamp_max",
+        "abs",
+        "absent",
+        "absent_over_time",
+        "vector",
+        "scalar",
+        "time",
+        "label_replace",
+        "round",
+        "sort",
+        "sort_desc",
+        "inf",
+        "nan",
+    }
+)
+_UNIT_SUFFIXES: Final = (
+    "",
+    "_total",
+    "_USD_total",
+    "_seconds_bucket",
+    "_seconds_sum",
+    "_seconds_count",
+    "_bucket",
+    "_sum",
+    "_count",
+    "_bytes",
+)
 
 
 def allowed_metric_names() -> set[str]:
@@ -40,8 +94,12 @@ def allowed_label_names() -> set[str]:
     """Every semconv attribute name as a Prometheus label, plus the histogram bucket label."""
     labels = {"le", sc.NATIVE_MODEL, sc.NATIVE_TOKEN_TYPE}
     for key, value in vars(sc).items():
-        if (key.isupper() and isinstance(value, str) and "." in value
-                and not key.startswith(("METRIC_", "SPAN_", "NATIVE_"))):
+        if (
+            key.isupper()
+            and isinstance(value, str)
+            and "." in value
+            and not key.startswith(("METRIC_", "SPAN_", "NATIVE_"))
+        ):
             labels.add(value.replace(".", "_"))
     return labels
 

@@ -99,8 +99,14 @@ def prom_queries() -> Iterator[PanelQuery]:
         for panel in board["panels"]:
             for target in panel.get("targets", []):
                 if "expr" in target:
-                    yield PanelQuery(board["uid"], panel["title"], panel["type"], target["refId"], target["expr"],
-                                     bool(target.get("instant")))
+                    yield PanelQuery(
+                        board["uid"],
+                        panel["title"],
+                        panel["type"],
+                        target["refId"],
+                        target["expr"],
+                        bool(target.get("instant")),
+                    )
 
 
 def variable_queries() -> Iterator[tuple[str, str, str]]:

@@ -20,10 +20,16 @@ def _render(tmp_path: Path, **env: str) -> tuple[dict[str, Any], str, subprocess
     shell = shutil.which("sh")
     assert shell
     rendered = tmp_path / "rendered.yml"
-    full = {"PATH": os.environ["PATH"], "ALERTMANAGER_TEMPLATE": str(TEMPLATE),
-            "ALERTMANAGER_RENDERED": str(rendered), "ALERTMANAGER_BIN": "echo", **env}
-    result = subprocess.run([shell, str(ENTRYPOINT), "--storage.path=/alertmanager"], env=full,
-                            capture_output=True, text=True, timeout=30)
+    full = {
+        "PATH": os.environ["PATH"],
+        "ALERTMANAGER_TEMPLATE": str(TEMPLATE),
+        "ALERTMANAGER_RENDERED": str(rendered),
+        "ALERTMANAGER_BIN": "echo",
+        **env,
+    }
+    result = subprocess.run(
+        [shell, str(ENTRYPOINT), "--storage.path=/alertmanager"], env=full, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0, result.stderr
     return load_yaml(rendered), str(rendered), result
 
@@ -73,8 +79,12 @@ def test_every_alert_name_in_the_inhibit_rules_exists() -> None:
 
 def test_prometheus_sends_alerts_where_compose_runs_alertmanager() -> None:
     compose = load_yaml(COMPOSE_FILE)["services"]["alertmanager"]
-    targets = [t for am in load_yaml(PROMETHEUS_CONFIG)["alerting"]["alertmanagers"]
-               for sc in am["static_configs"] for t in sc["targets"]]
+    targets = [
+        t
+        for am in load_yaml(PROMETHEUS_CONFIG)["alerting"]["alertmanagers"]
+        for sc in am["static_configs"]
+        for t in sc["targets"]
+    ]
     assert targets == ["alertmanager:9093"]
     assert "./alertmanager:/etc/alertmanager:ro" in compose["volumes"]
     assert compose["entrypoint"] == ["/bin/sh", "/etc/alertmanager/entrypoint.sh"]

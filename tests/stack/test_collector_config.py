@@ -24,15 +24,31 @@ PINNED_RELEASE = "0.159.0"
 # manifest.yaml of opentelemetry-collector-releases v0.159.0; type names from each component's metadata.yaml).
 ALLOWED_TYPES: dict[str, set[str]] = {
     "receivers": {"otlp", "prometheus"},
-    "processors": {"memory_limiter", "batch", "redaction", "transform", "filter", "delta_to_cumulative",
-                   "resource", "attributes"},
+    "processors": {
+        "memory_limiter",
+        "batch",
+        "redaction",
+        "transform",
+        "filter",
+        "delta_to_cumulative",
+        "resource",
+        "attributes",
+    },
     "exporters": {"otlp_grpc", "otlp_http", "prometheus", "prometheus_remote_write", "debug"},
     "connectors": {"span_metrics", "count", "forward"},
     "extensions": {"health_check", "file_storage", "pprof", "zpages"},
 }
 # Deprecated aliases in 0.159.0 (renamed to snake_case; they load with a warning and will be removed).
-DEPRECATED_TYPES = {"spanmetrics", "deltatocumulative", "otlphttp", "prometheusremotewrite", "healthcheck",
-                    "filestorage", "memorylimiter", "cumulativetodelta"}
+DEPRECATED_TYPES = {
+    "spanmetrics",
+    "deltatocumulative",
+    "otlphttp",
+    "prometheusremotewrite",
+    "healthcheck",
+    "filestorage",
+    "memorylimiter",
+    "cumulativetodelta",
+}
 ENV_REF = re.compile(r"^\$\{env:([A-Z][A-Z0-9_]*):-([^}]+)\}$")
 
 
@@ -105,14 +121,19 @@ def test_pipelines_use_defined_components_and_memory_limiter_first(config: dict[
 
 
 def test_endpoints_come_from_env_with_defaults(config: dict[str, Any]) -> None:
-    settings = [(path, value) for path, value in _walk(config)
-                if path.rsplit(".", 1)[-1] in ("endpoint", "directory", "host", "port")]
+    settings = [
+        (path, value)
+        for path, value in _walk(config)
+        if path.rsplit(".", 1)[-1] in ("endpoint", "directory", "host", "port")
+    ]
     assert len(settings) >= 8
     for path, value in settings:
         match = ENV_REF.match(str(value))
         assert match, f"{path} = {value!r} is not ${{env:NAME:-default}}"
-    defaults = {ENV_REF.match(str(v)).group(1): ENV_REF.match(str(v)).group(2)  # type: ignore[union-attr]
-                for _, v in settings}
+    defaults = {
+        ENV_REF.match(str(v)).group(1): ENV_REF.match(str(v)).group(2)  # type: ignore[union-attr]
+        for _, v in settings
+    }
     assert defaults["OTELCOL_OTLP_GRPC_ENDPOINT"].endswith(":4317")
     assert defaults["OTELCOL_OTLP_HTTP_ENDPOINT"].endswith(":4318")
     assert defaults["TEMPO_OTLP_ENDPOINT"] == "tempo:4317"
@@ -203,24 +224,28 @@ SECRETS = {
     "github_classic": "ghp_" + "1A2b3C4d5E6f7G8h9I0jK1lM2nO3pQ4rS5tU",
     "github_oauth": "gho_" + "9Z8y7X6w5V4u3T2s1R0qP9oN8mL7kJ6iH5gF",
     "github_fine_grained": "github_pat_" + "11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789"
-                           "aBcDeFgHiJkLmNoPqRsTuVwXyZ012",
+    "aBcDeFgHiJkLmNoPqRsTuVwXyZ012",
     "slack": "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
     "stripe": "sk_live_" + "9fQ2xLm4Rt7Vb1Nc8Kd3Wz6H",
     "aws": "AKIA" + "Q3EGRSZM4XWPTB7N",
     "private_key": "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEowIBAAKCAQEA1c3f9Zq0\nx7Yk2Lm9Pq==\n"
-                   "-----END RSA PRIVATE KEY-----",
+    "-----END RSA PRIVATE KEY-----",
     "jwt": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
-           ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 }
 # Secrets that sit inside a larger text: (text, the part that must disappear).
 IN_CONTEXT = {
     "url_password": ("postgres://app:" + "s3cr3tPassw0rd@db.internal:5432/app", "s3cr3tPassw0rd"),
     "bearer": ("Authorization: Bearer 4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c", "4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c"),
     "url_password_with_at_and_slash": ("postgres://app:" + "pa@ss/w0rd:9Xq@db.internal:5432/app", "ss/w0rd:9Xq"),
-    "discord_bot_token": ("bot token " + "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ." + "ZnCjm1XVW7vRze4b7Cq4se7kKWs done",
-                          "ZnCjm1XVW7vRze4b7Cq4se7kKWs"),
-    "truncated_private_key": ("key: -----BEGIN OPENSSH " + "PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5v",
-                              "b3BlbnNzaC1rZXktdjEAAAAABG5v"),
+    "discord_bot_token": (
+        "bot token " + "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ." + "ZnCjm1XVW7vRze4b7Cq4se7kKWs done",
+        "ZnCjm1XVW7vRze4b7Cq4se7kKWs",
+    ),
+    "truncated_private_key": (
+        "key: -----BEGIN OPENSSH " + "PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5v",
+        "b3BlbnNzaC1rZXktdjEAAAAABG5v",
+    ),
 }
 BENIGN = [
     "task-abcdefghijklmnopqrstuvwxyz012345",
@@ -287,11 +312,22 @@ def test_blocked_keys_name_credentials_and_never_our_attributes(config: dict[str
     def blocked(key: str) -> bool:
         return any(p.search(key) for p in patterns)
 
-    for key in ("authorization", "http.request.header.authorization", "api_key", "x-api-key", "db.password",
-                "client_secret", "refresh_token", "Cookie"):
+    for key in (
+        "authorization",
+        "http.request.header.authorization",
+        "api_key",
+        "x-api-key",
+        "db.password",
+        "client_secret",
+        "refresh_token",
+        "Cookie",
+    ):
         assert blocked(key), key
-    attributes = [v for k, v in vars(sc).items() if k.isupper() and isinstance(v, str) and "." in v
-                  and not k.startswith(("METRIC_", "SPAN_"))]
+    attributes = [
+        v
+        for k, v in vars(sc).items()
+        if k.isupper() and isinstance(v, str) and "." in v and not k.startswith(("METRIC_", "SPAN_"))
+    ]
     assert len(attributes) > 30
     for key in attributes:
         assert not blocked(key), f"the Collector would mask otel-claude's own attribute {key}"

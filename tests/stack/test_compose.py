@@ -29,13 +29,20 @@ CONFIG_MOUNTS = {
     "otel-collector": {("collector-config.yaml", "/etc/otelcol-contrib/config.yaml")},
     "tempo": {("tempo/tempo.yaml", "/etc/tempo/tempo.yaml")},
     "prometheus": {("prometheus", "/etc/prometheus")},
-    "grafana": {("grafana/provisioning", "/etc/grafana/provisioning"),
-                ("grafana/dashboards", "/etc/grafana/dashboards/otel-claude"),
-                ("grafana/docker/admin-password.sh", "/etc/otel-claude/admin-password.sh")},
+    "grafana": {
+        ("grafana/provisioning", "/etc/grafana/provisioning"),
+        ("grafana/dashboards", "/etc/grafana/dashboards/otel-claude"),
+        ("grafana/docker/admin-password.sh", "/etc/otel-claude/admin-password.sh"),
+    },
     "alertmanager": {("alertmanager", "/etc/alertmanager")},
 }
-DATA_VOLUMES = {"otel-collector": "/var/lib/otelcol", "tempo": "/var/tempo", "prometheus": "/prometheus",
-                "grafana": "/var/lib/grafana", "alertmanager": "/alertmanager"}
+DATA_VOLUMES = {
+    "otel-collector": "/var/lib/otelcol",
+    "tempo": "/var/tempo",
+    "prometheus": "/prometheus",
+    "grafana": "/var/lib/grafana",
+    "alertmanager": "/alertmanager",
+}
 
 
 def _compose_binary() -> str:
@@ -47,7 +54,11 @@ def _compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean.update(env)
     return subprocess.run(
         [_compose_binary(), "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), "config", "--format", "json"],
-        capture_output=True, text=True, env=clean, timeout=60, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=60,
+        cwd=ROOT,
     )
 
 
@@ -85,16 +96,25 @@ def test_only_loopback_ports_are_published(config: dict[str, Any]) -> None:
         for port in service.get("ports", []):
             assert port.get("host_ip") == "127.0.0.1", f"{name} publishes {port} beyond loopback"
             published.append((name, port["target"], int(port["published"])))
-    assert sorted(published) == sorted([
-        ("otel-collector", 4317, 4317), ("otel-collector", 4318, 4318), ("otel-collector", 13133, 13133),
-        ("prometheus", 9090, 9090), ("grafana", 3000, 3000), ("alertmanager", 9093, 9093),
-    ])
+    assert sorted(published) == sorted(
+        [
+            ("otel-collector", 4317, 4317),
+            ("otel-collector", 4318, 4318),
+            ("otel-collector", 13133, 13133),
+            ("prometheus", 9090, 9090),
+            ("grafana", 3000, 3000),
+            ("alertmanager", 9093, 9093),
+        ]
+    )
 
 
 def test_config_files_are_mounted_read_only(config: dict[str, Any]) -> None:
     for name, expected in CONFIG_MOUNTS.items():
-        binds = {(Path(v["source"]).relative_to(ROOT).as_posix(), v["target"]): v.get("read_only", False)
-                 for v in config["services"][name]["volumes"] if v["type"] == "bind"}
+        binds = {
+            (Path(v["source"]).relative_to(ROOT).as_posix(), v["target"]): v.get("read_only", False)
+            for v in config["services"][name]["volumes"]
+            if v["type"] == "bind"
+        }
         assert set(binds) == expected, name
         assert all(binds.values()), f"{name}: config mounts must be read-only"
         for source, _ in expected:

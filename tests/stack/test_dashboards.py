@@ -28,8 +28,15 @@ from .stack_files import (
 
 NPM_PREFIX = CACHE / "npm"
 # Changing a uid breaks bookmarks and links to a dashboard: these are part of the interface.
-DASHBOARD_UIDS = {"otel-claude-overview", "otel-claude-tools", "otel-claude-cost", "otel-claude-errors",
-                  "otel-claude-traces", "otel-claude-team", "otel-claude-sessions"}
+DASHBOARD_UIDS = {
+    "otel-claude-overview",
+    "otel-claude-tools",
+    "otel-claude-cost",
+    "otel-claude-errors",
+    "otel-claude-traces",
+    "otel-claude-team",
+    "otel-claude-sessions",
+}
 FILTER_VARIABLES = {"model", "project", "tool", "user"}
 
 
@@ -156,8 +163,13 @@ def test_filter_variables_exist_and_are_used() -> None:
 
 
 def _traceql_queries() -> list[tuple[str, str]]:
-    return [(board["uid"], target["query"]) for board in dashboards().values() for panel in _panels(board)
-            for target in panel["targets"] if target["datasource"]["type"] == "tempo"]
+    return [
+        (board["uid"], target["query"])
+        for board in dashboards().values()
+        for panel in _panels(board)
+        for target in panel["targets"]
+        if target["datasource"]["type"] == "tempo"
+    ]
 
 
 def _emitted_resource_attributes(tmp_path: Path) -> set[str]:
@@ -171,8 +183,11 @@ def test_traceql_references_only_attributes_the_agent_emits(tmp_path: Path) -> N
     """Every span.X is a semconv attribute, every resource.X one the agent's resource carries, every span type
     value a semconv span type; in filters, by() and select() alike."""
     span_types = {v for k, v in vars(sc).items() if k.startswith("SPAN_TYPE_") and isinstance(v, str)}
-    attributes = {v for k, v in vars(sc).items() if k.isupper() and isinstance(v, str) and "." in v
-                  and not k.startswith(("METRIC_", "SPAN_", "NATIVE_"))}
+    attributes = {
+        v
+        for k, v in vars(sc).items()
+        if k.isupper() and isinstance(v, str) and "." in v and not k.startswith(("METRIC_", "SPAN_", "NATIVE_"))
+    }
     resource = _emitted_resource_attributes(tmp_path)
     assert sc.USER_NAME in resource and sc.SERVICE_NAME in resource
     queries = _traceql_queries()
@@ -207,8 +222,18 @@ def test_sessions_dashboard_has_the_documented_columns() -> None:
             options = transformation["options"]
             columns |= set(options.get("renameByName", {}).values())
             columns |= {options["alias"]} if "alias" in options else set()
-    assert {"Session", "Project", "User", "Model", "Turns", "Tool calls", "Errors", "Error rate", "p50",
-            "p95"} <= columns
+    assert {
+        "Session",
+        "Project",
+        "User",
+        "Model",
+        "Turns",
+        "Tool calls",
+        "Errors",
+        "Error rate",
+        "p50",
+        "p95",
+    } <= columns
     assert {"Cost per session", "Input tokens per session", "Output tokens per session"} <= set(panels)
     assert "quantile_over_time(duration, .5, .95)" in str(panels["Tool latency per session (p50, p95)"]["targets"])
     turns = panels["Recent turns"]["targets"][0]

@@ -22,8 +22,11 @@ SCRIPT = GRAFANA / "docker" / "admin-password.sh"
 def fake_run(tmp_path: Path) -> Path:
     """Stands for the image's /run.sh: records the password and arguments Grafana would start with."""
     script = tmp_path / "run.sh"
-    script.write_text('#!/bin/sh\nprintf "%s\\n" "$GF_SECURITY_ADMIN_PASSWORD" "${GRAFANA_ADMIN_PASSWORD-unset}" "$@" '
-                      '> "$GF_PATHS_DATA/started"\n', encoding="utf-8")
+    script.write_text(
+        '#!/bin/sh\nprintf "%s\\n" "$GF_SECURITY_ADMIN_PASSWORD" "${GRAFANA_ADMIN_PASSWORD-unset}" "$@" '
+        '> "$GF_PATHS_DATA/started"\n',
+        encoding="utf-8",
+    )
     script.chmod(0o755)
     return script
 

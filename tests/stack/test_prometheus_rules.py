@@ -12,19 +12,35 @@ from .prometheus_bin import promtool
 from .stack_files import PROMETHEUS_CONFIG, RULE_FILES, RULE_TESTS, load_promql, load_yaml, rules
 
 # Alerts about the Collector read its own metrics, which exist only in the docker-compose stack.
-COLLECTOR_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorSpansStuck", "OtelClaudeCollectorQueueFull",
-                    "OtelClaudeCollectorDroppingSpans"}
+COLLECTOR_ALERTS = {
+    "OtelClaudeCollectorDown",
+    "OtelClaudeCollectorSpansStuck",
+    "OtelClaudeCollectorQueueFull",
+    "OtelClaudeCollectorDroppingSpans",
+}
 # The Collector's own span-exporter metrics as otelcol 0.159.0 exposes them on :8888: the names of
 # exporter/exporterhelper/internal/metadata/generated_telemetry.go, with no `_total` and no unit suffix (the
 # default pull reader sets without_type_suffix and without_units, re-applied when readers are configured:
 # service/telemetry/otelconftelemetry/internal/migration/v0.3.0.go applyPrometheusDefaults), and the labels the
 # exporter helper adds (exporter, data_type), plus job/instance from the scrape.
-COLLECTOR_METRICS = {"up", "otelcol_exporter_sent_spans", "otelcol_exporter_send_failed_spans",
-                     "otelcol_exporter_enqueue_failed_spans", "otelcol_exporter_queue_size",
-                     "otelcol_exporter_queue_capacity"}
+COLLECTOR_METRICS = {
+    "up",
+    "otelcol_exporter_sent_spans",
+    "otelcol_exporter_send_failed_spans",
+    "otelcol_exporter_enqueue_failed_spans",
+    "otelcol_exporter_queue_size",
+    "otelcol_exporter_queue_capacity",
+}
 COLLECTOR_LABELS = {"exporter", "data_type", "job", "instance"}
-REQUIRED_ALERTS = {"OtelClaudeCostBurnHigh", "OtelClaudeToolErrorSpike", "OtelClaudeExportFailing",
-                   "OtelClaudeSpoolBacklogHigh", "OtelClaudeHookDropping", "OtelClaudeDeadLetters", *COLLECTOR_ALERTS}
+REQUIRED_ALERTS = {
+    "OtelClaudeCostBurnHigh",
+    "OtelClaudeToolErrorSpike",
+    "OtelClaudeExportFailing",
+    "OtelClaudeSpoolBacklogHigh",
+    "OtelClaudeHookDropping",
+    "OtelClaudeDeadLetters",
+    *COLLECTOR_ALERTS,
+}
 
 
 # Recording rules that count a window exactly, as the dashboards do: (selector, window).
@@ -58,8 +74,12 @@ def test_promtool_check_config() -> None:
 
 @pytest.mark.prometheus
 def test_every_alert_has_a_unit_test_and_passes() -> None:
-    tested = {case["alertname"] for path in RULE_TESTS for test in load_yaml(path)["tests"]
-              for case in test.get("alert_rule_test", [])}
+    tested = {
+        case["alertname"]
+        for path in RULE_TESTS
+        for test in load_yaml(path)["tests"]
+        for case in test.get("alert_rule_test", [])
+    }
     alerts = {r["alert"] for r in rules() if "alert" in r}
     assert alerts == REQUIRED_ALERTS
     assert tested == alerts, f"alerts without a promtool unit test: {alerts - tested}"
@@ -85,8 +105,9 @@ def test_collector_alerts_and_their_tests_use_the_pinned_collectors_names() -> N
             metrics, labels = promql_names.used_names(rule["expr"])
             assert metrics <= COLLECTOR_METRICS, f"{rule['alert']}: {sorted(metrics - COLLECTOR_METRICS)}"
             assert labels <= COLLECTOR_LABELS, f"{rule['alert']}: {sorted(labels - COLLECTOR_LABELS)}"
-    series = [s["series"] for path in RULE_TESTS for test in load_yaml(path)["tests"]
-              for s in test.get("input_series", [])]
+    series = [
+        s["series"] for path in RULE_TESTS for test in load_yaml(path)["tests"] for s in test.get("input_series", [])
+    ]
     collector_series = [s for s in series if s.startswith(("otelcol_", "up{"))]
     assert collector_series
     for text in collector_series:

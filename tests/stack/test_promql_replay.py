@@ -51,15 +51,19 @@ EXPECTED_EMPTY = {
 EXPECTED_ZERO = {
     "otel-claude-errors / Interrupted tool calls / A": "no PostToolUseFailure in the fixtures has is_interrupt",
     "otel-claude-errors / Unfinished tool calls / A": "the one PreToolUse without an end event in the fixtures "
-                                                      "asked for permission first, so it counts as denied",
+    "asked for permission first, so it counts as denied",
     "otel-claude-errors / Dead letters / A": "every fixture record parses, so none is dead-lettered",
     "otel-claude-errors / Dropped by the hook / A": "the spool never reached its cap",
     "otel-claude-cost / Unknown-model tokens / A": "every model in the fixture transcripts has a price",
 }
 EMPTY_RECORDING_RULES = {"otel_claude:dead_letters:sum1h": "every fixture record parses"}
 # The Collector's own metrics exist only in the docker-compose stack, not when Prometheus scrapes the agent.
-DOCKER_ONLY_ALERTS = {"OtelClaudeCollectorDown", "OtelClaudeCollectorSpansStuck", "OtelClaudeCollectorQueueFull",
-                      "OtelClaudeCollectorDroppingSpans"}
+DOCKER_ONLY_ALERTS = {
+    "OtelClaudeCollectorDown",
+    "OtelClaudeCollectorSpansStuck",
+    "OtelClaudeCollectorQueueFull",
+    "OtelClaudeCollectorDroppingSpans",
+}
 RANGE_WINDOW_S = 600
 # Claude Code's own OTLP metrics of the replayed "main" session, served as the Collector would expose them.
 NATIVE_METRICS = session_dir("main") / "otel" / "metrics.jsonl"
@@ -122,9 +126,18 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
         for session in REPLAYED_SESSIONS:
             directory = session_dir(session)
             result = subprocess.run(
-                [*_otel_claude(), "replay", str(directory / "hooks.jsonl"),
-                 "--transcripts-root", str(directory / "transcripts"), "--wait"],
-                env=env, capture_output=True, text=True, timeout=180,
+                [
+                    *_otel_claude(),
+                    "replay",
+                    str(directory / "hooks.jsonl"),
+                    "--transcripts-root",
+                    str(directory / "transcripts"),
+                    "--wait",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=180,
             )
             assert result.returncode == 0, f"replay of {session} failed:\n{result.stdout}\n{result.stderr}"
         text = scrape(f"http://127.0.0.1:{agent_port}/metrics")
@@ -239,8 +252,12 @@ def test_calls_per_tool_match_the_fixtures(replayed: Replayed) -> None:
     assert replayed.by_one(_panel("otel-claude-tools", "Calls per tool"), "gen_ai_tool_name") == expected
     assert replayed.scalar(_panel("otel-claude-overview", "Tool calls")) == sum(expected.values())
     # The bars over time count only growth between two samples, so they never add up to more than the totals.
-    series = replayed.prometheus.query_range(substitute(_panel("otel-claude-tools", "Tool mix over time")),
-                                             replayed.at - RANGE_WINDOW_S, replayed.at, SUBSTITUTED_STEP_S)
+    series = replayed.prometheus.query_range(
+        substitute(_panel("otel-claude-tools", "Tool mix over time")),
+        replayed.at - RANGE_WINDOW_S,
+        replayed.at,
+        SUBSTITUTED_STEP_S,
+    )
     summed = {s.labels["gen_ai_tool_name"]: sum(v for _, v in s.values) for s in series}
     assert summed and all(0 <= n <= expected[tool] for tool, n in summed.items())
 
@@ -252,7 +269,8 @@ def test_outcomes_match_the_fixtures(replayed: Replayed) -> None:
     assert replayed.by(panel, "gen_ai_tool_name", "claude_code_tool_outcome") == unsuccessful
     assert replayed.scalar(_panel("otel-claude-errors", "Failed tool calls")) == counts.outcome_total("error")
     assert replayed.scalar(_panel("otel-claude-errors", "Permission denials")) == counts.outcome_total(
-        "permission_denied")
+        "permission_denied"
+    )
     total = sum(counts.calls_by_tool.values())
     rate = replayed.scalar(_panel("otel-claude-overview", "Tool error rate"))
     assert rate == pytest.approx(counts.outcome_total("error") / total)
@@ -274,7 +292,8 @@ def test_permission_requests_sessions_and_records_match_the_fixtures(replayed: R
     assert replayed.by_one(panel, "gen_ai_tool_name") == dict(counts.permission_requests_by_tool)
     assert replayed.scalar(_panel("otel-claude-overview", "Sessions")) == counts.sessions
     assert sum(replayed.by_one(_panel("otel-claude-tools", "Subagents by type"), "gen_ai_agent_name").values()) == sum(
-        counts.subagents_by_type.values())
+        counts.subagents_by_type.values()
+    )
     assert replayed.scalar(_panel("otel-claude-errors", "Records processed")) == counts.records
 
 
@@ -323,8 +342,9 @@ def test_recording_rules_return_data(replayed: Replayed) -> None:
             assert not samples, f"{rule['record']} has data now: drop it from EMPTY_RECORDING_RULES"
             continue
         assert samples, f"recording rule {rule['record']} returns nothing after the replay"
-    calls = replayed.prometheus.query(next(r["expr"] for r in rules() if r.get("record") ==
-                                           "otel_claude:tool_calls:sum15m"), at=replayed.at)
+    calls = replayed.prometheus.query(
+        next(r["expr"] for r in rules() if r.get("record") == "otel_claude:tool_calls:sum15m"), at=replayed.at
+    )
     assert calls[0].value == sum(replayed.counts.calls_by_tool.values())
 
 
@@ -346,10 +366,12 @@ def test_claude_codes_own_cost_beside_ours_with_the_drift(replayed: Replayed) ->
     assert replayed.scalar(_panel("otel-claude-cost", "Claude Code's tokens (native)")) == pytest.approx(native_tokens)
     drift = replayed.scalar(_panel("otel-claude-cost", "Drift (native vs otel-claude)"))
     assert drift == pytest.approx((native_cost - ours) / ours)
-    by_kind = replayed.by_one(_panel("otel-claude-cost", "Tokens by kind: Claude Code vs otel-claude", "B"),
-                              "claude_code_token_kind")
+    by_kind = replayed.by_one(
+        _panel("otel-claude-cost", "Tokens by kind: Claude Code vs otel-claude", "B"), "claude_code_token_kind"
+    )
     assert set(by_kind) == {"input", "output", "cache_read", "cache_creation"}
     assert sum(by_kind.values()) == pytest.approx(native_tokens)
-    by_model = replayed.by_one(_panel("otel-claude-cost", "Cost by model: Claude Code vs otel-claude", "B"),
-                               "gen_ai_request_model")
+    by_model = replayed.by_one(
+        _panel("otel-claude-cost", "Cost by model: Claude Code vs otel-claude", "B"), "gen_ai_request_model"
+    )
     assert sum(by_model.values()) == pytest.approx(native_cost)

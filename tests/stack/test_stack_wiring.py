@@ -21,10 +21,26 @@ from .stack_files import (
 )
 
 # Top-level blocks of Tempo 3.0's configuration (docs/sources/tempo/configuration/manifest.md at v3.0.3).
-TEMPO_TOP_LEVEL = {"target", "http_api_prefix", "server", "internal_server", "distributor", "querier",
-                   "query_frontend", "metrics_generator", "storage", "overrides", "memberlist", "usage_report",
-                   "cache", "backend_scheduler", "backend_worker", "live_store", "stream_over_http_enabled",
-                   "memory"}
+TEMPO_TOP_LEVEL = {
+    "target",
+    "http_api_prefix",
+    "server",
+    "internal_server",
+    "distributor",
+    "querier",
+    "query_frontend",
+    "metrics_generator",
+    "storage",
+    "overrides",
+    "memberlist",
+    "usage_report",
+    "cache",
+    "backend_scheduler",
+    "backend_worker",
+    "live_store",
+    "stream_over_http_enabled",
+    "memory",
+}
 
 
 def _env_default(value: str) -> str:
@@ -40,8 +56,10 @@ def compose() -> dict[str, Any]:
 
 
 def _scrape_targets() -> dict[str, list[str]]:
-    return {job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
-            for job in load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]}
+    return {
+        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+        for job in load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]
+    }
 
 
 def test_tempo_addresses(compose: dict[str, Any]) -> None:

@@ -20,8 +20,10 @@ from typing import Any
 
 from otel_claude import semconv as sc
 
-PROMETHEUS_NAMES = {sc.NATIVE_COST_METRIC: "claude_code_cost_usage_USD_total",
-                    sc.NATIVE_TOKEN_METRIC: "claude_code_token_usage_tokens_total"}
+PROMETHEUS_NAMES = {
+    sc.NATIVE_COST_METRIC: "claude_code_cost_usage_USD_total",
+    sc.NATIVE_TOKEN_METRIC: "claude_code_token_usage_tokens_total",
+}
 
 
 def _value(value: dict[str, Any]) -> str:
@@ -41,8 +43,9 @@ def cumulative_totals(metrics_jsonl: Path) -> dict[tuple[str, tuple[tuple[str, s
                         continue
                     assert metric["sum"]["aggregationTemporality"] == 1 and metric["sum"]["isMonotonic"]  # delta
                     for point in metric["sum"]["dataPoints"]:
-                        labels = tuple(sorted((a["key"].replace(".", "_"), _value(a["value"]))
-                                              for a in point["attributes"]))
+                        labels = tuple(
+                            sorted((a["key"].replace(".", "_"), _value(a["value"])) for a in point["attributes"])
+                        )
                         totals[(name, labels)] += float(point.get("asDouble", point.get("asInt", 0)))
     return dict(totals)
 

@@ -55,8 +55,9 @@ class Series:
 class Prometheus:
     """One Prometheus process scraping `targets` (host:port) every `scrape_interval`."""
 
-    def __init__(self, workdir: Path, targets: Sequence[str], scrape_interval: str = "1s",
-                 binary: str | None = None) -> None:
+    def __init__(
+        self, workdir: Path, targets: Sequence[str], scrape_interval: str = "1s", binary: str | None = None
+    ) -> None:
         found = binary or find_binary(PROMETHEUS_BIN)
         if found is None:
             raise FileNotFoundError("prometheus binary not found (scripts/install-test-deps/prometheus.sh)")
@@ -147,8 +148,9 @@ class Prometheus:
         return [Sample(dict(r["metric"]), float(r["value"][1])) for r in data["result"]]
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
-        data = self._api("query_range", {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}",
-                                         "step": f"{step:g}"})
+        data = self._api(
+            "query_range", {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        )
         return [Series(dict(r["metric"]), [(float(t), float(v)) for t, v in r["values"]]) for r in data["result"]]
 
     def wait_for_series(self, expr: str, timeout: float = 30.0) -> list[Sample]:

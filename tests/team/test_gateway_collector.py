@@ -113,4 +113,3 @@ def test_identity_labels_are_not_span_metric_dimensions(gateway: dict[str, Any])
     """Per-user cost and activity come from the agents' own metrics; span metrics stay bounded per team."""
     dimensions = {d["name"] for d in gateway["connectors"]["span_metrics"]["dimensions"]}
     assert not dimensions & {sc.USER_NAME, sc.HOST_NAME, sc.SESSION_ID}
-

@@ -59,9 +59,7 @@ def gateway(certificates: Certificates) -> Iterator[OtlpReceiver]:
     server.stop()
 
 
-def _agent(
-    tmp_path: Path, endpoint: str, ca: Path, user: str, host: str, team: str, token: str, *extra: str
-) -> Agent:
+def _agent(tmp_path: Path, endpoint: str, ca: Path, user: str, host: str, team: str, token: str, *extra: str) -> Agent:
     home = tmp_path / user
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "XDG_"))}

@@ -71,7 +71,6 @@ class Machine:
         assert done.returncode == 0, done.stderr
         return {r["name"]: r for r in json.loads(out.read_text())}
 
-
     def _interpreter_mounts(self) -> list[list[str]]:
         """A test interpreter under a private home (pyenv in /root, mode 0700) is shown to the user, in the namespace
         only, through an open stand-in for that home holding just the interpreter's tree: what an organisation gets

@@ -48,8 +48,11 @@ def password() -> str:
 # --- generators of each format --------------------------------------------------------------------------
 def jwt() -> str:
     header = b64url(json.dumps({"alg": rng.choice(["HS256", "RS256", "ES256"]), "typ": "JWT"}).encode())
-    payload = b64url(json.dumps({"sub": r(HEX, 12), "iat": rng.randrange(1_700_000_000, 1_800_000_000),
-                                 "scope": "repo read:org"}).encode())
+    payload = b64url(
+        json.dumps(
+            {"sub": r(HEX, 12), "iat": rng.randrange(1_700_000_000, 1_800_000_000), "scope": "repo read:org"}
+        ).encode()
+    )
     return f"{header}.{payload}.{b64url(rng.randbytes(32))}"
 
 
@@ -71,20 +74,26 @@ TOKENS: dict[str, Callable[[], str]] = {
     "anthropic_api_key": lambda: "sk-ant-api03-" + r(URLSAFE, 93) + "AA",
     "anthropic_admin_key": lambda: "sk-ant-admin01-" + r(URLSAFE, 93) + "AA",
     "anthropic_oauth_token": lambda: "sk-ant-oat01-" + r(URLSAFE, 95),
-    "openai_key": lambda: rng.choice([
-        "sk-proj-" + r(URLSAFE, 74) + "T3BlbkFJ" + r(URLSAFE, 74),
-        "sk-" + r(ALNUM, 20) + "T3BlbkFJ" + r(ALNUM, 20),
-        "sk-svcacct-" + r(URLSAFE, 58) + "T3BlbkFJ" + r(URLSAFE, 58),
-    ]),
+    "openai_key": lambda: rng.choice(
+        [
+            "sk-proj-" + r(URLSAFE, 74) + "T3BlbkFJ" + r(URLSAFE, 74),
+            "sk-" + r(ALNUM, 20) + "T3BlbkFJ" + r(ALNUM, 20),
+            "sk-svcacct-" + r(URLSAFE, 58) + "T3BlbkFJ" + r(URLSAFE, 58),
+        ]
+    ),
     "aws_access_key_id": lambda: rng.choice(["AKIA", "ASIA"]) + r(string.ascii_uppercase + "234567", 16),
     "github_token": lambda: rng.choice(["ghp_", "gho_", "ghs_", "ghu_", "ghr_"]) + r(ALNUM, 36),
-    "github_fine_grained_pat": lambda: "github_pat_11" + r(string.ascii_uppercase + string.digits, 20) + "_"
-    + r(ALNUM, 59),
+    "github_fine_grained_pat": lambda: (
+        "github_pat_11" + r(string.ascii_uppercase + string.digits, 20) + "_" + r(ALNUM, 59)
+    ),
     "gitlab_token": lambda: "glpat-" + r(URLSAFE, 20),
-    "slack_token": lambda: rng.choice(["xoxb-", "xoxp-"]) + r(string.digits, 12) + "-" + r(string.digits, 13) + "-"
-    + r(ALNUM, 24),
-    "slack_webhook": lambda: f"https://hooks.slack.com/services/T{r(string.ascii_uppercase + string.digits, 8)}/"
-    f"B{r(string.ascii_uppercase + string.digits, 8)}/{r(ALNUM, 24)}",
+    "slack_token": lambda: (
+        rng.choice(["xoxb-", "xoxp-"]) + r(string.digits, 12) + "-" + r(string.digits, 13) + "-" + r(ALNUM, 24)
+    ),
+    "slack_webhook": lambda: (
+        f"https://hooks.slack.com/services/T{r(string.ascii_uppercase + string.digits, 8)}/"
+        f"B{r(string.ascii_uppercase + string.digits, 8)}/{r(ALNUM, 24)}"
+    ),
     "stripe_key": lambda: rng.choice(["sk_live_", "rk_live_", "sk_test_"]) + r(ALNUM, 24 + rng.randrange(76)),
     "stripe_webhook_secret": lambda: "whsec_" + r(ALNUM, 32),
     "google_api_key": lambda: "AIza" + r(URLSAFE, 35),
@@ -163,17 +172,33 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
     for _ in range(4):  # AWS secret access keys have no prefix: only their key says what they are
         key_id = "AKIA" + r(string.ascii_uppercase + "234567", 16)
         secret = r(B64, 40)
-        add("aws_secret_access_key", "credentials_file", secret,
-            f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\nregion = us-east-1\n")
+        add(
+            "aws_secret_access_key",
+            "credentials_file",
+            secret,
+            f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\nregion = us-east-1\n",
+        )
         secret = r(B64, 40)
-        add("aws_secret_access_key", "bash_export", secret,
-            f"export AWS_ACCESS_KEY_ID={key_id}\nexport AWS_SECRET_ACCESS_KEY={secret}\naws s3 ls")
+        add(
+            "aws_secret_access_key",
+            "bash_export",
+            secret,
+            f"export AWS_ACCESS_KEY_ID={key_id}\nexport AWS_SECRET_ACCESS_KEY={secret}\naws s3 ls",
+        )
         secret = r(B64, 40)
-        add("aws_secret_access_key", "json_config", secret,
-            json.dumps({"AccessKeyId": key_id, "SecretAccessKey": secret, "Expiration": "2026-05-24T00:00:00Z"}))
+        add(
+            "aws_secret_access_key",
+            "json_config",
+            secret,
+            json.dumps({"AccessKeyId": key_id, "SecretAccessKey": secret, "Expiration": "2026-05-24T00:00:00Z"}),
+        )
         token = r(B64, 300)
-        add("aws_session_token", "env_dump", token,
-            f"HOME=/home/dev\nAWS_REGION=eu-west-1\nAWS_SESSION_TOKEN={token}\nSHELL=/bin/bash\n")
+        add(
+            "aws_session_token",
+            "env_dump",
+            token,
+            f"HOME=/home/dev\nAWS_REGION=eu-west-1\nAWS_SESSION_TOKEN={token}\nSHELL=/bin/bash\n",
+        )
 
     for kind in ("RSA PRIVATE KEY", "OPENSSH PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY"):
         block = pem(kind)
@@ -189,16 +214,28 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
     for _ in range(3):  # a GCP service account key file
         block = pem("PRIVATE KEY")
         key_id = r(HEX, 40)
-        doc = {"type": "service_account", "project_id": "acme-prod-4411", "private_key_id": key_id,
-               "private_key": block + "\n", "client_email": "deployer@acme-prod-4411.iam.gserviceaccount.com",
-               "client_id": r(string.digits, 21), "token_uri": "https://oauth2.googleapis.com/token"}
+        doc = {
+            "type": "service_account",
+            "project_id": "acme-prod-4411",
+            "private_key_id": key_id,
+            "private_key": block + "\n",
+            "client_email": "deployer@acme-prod-4411.iam.gserviceaccount.com",
+            "client_id": r(string.digits, 21),
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
         add("gcp_service_account", "json_file", key_id, json.dumps(doc, indent=2))
         add("gcp_service_account", "json_file_key", pem_body(block, escaped=True), json.dumps(doc, indent=2))
 
-    for scheme, host in (("postgres", "db.internal:5432/app"), ("postgresql", "10.0.0.5/analytics"),
-                         ("mysql", "mysql.svc:3306/shop"), ("mongodb+srv", "cluster0.ab1cd.mongodb.net/prod"),
-                         ("redis", "cache.internal:6379/0"), ("amqp", "rabbit:5672/vhost"),
-                         ("https", "git.example.com/acme/repo.git"), ("ftp", "files.example.com/pub")):
+    for scheme, host in (
+        ("postgres", "db.internal:5432/app"),
+        ("postgresql", "10.0.0.5/analytics"),
+        ("mysql", "mysql.svc:3306/shop"),
+        ("mongodb+srv", "cluster0.ab1cd.mongodb.net/prod"),
+        ("redis", "cache.internal:6379/0"),
+        ("amqp", "rabbit:5672/vhost"),
+        ("https", "git.example.com/acme/repo.git"),
+        ("ftp", "files.example.com/pub"),
+    ):
         for context in ("env_file", "bash_command", "error_text"):
             pw = password()
             url = f"{scheme}://app_user:{pw}@{host}"
@@ -213,11 +250,19 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
 
     for _ in range(3):  # database connection strings of other shapes
         pw = password()
-        add("db_password", "ado_net", pw,
-            f'"ConnectionStrings": {{"Default": "Server=sql.internal;Database=shop;User Id=sa;Password={pw};"}}')
+        add(
+            "db_password",
+            "ado_net",
+            pw,
+            f'"ConnectionStrings": {{"Default": "Server=sql.internal;Database=shop;User Id=sa;Password={pw};"}}',
+        )
         pw = password()
-        add("db_password", "libpq_dsn", pw,
-            f'conn = psycopg2.connect("host=db.internal dbname=app user=app password={pw}")')
+        add(
+            "db_password",
+            "libpq_dsn",
+            pw,
+            f'conn = psycopg2.connect("host=db.internal dbname=app user=app password={pw}")',
+        )
         pw = password()
         add("db_password", "jdbc", pw, f"jdbc:mysql://db.internal:3306/shop?user=app&password={pw}&useSSL=true")
 
@@ -229,20 +274,44 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         token = r(URLSAFE + ".", 48)
         add("bearer_token", "curl_header", token, f"curl -H 'Authorization: Bearer {token}' https://api.example.com/me")
         token = r(HEX, 40)
-        add("bearer_token", "python_headers", token,
-            f'headers = {{"Authorization": "Bearer {token}", "Accept": "application/json"}}')
+        add(
+            "bearer_token",
+            "python_headers",
+            token,
+            f'headers = {{"Authorization": "Bearer {token}", "Accept": "application/json"}}',
+        )
         token = r(ALNUM, 32)
-        add("authorization_header", "http_dump", token,
-            f"GET /v1/items HTTP/1.1\nHost: api.example.com\nAuthorization: token {token}\nUser-Agent: curl/8.5.0\n")
+        add(
+            "authorization_header",
+            "http_dump",
+            token,
+            f"GET /v1/items HTTP/1.1\nHost: api.example.com\nAuthorization: token {token}\nUser-Agent: curl/8.5.0\n",
+        )
 
-    env_keys = ["DB_PASSWORD", "POSTGRES_PASSWORD", "SECRET_KEY", "JWT_SECRET", "SESSION_SECRET", "ADMIN_TOKEN",
-                "API_KEY", "CLIENT_SECRET", "MYSQL_PWD", "ENCRYPTION_KEY", "WEBHOOK_SECRET", "SMTP_PASS"]
+    env_keys = [
+        "DB_PASSWORD",
+        "POSTGRES_PASSWORD",
+        "SECRET_KEY",
+        "JWT_SECRET",
+        "SESSION_SECRET",
+        "ADMIN_TOKEN",
+        "API_KEY",
+        "CLIENT_SECRET",
+        "MYSQL_PWD",
+        "ENCRYPTION_KEY",
+        "WEBHOOK_SECRET",
+        "SMTP_PASS",
+    ]
     for key in env_keys:
         value = password()
         add("env_assignment", "env_file", value, f"# .env\nNODE_ENV=production\n{key}={value}\nPORT=3000\n")
         value = password()
-        add("env_assignment", "env_dump", value,
-            f"SHELL=/bin/bash\nPWD=/home/dev/project\nLANG=C.UTF-8\n{key}={value}\nPATH=/usr/local/bin:/usr/bin\n")
+        add(
+            "env_assignment",
+            "env_dump",
+            value,
+            f"SHELL=/bin/bash\nPWD=/home/dev/project\nLANG=C.UTF-8\n{key}={value}\nPATH=/usr/local/bin:/usr/bin\n",
+        )
         value = password()
         add("env_assignment", "docker_run", value, f"docker run -d -e {key}={value} -p 5432:5432 postgres:16")
 
@@ -257,8 +326,12 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         ("js_code", lambda v: f"const config = {{\n  user: 'app',\n  password: '{v}',\n}};\n"),
         ("toml", lambda v: f'[server]\nport = 8080\n[server.auth]\ntoken = "{v}"\n'),
         ("ini", lambda v: f"[smtp]\nhost = smtp.example.com\npassword = {v}\n"),
-        ("xml", lambda v: f"<server>\n  <id>nexus</id>\n  <username>deploy</username>\n"
-                          f"  <password>{v}</password>\n</server>"),
+        (
+            "xml",
+            lambda v: (
+                f"<server>\n  <id>nexus</id>\n  <username>deploy</username>\n  <password>{v}</password>\n</server>"
+            ),
+        ),
         ("cli_flag", lambda v: f"mysqldump --user=root --password={v} shop > shop.sql"),
         ("cli_flag_space", lambda v: f"vault login --token {v} && vault kv get secret/app"),
         ("mysql_cli", lambda v: f"mysql -h db.internal -u root -p{v} shop -e 'select count(*) from orders'"),
@@ -269,14 +342,25 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
         ("cookie", lambda v: f"Cookie: theme=dark; sessionid={v}; csrftoken=abc"),
         ("set_cookie", lambda v: f"Set-Cookie: session={v}; Path=/; HttpOnly; Secure"),
         ("npmrc", lambda v: f"registry=https://registry.npmjs.org/\n//npm.example.com/:_authToken={v}\n"),
-        ("k8s_secret", lambda v: f"apiVersion: v1\nkind: Secret\ndata:\n"
-                                 f"  password: {base64.b64encode(v.encode()).decode()}\n"),
-        ("azure_conn", lambda v: f"DefaultEndpointsProtocol=https;AccountName=acmestore;AccountKey={v};"
-                                 "EndpointSuffix=core.windows.net"),
+        (
+            "k8s_secret",
+            lambda v: f"apiVersion: v1\nkind: Secret\ndata:\n  password: {base64.b64encode(v.encode()).decode()}\n",
+        ),
+        (
+            "azure_conn",
+            lambda v: (
+                f"DefaultEndpointsProtocol=https;AccountName=acmestore;AccountKey={v};EndpointSuffix=core.windows.net"
+            ),
+        ),
         ("twilio_env", lambda v: f"TWILIO_ACCOUNT_SID=AC{r(HEX, 32)}\nTWILIO_AUTH_TOKEN={v}\n"),
         ("powershell", lambda v: f'$env:API_TOKEN = "{v}"; ./run.ps1'),
-        ("azure_sas_url", lambda v: f"https://acme.blob.core.windows.net/backups/db.bak?sv=2022-11-02&ss=b&srt=o"
-                                    f"&sp=r&se=2026-06-01T00:00:00Z&sig={v}"),
+        (
+            "azure_sas_url",
+            lambda v: (
+                f"https://acme.blob.core.windows.net/backups/db.bak?sv=2022-11-02&ss=b&srt=o"
+                f"&sp=r&se=2026-06-01T00:00:00Z&sig={v}"
+            ),
+        ),
     ]
     for context, render in generic:
         for _ in range(2):
@@ -298,14 +382,22 @@ def contextual_entries() -> list[tuple[str, str, str, str]]:
     for _ in range(6):
         kind = rng.choice(list(TOKENS))
         secret = TOKENS[kind]()
-        payload = {"session_id": "c77f9869-7342-4145-9251-6b7551d2e158", "hook_event_name": "PreToolUse",
-                   "tool_name": "Bash", "tool_use_id": "toolu_01" + r(HEX, 22),
-                   "tool_input": {"command": f"export TOKEN={secret}; ./sync.sh", "description": "Sync"}}
+        payload = {
+            "session_id": "c77f9869-7342-4145-9251-6b7551d2e158",
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_use_id": "toolu_01" + r(HEX, 22),
+            "tool_input": {"command": f"export TOKEN={secret}; ./sync.sh", "description": "Sync"},
+        }
         add(kind, "hook_payload", secret, json.dumps(payload))
         pw = password()
-        payload2 = {"hook_event_name": "PostToolUse", "tool_name": "Read",
-                    "tool_response": {"file": {"filePath": "/home/dev/project/.env",
-                                               "content": f"APP_NAME=shop\nDB_PASSWORD={pw}\n"}}}
+        payload2 = {
+            "hook_event_name": "PostToolUse",
+            "tool_name": "Read",
+            "tool_response": {
+                "file": {"filePath": "/home/dev/project/.env", "content": f"APP_NAME=shop\nDB_PASSWORD={pw}\n"}
+            },
+        }
         add("env_assignment", "hook_payload_file", pw, json.dumps(payload2))
     return e
 
@@ -315,8 +407,9 @@ LONG_TAIL_TOKENS: dict[str, Callable[[], str]] = {
     "discord_bot_token": lambda: rng.choice("MNO") + r(ALNUM, 25) + "." + r(URLSAFE, 6) + "." + r(URLSAFE, 38),
     "discord_webhook": lambda: f"https://discord.com/api/webhooks/{r(string.digits, 18)}/{r(URLSAFE, 68)}",
     "newrelic_key": lambda: "NRAK-" + r(string.ascii_uppercase + string.digits, 27),
-    "dynatrace_token": lambda: "dt0c01." + r(string.ascii_uppercase + string.digits, 24) + "."
-    + r(string.ascii_uppercase + string.digits, 64),
+    "dynatrace_token": lambda: (
+        "dt0c01." + r(string.ascii_uppercase + string.digits, 24) + "." + r(string.ascii_uppercase + string.digits, 64)
+    ),
     "pulumi_token": lambda: "pul-" + r(HEX, 40),
     "terraform_cloud_token": lambda: r(ALNUM, 14) + ".atlasv1." + r(ALNUM, 67),
     "airtable_pat": lambda: "pat" + r(ALNUM, 14) + "." + r(HEX, 64),
@@ -371,20 +464,32 @@ def long_tail_entries() -> list[tuple[str, str, str, str]]:
     for _ in range(3):  # AWS secret access keys in the console's CSV export and in prose
         key_id = "AKIA" + r(string.ascii_uppercase + "234567", 16)
         secret = r(B64, 40)
-        add("aws_secret_access_key", "console_csv", secret,
+        add(
+            "aws_secret_access_key",
+            "console_csv",
+            secret,
             "User name,Password,Access key ID,Secret access key,Console login link\n"
-            f"deployer,,{key_id},{secret},https://123456789012.signin.aws.amazon.com/console\n")
+            f"deployer,,{key_id},{secret},https://123456789012.signin.aws.amazon.com/console\n",
+        )
         secret = r(B64, 40)
         add("aws_secret_access_key", "access_keys_csv", secret, f"Access key ID,Secret access key\n{key_id},{secret}\n")
         secret = r(B64, 40)
-        add("aws_secret_access_key", "prose", secret,
-            f"I rotated the keys: the new id is {key_id} and the secret is {secret} (don't commit it)")
+        add(
+            "aws_secret_access_key",
+            "prose",
+            secret,
+            f"I rotated the keys: the new id is {key_id} and the secret is {secret} (don't commit it)",
+        )
         secret = r(B64, 40)
         add("aws_secret_access_key", "prose_pair", secret, f"creds for the CI user: {key_id} / {secret}")
 
     for _ in range(2):  # URL passwords holding the characters that end a naive match
-        for context, pw in (("at_sign", r(ALNUM, 6) + "@" + r(ALNUM, 8)), ("slash", r(ALNUM, 7) + "/" + r(ALNUM, 7)),
-                            ("colon", r(ALNUM, 5) + ":" + r(ALNUM, 9)), ("mixed", r(ALNUM, 4) + "@/:" + r(ALNUM, 9))):
+        for context, pw in (
+            ("at_sign", r(ALNUM, 6) + "@" + r(ALNUM, 8)),
+            ("slash", r(ALNUM, 7) + "/" + r(ALNUM, 7)),
+            ("colon", r(ALNUM, 5) + ":" + r(ALNUM, 9)),
+            ("mixed", r(ALNUM, 4) + "@/:" + r(ALNUM, 9)),
+        ):
             add("url_password", context, pw, f"DATABASE_URL=postgres://app:{pw}@db.internal:5432/app")
             pw2 = r(ALNUM, 6) + rng.choice("@/:") + r(ALNUM, 8)
             add("url_password", f"{context}_clone", pw2, f"git clone https://deploy:{pw2}@git.example.com/acme/app.git")
@@ -397,8 +502,11 @@ def long_tail_entries() -> list[tuple[str, str, str, str]]:
         ("admin_pin", "ADMIN_PIN", lambda: r(string.digits, 6)),
         ("license_key", "LICENSE", lambda: "-".join(r(string.ascii_uppercase + string.digits, 5) for _ in range(5))),
         ("license_key", "SIDEKIQ_PRO_LICENSE", lambda: r(HEX, 8) + ":" + r(HEX, 8)),
-        ("sentry_dsn", "SENTRY_DSN", lambda: f"https://{r(HEX, 32)}@o{r(string.digits, 6)}.ingest.sentry.io/"
-                                           f"{r(string.digits, 7)}"),
+        (
+            "sentry_dsn",
+            "SENTRY_DSN",
+            lambda: f"https://{r(HEX, 32)}@o{r(string.digits, 6)}.ingest.sentry.io/{r(string.digits, 7)}",
+        ),
         ("encryption_seed", "ENCRYPTION_SEED", lambda: r(ALNUM, 24)),
         ("otp_secret", "TOTP_SECRET", lambda: r(string.ascii_uppercase + "234567", 32)),
     ]
@@ -454,28 +562,53 @@ def long_tail_entries() -> list[tuple[str, str, str, str]]:
 
     for _ in range(3):  # secrets as JSON objects inside a text, not a whole JSON document
         value = r(ALNUM, 28)
-        add("json_embedded_secret", "response_log", value,
-            f'got response {{"secret": {{"value": "{value}", "version": 3}}}} from vault')
+        add(
+            "json_embedded_secret",
+            "response_log",
+            value,
+            f'got response {{"secret": {{"value": "{value}", "version": 3}}}} from vault',
+        )
         value = r(ALNUM, 24)
-        add("json_embedded_secret", "credentials_list", value,
-            f'Saved {{"credentials": ["{value}"], "user": "ci"}} to the cache')
+        add(
+            "json_embedded_secret",
+            "credentials_list",
+            value,
+            f'Saved {{"credentials": ["{value}"], "user": "ci"}} to the cache',
+        )
         value = password()
-        add("json_embedded_secret", "credentials_objects", value,
-            f'config = {{"credentials": [{{"username": "ci", "password": "{value}"}}]}} # loaded')
+        add(
+            "json_embedded_secret",
+            "credentials_objects",
+            value,
+            f'config = {{"credentials": [{{"username": "ci", "password": "{value}"}}]}} # loaded',
+        )
         value = r(ALNUM, 30)
-        add("json_embedded_secret", "escaped_in_json", value,
-            json.dumps({"output": f'vault returned {{"secret": {{"data": "{value}"}}}}'}))
+        add(
+            "json_embedded_secret",
+            "escaped_in_json",
+            value,
+            json.dumps({"output": f'vault returned {{"secret": {{"data": "{value}"}}}}'}),
+        )
 
     for _ in range(2):  # the same with values no entropy test would catch: only the key around them says it
         value = password()
-        add("json_embedded_secret", "response_log_word", value,
-            f'got response {{"secret": {{"value": "{value}", "version": 3}}}} from vault')
+        add(
+            "json_embedded_secret",
+            "response_log_word",
+            value,
+            f'got response {{"secret": {{"value": "{value}", "version": 3}}}} from vault',
+        )
         value = password()
-        add("json_embedded_secret", "credentials_list_word", value,
-            f'Saved {{"credentials": ["{value}"]}} to the cache')
+        add(
+            "json_embedded_secret", "credentials_list_word", value, f'Saved {{"credentials": ["{value}"]}} to the cache'
+        )
         value = password()
-        add("json_embedded_secret", "escaped_word", value,
-            'vault said: {\\"secret\\": {\\"data\\": \\"' + value + '\\"}} (escaped)')
+        add(
+            "json_embedded_secret",
+            "escaped_word",
+            value,
+            'vault said: {\\"secret\\": {\\"data\\": \\"' + value + '\\"}} (escaped)',
+        )
 
     for _ in range(3):  # bearer tokens of letters only
         token = r(string.ascii_letters, 40)

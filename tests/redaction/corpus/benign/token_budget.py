@@ -147,8 +147,9 @@ def refresh(cache: TokenCache, client_id: str, client_secret: str, now: float) -
     token = cache.get(client_id, now)
     if token:
         return token
-    response = post_form(TOKEN_URL, {"grant_type": "client_credentials", "client_id": client_id,
-                                     "client_secret": client_secret})
+    response = post_form(
+        TOKEN_URL, {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+    )
     token = str(response["access_token"])
     cache.put(client_id, token, int(response.get("expires_in", TOKEN_EXPIRY_SECONDS)), now)
     return token
