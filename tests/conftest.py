@@ -41,9 +41,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid} is in more than one tier: {tiers}")
 
 
-def load_session(name: str) -> list[dict[str, Any]]:
-    lines = (SESSIONS / name / "hooks.jsonl").read_text(encoding="utf-8").splitlines()
+def capture_entries(capture: Path) -> list[dict[str, Any]]:
+    """The hook events a capture recorded (its hooks.jsonl), in order."""
+    lines = (capture / "hooks.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def load_session(name: str) -> list[dict[str, Any]]:
+    return capture_entries(SESSIONS / name)
 
 
 @pytest.fixture

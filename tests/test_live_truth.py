@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SESSION_NAMES, SESSIONS, load_session
+from conftest import SESSION_NAMES, SESSIONS, capture_entries, load_session
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
-from support.live_usage import LiveRun, ProgressiveTranscripts, feed_fixture, message_line_times
+from support.live_usage import LiveRun, ProgressiveTranscripts, feed_capture, feed_fixture, message_line_times
 
 from otel_claude import semconv as sc
 from otel_claude.cli.replay import to_ns
@@ -391,14 +391,11 @@ def test_a_call_stopped_with_esc_is_interrupted_at_the_transcripts_time(
 ) -> None:
     """As written (the transcript read as the lines came), and whole from the start (a replay: the Esc is read
     before its turn and call opened, and kept for when they would close unfinished)."""
-    entries = [json.loads(line) for line in (ESC / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
+    entries = capture_entries(ESC)
     events = [e["event"] for e in entries]
     assert "PostToolUseFailure" not in events and events.count("Stop") == 1, "2.1.330 fires nothing on Esc"
     run = LiveRun(tracer_provider, meter_provider)
-    if progressive:
-        feed_fixture(run, tmp_path, entries, ProgressiveTranscripts(ESC, tmp_path))
-    else:
-        feed_fixture(run, ESC, entries)
+    feed_capture(run, ESC, entries, tmp_path if progressive else None)
     spans = list(span_exporter.get_finished_spans())
     (tool,) = [s for s in spans if _attrs(s).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL]
     (transcript,) = (ESC / "transcripts").rglob("*.jsonl")
@@ -433,14 +430,11 @@ def test_esc_while_the_model_answers_ends_the_turn_and_the_call_at_the_esc(
     """No tool runs and no hook fires: the transcript's "[Request interrupted by user]" line names the response
     cut off and the time. The turn ends there, interrupted (not at the next prompt, unfinished), and so does the
     response's call, which was still streaming until then."""
-    entries = [json.loads(line) for line in (ESC_STREAMING / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
+    entries = capture_entries(ESC_STREAMING)
     events = [e["event"] for e in entries]
     assert events.count("UserPromptSubmit") == 2 and events.count("Stop") == 1, "2.1.330 fires nothing on Esc"
     run = LiveRun(tracer_provider, meter_provider)
-    if progressive:
-        feed_fixture(run, tmp_path, entries, ProgressiveTranscripts(ESC_STREAMING, tmp_path))
-    else:
-        feed_fixture(run, ESC_STREAMING, entries)
+    feed_capture(run, ESC_STREAMING, entries, tmp_path if progressive else None)
     spans = list(span_exporter.get_finished_spans())
     (transcript,) = (ESC_STREAMING / "transcripts").rglob("*.jsonl")
     lines = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
@@ -489,11 +483,10 @@ def test_a_call_claude_code_blocks_itself_gets_a_span_from_the_transcript(
     metric_reader: Any,
     span_exporter: InMemorySpanExporter,
 ) -> None:
-    entries = [json.loads(line) for line in (BLOCKED / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
+    entries = capture_entries(BLOCKED)
     assert not [e for e in entries if "ToolUse" in e["event"]], "no hook fired for the blocked call"
-    progressive = ProgressiveTranscripts(BLOCKED, tmp_path)
     run = LiveRun(tracer_provider, meter_provider)
-    feed_fixture(run, tmp_path, entries, progressive)
+    feed_capture(run, BLOCKED, entries, tmp_path)
     spans = list(span_exporter.get_finished_spans())
     (tool,) = [s for s in spans if _attrs(s).get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TOOL]
     (transcript,) = (BLOCKED / "transcripts").rglob("*.jsonl")

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, SESSIONS
+from conftest import FIXTURES, SESSIONS, capture_entries
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from support.live_usage import LiveRun, ProgressiveTranscripts, feed_fixture
+from support.live_usage import LiveRun, ProgressiveTranscripts, feed_capture, feed_fixture
 
 from cost.support import memory_delivery
 from cost.transcript_gen import SessionWriter, dumps, usage
@@ -82,14 +82,14 @@ def _live(capture: Path, tmp_path: Path, progressive: bool) -> list[dict[str, An
     tracer_provider = TracerProvider(id_generator=DeterministicIdGenerator())
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     run = LiveRun(tracer_provider, MeterProvider())
-    entries = [json.loads(line) for line in (capture / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
+    entries = capture_entries(capture)
     if progressive:  # the transcripts written as Claude Code wrote them, in time with the hooks: as the agent runs
         writer = ProgressiveTranscripts(capture, tmp_path / "live")
         feed_fixture(run, tmp_path / "live", entries, writer)
         writer.flush()
         run.settle()
     else:  # whole from the start (a replay)
-        feed_fixture(run, capture, entries)
+        feed_capture(run, capture, entries, None)
     return _answered(exporter.get_finished_spans())
 
 
@@ -396,8 +396,7 @@ def test_backfill_records_claude_codes_own_cost_as_the_agent_does_once(name: str
     shutil.copytree(capture / "transcripts", projects)
     live_reader = InMemoryMetricReader()
     run = LiveRun(TracerProvider(), MeterProvider(metric_readers=[live_reader]))
-    entries = [json.loads(line) for line in (capture / "hooks.jsonl").read_text(encoding="utf-8").splitlines()]
-    feed_fixture(run, capture, entries)
+    feed_capture(run, capture, capture_entries(capture), None)
     runs, summaries = [], []
     for _ in range(2):  # the second run finds every line recorded already
         reader = InMemoryMetricReader()

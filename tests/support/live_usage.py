@@ -83,6 +83,15 @@ def feed_fixture(
     run.settle()
 
 
+def feed_capture(run: LiveRun, capture: Path, entries: list[dict[str, Any]], live_dir: Path | None) -> None:
+    """Feeds a capture's events. With `live_dir`, its transcripts are written there line by line as the events'
+    times pass, as the agent reads them live; without, they are read whole from the capture, as in a replay."""
+    if live_dir is None:
+        feed_fixture(run, capture, entries)
+    else:
+        feed_fixture(run, live_dir, entries, ProgressiveTranscripts(capture, live_dir))
+
+
 def message_line_times(paths: list[Path]) -> dict[str, tuple[int, int]]:
     """(first, last) line timestamp of each message id with usage: what a chat span must cover."""
     times: dict[str, list[int]] = defaultdict(list)
