@@ -196,7 +196,7 @@ class _Encoder:
                 return self._scalar_field(key, _DOUBLE_VALUE + _DOUBLE.pack(value))
             if kind is str:
                 text = value.encode()  # strict: a lone surrogate raises, as upb does, and is dropped below
-                return self._scalar_field(key, _STRING_VALUE + _varint(len(text)) + text)
+                return self._scalar_field(key, _field(_STRING_VALUE, text))
             if kind is bool:
                 return self._scalar_field(key, _BOOL_TRUE if value else _BOOL_FALSE)
             if kind is int and _INT64_MIN <= value <= _INT64_MAX:
@@ -210,11 +210,10 @@ class _Encoder:
         prefix = self._keys.get(key)
         if prefix is None:
             name = key.encode()
-            prefix = _KEY + _varint(len(name)) + name + _VALUE
+            prefix = _field(_KEY, name) + _VALUE
             if len(self._keys) < _CACHE_LIMIT:
                 self._keys[key] = prefix
-        pair = prefix + _varint(len(any_value)) + any_value
-        return _ATTRIBUTE + _varint(len(pair)) + pair
+        return _field(_ATTRIBUTE, prefix + _varint(len(any_value)) + any_value)
 
     def span(self, span: ReadableSpan) -> bytes:
         """`span` as a ScopeSpans.spans field on the wire."""
@@ -252,7 +251,7 @@ class _Encoder:
             parts.append(self._status(status))
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         body = b"".join(parts)
-        return _SCOPE_SPANS_SPAN + _varint(len(body)) + body
+        return _field(_SCOPE_SPANS_SPAN, body)
 
     def _status(self, status: SdkStatus) -> bytes:
         key = (status.status_code.value, status.description)

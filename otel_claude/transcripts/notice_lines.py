@@ -74,8 +74,8 @@ def refused(
         if isinstance(text, str) and text.startswith(TOOL_USE_ERROR) and use and isinstance(tool_use_id, str):
             reason = text.removeprefix(TOOL_USE_ERROR).removesuffix("</tool_use_error>")
             start = use[1] if isinstance(use[1], int) and use[1] <= stamp else stamp
-            prompt_id = _str(data.get("promptId")) or prompt_id
-            return RefusedCall(tool_use_id, str(use[0]), start, stamp, reason[:MAX_REASON_CHARS], prompt_id, offset)
+            turn = _str(data.get("promptId")) or prompt_id  # the line's own, else the one read before it
+            return RefusedCall(tool_use_id, str(use[0]), start, stamp, reason[:MAX_REASON_CHARS], turn, offset)
     return None
 
 
