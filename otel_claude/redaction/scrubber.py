@@ -16,17 +16,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-from otel_claude.redaction.keys import (
-    GENERIC_VALUE_KEYS,
+from otel_claude.redaction.attribute_keys import (
     ID_ATTRIBUTE_KEYS,
     ID_SHAPE_RE,
     NAME_ATTRIBUTE_KEYS,
     SAFE_JSON_KEYS,
-    credential_word,
-    is_placeholder,
     is_safe_attribute_key,
-    is_sensitive_key,
 )
+from otel_claude.redaction.keys import GENERIC_VALUE_KEYS, credential_word, is_placeholder, is_sensitive_key
 from otel_claude.redaction.names import bound_attribute
 from otel_claude.redaction.patterns import SecretPattern, marker
 from otel_claude.redaction.text import CompiledPatterns, scrub_text

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from otel_claude import semconv as sc
 from otel_claude.redaction import Scrubber
-from otel_claude.redaction.keys import ID_ATTRIBUTE_KEYS, NAME_ATTRIBUTE_KEYS, SAFE_ATTRIBUTE_KEYS
+from otel_claude.redaction.attribute_keys import ID_ATTRIBUTE_KEYS, NAME_ATTRIBUTE_KEYS, SAFE_ATTRIBUTE_KEYS
 
 _KEYS = sorted(
     {"password", "api_key", "Authorization", "token", "db.password", "secret", "x", "tool.input", sc.CC_TOOL_ERROR}
