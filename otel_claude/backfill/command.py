@@ -250,6 +250,7 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
                 openmetrics_path=args.openmetrics,
                 batch_calls=args.batch_size,
                 workers=_worker_count(args.workers, exports),
+                span_bodies=_exports(cfg, args)[0],  # spans go out over OTLP: the readers write them
             )
     finally:
         for made_delivery in made:

@@ -2,27 +2,36 @@
 
 Backfill records a call in its ledger only once every configured receiver acknowledged it, so it cannot use the
 SDK's BatchSpanProcessor (which drops a batch whose export failed and reports nothing): it hands spans to the
-SpanExporter itself, and collects metrics on demand through a reader that never exports on a timer. An export that
+SpanExporter itself, and collects metrics on demand through a reader that never exports on a timer (a collection
+that was not acknowledged is sent again before the next is made, so a delta is not lost). An export that
 fails is tried again with backoff until `retry_for_s` has passed; then the run stops and says what remains.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from otel_claude.handoff import env
+from otel_claude.version import __version__
+
 if TYPE_CHECKING:  # a run that exports nothing never imports the SDK
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    from otel_claude.export.aggregated_histogram import AggregatedHistograms
+    from otel_claude.export.otlp_spans import EncodedSpan
 
 _log = logging.getLogger(__name__)
+
+METER_NAME = "otel_claude"
 
 DEFAULT_RETRY_FOR_S = 30.0
 SPANS_PER_EXPORT = 512  # keeps one OTLP request well under gRPC's 4 MiB default message limit
@@ -40,6 +49,8 @@ class Delivery:
     # Collects the metrics and exports them; True once the receiver acknowledged (None: metrics go nowhere).
     flush_metrics: Callable[[], bool] | None = None
     endpoint: str = ""
+    # Histograms aggregated in this process, added to each metric export (None: the SDK aggregates them)
+    histograms: AggregatedHistograms | None = None
     retry_for_s: float = DEFAULT_RETRY_FOR_S
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -49,7 +60,7 @@ class Delivery:
     def exports(self) -> bool:
         return self.span_exporter is not None or self.flush_metrics is not None
 
-    def export_spans(self, spans: Sequence[ReadableSpan]) -> int:
+    def export_spans(self, spans: Sequence[ReadableSpan | EncodedSpan]) -> int:
         """Exports `spans` in requests of SPANS_PER_EXPORT; returns how many the receiver acknowledged (a prefix)."""
         exporter = self.span_exporter
         if exporter is None:
@@ -59,8 +70,8 @@ class Delivery:
         for start in range(0, len(spans), SPANS_PER_EXPORT):
             batch = spans[start : start + SPANS_PER_EXPORT]
 
-            def attempt(batch: Sequence[ReadableSpan] = batch) -> bool:
-                return exporter.export(batch) == SpanExportResult.SUCCESS
+            def attempt(batch: Sequence[ReadableSpan | EncodedSpan] = batch) -> bool:
+                return exporter.export(batch) == SpanExportResult.SUCCESS  # type: ignore[arg-type]
 
             if not self._retry("spans", attempt):
                 return start
@@ -107,32 +118,52 @@ def otlp_delivery(
 
         span_exporter = otlp_span_exporter()
     if not metrics:
-        return Delivery(None, resource, span_exporter, None, endpoint, retry_for_s)
+        return Delivery(None, resource, span_exporter, None, endpoint, retry_for_s=retry_for_s)
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.metrics import Histogram, MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricExportResult, MetricsData
+    from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation
 
     from otel_claude.export import metric_preferences
-    from otel_claude.export.outbox import ExportResult, TrackingMetricExporter
+    from otel_claude.export.aggregated_histogram import AggregatedHistograms, with_aggregated
 
-    result = ExportResult()
     preferences = metric_preferences.from_environment(os.environ)
-    exporter = TrackingMetricExporter(
-        OTLPMetricExporter(
-            preferred_temporality=preferences.temporality, preferred_aggregation=preferences.aggregation
-        ),
-        result,
-        preferred_temporality=preferences.temporality,
-        preferred_aggregation=preferences.aggregation,
+    temporality, aggregation = preferences.temporality, preferences.aggregation
+    # Split: one request over gRPC's 4 MiB limit would lose every metric, not only the wide ones.
+    exporter = OTLPMetricExporter(
+        preferred_temporality=temporality,
+        preferred_aggregation=aggregation,
+        max_export_batch_size=env.DEFAULT_METRIC_EXPORT_BATCH_SIZE,
     )
-    # An infinite interval starts no timer thread: metrics leave only when `flush` collects them, and a stopped
-    # run never tries a dead endpoint again at shutdown.
-    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=math.inf)
+    histograms = None
+    if isinstance(preferences.aggregation[Histogram], ExplicitBucketHistogramAggregation):
+        # Tens of thousands of token-usage points: aggregated here, at a fraction of the SDK's cost per point.
+        histograms = AggregatedHistograms(preferences.temporality[Histogram])
+    # Collected on demand, never on a timer: metrics leave only when `flush` is called, and a stopped run never
+    # tries a dead endpoint again at shutdown.
+    reader = InMemoryMetricReader(preferred_temporality=temporality, preferred_aggregation=aggregation)
+    scope = metrics_scope()
+    unsent: list[MetricsData] = []  # collected, not acknowledged: sent again first (a delta is not collected twice)
 
     def flush() -> bool:
-        result.ok = None
-        reader.collect()
-        return result.ok is not False  # None: there was nothing to send
+        if not unsent:
+            data = reader.get_metrics_data()
+            if histograms is not None:
+                data = with_aggregated(data, resource, scope, histograms)
+            if data is None or not data.resource_metrics:
+                return True  # nothing to send
+            unsent.append(data)
+        if exporter.export(unsent[0]) != MetricExportResult.SUCCESS:
+            return False
+        unsent.clear()
+        return True
 
     meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
-    return Delivery(meter_provider, resource, span_exporter, flush, endpoint, retry_for_s)
+    return Delivery(meter_provider, resource, span_exporter, flush, endpoint, histograms, retry_for_s)
+
+
+def metrics_scope() -> InstrumentationScope:
+    """The scope of backfill's meter: the one its aggregated histograms' points join."""
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+    return InstrumentationScope(METER_NAME, __version__)

@@ -26,6 +26,8 @@ from otel_claude.transcripts.reader import Cursor, read_new
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from otel_claude.backfill.span_bodies import SpanBodies, SpanBody
+
 _log = logging.getLogger(__name__)
 
 _DEDUP_WINDOW = 4096  # message ids remembered within a file: the lines of one response are adjacent
@@ -56,16 +58,22 @@ class FileRead:
     cost_states: list[CostState] = field(default_factory=list)  # Claude Code's running totals (backfill/unseen.py)
     api_errors: list[ApiError] = field(default_factory=list)  # requests that failed
     from_start: bool = False  # read from the file's first byte: its calls and cost states are all of it
+    span_bodies: list[SpanBody | None] = field(default_factory=list)  # calls[i]'s, when asked (backfill/span_bodies)
 
     # From a worker, calls travel as tuples of their fields: pickle handles those in C, where a frozen dataclass
-    # goes through copyreg and a __setstate__ per call (four times slower to receive).
+    # goes through copyreg and a __setstate__ per call (four times slower to receive). So do span bodies.
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["calls"] = [_row(call) for call in self.calls]
+        state["span_bodies"] = [(b.body, b.overrides) if b is not None else None for b in self.span_bodies]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state["calls"] = [_call(row) for row in state["calls"]]
+        if state["span_bodies"]:
+            from otel_claude.backfill.span_bodies import SpanBody
+
+            state["span_bodies"] = [SpanBody(*row) if row is not None else None for row in state["span_bodies"]]
         self.__dict__.update(state)
 
 
@@ -92,11 +100,17 @@ def _call(row: tuple[Any, ...]) -> LlmCall:
     return LlmCall(*values)
 
 
-def read_file(path: str, cursor: Cursor, on_progress: Callable[[int], None] | None = None) -> FileRead:
+def read_file(
+    path: str,
+    cursor: Cursor,
+    on_progress: Callable[[int], None] | None = None,
+    bodies: SpanBodies | None = None,
+) -> FileRead:
     """The calls of one file from its cursor, each response once (the kept line of its lines); the new cursor.
 
     A response read before (an earlier run stopped inside it) and bettered now comes as a delta: `replaces` holds the
-    usage counted before. `on_progress` gets the file offset after each bounded read."""
+    usage counted before. `on_progress` gets the file offset after each bounded read. With `bodies`, each call's
+    span body is written too (`span_bodies`), here, so that a reader process does that work."""
     start_offset = cursor.offset
     # Claude Code's totals are a session's: only its main transcript's cost-state lines count (as the agent's).
     subagent = os.path.basename(os.path.dirname(path)) == "subagents"
@@ -139,16 +153,23 @@ def read_file(path: str, cursor: Cursor, on_progress: Callable[[int], None] | No
     if last is not None:
         ends[last[0]] = max(last[1], ends.get(last[0], 0))
     calls = [_with(call, call.replaces, ends[call.key]) if call.key in ends else call for call in buffered.values()]
+    calls += deltas
+    written: list[SpanBody | None] = []
+    if bodies is not None:
+        from otel_claude.backfill.span_bodies import span_bodies
+
+        written = span_bodies(calls, bodies)
     return FileRead(
         path,
         cursor,
-        [*calls, *deltas],
+        calls,
         f"{path}: {error}" if error else None,
         max(cursor.offset - start_offset, 0),
         unchanged=cursor.offset == start_offset and not buffered and error is None,
         cost_states=states,
         api_errors=errors,
         from_start=start_offset == 0 and error is None,
+        span_bodies=written,
     )
 
 
@@ -167,9 +188,14 @@ class FileReads:
     worker's file is reported whole, when it is back)."""
 
     def __init__(
-        self, jobs: Sequence[tuple[str, Cursor]], workers: int, on_progress: Callable[[str, int], None] | None = None
+        self,
+        jobs: Sequence[tuple[str, Cursor]],
+        workers: int,
+        on_progress: Callable[[str, int], None] | None = None,
+        bodies: SpanBodies | None = None,
     ) -> None:
         self._jobs = deque(jobs)
+        self._bodies = bodies
         self._workers = workers if len(jobs) > 1 else 0
         self._on_progress = on_progress
         self._pool: ProcessPoolExecutor | None = None
@@ -198,7 +224,7 @@ class FileReads:
         assert self._pool is not None
         while self._jobs and len(self._pending) < 2 * self._workers:  # the bound on results held in memory
             path, cursor = self._jobs.popleft()
-            self._pending.append((path, cursor, self._pool.submit(read_file, path, cursor)))
+            self._pending.append((path, cursor, self._pool.submit(read_file, path, cursor, None, self._bodies)))
 
     def __iter__(self) -> Iterator[FileRead]:
         while self._pending:
@@ -216,7 +242,7 @@ class FileReads:
         while self._jobs:
             path, cursor = self._jobs.popleft()
             progress = None if self._on_progress is None else functools.partial(self._on_progress, path)
-            yield read_file(path, cursor, progress)
+            yield read_file(path, cursor, progress, self._bodies)
 
 
 def discover(paths: Iterable[str]) -> list[str]:

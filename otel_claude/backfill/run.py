@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from otel_claude import semconv as sc
-from otel_claude.backfill.delivery import Delivery
+from otel_claude.backfill.delivery import METER_NAME, Delivery
 from otel_claude.backfill.files import PARALLEL_MIN_BYTES, FileReads, discover, file_size
 from otel_claude.backfill.ledger import ExportedCallsLedger, key_hash
 from otel_claude.backfill.openmetrics import DailyTotals
@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.util.types import AttributeValue
 
+    from otel_claude.backfill.span_bodies import SpanBody
     from otel_claude.backfill.spans import LlmSpans
+    from otel_claude.export.otlp_spans import EncodedSpan
 
 __all__ = ["DEFAULT_ROOT", "BackfillSummary", "discover", "run_backfill"]
 
@@ -57,7 +59,7 @@ _MAX_SESSIONS = 65_536  # sessions whose attributes are remembered (least recent
 
 @dataclass
 class _Batch:
-    spans: list[ReadableSpan] = field(default_factory=list)
+    spans: list[ReadableSpan | EncodedSpan] = field(default_factory=list)
     span_hashes: list[int] = field(default_factory=list)  # span_hashes[i] is the call of spans[i]
     metric_hashes: list[int] = field(default_factory=list)  # calls whose metrics alone go out (span sent before)
     cursors: dict[str, Cursor] = field(default_factory=dict)  # files whose every call is in this batch or earlier
@@ -88,9 +90,14 @@ class _Backfill:
         meter_provider = delivery.meter_provider if delivery.flush_metrics is not None else None
         # Tens of thousands of calls between two metric exports: counter increments are summed per label set until
         # the batch's metrics go out (the same totals, for a fraction of the SDK's work per measurement).
-        self._summing = SummingMeter(meter_provider.get_meter("otel_claude", __version__)) if meter_provider else None
+        self._summing = None
+        if meter_provider is not None:
+            meter = meter_provider.get_meter(METER_NAME, __version__)
+            self._summing = SummingMeter(delivery.histograms.meter(meter) if delivery.histograms else meter)
         self.metrics = UsageMetrics(self._summing) if self._summing is not None else None
         self.to_span = _span_builder(delivery, table.version)
+        # Spans whose bodies the readers wrote go out only through an exporter that takes them (export/otlp_spans.py)
+        self.encoded_spans = self.to_span is not None and getattr(delivery.span_exporter, "accepts_encoded", False)
         self.batch = _Batch()
         self.seen: set[int] = set()  # hashes handled in this run: a response repeated in a later file is skipped
         self.sessions: OrderedDict[str, SessionAttributes] = OrderedDict()
@@ -101,8 +108,11 @@ class _Backfill:
             self._until_ns is not None and stamp >= self._until_ns
         )
 
-    def handle(self, call: LlmCall, source: Mapping[str, AttributeValue] | None = None) -> None:
-        """`source`: the span attributes of a call counted from a cost-state line (backfill/unseen.py)."""
+    def handle(
+        self, call: LlmCall, source: Mapping[str, AttributeValue] | None = None, body: SpanBody | None = None
+    ) -> None:
+        """`source`: the span attributes of a call counted from a cost-state line (backfill/unseen.py); `body`: its
+        span as a reader process wrote it (backfill/span_bodies.py), used when this run's exporter takes it."""
         stamp = call.timestamp_ns
         if self._outside(stamp):
             self.summary.calls_outside_window += 1
@@ -139,8 +149,11 @@ class _Backfill:
             self.batch.metric_hashes.append(hashed)  # its span got through in an earlier run, its metrics did not
         else:
             if self.to_span is not None:
-                span_attributes = attributes.span if source is None else {**attributes.span, **source}
-                self.batch.spans.append(self.to_span(call, cost, span_attributes))
+                if body is not None and source is None and self.encoded_spans:
+                    self.batch.spans.append(self.to_span.encoded(body, attributes.span))
+                else:
+                    span_attributes = attributes.span if source is None else {**attributes.span, **source}
+                    self.batch.spans.append(self.to_span(call, cost, span_attributes))
             self.batch.span_hashes.append(hashed)
         if self.metrics is not None:
             self.metrics.record(call, cost, attributes.metric)
@@ -266,6 +279,7 @@ def run_backfill(
     progress_stream: TextIO | None = None,
     batch_calls: int = DEFAULT_BATCH_CALLS,
     workers: int = 0,
+    span_bodies: bool = False,
 ) -> BackfillSummary:
     """Exports the LLM calls of past transcripts under `paths` (default ~/.claude/projects) once.
 
@@ -273,7 +287,8 @@ def run_backfill(
     are not remembered. When `delivery` exports nothing (a dry run, or every exporter `none`), nothing is recorded.
     When an export fails for good, the run reads on only to count what remains (`summary.calls_remaining`).
     `workers` processes read the files (0: this one does); with at least PARALLEL_MIN_BYTES to read. A callable
-    `delivery` is called once reading has started, so the exporters' imports overlap the first reads.
+    `delivery` is called once reading has started, so the exporters' imports overlap the first reads. With
+    `span_bodies` (pass it when spans go out over OTLP), the readers also write each call's span body.
     """
     started = time.monotonic()
     table = prices or load_table()
@@ -288,7 +303,12 @@ def run_backfill(
     def reading(path: str, offset: int) -> None:  # within a file read here; a worker's file counts when back
         bar.update(done_before + offset)
 
-    with FileReads(jobs, workers if to_read >= PARALLEL_MIN_BYTES else 0, reading) as reads:
+    bodies = None
+    if span_bodies:
+        from otel_claude.backfill.span_bodies import SpanBodies
+
+        bodies = SpanBodies.of(table)
+    with FileReads(jobs, workers if to_read >= PARALLEL_MIN_BYTES else 0, reading, bodies) as reads:
         if callable(delivery):
             delivery = delivery()  # the workers read meanwhile
         daily = DailyTotals() if openmetrics_path else None
@@ -304,8 +324,12 @@ def run_backfill(
                 summary.errors.append(read.error)
             summary.files_unchanged += read.unchanged
             summary.bytes_read += read.bytes_read
-            for call in read.calls:
-                run.handle(call)
+            if read.span_bodies:
+                for call, body in zip(read.calls, read.span_bodies, strict=True):
+                    run.handle(call, None, body)
+            else:
+                for call in read.calls:
+                    run.handle(call)
             for error in read.api_errors:
                 run.handle_api_error(error, session_id_of(read.path))
             if session is not None:

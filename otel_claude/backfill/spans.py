@@ -16,6 +16,8 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
+from otel_claude.backfill.span_bodies import SpanBody
+from otel_claude.export.otlp_spans import EncodedSpan
 from otel_claude.export.readable import readable_span
 from otel_claude.live.api_errors import api_error_span
 from otel_claude.transcripts.cost import CostResult
@@ -62,6 +64,10 @@ class LlmSpans:
             end_time=max(call.timestamp_ns, call.end_ns or 0, start),
             instrumentation_scope=self._scope,
         )
+
+    def encoded(self, body: SpanBody, session: Mapping[str, AttributeValue]) -> EncodedSpan:
+        """The span a reader process wrote (backfill/span_bodies.py), with `session`'s attributes leading."""
+        return EncodedSpan(self._resource, self._scope, body.leading(session), body.body)
 
     def api_error(self, session_id: str, error: ApiError, session: Mapping[str, AttributeValue]) -> ReadableSpan:
         """The live agent's span of a failed request (live/api_errors.py), in its turn's trace. Rare: made through

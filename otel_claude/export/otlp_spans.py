@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Status as SdkStatus
     from opentelemetry.util.types import Attributes
 
-__all__ = ["encode_spans", "otlp_span_exporter"]
+__all__ = ["EncodedSpan", "SpanEncoder", "encode_spans", "otlp_span_exporter"]
 
 _log = logging.getLogger(__name__)
 
@@ -149,8 +149,20 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + _varint(len(payload)) + payload
 
 
-class _Encoder:
-    """One request's encoding state: each distinct attribute pair's KeyValue, serialized once."""
+class EncodedSpan:
+    """A span whose wire form was written elsewhere (a backfill reader process, `SpanEncoder.body`): `body` holds
+    every field but the attributes in `leading`, which are written before the body's own, as the SDK orders a
+    span's attributes when `leading` was merged first. `resource` and scope group it as a ReadableSpan's would."""
+
+    __slots__ = ("body", "instrumentation_scope", "leading", "resource")
+
+    def __init__(self, resource: Resource, scope: InstrumentationScope, leading: Attributes, body: bytes) -> None:
+        self.resource, self.instrumentation_scope, self.leading, self.body = resource, scope, leading, body
+
+
+class SpanEncoder:
+    """One request's encoding state: each distinct attribute pair's KeyValue, serialized once. (A reader process
+    keeps one for all its spans' bodies: its caches are bounded by _CACHE_LIMIT.)"""
 
     def __init__(self) -> None:
         self._pairs: dict[tuple[str, type, Any], bytes] = {}
@@ -215,8 +227,15 @@ class _Encoder:
                 self._keys[key] = prefix
         return _field(_ATTRIBUTE, prefix + _varint(len(any_value)) + any_value)
 
-    def span(self, span: ReadableSpan) -> bytes:
-        """`span` as a ScopeSpans.spans field on the wire."""
+    def span(self, span: ReadableSpan | EncodedSpan) -> bytes:
+        """`span` as a ScopeSpans.spans field on the wire. Protobuf keeps a repeated field's order across the
+        whole message, so the leading attributes written first come first when upb parses the span."""
+        if type(span) is EncodedSpan:
+            return _field(_SCOPE_SPANS_SPAN, b"".join(self._fields(span.leading)) + span.body)
+        return _field(_SCOPE_SPANS_SPAN, self.body(span))  # type: ignore[arg-type]
+
+    def body(self, span: ReadableSpan) -> bytes:
+        """The fields of a Span message: `span` on the wire, without the ScopeSpans.spans field's tag and length."""
         context = span.context
         parent = span.parent
         parts = [_TRACE_ID, context.trace_id.to_bytes(16, "big"), _SPAN_ID, context.span_id.to_bytes(8, "big")]
@@ -250,8 +269,7 @@ class _Encoder:
         if status is not None:
             parts.append(self._status(status))
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
-        body = b"".join(parts)
-        return _field(_SCOPE_SPANS_SPAN, body)
+        return b"".join(parts)
 
     def _status(self, status: SdkStatus) -> bytes:
         key = (status.status_code.value, status.description)
@@ -280,16 +298,18 @@ class _Encoder:
         )
 
 
-def encode_spans(spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
+def encode_spans(spans: Sequence[ReadableSpan | EncodedSpan]) -> ExportTraceServiceRequest:
     """The request the SDK's `encode_spans` makes: spans grouped by resource, then scope, in order of first use."""
-    groups: dict[Resource, dict[InstrumentationScope | None, list[ReadableSpan]]] = {}
-    by_id: dict[int, dict[InstrumentationScope | None, list[ReadableSpan]]] = {}  # a Resource hashes by JSON dump
+    groups: dict[Resource, dict[InstrumentationScope | None, list[ReadableSpan | EncodedSpan]]] = {}
+    by_id: dict[
+        int, dict[InstrumentationScope | None, list[ReadableSpan | EncodedSpan]]
+    ] = {}  # a Resource hashes by JSON dump
     for span in spans:
         scopes = by_id.get(id(span.resource))
         if scopes is None:
             scopes = by_id[id(span.resource)] = groups.setdefault(span.resource, {})
         scopes.setdefault(span.instrumentation_scope or None, []).append(span)
-    encoder = _Encoder()
+    encoder = SpanEncoder()
     request = ExportTraceServiceRequest()
     for resource, scopes in groups.items():
         resource_spans = request.resource_spans.add(schema_url=resource.schema_url)
@@ -315,6 +335,8 @@ def otlp_span_exporter() -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
     class OtlpSpanExporter(OTLPSpanExporter):
+        accepts_encoded = True  # takes EncodedSpan beside ReadableSpan (backfill's reader processes make them)
+
         def _translate_data(self, data: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
             return encode_spans(data)
 

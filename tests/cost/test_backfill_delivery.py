@@ -57,6 +57,22 @@ def _tokens(receiver: OtlpReceiver) -> float:
     )
 
 
+def _token_usage(receiver: OtlpReceiver) -> tuple[int, float]:
+    """The GenAI token histogram's count and sum in the receiver's last metric export (two points per call)."""
+    if not receiver.metric_requests:
+        return 0, 0.0
+    points = [
+        point
+        for resource_metrics in receiver.metric_requests[-1].resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+        if metric.name == sc.METRIC_GEN_AI_TOKEN_USAGE
+        for point in metric.histogram.data_points
+    ]
+    assert all(sum(point.bucket_counts) == point.count for point in points)
+    return sum(point.count for point in points), sum(point.sum for point in points)
+
+
 def _run(projects: Path, state: Path, endpoint: str, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
     argv = [str(projects), "--state-dir", str(state), "--no-progress", "--json", "--retry-for", "1", *extra]
@@ -125,6 +141,9 @@ def test_receiver_killed_halfway_then_a_rerun_completes_the_history_exactly_once
         for t in first["by_model"].values()
     )
     assert _tokens(dying) + _tokens(receiver) == all_tokens
+    # The token histogram, aggregated in the process: both runs' points add up to every call's, once.
+    (first_count, first_sum), (second_count, second_sum) = _token_usage(dying), _token_usage(receiver)
+    assert first_count + second_count == 2 * FIXTURE_CALLS and first_sum + second_sum == all_tokens
     assert len(set(_ledger(state, "exported.u64"))) == FIXTURE_SPANS and _ledger(state, "spans-only.u64") == []
 
     # A third run finds nothing left, and needs no receiver to say so.

@@ -1,0 +1,83 @@
+"""Span bodies written by backfill's readers reach the receiver as the very bytes of the ReadableSpan path."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from cost.support import fixture_projects
+from otel_claude.backfill.files import FileRead, FileReads, discover, read_file
+from otel_claude.backfill.span_bodies import SpanBodies
+from otel_claude.backfill.spans import LlmSpans
+from otel_claude.export.otlp_spans import encode_spans
+from otel_claude.transcripts.attributes import session_attributes
+from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.model import LlmCall, Usage
+from otel_claude.transcripts.prices import load_table
+from otel_claude.transcripts.reader import Cursor
+
+RESOURCE = Resource.create({"service.name": "claude-code", "host.name": "h"})
+SCOPE = InstrumentationScope("otel_claude", "1")
+
+
+def _both_ways(calls: list[LlmCall], bodies: list[object], project: str | None) -> tuple[bytes, bytes]:
+    table = load_table()
+    spans = LlmSpans(RESOURCE, SCOPE, table.version)
+    readable, encoded = [], []
+    for call, body in zip(calls, bodies, strict=True):
+        session = session_attributes(call.session_id, project, "dev", backfill=True).span
+        cost = cost_of_call(call.usage, call.model, call.timestamp_ns, table)
+        readable.append(spans(call, cost, session))
+        encoded.append(spans.encoded(body, session))  # type: ignore[arg-type]
+    return encode_spans(readable).SerializeToString(), encode_spans(encoded).SerializeToString()
+
+
+def test_every_fixture_call_encodes_to_the_same_bytes(tmp_path: Path) -> None:
+    bodies = SpanBodies.of(load_table())
+    reads = [read_file(path, Cursor(path=path), None, bodies) for path in discover([str(fixture_projects(tmp_path))])]
+    calls = [call for read in reads for call in read.calls]
+    written = [body for read in reads for body in read.span_bodies]
+    assert len(calls) == len(written) > 20 and all(body is not None for body in written)
+    readable, encoded = _both_ways(calls, written, "proj")
+    assert readable == encoded
+
+
+@pytest.mark.parametrize("project", ["proj", None])
+def test_odd_calls_encode_to_the_same_bytes(project: str | None) -> None:
+    """Fields that are set on some calls only, an unknown model (cost unknown), speed and region, large counts."""
+    base = LlmCall("s-1", "claude-sonnet-4-5-20250929", Usage(10, 20, 30, 40, 40, 0), 2_000_000_000, 1_000_000_000)
+    calls = [
+        base,
+        dataclasses.replace(base, message_id="msg_1", request_id="req_1", stop_reason="tool_use", prompt_id="p-1"),
+        dataclasses.replace(base, model="mystery-model", requested_model="alias", agent_id="a1", is_sidechain=True),
+        dataclasses.replace(
+            base, usage=Usage(2**40, 1, 0, 7, 3, 4, speed="fast", inference_geo="us"), end_ns=3 * 10**9
+        ),
+        dataclasses.replace(base, start_ns=5 * 10**9, session_id="s-2", uuid="u", offset=99),  # started after its line
+    ]
+    bodies = SpanBodies.of(load_table())
+    read = FileRead("f", Cursor(path="f"), calls)
+    from otel_claude.backfill.span_bodies import span_bodies
+
+    written = span_bodies(read.calls, bodies)
+    readable, encoded = _both_ways(calls, written, project)
+    assert readable == encoded
+
+
+def test_a_bettering_delta_gets_no_body_and_bodies_survive_the_trip_from_a_reader_process(tmp_path: Path) -> None:
+    from otel_claude.backfill.span_bodies import span_bodies
+
+    delta = LlmCall("s", "m", Usage(1), 1, 1, replaces=Usage(0))
+    assert span_bodies([delta], SpanBodies.of(load_table())) == [None]
+
+    projects = fixture_projects(tmp_path)
+    jobs = [(path, Cursor(path=path)) for path in discover([str(projects)])]
+    bodies = SpanBodies.of(load_table())
+    here = list(FileReads(jobs, 0, None, bodies))
+    with FileReads(jobs, 2, None, bodies) as reads:
+        there = list(reads)
+    assert [r.span_bodies for r in there] == [r.span_bodies for r in here] and any(r.span_bodies for r in here)
