@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -68,3 +69,40 @@ def test_an_exporter_that_raises_is_a_failed_export_not_a_crash() -> None:
     clock = _Clock()
     delivery = _delivery(Raising(), clock, retry_for=1)
     assert delivery.export_spans([ReadableSpan(name="a")]) == 0 and "boom" in (delivery.failure or "")
+
+
+def test_metrics_that_were_not_acknowledged_go_out_again_whole_even_as_deltas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delta collected for a refused export must be the one retried: collecting again would find nothing new."""
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics.export import MetricExportResult, MetricsData
+    from opentelemetry.sdk.resources import Resource
+
+    from otel_claude.backfill.delivery import METER_NAME, otlp_delivery
+    from otel_claude.version import __version__
+
+    sent: list[tuple[bool, MetricsData]] = []
+
+    def export(
+        self: OTLPMetricExporter, data: MetricsData, timeout_millis: float = 10_000, **_: object
+    ) -> MetricExportResult:
+        refused = not sent  # the first export is refused
+        sent.append((not refused, data))
+        return MetricExportResult.FAILURE if refused else MetricExportResult.SUCCESS
+
+    monkeypatch.setattr(OTLPMetricExporter, "export", export)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
+    delivery = otlp_delivery(Resource.create({}), "http://127.0.0.1:1", traces=False, metrics=True, retry_for_s=0)
+    assert delivery.flush_metrics is not None and delivery.meter_provider is not None
+    assert delivery.histograms is not None  # explicit buckets: aggregated in the process
+    meter = delivery.histograms.meter(delivery.meter_provider.get_meter(METER_NAME, __version__))  # as run.py
+    meter.create_counter("calls").add(3, {"m": "a"})
+    meter.create_histogram("tokens", explicit_bucket_boundaries_advisory=[10]).record(7, {"m": "a"})
+    assert delivery.flush_metrics() is False
+    assert delivery.flush_metrics() is True
+    assert delivery.flush_metrics() is True  # nothing new: nothing sent
+    assert [ok for ok, _ in sent] == [False, True]
+    acknowledged = sent[1][1]
+    assert acknowledged is sent[0][1]  # the refused collection itself, not a new and empty one
+    (metrics,) = [scope.metrics for r in acknowledged.resource_metrics for scope in r.scope_metrics]
+    assert sorted(m.name for m in metrics) == ["calls", "tokens"]
+    delivery.shutdown()
