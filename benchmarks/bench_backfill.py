@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(rows, args.cpu))
     from otel_claude.backfill.files import auto_workers
 
-    workers = f"{auto_workers()} (the default here)"
+    workers = f"{auto_workers(span_bodies=True)} (the default here, with export)"
     small, large = rows
     same_cost = all(abs(row.backfill_usd - row.ccusage_usd) <= 1e-6 * max(row.ccusage_usd, 1.0) for row in rows)
     flat = large.export.peak_rss <= small.export.peak_rss + RSS_GROWTH_SLACK_BYTES

@@ -133,14 +133,14 @@ def _exports(cfg: AgentConfig, args: argparse.Namespace) -> tuple[bool, bool]:
     return traces, metrics
 
 
-def _worker_count(asked: int | None, exports: bool) -> int:
+def _worker_count(asked: int | None, exports: bool, span_bodies: bool) -> int:
     """`--workers`, else the default: with nothing to export this process only waits for a single worker's results,
     so one would add its start-up and gain nothing."""
     if asked is not None:
         return asked
     from otel_claude.backfill.files import auto_workers
 
-    workers = auto_workers()
+    workers = auto_workers(span_bodies)
     return workers if exports or workers > 1 else 0
 
 
@@ -234,6 +234,7 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
         return made[-1]
 
     exports = injected.exports if injected is not None else any(_exports(cfg, args))
+    spans = injected is None and _exports(cfg, args)[0]  # to OTLP: the readers write the spans' bodies
     try:
         # A run that exports nothing records nothing: its ledger is a scratch one.
         with tempfile.TemporaryDirectory(prefix="otel-claude-dry-run-") as scratch:
@@ -249,8 +250,8 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
                 user_name=cfg.user_name,
                 openmetrics_path=args.openmetrics,
                 batch_calls=args.batch_size,
-                workers=_worker_count(args.workers, exports),
-                span_bodies=_exports(cfg, args)[0],  # spans go out over OTLP: the readers write them
+                workers=_worker_count(args.workers, exports, spans),
+                span_bodies=spans,
             )
     finally:
         for made_delivery in made:

@@ -35,14 +35,17 @@ MAX_AUTO_WORKERS = 4  # the default's cap: reading outpaces one exporting proces
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting a worker costs more than it saves
 
 
-def auto_workers() -> int:
+def auto_workers(span_bodies: bool = False) -> int:
     """The default worker count: the CPUs this process may use but one (left to it), at least 1, at most
-    MAX_AUTO_WORKERS; 0 on a single CPU, where a worker would only take turns with this process."""
+    MAX_AUTO_WORKERS; 0 on a single CPU, where a worker would only take turns with this process. When the readers
+    also write span bodies, they do most of the work and this process mostly waits on them: one per CPU."""
     try:
         cpus = len(os.sched_getaffinity(0))  # what taskset or a container's cpuset allows, not the machine's count
     except (AttributeError, OSError):  # not on Linux
         cpus = os.cpu_count() or 1
-    return min(MAX_AUTO_WORKERS, cpus - 1)
+    if cpus < 2:
+        return 0
+    return min(MAX_AUTO_WORKERS, cpus if span_bodies else cpus - 1)
 
 
 @dataclass
