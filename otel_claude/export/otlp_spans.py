@@ -182,10 +182,19 @@ class SpanEncoder:
         if not attributes:
             return []
         encoded: list[bytes] = []
-        pairs = self._pairs
+        pairs, keys = self._pairs, self._keys
         for key, value in attributes.items():
             kind = type(value)
-            if kind is float:  # not shared: -0.0 equals 0.0, yet each encodes differently
+            if kind is int and _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
+                # Counts and times rarely repeat: written inline, not looked up (a KeyValue of an int is < 128 bytes
+                # past its key, so each length is one byte).
+                prefix = keys.get(key)
+                if prefix is not None:
+                    number = _INT_VALUE + _varint(value & _UINT64_MASK)  # type: ignore[operator]
+                    inner = prefix + _SMALL_VARINTS[len(number)] + number
+                    encoded.append(_ATTRIBUTE + _varint(len(inner)) + inner)
+                    continue
+            elif kind is float:  # not shared: -0.0 equals 0.0, yet each encodes differently
                 field = self._new_field(key, value, kind)
                 if field is not None:
                     encoded.append(field)
@@ -197,7 +206,7 @@ class SpanEncoder:
                 field = self._new_field(key, value, kind)
                 if field is None:
                     continue
-                if shared and len(pairs) < _CACHE_LIMIT:
+                if shared and kind is not int and len(pairs) < _CACHE_LIMIT:
                     pairs[(key, kind, value)] = field
             encoded.append(field)
         return encoded
