@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
@@ -149,20 +149,19 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + _varint(len(payload)) + payload
 
 
-class EncodedSpan:
+class EncodedSpan(NamedTuple):
     """A span whose wire form was written elsewhere (a backfill reader process, `SpanEncoder.body`): `body` holds
     every field but the attributes in `leading`, which are written before the body's own, as the SDK orders a
     span's attributes when `leading` was merged first. `resource` and scope group it as a ReadableSpan's would."""
 
-    __slots__ = ("body", "instrumentation_scope", "leading", "resource")
-
-    def __init__(self, resource: Resource, scope: InstrumentationScope, leading: Attributes, body: bytes) -> None:
-        self.resource, self.instrumentation_scope, self.leading, self.body = resource, scope, leading, body
+    resource: Resource
+    instrumentation_scope: InstrumentationScope
+    leading: Attributes
+    body: bytes
 
 
 class SpanEncoder:
-    """One request's encoding state: each distinct attribute pair's KeyValue, serialized once. (A reader process
-    keeps one for all its spans' bodies: its caches are bounded by _CACHE_LIMIT.)"""
+    """One request's encoding state (or a reader process's, for all its bodies): attribute pairs written once."""
 
     def __init__(self) -> None:
         self._pairs: dict[tuple[str, type, Any], bytes] = {}
@@ -186,8 +185,7 @@ class SpanEncoder:
         for key, value in attributes.items():
             kind = type(value)
             if kind is int and _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
-                # Counts and times rarely repeat: written inline, not looked up (a KeyValue of an int is < 128 bytes
-                # past its key, so each length is one byte).
+                # Counts rarely repeat: written inline, not cached (an int's AnyValue is < 128 bytes: one length byte)
                 prefix = keys.get(key)
                 if prefix is not None:
                     number = _INT_VALUE + _varint(value & _UINT64_MASK)  # type: ignore[operator]
