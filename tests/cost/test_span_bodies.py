@@ -81,3 +81,17 @@ def test_a_bettering_delta_gets_no_body_and_bodies_survive_the_trip_from_a_reade
     with FileReads(jobs, 2, None, bodies) as reads:
         there = list(reads)
     assert [r.span_bodies for r in there] == [r.span_bodies for r in here] and any(r.span_bodies for r in here)
+
+
+@pytest.mark.parametrize(
+    ("cpus", "bodies", "expected"),
+    [(1, True, 0), (1, False, 0), (2, False, 1), (2, True, 2), (3, True, 3), (16, True, 4), (16, False, 4)],
+)
+def test_default_readers_one_per_cpu_when_they_write_the_spans(
+    cpus: int, bodies: bool, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exporting process mostly waits on readers that write span bodies: it needs no CPU kept for it."""
+    from otel_claude.backfill import files
+
+    monkeypatch.setattr(files.os, "sched_getaffinity", lambda _pid: set(range(cpus)))
+    assert files.auto_workers(bodies) == expected
