@@ -14,7 +14,7 @@ from otel_claude.transcripts import timestamps
 from otel_claude.transcripts.model import usage_from_json
 
 
-@settings(max_examples=500)
+@settings(max_examples=200)
 @given(raw=RANDOM_USAGE | st.sampled_from(USAGES[:-1]))
 def test_usage_is_read_as_before(raw: dict[str, Any]) -> None:
     assert usage_from_json(raw) == old_values.usage_from_json(raw)
