@@ -46,6 +46,11 @@ class _Entry:
     usage: Usage
 
 
+# The verdicts without a previous usage, made once: frozen, so sharing them is safe (observe runs per call).
+_NEW = DedupVerdict(Outcome.NEW)
+_DUPLICATE = DedupVerdict(Outcome.DUPLICATE)
+
+
 def _should_replace(call: LlmCall, existing: _Entry) -> bool:
     if call.is_sidechain != existing.is_sidechain:
         return existing.is_sidechain
@@ -68,21 +73,23 @@ class Dedup:
         """Records `call` and says whether it is a new response, a repeat, or a better line for a known one."""
         message_id = call.message_id
         if not message_id:
-            return DedupVerdict(Outcome.NEW)
-        entries = self._by_message.get(message_id)
+            return _NEW
+        by_message = self._by_message
+        entries = by_message.get(message_id)
         if entries is None:
-            self._by_message[message_id] = [self._entry(call)]
-            self._evict()
-            return DedupVerdict(Outcome.NEW)
-        self._by_message.move_to_end(message_id)
+            by_message[message_id] = [_Entry(call.request_id, call.is_sidechain, call.model, call.usage)]
+            if len(by_message) > self._max:
+                self._evict()
+            return _NEW
+        by_message.move_to_end(message_id)
         match = next((e for e in entries if e.request_id == call.request_id), None)
         if match is None:
             match = next((e for e in entries if call.is_sidechain or e.is_sidechain), None)
         if match is None:
             entries.append(self._entry(call))
-            return DedupVerdict(Outcome.NEW)
+            return _NEW
         if not _should_replace(call, match):
-            return DedupVerdict(Outcome.DUPLICATE)
+            return _DUPLICATE
         previous, previous_model = match.usage, match.model
         match.request_id, match.is_sidechain, match.model, match.usage = (
             call.request_id,

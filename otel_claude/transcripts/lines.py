@@ -10,11 +10,25 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from otel_claude.transcripts import notice_lines
+from otel_claude.transcripts.line_bytes import (
+    API_ERROR,
+    API_REQUEST,
+    ASSISTANT,
+    CLAUDE_CODE_VERSION,
+    COST_STATE,
+    HEAD,
+    PROMPT_ID,
+    USAGE,
+    USER,
+    VERSION_KEY,
+    loads,
+    request_sent,
+    search_from,
+)
 from otel_claude.transcripts.model import (
     ApiError,
     CostState,
@@ -28,42 +42,9 @@ from otel_claude.transcripts.timestamps import parse_timestamp_ns
 
 _log = logging.getLogger(__name__)
 
-
-def _fast_loads() -> Callable[[bytes], Any]:
-    """orjson's parser where installed (a dependency; several times the standard library's speed), else json's."""
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - orjson is a dependency, but a missing wheel must not break reading
-        return json.loads
-    return orjson.loads
-
-
-_loads = _fast_loads()
-
-_HEAD = 4096  # top-level keys come before `message` / `params`, within the first bytes of a line
-_PROMPT_ID = re.compile(rb'"promptId":"([^"\\]{1,128})"')
-_USAGE = b'"usage"'
-_REQUEST_ID = re.compile(rb'"id":"([^"\\]{1,128})"')
-_TIMESTAMP = re.compile(rb'"timestamp":"([^"\\]{1,64})"')
 _MAX_PENDING_REQUESTS = 32
-_CLAUDE_CODE_VERSION = re.compile(rb'"version":"(\d{1,4}\.\d{1,4}\.\d{1,6}[^"\\]{0,32})"')
-_TYPE_KEY = b'"type":"'
 _MAX_TOOL_USES = 64
 SYNTHETIC_MODEL = "<synthetic>"
-
-
-def _types(line: bytes) -> tuple[bool, bool, bool]:
-    """Whether the line's first _HEAD bytes hold `"type":"user"`, `"type":"assistant"`, `"type":"api-request"`."""
-    user = assistant = api_request = False
-    at = line.find(_TYPE_KEY, 0, _HEAD)
-    while at >= 0:
-        value = at + len(_TYPE_KEY)
-        # startswith's end bound: the whole needle within the head, as `in line[:_HEAD]` required
-        user = user or line.startswith(b'user"', value, _HEAD)
-        assistant = assistant or line.startswith(b'assistant"', value, _HEAD)
-        api_request = api_request or line.startswith(b'api-request"', value, _HEAD)
-        at = line.find(_TYPE_KEY, at + 1, _HEAD)
-    return user, assistant, api_request
 
 
 class LineParser:
@@ -136,70 +117,98 @@ class LineParser:
             self.open_message = None
 
     def _extend_message(self, call: LlmCall) -> None:
-        if self.open_message is not None and self.open_message[0] == call.key:
-            self.open_message = (call.key, max(self.open_message[1], call.timestamp_ns))
+        key = call.key  # a property that builds a tuple: once
+        if self.open_message is not None and self.open_message[0] == key:
+            self.open_message = (key, max(self.open_message[1], call.timestamp_ns))
             return
         self._close_open_message()
-        self.open_message = (call.key, call.timestamp_ns)
+        self.open_message = (key, call.timestamp_ns)
 
     def parse(self, line: bytes, offset: int) -> LlmCall | CostState | Interrupt | ApiError | RefusedCall | None:
+        return self.parse_in(line, 0, len(line), offset)
+
+    def parse_in(
+        self, data: bytes, start: int, end: int, offset: int
+    ) -> LlmCall | CostState | Interrupt | ApiError | RefusedCall | None:
+        """`parse` of the line `data[start:end]`, searched in place: the reader's buffer is not cut into lines, only
+        the lines decoded as JSON are copied out. Every search is bounded by the line's end, or by its head's."""
+        find = data.find
+        head = min(start + HEAD, end)  # only the line's first HEAD bytes are looked at, but for `"usage"`
         # One scan of the line for the key (inside a JSON string the quotes would be escaped, `\"usage\"`, no match).
-        carries_usage = _USAGE in line
-        if carries_usage:
-            data = self._json(line)
-            call = self._llm_call(data, offset) if data is not None else None
-            if call is not None:
+        if find(USAGE, start, end) >= 0:
+            line = data[start:end]
+            decoded = self._json(line)
+            call = self._llm_call(decoded, offset) if decoded is not None else None
+            if call is not None and decoded is not None:  # (with a call, decoded is a dict, its message too)
                 self._extend_message(call)
-                self._note_tool_uses(data, call.timestamp_ns)
+                self._note_tool_uses(decoded["message"].get("content"), call.timestamp_ns)
                 return call
-            if b'"isApiErrorMessage":true' in line:
+            if find(API_ERROR, start, end) >= 0:
                 self._close_open_message()
-                return notice_lines.api_error(data, offset, self._requests, self.prompt_id)
-        # Only the line's first _HEAD bytes are looked at, in place (find's and search's bounds: no copy of them).
-        # Lines after which no more content block of the response before them can come: the tool results or next
-        # prompt, the next response or request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch,
-        # tools-used) can fall between two blocks of one response and close nothing. Each `"type":"..."` of the head
-        # is looked at in one pass (a search per type was a pass over the head each, and this runs per line).
-        cost_state = line.find(b'"cost-state"', 0, _HEAD) >= 0
-        user, assistant, api_request = _types(line)
-        if user or assistant or api_request or cost_state:
-            if user and line.find(notice_lines.STOPPED_STREAM_MARK, 0, _HEAD) >= 0:
+                return notice_lines.api_error(decoded, offset, self._requests, self.prompt_id)
+            user = find(USER, start, head) >= 0
+            if user and find(notice_lines.STOPPED_STREAM_MARK, start, head) >= 0:
                 stopped = self._stopped_stream(self._json(line), offset)
                 if stopped is not None:
-                    self._close_open_message()
+                    return None if self._calls_only else stopped
+            # A repeat of the open response's line has `"type":"assistant"` too, and closes it (as ever).
+            if (
+                user
+                or find(ASSISTANT, start, head) >= 0
+                or find(API_REQUEST, start, head) >= 0
+                or find(COST_STATE, start, head) >= 0
+            ):
+                self._close_open_message()
+            return None
+        # Lines after which no more content block of the response before them can come: the tool results or next
+        # prompt, the next response or request, Claude Code's cost line. Bookkeeping lines (attachment, atis-latch,
+        # tools-used) can fall between two blocks of one response and close nothing. Each search is made only where
+        # its answer can change what the line does (a cost-state line is one whatever its type).
+        if find(COST_STATE, start, head) >= 0:
+            if find(USER, start, head) >= 0 and find(notice_lines.STOPPED_STREAM_MARK, start, head) >= 0:
+                stopped = self._stopped_stream(self._json(data[start:end]), offset)
+                if stopped is not None:
                     return None if self._calls_only else stopped
             self._close_open_message()
-        if carries_usage:
-            return None
-        if cost_state:
-            return self._cost_state(self._json(line), offset) if self._cost_states else None
+            return self._cost_state(self._json(data[start:end]), offset) if self._cost_states else None
+        api_request = find(API_REQUEST, start, head) >= 0
+        user = find(USER, start, head) >= 0
+        if user:
+            if find(notice_lines.STOPPED_STREAM_MARK, start, head) >= 0:
+                stopped = self._stopped_stream(self._json(data[start:end]), offset)
+                if stopped is not None:
+                    return None if self._calls_only else stopped
+            self._close_open_message()
+        elif api_request or find(ASSISTANT, start, head) >= 0:
+            self._close_open_message()
         if api_request:
-            self._note_request(line[:_HEAD])
+            self._note_request(data, start, head)
             return None
         if user:
-            version = _CLAUDE_CODE_VERSION.search(line, 0, _HEAD)
+            version = search_from(VERSION_KEY, CLAUDE_CODE_VERSION, data, start, head)
             if version:
                 self.claude_code_version = version.group(1).decode("utf-8", "replace")
             # Rare lines, read in every mode: one that stops or refuses a tool call does not set the turn's prompt
-            # id below, and calls-only reads must give the calls the same prompt ids.
-            if line.find(notice_lines.REJECTED_MARK, 0, _HEAD) >= 0:
-                interrupt = notice_lines.interrupt(self._json(line), offset)
+            # id below, and calls-only reads must give the calls the same prompt ids. A one-byte search (memchr)
+            # for a character of each mark first: most heads hold neither.
+            if find(b"'", start, head) >= 0 and find(notice_lines.REJECTED_MARK, start, head) >= 0:
+                interrupt = notice_lines.interrupt(self._json(data[start:end]), offset)
                 if interrupt is not None:
                     return None if self._calls_only else interrupt
-            if line.find(notice_lines.TOOL_USE_ERROR_MARK, 0, _HEAD) >= 0:
-                refused = notice_lines.refused(self._json(line), offset, self._tool_uses, self.prompt_id)
+            if find(b"<", start, head) >= 0 and find(notice_lines.TOOL_USE_ERROR_MARK, start, head) >= 0:
+                refused = notice_lines.refused(self._json(data[start:end]), offset, self._tool_uses, self.prompt_id)
                 if refused is not None:
                     return None if self._calls_only else refused
-        match = _PROMPT_ID.search(line, 0, _HEAD)
+        match = PROMPT_ID.search(data, start, head)
         if match:
             self.prompt_id = match.group(1).decode("utf-8", "replace")
-        elif not line[:64].lstrip().startswith(b"{"):  # not the whole line: lstrip would copy it
+        elif not data[start : min(start + 64, end)].lstrip().startswith(b"{"):  # not the whole line: lstrip copies
             self.bad_lines += 1
         return None
 
     def _json(self, line: bytes) -> dict[str, Any] | None:
         try:
-            data = _loads(line)
+            data = loads(line)
         except (ValueError, RecursionError):
             # orjson refuses what json accepts (an escaped lone surrogate in a cut-off emoji): ask json before
             # giving up on a line that may carry usage.
@@ -210,17 +219,13 @@ class LineParser:
                 return None
         return data if isinstance(data, dict) else None
 
-    def _note_request(self, head: bytes) -> None:
-        request = _REQUEST_ID.search(head)
-        stamp = _TIMESTAMP.search(head)
-        if not request or not stamp:
-            return
-        sent = parse_timestamp_ns(stamp.group(1).decode("ascii", "replace"))
-        if sent is None:
-            return
-        self._requests[request.group(1).decode("utf-8", "replace")] = sent
-        while len(self._requests) > _MAX_PENDING_REQUESTS:
-            del self._requests[next(iter(self._requests))]
+    def _note_request(self, data: bytes, start: int, head: int) -> None:
+        sent = request_sent(data, start, head)
+        if sent is not None:
+            requests = self._requests
+            requests[sent[0]] = sent[1]
+            while len(requests) > _MAX_PENDING_REQUESTS:
+                del requests[next(iter(requests))]
 
     def _llm_call(self, data: dict[str, Any], offset: int) -> LlmCall | None:
         # Every line with usage comes here: plain dict lookups and `type(...) is` tests, no helper per field.
@@ -243,7 +248,7 @@ class LineParser:
             timestamp = parse_timestamp_ns(get("timestamp"))
             if timestamp is not None:
                 self.open_message = (self.open_message[0], max(self.open_message[1], timestamp))
-                self._note_tool_uses(data, timestamp)  # a content block of its own: its tool_use ids count
+                self._note_tool_uses(message.get("content"), timestamp)  # a content block's own tool_use ids
             return None
         usage = usage_from_json(raw_usage)
         timestamp = parse_timestamp_ns(get("timestamp"))
@@ -258,42 +263,53 @@ class LineParser:
             if sent is not None:
                 self._requests[request_ref] = sent  # later lines of the same response need it too
         self._last = repeat_key
+        requested, stop, agent, uuid, cwd = (
+            get("requestedModel"),
+            message.get("stop_reason"),
+            get("agentId"),
+            get("uuid"),
+            get("cwd"),
+        )
+        # Positional, in field order, and `_str` spelled out: this builds every call of a read.
         return LlmCall(
-            session_id=session_id,
-            model=model,
-            usage=usage,
-            timestamp_ns=timestamp,
-            start_ns=sent if sent is not None and sent <= timestamp else timestamp,
-            message_id=message_id if type(message_id) is str and message_id else None,
-            request_id=request_id if type(request_id) is str and request_id else None,
-            requested_model=_str(get("requestedModel")),
-            stop_reason=_str(message.get("stop_reason")),
-            is_sidechain=sidechain,
-            agent_id=_str(get("agentId")),
-            prompt_id=self.prompt_id,
-            uuid=_str(get("uuid")),
-            cwd=_str(get("cwd")),
-            path=self._path,
-            offset=offset,
+            session_id,
+            model,
+            usage,
+            timestamp,
+            sent if sent is not None and sent <= timestamp else timestamp,  # start_ns
+            message_id if type(message_id) is str and message_id else None,
+            request_id if type(request_id) is str and request_id else None,
+            requested if type(requested) is str and requested else None,
+            stop if type(stop) is str and stop else None,
+            sidechain,
+            agent if type(agent) is str and agent else None,
+            self.prompt_id,
+            uuid if type(uuid) is str and uuid else None,
+            cwd if type(cwd) is str and cwd else None,
+            self._path,
+            offset,
         )
 
-    def _note_tool_uses(self, data: dict[str, Any] | None, timestamp: int) -> None:
-        message = data.get("message") if data else None
-        content = message.get("content") if isinstance(message, dict) else None
-        for block in content if isinstance(content, list) else ():
+    def _note_tool_uses(self, content: Any, timestamp: int) -> None:
+        """The tool_use blocks of a response line's `message.content` (the callers know `message` is a dict)."""
+        if not isinstance(content, list):
+            return
+        uses = self._tool_uses
+        for block in content:
             if isinstance(block, dict) and block.get("type") == "tool_use" and isinstance(block.get("id"), str):
-                self._tool_uses[block["id"]] = [str(block.get("name") or "unknown"), timestamp]
-        while len(self._tool_uses) > _MAX_TOOL_USES:
-            del self._tool_uses[next(iter(self._tool_uses))]
+                uses[block["id"]] = [str(block.get("name") or "unknown"), timestamp]
+        while len(uses) > _MAX_TOOL_USES:
+            del uses[next(iter(uses))]
 
     def _stopped_stream(self, data: dict[str, Any] | None, offset: int) -> Interrupt | None:
-        """Esc while a response streamed: that response lasted until the Esc (its last line came before)."""
+        """Esc while a response streamed: that response lasted until the Esc (its last line came before), and ends."""
         stopped = notice_lines.stopped_stream(data, offset)
         if stopped is None:
             return None
         interrupt, message_id = stopped
         if self.open_message is not None and self.open_message[0][0] == message_id:
             self.open_message = (self.open_message[0], max(self.open_message[1], interrupt.timestamp_ns))
+        self._close_open_message()
         return interrupt
 
     def _cost_state(self, data: dict[str, Any] | None, offset: int) -> CostState | None:

@@ -109,20 +109,33 @@ def _usage_of_ints(raw: Mapping[str, Any]) -> Usage | None:
     if type(split) is not dict:
         return None
     five, hour = split.get("ephemeral_5m_input_tokens", 0), split.get("ephemeral_1h_input_tokens", 0)
-    counts = (input_tokens, output_tokens, read, creation, five, hour)
-    if any(type(v) is not int or v < 0 for v in counts) or five + hour != creation:
+    # Spelled out, not any() over a generator: this runs once per response line.
+    if not (
+        type(input_tokens) is int
+        and type(output_tokens) is int
+        and type(read) is int
+        and type(creation) is int
+        and type(five) is int
+        and type(hour) is int
+        and input_tokens >= 0
+        and output_tokens >= 0
+        and read >= 0
+        and five >= 0
+        and hour >= 0
+        and five + hour == creation  # with five and hour non-negative, creation is too
+    ):
         return None
     speed, geo, tier = get("speed"), get("inference_geo"), get("service_tier")
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=read,
-        cache_creation_tokens=creation,
-        cache_creation_5m_tokens=five,
-        cache_creation_1h_tokens=hour,
-        speed=speed if type(speed) is str and speed else None,
-        inference_geo=geo if type(geo) is str and geo else None,
-        service_tier=tier if type(tier) is str and tier else None,
+    return Usage(  # positional, in field order: keywords cost more per call
+        input_tokens,
+        output_tokens,
+        read,
+        creation,
+        five,
+        hour,
+        speed if type(speed) is str and speed else None,
+        geo if type(geo) is str and geo else None,
+        tier if type(tier) is str and tier else None,
     )
 
 

@@ -31,6 +31,7 @@ LINE_CAP_BYTES = 64 * 1024 * 1024  # a longer line is skipped, never held in mem
 _FINGERPRINT_BYTES = 64
 _FINGERPRINT_HEAD_BYTES = 1024
 _SKIP_CHUNK = 1024 * 1024
+_SPACES = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.isspace counts as space
 MAX_READS_PER_CALL = 64  # read_all_new stops after this many capped reads (512 MiB) and lets the caller come back
 
 
@@ -203,17 +204,25 @@ def _read(
     parser = LineParser(
         cursor.path, cursor.context, skip_repeats=dedup is not None, calls_only=calls_only, cost_states=cost_states
     )
-    parse = parser.parse
+    parse_in = parser.parse_in
     calls: list[LlmCall] = []
     states: list[CostState] = []
     interrupts: list[Interrupt | ApiError | RefusedCall] = []
-    position = offset
-    for line in data.split(b"\n"):
-        line_offset = position
-        position += len(line) + 1
-        if not line or line.isspace():  # isspace stops at the first other byte: no scan of a real line
+    # The lines are parsed in place, between newlines found by memchr: cutting the buffer into a bytes object per
+    # line (split) copied every byte once more, most of them in lines that are never decoded.
+    find = data.find
+    length = len(data)
+    start = 0
+    while start < length:
+        end = find(b"\n", start)
+        if end < 0:
+            end = length
+        line_start, start = start, end + 1
+        if line_start == end:
             continue
-        item = parse(line, line_offset)
+        if data[line_start] in _SPACES and data[line_start:end].isspace():  # a copy only for the rare blank line
+            continue
+        item = parse_in(data, line_start, end, offset + line_start)
         if item is None:
             continue
         if isinstance(item, LlmCall):

@@ -246,13 +246,13 @@ def test_only_lines_with_a_usage_key_are_parsed(tmp_path: Path, monkeypatch: pyt
     path = tmp_path / "t.jsonl"
     path.write_text("\n".join([*session.lines, tool_result]) + "\n", encoding="utf-8")
     parsed: list[bytes] = []
-    real = lines_module._loads
+    real = lines_module.loads
 
     def counting(line: bytes) -> object:
         parsed.append(line)
         return real(line)
 
-    monkeypatch.setattr(lines_module, "_loads", counting)
+    monkeypatch.setattr(lines_module, "loads", counting)
     result = read_all_new(Cursor(path=str(path)), Dedup())
     assert len(result.calls) == 2
     assert len(parsed) == sum(1 for line in session.lines if '"usage"' in line)  # the tool result never decoded
