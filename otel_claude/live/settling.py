@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from itertools import compress
-from operator import not_
 
 from opentelemetry.util.types import AttributeValue
 
@@ -24,7 +22,7 @@ from otel_claude.live.path_index import held_paths
 from otel_claude.live.session_attributes import shared_session_attributes
 from otel_claude.live.span_factory import SpanFactory
 from otel_claude.live.state import AgentState, HeldSpan, PendingLlmCall, TranscriptState
-from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.llm_calls import build_llm_span
 from otel_claude.transcripts.model import ApiError, LlmCall, call_from_dict, call_to_dict
@@ -33,6 +31,8 @@ from otel_claude.transcripts.prices import PriceTable
 _log = logging.getLogger(__name__)
 MAX_PENDING_CALLS = 64  # per transcript: responses are closed by the next line, so a few at a time
 MAX_HELD_SPANS = 1024
+# Released spans past this many are split out by a copy of the held list rather than deleted one by one.
+_CUT_IN_PLACE = 16
 
 
 def hold_call(
@@ -43,10 +43,17 @@ def hold_call(
     parent: int | None,
     prices: PriceTable,
     attributes: dict[str, AttributeValue] | None = None,
+    cost: CostResult | None = None,
 ) -> None:
-    """Keeps `call` until its last line is known; a better line for a held response replaces the held one."""
+    """Keeps `call` until its last line is known; a better line for a held response replaces the held one.
+    `cost`: the call's, from `prices`, if the caller has it."""
     pending = _pending(call, trace_id, parent)
     pending.attributes = dict(attributes or {})
+    pending._made = (
+        call,
+        cost if cost is not None else cost_of_call(call.usage, call.model, call.timestamp_ns, prices),
+        prices,
+    )
     for index, held in enumerate(entry.pending):
         if tuple(held.call.get("key_parts") or ()) == call.key:
             entry.pending[index] = pending
@@ -104,14 +111,18 @@ def release_settled(ctx: SpanFactory, state: AgentState, path: str, prices: Pric
 def _emit_call(
     ctx: SpanFactory, entry: TranscriptState, pending: PendingLlmCall, end_ns: int | None, prices: PriceTable
 ) -> None:
-    try:
-        call = call_from_dict({k: v for k, v in pending.call.items() if k != "key_parts"})
-    except (KeyError, TypeError, ValueError) as exc:
-        _log.warning("a held LLM call in the snapshot is unreadable (%s); its span is dropped", exc)
-        return
+    made = pending._made
+    if made is not None and made[2] is prices:  # held by this agent: the call and cost it was made from
+        call, cost = made[0], made[1]
+    else:  # loaded from a snapshot
+        try:
+            call = call_from_dict({k: v for k, v in pending.call.items() if k != "key_parts"})
+        except (KeyError, TypeError, ValueError) as exc:
+            _log.warning("a held LLM call in the snapshot is unreadable (%s); its span is dropped", exc)
+            return
+        cost = cost_of_call(call.usage, call.model, call.timestamp_ns, prices)
     if end_ns is not None:
-        call = _with_end(call, end_ns)
-    cost = cost_of_call(call.usage, call.model, call.timestamp_ns, prices)
+        call = _with_end(call, end_ns)  # the end alone changes: the cost is the same
     # The session's span attributes from the builder backfill uses too, then the call's own (its source).
     session = shared_session_attributes(entry.session_id, entry.project, ctx.settings.user_name)
     common: dict[str, AttributeValue] = {**session.span, **pending.attributes}
@@ -138,18 +149,29 @@ def hold_span(state: AgentState, held: HeldSpan) -> None:
 def release_spans(ctx: SpanFactory, state: AgentState, paths: Iterable[str]) -> bool:
     """Emits the held turn and subagent spans whose transcript was just re-read, with their LLM totals."""
     # Up to MAX_HELD_SPANS are held, and each settle read and eviction asks: the index answers most of them (none
-    # held for these paths), the split runs at C speed.
-    wanted = set(paths)
+    # held for these paths). An eviction releases a span or two of one path: list.index finds them (a C scan of
+    # string compares) and they are cut out in place, instead of testing and copying every held span.
     counts, held_at = held_paths(state)
-    if not any(counts.get(path) for path in wanted):
+    found = [path for path in dict.fromkeys(paths) if counts.get(path)]
+    if not found:
         return False
     waiting = state.held
-    settled = list(map(wanted.__contains__, held_at))
-    ready = list(compress(waiting, settled))
-    state.held = list(compress(waiting, map(not_, settled)))
-    for path in wanted:
-        counts.pop(path, None)
-    state._held_index = (state.held, counts, list(compress(held_at, map(not_, settled))))  # of the new list
+    positions: list[int] = []
+    for path in found:
+        start = 0
+        for _ in range(counts.pop(path)):
+            start = held_at.index(path, start)  # the index counts every held span of the path: it is there
+            positions.append(start)
+            start += 1
+    positions.sort()  # released in the held list's order, as before
+    ready = [waiting[i] for i in positions]
+    if len(positions) <= _CUT_IN_PLACE:
+        for i in reversed(positions):
+            del waiting[i], held_at[i]  # the same lists: the index stays the one of state.held
+    else:
+        settled = set(positions)
+        state.held = [held for i, held in enumerate(waiting) if i not in settled]
+        state._held_index = (state.held, counts, [path for i, path in enumerate(held_at) if i not in settled])
     for held in ready:
         attributes = {**held.attributes, **llm_totals.span_attributes(state, held.totals_key)}
         if held.span.attributes.get(sc.CC_SPAN_TYPE) == sc.SPAN_TYPE_TURN:

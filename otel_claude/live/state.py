@@ -16,6 +16,9 @@ from typing import Any
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from otel_claude.handoff import paths
+from otel_claude.transcripts.cost import CostResult
+from otel_claude.transcripts.model import LlmCall
+from otel_claude.transcripts.prices import PriceTable
 
 _log = logging.getLogger(__name__)
 SNAPSHOT_VERSION = 1
@@ -114,6 +117,9 @@ class PendingLlmCall(BaseModel):
     trace_id: int
     parent_span_id: int | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)  # beside the call's own (e.g. where it was read)
+    # The LlmCall `call` was made from, its cost and the price table that cost is from, while this agent holds it:
+    # the span is built from them, not from the dict (rebuilt only after a snapshot was loaded). Not in the snapshot.
+    _made: tuple[LlmCall, CostResult, PriceTable] | None = PrivateAttr(default=None)
 
 
 class HeldSpan(BaseModel):

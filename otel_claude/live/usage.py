@@ -309,7 +309,7 @@ class TranscriptUsage:
         llm_totals.add(
             self.state, keys, call.usage, cost, (call.replaces, previous.usd) if call.replaces and previous else None
         )
-        settling.hold_call(ctx, entry, call, trace_id, parent, self.prices, extra)
+        settling.hold_call(ctx, entry, call, trace_id, parent, self.prices, extra, cost)
 
     def _follow_subagent_files(self, ctx: SpanFactory, path: str, entry: TranscriptState) -> None:
         for agent_path, agent_id in transcript_files.subagent_files(path):
