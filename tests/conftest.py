@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.export.id_generator import DeterministicIdGenerator
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude-code-2.1.330"
 SESSIONS = FIXTURES / "sessions"

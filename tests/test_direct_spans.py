@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind
 from support.live_usage import LiveRun, feed_fixture
 
 from otel_claude.export.direct_spans import DirectSpans, span_sink
-from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.export.id_generator import DeterministicIdGenerator
 from otel_claude.export.otlp_spans import encode_spans
 from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, SpanSink, tracer_sink
 from otel_claude.live.span_factory import ProcessorSettings

@@ -189,7 +189,7 @@ def test_ids_are_deterministic_across_runs(
         exporter = InMemorySpanExporter()
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-        from otel_claude.export.ids import DeterministicIdGenerator
+        from otel_claude.export.id_generator import DeterministicIdGenerator
 
         provider = TracerProvider(id_generator=DeterministicIdGenerator())
         provider.add_span_processor(SimpleSpanProcessor(exporter))

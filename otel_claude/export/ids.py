@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextvars
 import hashlib
 
-from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
-
 _SEPARATOR = "\x1f"
 
 
@@ -31,24 +29,14 @@ def span_id_for(*parts: str) -> int:
 _next_ids: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar("otel_claude_next_ids", default=None)
 
 
-class DeterministicIdGenerator(IdGenerator):
-    """Hands the SDK the ids the caller chose for the span being started; random ids otherwise."""
-
-    def __init__(self) -> None:
-        self._random = RandomIdGenerator()
-
-    def generate_span_id(self) -> int:
-        chosen = _next_ids.get()
-        return chosen[1] if chosen else self._random.generate_span_id()
-
-    def generate_trace_id(self) -> int:
-        chosen = _next_ids.get()
-        return chosen[0] if chosen else self._random.generate_trace_id()
-
-
 def choose_ids(trace_id: int, span_id: int) -> contextvars.Token[tuple[int, int] | None]:
-    """Makes the next span started in this context take these ids; pass the token to `release_ids`."""
+    """Makes the next span started in this context take these ids (export/id_generator.py); pass the token to
+    `release_ids`."""
     return _next_ids.set((trace_id, span_id))
+
+
+def chosen_ids() -> tuple[int, int] | None:
+    return _next_ids.get()
 
 
 def release_ids(token: contextvars.Token[tuple[int, int] | None]) -> None:

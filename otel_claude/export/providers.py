@@ -25,7 +25,7 @@ from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
 from otel_claude.export import metric_preferences
 from otel_claude.export.direct_spans import span_sink
-from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.export.id_generator import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
 from otel_claude.export.prometheus_server import PrometheusServer
 from otel_claude.export.recent_spans import RecentSpansExporter, recent_spans_path

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from opentelemetry.util.types import AttributeValue
 
 from otel_claude import semconv as sc
-from otel_claude.redaction.names import is_bounded_project
 
 PROJECT_LABEL_MODES = ("name", "hash", "none")
 
@@ -35,6 +34,10 @@ def project_label(cwd: str | None, mode: str) -> str | None:
     if mode == "hash":
         return digest
     name = os.path.basename(os.path.normpath(cwd)) or "/"
+    # Imported here: backfill's reader processes use this module but never label a project (the scrubber's
+    # patterns cost them 50 ms of start-up).
+    from otel_claude.redaction.names import is_bounded_project
+
     # A directory name that does not look like a name (a token, a sentence) goes out as its hash instead.
     return name if name == "/" or is_bounded_project(name) else digest
 

@@ -26,7 +26,7 @@ from cost.transcript_gen import SessionWriter, dumps, usage
 from otel_claude import semconv as sc
 from otel_claude.backfill.delivery import Delivery
 from otel_claude.backfill.run import run_backfill
-from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.export.id_generator import DeterministicIdGenerator
 from otel_claude.live import error_classes
 
 # Every captured session directory whose transcripts have cost-state lines (one of them a /compact).

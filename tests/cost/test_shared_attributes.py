@@ -16,7 +16,7 @@ from support.driving import feed, make_processor
 from cost.support import fixture_projects, memory_delivery
 from otel_claude import semconv as sc
 from otel_claude.backfill.run import run_backfill
-from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.export.id_generator import DeterministicIdGenerator
 from otel_claude.live.span_factory import ProcessorSettings
 from otel_claude.live.state import AgentState
 from otel_claude.live.usage import TranscriptUsage

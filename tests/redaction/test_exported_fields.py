@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from support.driving import feed, make_processor
 
 from otel_claude import semconv as sc
-from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.export.id_generator import DeterministicIdGenerator
 from otel_claude.live import error_classes
 from otel_claude.live.span_factory import ProcessorSettings
 from otel_claude.live.state import AgentState

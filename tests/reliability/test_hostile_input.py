@@ -36,7 +36,7 @@ from support.otlp_receiver import OtlpReceiver, span_attributes
 from otel_claude import config as config_module
 from otel_claude import semconv as sc
 from otel_claude.agent.records import BadRecord, decode_record
-from otel_claude.export.ids import DeterministicIdGenerator
+from otel_claude.export.id_generator import DeterministicIdGenerator
 from otel_claude.handoff import spool
 from otel_claude.handoff.agent_lock import lock_path
 from otel_claude.live.metrics import HookMetrics

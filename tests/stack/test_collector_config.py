@@ -197,7 +197,7 @@ def test_otlp_receiver_takes_the_largest_export_the_agent_sends(config: dict[str
     from support.driving import feed, make_processor
 
     from otel_claude.agent.loop import EXPORT_SPANS
-    from otel_claude.export.ids import DeterministicIdGenerator
+    from otel_claude.export.id_generator import DeterministicIdGenerator
     from otel_claude.live.span_factory import ProcessorSettings
 
     largest = 0
