@@ -10,7 +10,8 @@ each as a fresh process, alternately:
 Each is run `--repeat` times, interleaved, and the median taken; so is the OTel floor (a process that times, in CPU
 seconds, only the OTel side for the same calls: OTLP-encoding their spans with the encoder backfill's exporter uses
 and with the SDK's own, and recording their token histogram points as backfill aggregates them and through an SDK
-histogram that has a reader).
+histogram that has a reader). It also prints the CPU time (user and system, from wait4) of ccusage and of the export
+run with its reader processes: on two cores, their sum bounds how far more processes can help.
 The benchmark checks that backfill's cost equals ccusage's, that every call arrived at the receiver as a span, and
 reports peak RSS, on the corpus and on a quarter of it: the exporting process's own (memory must not grow with the
 corpus: the check) and its sum with its reader processes'. It prints where backfill's time goes.
@@ -76,6 +77,7 @@ def generate(root: str, total: int) -> int:
 @dataclass
 class Timing:
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system CPU s of the process and its reader processes
     peak_rss: int = 0  # the process's own peak (VmHWM)
     peak_tree: int = 0  # the peak of its resident set plus its reader processes' (sampled)
     output: str = ""
@@ -166,7 +168,7 @@ def timed(argv: Sequence[str], env: dict[str, str], timing: Timing) -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _, status = os.waitpid(process.pid, 0)
+        _, status, usage = os.wait4(process.pid, 0)  # its rusage counts the reader processes it waited for
         elapsed = time.perf_counter() - started
         done.set()
         sampler.join()
@@ -177,6 +179,7 @@ def timed(argv: Sequence[str], env: dict[str, str], timing: Timing) -> None:
             raise SystemExit(f"{argv[0]} failed ({process.returncode}):\n{err.read().decode()[-3000:]}")
         timing.output = out.read().decode()
     timing.seconds.append(elapsed)
+    timing.cpu.append(usage.ru_utime + usage.ru_stime)
     timing.peak_rss = max(timing.peak_rss, peak)
     timing.peak_tree = max(timing.peak_tree, tree)
 
@@ -294,14 +297,16 @@ def render(rows: list[Row], cpu: int | None) -> str:
         f"backfill vs ccusage (median of each; {'pinned to CPU ' + str(cpu) if cpu is not None else 'not pinned'}; "
         "receiver in the benchmark process)",
         f"{'corpus':>8} {'calls':>7} {'ccusage s':>10} {'export s':>9} {'ratio':>6} {'count-only s':>13} "
-        f"{'MB/s':>6} {'ccusage USD':>12} {'backfill USD':>13} {'RSS export':>11} {'+readers':>9}",
+        f"{'MB/s':>6} {'ccusage USD':>12} {'backfill USD':>13} {'RSS export':>11} {'+readers':>9} "
+        f"{'CPU s ccusage/export':>21}",
     ]
     for row in rows:
         lines.append(
             f"{row.size / 1e6:6.0f}MB {row.calls:7d} {row.ccusage.median:10.2f} {row.export.median:9.2f} "
             f"{row.ratio:5.2f}x {row.count_only.median:13.2f} {row.size / 1e6 / row.export.median:6.1f} "
             f"{row.ccusage_usd:12.4f} {row.backfill_usd:13.4f} {row.export.peak_rss / mib:9.0f}MB "
-            f"{row.export.peak_tree / mib:7.0f}MB"
+            f"{row.export.peak_tree / mib:7.0f}MB {statistics.median(row.ccusage.cpu):10.2f}/"
+            f"{statistics.median(row.export.cpu):.2f}"
         )
     return "\n".join(lines)
 
