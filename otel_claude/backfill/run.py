@@ -324,12 +324,8 @@ def run_backfill(
                 summary.errors.append(read.error)
             summary.files_unchanged += read.unchanged
             summary.bytes_read += read.bytes_read
-            if read.span_bodies:
-                for call, body in zip(read.calls, read.span_bodies, strict=True):
-                    run.handle(call, None, body)
-            else:
-                for call in read.calls:
-                    run.handle(call)
+            for call, body in zip(read.calls, read.span_bodies or [None] * len(read.calls), strict=True):
+                run.handle(call, None, body)
             for error in read.api_errors:
                 run.handle_api_error(error, session_id_of(read.path))
             if session is not None:

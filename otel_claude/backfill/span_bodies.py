@@ -22,14 +22,14 @@ from opentelemetry.util.types import AttributeValue
 from otel_claude import semconv as sc
 from otel_claude.export.otlp_spans import SpanEncoder
 from otel_claude.transcripts.attributes import session_attributes
-from otel_claude.transcripts.cost import cost_of_call
+from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.llm_calls import llm_attributes, llm_span_id, turn_trace_id
 from otel_claude.transcripts.model import LlmCall
 from otel_claude.transcripts.prices import PriceTable
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSET = Status(StatusCode.UNSET)
-_MAX_TURNS = 4096  # trace ids remembered, as backfill/spans.py remembers them
+_MAX_TURNS = 4096  # trace ids remembered (one per session and prompt); forgotten all at once when full
 # Every key a backfill session's span attributes can hold: left out of the body, written by the exporting process.
 SESSION_KEYS = frozenset(session_attributes("s", "p", "u", backfill=True).span)
 
@@ -61,6 +61,36 @@ class SpanBody:
         return {**session, **dict(self.overrides)}
 
 
+class TurnTraceIds:
+    """A turn's calls share its trace id: remembered per session and prompt, within _MAX_TURNS."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, str | None], int] = {}
+
+    def __call__(self, session_id: str, prompt_id: str | None) -> int:
+        turn = (session_id, prompt_id)
+        trace_id = self._ids.get(turn)
+        if trace_id is None:
+            if len(self._ids) >= _MAX_TURNS:
+                self._ids.clear()
+            trace_id = self._ids[turn] = turn_trace_id(*turn)
+        return trace_id
+
+
+def llm_span_parts(
+    call: LlmCall, cost: CostResult, price_table_version: str, trace_id: int
+) -> tuple[str, SpanContext, int, int, dict[str, AttributeValue]]:
+    """An LLM call's span as backfill makes it (the live agent's, tests/cost/test_llm_span.py): name, context,
+    start, end and the call's own attributes, a sequence stored as a tuple as the SDK stores one."""
+    attributes = llm_attributes(call, cost, price_table_version)
+    reasons = attributes.get(sc.GEN_AI_RESPONSE_FINISH_REASONS)
+    if isinstance(reasons, list):
+        attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(reasons)
+    start = min(call.start_ns, call.timestamp_ns)
+    context = SpanContext(trace_id, llm_span_id(call), False, _SAMPLED)
+    return sc.chat_span_name(call.model), context, start, max(call.timestamp_ns, call.end_ns or 0, start), attributes
+
+
 class _Span:
     """The fields of a ReadableSpan that SpanEncoder.body reads, for a span that never was one."""
 
@@ -84,25 +114,14 @@ class SpanBodyMaker:
     def __init__(self, bodies: SpanBodies) -> None:
         self._bodies = bodies
         self._encoder = SpanEncoder()
-        self._trace_ids: dict[tuple[str, str | None], int] = {}
+        self._trace_ids = TurnTraceIds()
 
     def __call__(self, call: LlmCall) -> SpanBody:
-        turn = (call.session_id, call.prompt_id)
-        trace_id = self._trace_ids.get(turn)
-        if trace_id is None:
-            if len(self._trace_ids) >= _MAX_TURNS:
-                self._trace_ids.clear()
-            trace_id = self._trace_ids[turn] = turn_trace_id(*turn)
         cost = cost_of_call(call.usage, call.model, call.timestamp_ns, self._bodies.table)
-        attributes = llm_attributes(call, cost, self._bodies.price_table_version)
+        trace_id = self._trace_ids(call.session_id, call.prompt_id)
+        name, context, start, end, attributes = llm_span_parts(call, cost, self._bodies.price_table_version, trace_id)
         overrides = tuple((key, attributes.pop(key)) for key in SESSION_KEYS.intersection(attributes))
-        reasons = attributes.get(sc.GEN_AI_RESPONSE_FINISH_REASONS)
-        if isinstance(reasons, list):
-            attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(reasons)  # as the SDK stores a sequence
-        start = min(call.start_ns, call.timestamp_ns)
-        context = SpanContext(trace_id, llm_span_id(call), False, _SAMPLED)
-        end = max(call.timestamp_ns, call.end_ns or 0, start)
-        span = _Span(sc.chat_span_name(call.model), context, start, end, attributes)
+        span = _Span(name, context, start, end, attributes)
         return SpanBody(self._encoder.body(span), overrides)  # type: ignore[arg-type]
 
 

@@ -12,21 +12,17 @@ from collections.abc import Mapping
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from otel_claude import semconv as sc
-from otel_claude.backfill.span_bodies import SpanBody
+from otel_claude.backfill.span_bodies import SpanBody, TurnTraceIds, llm_span_parts
 from otel_claude.export.otlp_spans import EncodedSpan
 from otel_claude.export.readable import readable_span
 from otel_claude.live.api_errors import api_error_span
 from otel_claude.transcripts.cost import CostResult
-from otel_claude.transcripts.llm_calls import llm_attributes, llm_span_id, turn_trace_id
 from otel_claude.transcripts.model import ApiError, LlmCall
 
-_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSET = Status(StatusCode.UNSET)
-_MAX_TURNS = 4096  # trace ids remembered (one per session and prompt); forgotten all at once when full
 
 
 class LlmSpans:
@@ -34,34 +30,21 @@ class LlmSpans:
 
     def __init__(self, resource: Resource, scope: InstrumentationScope, price_table_version: str) -> None:
         self._resource, self._scope, self._version = resource, scope, price_table_version
-        self._trace_ids: dict[tuple[str, str | None], int] = {}  # a turn's calls share its trace id
-
-    def _trace_id(self, session_id: str, prompt_id: str | None) -> int:
-        turn = (session_id, prompt_id)
-        trace_id = self._trace_ids.get(turn)
-        if trace_id is None:
-            if len(self._trace_ids) >= _MAX_TURNS:
-                self._trace_ids.clear()
-            trace_id = self._trace_ids[turn] = turn_trace_id(*turn)
-        return trace_id
+        self._trace_id = TurnTraceIds()
 
     def __call__(self, call: LlmCall, cost: CostResult, session: Mapping[str, AttributeValue]) -> ReadableSpan:
         trace_id = self._trace_id(call.session_id, call.prompt_id)
-        attributes = {**session, **llm_attributes(call, cost, self._version)}
-        reasons = attributes.get(sc.GEN_AI_RESPONSE_FINISH_REASONS)
-        if isinstance(reasons, list):
-            attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(reasons)  # as the SDK stores a sequence
-        start = min(call.start_ns, call.timestamp_ns)
+        name, context, start, end, own = llm_span_parts(call, cost, self._version, trace_id)
         return ReadableSpan(
-            name=sc.chat_span_name(call.model),
-            context=SpanContext(trace_id, llm_span_id(call), False, _SAMPLED),
+            name=name,
+            context=context,
             parent=None,
             resource=self._resource,
-            attributes=attributes,
+            attributes={**session, **own},
             kind=SpanKind.CLIENT,
             status=_UNSET,
             start_time=start,
-            end_time=max(call.timestamp_ns, call.end_ns or 0, start),
+            end_time=end,
             instrumentation_scope=self._scope,
         )
 
