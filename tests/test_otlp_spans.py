@@ -11,6 +11,7 @@ from conftest import SESSION_NAMES
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
@@ -20,7 +21,8 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.util.types import AttributeValue
 from test_processor_spans import run_session
 
-from otel_claude.export.otlp_spans import encode_spans, otlp_span_exporter
+from otel_claude.export.otlp_exporter import otlp_span_exporter
+from otel_claude.export.otlp_spans import encode_request, encode_spans
 
 
 def assert_same_request(spans: list[ReadableSpan]) -> None:
@@ -136,7 +138,13 @@ def test_the_exporter_is_the_sdks_own_with_only_the_encoding_replaced() -> None:
     try:
         assert isinstance(exporter, OTLPSpanExporter)
         span = _span(1, Resource({"service.name": "x"}), InstrumentationScope("s"), dict(VALUES))
-        assert exporter._translate_data([span]) == sdk_encode_spans([span])
+        wire = exporter._translate_data([span])
+        assert isinstance(wire, bytes) and wire == encode_request([span])
+        assert ExportTraceServiceRequest.FromString(wire) == sdk_encode_spans([span])
+        # The SDK makes a new channel and stub after UNAVAILABLE: the new stub sends bytes as they are too.
+        for _ in range(2):
+            assert exporter._client.Export._request_serializer(wire) is wire  # type: ignore[union-attr]
+            exporter._initialize_channel_and_stub()
     finally:
         exporter.shutdown()
 

@@ -2,14 +2,12 @@
 
 The SDK's `encode_spans` builds every attribute as two Python protobuf objects (an AnyValue inside a KeyValue):
 about 240 µs for one of our 27-attribute spans, more than the agent's whole budget for an event and 5x what
-ccusage needs to read a response. This makes the same ExportTraceServiceRequest (the same bytes, checked against
-the SDK's encoder in tests/test_otlp_spans.py): each span is written in its protobuf wire form, field by field
-(tags taken from the messages' descriptors), with each distinct str, int or bool attribute written once per
-request and its bytes shared (a session's id, model and kind repeat in every span of a batch), and upb parses
-the spans into the request in C. Values that are not plain scalars go through upb by the SDK's rules.
-
-`OtlpSpanExporter` is the SDK's OTLPSpanExporter (its OTEL_EXPORTER_OTLP_* configuration, retry, compression and
-headers unchanged) with only this translation step replaced.
+ccusage needs to read a response. This makes the same ExportTraceServiceRequest (checked against the SDK's encoder
+in tests/test_otlp_spans.py) in its wire form: each span is written field by field (tags taken from the messages'
+descriptors), with each distinct str, int or bool attribute written once per request and its bytes shared (a
+session's id, model and kind repeat in every span of a batch). Values that are not plain scalars go through upb by
+the SDK's rules. The request's bytes go to gRPC as they are (export/otlp_exporter.py): upb neither parses the
+spans nor serializes them again.
 """
 
 from __future__ import annotations
@@ -21,20 +19,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
-from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans, SpanFlags, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, SpanFlags, Status
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.trace import SpanKind
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import Event, ReadableSpan
-    from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
     from opentelemetry.trace import Link, SpanContext, TraceState
     from opentelemetry.trace import Status as SdkStatus
     from opentelemetry.util.types import Attributes
 
-__all__ = ["EncodedSpan", "SpanEncoder", "encode_spans", "otlp_span_exporter"]
+__all__ = ["EncodedSpan", "SpanEncoder", "encode_request", "encode_spans"]
 
 _log = logging.getLogger(__name__)
 
@@ -131,6 +128,8 @@ _DROPPED_LINKS = _tag(PbSpan, "dropped_links_count", _VARINT)
 _STATUS = _tag(PbSpan, "status", _LENGTH)
 _FLAGS = _tag(PbSpan, "flags", _FIXED32)
 _SCOPE_SPANS_SPAN = _tag(ScopeSpans, "spans", _LENGTH)
+_RESOURCE_SCOPE_SPANS = _tag(ResourceSpans, "scope_spans", _LENGTH)
+_REQUEST_RESOURCE_SPANS = _tag(ExportTraceServiceRequest, "resource_spans", _LENGTH)
 _KEY = _tag(KeyValue, "key", _LENGTH)
 _VALUE = _tag(KeyValue, "value", _LENGTH)
 _STRING_VALUE = _tag(AnyValue, "string_value", _LENGTH)
@@ -305,8 +304,10 @@ class SpanEncoder:
         )
 
 
-def encode_spans(spans: Sequence[ReadableSpan | EncodedSpan]) -> ExportTraceServiceRequest:
-    """The request the SDK's `encode_spans` makes: spans grouped by resource, then scope, in order of first use."""
+def encode_request(spans: Sequence[ReadableSpan | EncodedSpan]) -> bytes:
+    """The request the SDK's `encode_spans` makes, in its wire form: spans grouped by resource, then scope, in order
+    of first use. Only the few resource and scope skeletons go through upb; the spans' bytes are joined in as they
+    were written, never parsed into messages and serialized again."""
     groups: dict[Resource, dict[InstrumentationScope | None, list[ReadableSpan | EncodedSpan]]] = {}
     by_id: dict[
         int, dict[InstrumentationScope | None, list[ReadableSpan | EncodedSpan]]
@@ -317,13 +318,14 @@ def encode_spans(spans: Sequence[ReadableSpan | EncodedSpan]) -> ExportTraceServ
             scopes = by_id[id(span.resource)] = groups.setdefault(span.resource, {})
         scopes.setdefault(span.instrumentation_scope or None, []).append(span)
     encoder = SpanEncoder()
-    request = ExportTraceServiceRequest()
+    request: list[bytes] = []
     for resource, scopes in groups.items():
-        resource_spans = request.resource_spans.add(schema_url=resource.schema_url)
-        resource_spans.resource.SetInParent()
-        resource_spans.resource.attributes.extend(encoder.attributes(resource.attributes))
+        skeleton = ResourceSpans(schema_url=resource.schema_url)
+        skeleton.resource.SetInParent()
+        skeleton.resource.attributes.extend(encoder.attributes(resource.attributes))
+        resource_spans = [skeleton.SerializeToString()]
         for scope, members in scopes.items():
-            scope_spans = resource_spans.scope_spans.add()
+            scope_spans = ScopeSpans()
             scope_spans.scope.SetInParent()
             if scope is not None:
                 scope_spans.scope.name = scope.name
@@ -332,19 +334,15 @@ def encode_spans(spans: Sequence[ReadableSpan | EncodedSpan]) -> ExportTraceServ
                 scope_spans.scope.attributes.extend(encoder.attributes(scope.attributes))
                 if scope.schema_url:
                     scope_spans.schema_url = scope.schema_url
-            # The spans are parsed in C from their wire form: merging appends each to the repeated field.
-            scope_spans.MergeFromString(b"".join([encoder.span(span) for span in members]))
+            # A message's fields may come in any order on the wire, and a repeated field keeps its order: the spans
+            # follow the skeleton's scope and schema url, as upb would read them into it.
+            body = b"".join([scope_spans.SerializeToString(), *[encoder.span(span) for span in members]])
+            resource_spans.append(_field(_RESOURCE_SCOPE_SPANS, body))
+        request.append(_field(_REQUEST_RESOURCE_SPANS, b"".join(resource_spans)))
+    return b"".join(request)
+
+
+def encode_spans(spans: Sequence[ReadableSpan | EncodedSpan]) -> ExportTraceServiceRequest:
+    """`encode_request` as the message (for tests and for callers that want one): what the SDK's encoder returns."""
+    request: ExportTraceServiceRequest = ExportTraceServiceRequest.FromString(encode_request(spans))
     return request
-
-
-def otlp_span_exporter() -> SpanExporter:
-    """The SDK's OTLP gRPC span exporter, configured by OTEL_EXPORTER_OTLP_*, encoding with `encode_spans` above."""
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-    class OtlpSpanExporter(OTLPSpanExporter):
-        accepts_encoded = True  # takes EncodedSpan beside ReadableSpan (backfill's reader processes make them)
-
-        def _translate_data(self, data: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
-            return encode_spans(data)
-
-    return OtlpSpanExporter()

@@ -105,7 +105,7 @@ def build(config: AgentConfig) -> Providers:
     tracer_provider.add_span_processor(redacting)
     span_exporter: SpanExporter | None = None
     if config.traces_exporter == "otlp":
-        from otel_claude.export.otlp_spans import otlp_span_exporter
+        from otel_claude.export.otlp_exporter import otlp_span_exporter
 
         span_exporter = otlp_span_exporter()
     metric_result = ExportResult()
