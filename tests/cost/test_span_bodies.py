@@ -95,3 +95,41 @@ def test_default_readers_one_per_cpu_when_they_write_the_spans(
 
     monkeypatch.setattr(files.os, "sched_getaffinity", lambda _pid: set(range(cpus)))
     assert files.auto_workers(bodies) == expected
+
+
+_FORKED_READERS = """
+import sys, threading
+from otel_claude.backfill import files
+from otel_claude.backfill.span_bodies import SpanBodies
+from otel_claude.transcripts.prices import load_table
+from otel_claude.transcripts.reader import Cursor
+
+jobs = [(path, Cursor(path=path)) for path in files.discover([sys.argv[1]])]
+bodies = SpanBodies.of(load_table())
+assert files.start_method() == "fork", files.start_method()
+with files.FileReads(jobs, 2, None, bodies) as reads:
+    there = list(reads)
+here = list(files.FileReads(jobs, 0, None, bodies))
+assert there == here and any(read.span_bodies for read in here)
+stop = threading.Event()
+thread = threading.Thread(target=stop.wait)
+thread.start()
+assert files.start_method() == "spawn"  # another thread's locks would be copied in whatever state they are in
+stop.set()
+thread.join()
+import grpc  # noqa: E402,F401
+assert files.start_method() == "spawn"  # so would gRPC's, whose threads start with its first channel
+print("ok")
+"""
+
+
+def test_readers_are_forked_before_grpc_or_a_thread_and_read_what_this_process_reads(tmp_path: Path) -> None:
+    """In a process of its own: pytest's has threads and gRPC loaded by other tests, which is when readers spawn."""
+    import subprocess
+    import sys
+
+    projects = fixture_projects(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_READERS, str(projects)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
