@@ -152,7 +152,9 @@ def _delivery(cfg: AgentConfig, args: argparse.Namespace) -> Delivery:
         return Delivery(endpoint="")  # touches no endpoint, imports no exporter
     from otel_claude.export.providers import build_resource
 
-    return otlp_delivery(build_resource(cfg), cfg.otlp_endpoint, traces, metrics, args.retry_for)
+    return otlp_delivery(
+        build_resource(cfg), cfg.otlp_endpoint, traces, metrics, args.retry_for, cfg.metric_cardinality_limit
+    )
 
 
 def _print(summary: BackfillSummary, as_json: bool) -> None:

@@ -109,12 +109,19 @@ class Delivery:
 
 
 def otlp_delivery(
-    resource: Resource, endpoint: str, traces: bool, metrics: bool, retry_for_s: float = DEFAULT_RETRY_FOR_S
+    resource: Resource,
+    endpoint: str,
+    traces: bool,
+    metrics: bool,
+    retry_for_s: float = DEFAULT_RETRY_FOR_S,
+    cardinality_limit: int = env.DEFAULT_METRIC_CARDINALITY_LIMIT,
 ) -> Delivery:
-    """OTLP gRPC exporters configured by the standard OTEL_EXPORTER_OTLP_* variables, for the signals asked for."""
+    """OTLP gRPC exporters configured by the standard OTEL_EXPORTER_OTLP_* variables, for the signals asked for.
+    `cardinality_limit`: the agent's (OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT), so live and backfilled series of the
+    same metrics are cut at the same label sets."""
     span_exporter: SpanExporter | None = None
     if traces:
-        from otel_claude.export.otlp_spans import otlp_span_exporter
+        from otel_claude.export.otlp_exporter import otlp_span_exporter
 
         span_exporter = otlp_span_exporter()
     if not metrics:
@@ -126,8 +133,10 @@ def otlp_delivery(
 
     from otel_claude.export import metric_preferences
     from otel_claude.export.aggregated_histogram import AggregatedHistograms, with_aggregated
+    from otel_claude.export.providers import cardinality_limits
 
     preferences = metric_preferences.from_environment(os.environ)
+    limits = cardinality_limits(cardinality_limit)
     temporality, aggregation = preferences.temporality, preferences.aggregation
     # Split: one request over gRPC's 4 MiB limit would lose every metric, not only the wide ones.
     exporter = OTLPMetricExporter(
@@ -138,10 +147,12 @@ def otlp_delivery(
     histograms = None
     if isinstance(preferences.aggregation[Histogram], ExplicitBucketHistogramAggregation):
         # Tens of thousands of token-usage points: aggregated here, at a fraction of the SDK's cost per point.
-        histograms = AggregatedHistograms(preferences.temporality[Histogram])
+        histograms = AggregatedHistograms(preferences.temporality[Histogram], limits[Histogram])
     # Collected on demand, never on a timer: metrics leave only when `flush` is called, and a stopped run never
     # tries a dead endpoint again at shutdown.
-    reader = InMemoryMetricReader(preferred_temporality=temporality, preferred_aggregation=aggregation)
+    reader = InMemoryMetricReader(
+        preferred_temporality=temporality, preferred_aggregation=aggregation, cardinality_limits=limits
+    )
     scope = metrics_scope()
     unsent: list[MetricsData] = []  # collected, not acknowledged: sent again first (a delta is not collected twice)
 

@@ -186,3 +186,33 @@ def test_exporters_none_touch_no_endpoint_import_no_exporter_and_print_totals(ot
     row = next(line for line in done.stdout.splitlines() if line.startswith("claude-opus-5-5 "))
     assert row.split()[1].isdigit() and int(row.split()[1]) > 0
     assert not (state / "backfill").exists()
+
+
+def test_backfilled_metrics_keep_the_agents_cardinality_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OTEL_CLAUDE_METRIC_CARDINALITY_LIMIT bounds backfill's series as it bounds the agent's: the same metrics, cut
+    at the same label sets (counters at the limit, histograms at a quarter of it), the rest in the overflow series."""
+    from opentelemetry.sdk.resources import Resource
+
+    from otel_claude.backfill.delivery import METER_NAME, otlp_delivery
+
+    receiver = OtlpReceiver().start()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    try:
+        delivery = otlp_delivery(Resource.create({}), receiver.endpoint, False, True, 5, cardinality_limit=8)
+        assert delivery.meter_provider is not None and delivery.histograms is not None
+        meter = delivery.histograms.meter(delivery.meter_provider.get_meter(METER_NAME))
+        counter = meter.create_counter("c")
+        histogram = meter.create_histogram("h", explicit_bucket_boundaries_advisory=[1.0, 10.0])
+        for project in range(20):
+            counter.add(1, {"project": f"p{project}"})
+            histogram.record(5, {"project": f"p{project}"})
+        assert delivery.export_metrics()
+        series: dict[str, list[dict[str, object]]] = {}
+        for _resource, name, attributes in receiver.data_points_by_resource():
+            series.setdefault(name, []).append(attributes)
+        overflow = {sc.OTEL_METRIC_OVERFLOW: True}
+        assert len(series["c"]) == 8 + 1 and overflow in series["c"]
+        assert len(series["h"]) == 2 + 1 and overflow in series["h"]
+        delivery.shutdown()
+    finally:
+        receiver.stop()
