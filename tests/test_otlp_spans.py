@@ -193,6 +193,16 @@ def test_values_at_the_edges_of_the_wire_format_encode_as_the_sdk_encodes_them(
     assert failed == ["Failed to encode key past_max", "Failed to encode key surrogate"]
 
 
+def test_counts_written_inline_encode_as_the_sdk_encodes_them() -> None:
+    """An int under a key already written is written inline, in pieces: every varint length at its edges, a key
+    long enough to need a second length byte, negative and int64 values (the general path), in one request."""
+    edges = [0, 1, 127, 128, 16_383, 16_384, 2**21 - 1, 2**21, 2**28, 2**63 - 1, -1, -(2**63)]
+    keys = ["n", *("k" * length for length in range(114, 128)), "k" * 200]
+    resource = Resource({"service.name": "counts"})
+    spans = [_span(index, resource, None, dict.fromkeys(keys, value)) for index, value in enumerate([5, *edges])]
+    assert_same_request(spans)
+
+
 def test_keys_the_sdk_cannot_encode_drop_only_their_attribute_as_in_the_sdk(caplog: pytest.LogCaptureFixture) -> None:
     """A key that is not UTF-8 or not a str, whatever its value's type: logged and dropped, the span still sent.
     (A None key is upb's unset key, "": encoded by both.)"""

@@ -14,14 +14,26 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, SpanFlags, Status
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.trace import SpanKind
+
+from otel_claude.export.protobuf_wire import (
+    FIXED32,
+    FIXED64,
+    LENGTH,
+    SMALL_VARINTS,
+    VARINT,
+    key_value,
+    length_delimited,
+    tag,
+    varint,
+)
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
@@ -45,6 +57,7 @@ _KIND = {
 _HAS_IS_REMOTE = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
 _IS_REMOTE = _HAS_IS_REMOTE | SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 _CACHE_LIMIT = 65_536  # distinct attribute pairs kept per request: a bound whatever the spans carry
+_SHORT_PREFIX = 120  # a key prefix this short, with an int of up to 3 varint bytes, keeps its field under 128 bytes
 _SHARED = frozenset({str, int, bool})  # attribute value types whose equal values encode equally
 
 
@@ -61,91 +74,37 @@ def _trace_state(trace_state: TraceState | None) -> str | None:
     return ",".join(f"{key}={value}" for key, value in trace_state.items())
 
 
-def _any_value(value: Any) -> AnyValue:
-    """The SDK's `_encode_value`, case for case and in the same order (a str is a Sequence, a bool an int)."""
-    if value is None:
-        return AnyValue()
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, str):
-        return AnyValue(string_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, bytes):
-        return AnyValue(bytes_value=value)
-    if isinstance(value, Sequence):
-        return AnyValue(array_value=ArrayValue(values=[_any_value(item) for item in value]))
-    if isinstance(value, Mapping):
-        pairs = [KeyValue(key=str(key), value=_any_value(item)) for key, item in value.items()]
-        return AnyValue(kvlist_value=KeyValueList(values=pairs))
-    raise TypeError(f"Invalid type {type(value)} of value {value}")
-
-
-def _key_value(key: str, value: Any) -> KeyValue | None:
-    try:
-        return KeyValue(key=key, value=_any_value(value))
-    except Exception as error:  # the SDK logs and drops an attribute it cannot encode; so does this
-        _log.exception("Failed to encode key %s: %s", key, error)
-        return None
-
-
-def _tag(message: Any, name: str, wire_type: int) -> bytes:
-    """A field's key on the wire, from the message's own descriptor (no field number written here by hand)."""
-    return _varint(message.DESCRIPTOR.fields_by_name[name].number << 3 | wire_type)
-
-
-def _varint(value: int) -> bytes:
-    if value < 0x80:
-        return _SMALL_VARINTS[value]
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-_SMALL_VARINTS = [bytes([value]) for value in range(0x80)]  # most lengths, tags and flags: one byte, made once
-
-
-_VARINT, _FIXED64, _LENGTH, _FIXED32 = 0, 1, 2, 5
-_TRACE_ID = _tag(PbSpan, "trace_id", _LENGTH) + b"\x10"  # 16 bytes
-_SPAN_ID = _tag(PbSpan, "span_id", _LENGTH) + b"\x08"  # 8 bytes
-_PARENT_SPAN_ID = _tag(PbSpan, "parent_span_id", _LENGTH) + b"\x08"
-_TRACE_STATE = _tag(PbSpan, "trace_state", _LENGTH)
-_NAME = _tag(PbSpan, "name", _LENGTH)
-_KIND_FIELD = _tag(PbSpan, "kind", _VARINT)
-_START = _tag(PbSpan, "start_time_unix_nano", _FIXED64)
-_END = _tag(PbSpan, "end_time_unix_nano", _FIXED64)
-_ATTRIBUTE = _tag(PbSpan, "attributes", _LENGTH)
-_DROPPED_ATTRIBUTES = _tag(PbSpan, "dropped_attributes_count", _VARINT)
-_EVENT = _tag(PbSpan, "events", _LENGTH)
-_DROPPED_EVENTS = _tag(PbSpan, "dropped_events_count", _VARINT)
-_LINK = _tag(PbSpan, "links", _LENGTH)
-_DROPPED_LINKS = _tag(PbSpan, "dropped_links_count", _VARINT)
-_STATUS = _tag(PbSpan, "status", _LENGTH)
-_FLAGS = _tag(PbSpan, "flags", _FIXED32)
-_SCOPE_SPANS_SPAN = _tag(ScopeSpans, "spans", _LENGTH)
-_RESOURCE_SCOPE_SPANS = _tag(ResourceSpans, "scope_spans", _LENGTH)
-_REQUEST_RESOURCE_SPANS = _tag(ExportTraceServiceRequest, "resource_spans", _LENGTH)
-_KEY = _tag(KeyValue, "key", _LENGTH)
-_VALUE = _tag(KeyValue, "value", _LENGTH)
-_STRING_VALUE = _tag(AnyValue, "string_value", _LENGTH)
-_BOOL_TRUE = _tag(AnyValue, "bool_value", _VARINT) + b"\x01"
-_BOOL_FALSE = _tag(AnyValue, "bool_value", _VARINT) + b"\x00"  # a oneof member: written even when false
-_INT_VALUE = _tag(AnyValue, "int_value", _VARINT)
-_DOUBLE_VALUE = _tag(AnyValue, "double_value", _FIXED64)
+_TRACE_ID = tag(PbSpan, "trace_id", LENGTH) + b"\x10"  # 16 bytes
+_SPAN_ID = tag(PbSpan, "span_id", LENGTH) + b"\x08"  # 8 bytes
+_PARENT_SPAN_ID = tag(PbSpan, "parent_span_id", LENGTH) + b"\x08"
+_TRACE_STATE = tag(PbSpan, "trace_state", LENGTH)
+_NAME = tag(PbSpan, "name", LENGTH)
+_KIND_FIELD = tag(PbSpan, "kind", VARINT)
+_START = tag(PbSpan, "start_time_unix_nano", FIXED64)
+_END = tag(PbSpan, "end_time_unix_nano", FIXED64)
+_ATTRIBUTE = tag(PbSpan, "attributes", LENGTH)
+_DROPPED_ATTRIBUTES = tag(PbSpan, "dropped_attributes_count", VARINT)
+_EVENT = tag(PbSpan, "events", LENGTH)
+_DROPPED_EVENTS = tag(PbSpan, "dropped_events_count", VARINT)
+_LINK = tag(PbSpan, "links", LENGTH)
+_DROPPED_LINKS = tag(PbSpan, "dropped_links_count", VARINT)
+_STATUS = tag(PbSpan, "status", LENGTH)
+_FLAGS = tag(PbSpan, "flags", FIXED32)
+_SCOPE_SPANS_SPAN = tag(ScopeSpans, "spans", LENGTH)
+_RESOURCE_SCOPE_SPANS = tag(ResourceSpans, "scope_spans", LENGTH)
+_REQUEST_RESOURCE_SPANS = tag(ExportTraceServiceRequest, "resource_spans", LENGTH)
+_KEY = tag(KeyValue, "key", LENGTH)
+_VALUE = tag(KeyValue, "value", LENGTH)
+_STRING_VALUE = tag(AnyValue, "string_value", LENGTH)
+_BOOL_TRUE = tag(AnyValue, "bool_value", VARINT) + b"\x01"
+_BOOL_FALSE = tag(AnyValue, "bool_value", VARINT) + b"\x00"  # a oneof member: written even when false
+_INT_VALUE = tag(AnyValue, "int_value", VARINT)
+_DOUBLE_VALUE = tag(AnyValue, "double_value", FIXED64)
 _DOUBLE = struct.Struct("<d")
 _INT64_MIN, _INT64_MAX, _UINT64_MASK = -(2**63), 2**63 - 1, 2**64 - 1
 _FLAGS_LOCAL = _FLAGS + _HAS_IS_REMOTE.to_bytes(4, "little")
 _FLAGS_REMOTE = _FLAGS + _IS_REMOTE.to_bytes(4, "little")
-_KIND_BYTES = {kind: _KIND_FIELD + _varint(value) for kind, value in _KIND.items()}
-
-
-def _field(tag: bytes, payload: bytes) -> bytes:
-    return tag + _varint(len(payload)) + payload
+_KIND_BYTES = {kind: _KIND_FIELD + varint(value) for kind, value in _KIND.items()}
 
 
 class EncodedSpan(NamedTuple):
@@ -166,11 +125,12 @@ class SpanEncoder:
         self._pairs: dict[tuple[str, type, Any], bytes] = {}
         self._statuses: dict[tuple[int, str | None], bytes] = {}
         self._keys: dict[str, bytes] = {}  # an attribute key's KeyValue.key field and the value field's tag
+        self._short_keys: dict[str, bytes] = {}  # those of _keys under _SHORT_PREFIX bytes
         self._names: dict[str, bytes] = {}  # a span name's field
 
     def attributes(self, attributes: Attributes) -> list[KeyValue]:
         """The KeyValue messages of a resource's, a scope's, an event's or a link's attributes (a few per request)."""
-        pairs = (_key_value(key, value) for key, value in (attributes or {}).items())
+        pairs = (key_value(key, value) for key, value in (attributes or {}).items())
         return [pair for pair in pairs if pair is not None]
 
     def _fields(self, attributes: Attributes) -> list[bytes]:
@@ -180,16 +140,30 @@ class SpanEncoder:
         if not attributes:
             return []
         encoded: list[bytes] = []
-        pairs, keys = self._pairs, self._keys
+        pairs, keys, short = self._pairs, self._keys, self._short_keys
         for key, value in attributes.items():
             kind = type(value)
-            if kind is int and _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
-                # Counts rarely repeat: written inline, not cached (an int's AnyValue is < 128 bytes: one length byte)
+            if kind is int and 0 <= value < 0x200000:  # type: ignore[operator]
+                # Counts rarely repeat: written inline, not cached, as pieces of the span's join (no concatenation).
+                # A count under 2**21 takes at most 3 varint bytes; a short key's prefix keeps every length one byte.
+                prefix = short.get(key)
+                if prefix is not None:
+                    if value < 0x80:  # type: ignore[operator]
+                        number = SMALL_VARINTS[value]  # type: ignore[index]
+                    elif value < 0x4000:  # type: ignore[operator]
+                        number = bytes((value & 0x7F | 0x80, value >> 7))  # type: ignore[operator]
+                    else:
+                        number = bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))  # type: ignore[operator]
+                    size = len(number) + 1
+                    encoded += (_ATTRIBUTE, SMALL_VARINTS[len(prefix) + 1 + size], prefix, SMALL_VARINTS[size])
+                    encoded += (_INT_VALUE, number)
+                    continue
+            elif kind is int and _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
                 prefix = keys.get(key)
                 if prefix is not None:
-                    number = _INT_VALUE + _varint(value & _UINT64_MASK)  # type: ignore[operator]
-                    inner = prefix + _SMALL_VARINTS[len(number)] + number
-                    encoded.append(_ATTRIBUTE + _varint(len(inner)) + inner)
+                    number = _INT_VALUE + varint(value & _UINT64_MASK)  # type: ignore[operator]
+                    inner = prefix + SMALL_VARINTS[len(number)] + number
+                    encoded.append(_ATTRIBUTE + varint(len(inner)) + inner)
                     continue
             elif kind is float:  # not shared: -0.0 equals 0.0, yet each encodes differently
                 field = self._new_field(key, value, kind)
@@ -214,31 +188,33 @@ class SpanEncoder:
                 return self._scalar_field(key, _DOUBLE_VALUE + _DOUBLE.pack(value))
             if kind is str:
                 text = value.encode()  # strict: a lone surrogate raises, as upb does, and is dropped below
-                return self._scalar_field(key, _field(_STRING_VALUE, text))
+                return self._scalar_field(key, length_delimited(_STRING_VALUE, text))
             if kind is bool:
                 return self._scalar_field(key, _BOOL_TRUE if value else _BOOL_FALSE)
             if kind is int and _INT64_MIN <= value <= _INT64_MAX:
-                return self._scalar_field(key, _INT_VALUE + _varint(value & _UINT64_MASK))  # two's complement
+                return self._scalar_field(key, _INT_VALUE + varint(value & _UINT64_MASK))  # two's complement
         except (UnicodeEncodeError, AttributeError, TypeError):  # a key or text not UTF-8, a key not a str
             pass
-        pair = _key_value(key, value)  # upb, which raises (logged, dropped) where the SDK's encoding would
-        return _field(_ATTRIBUTE, pair.SerializeToString()) if pair is not None else None
+        pair = key_value(key, value)  # upb, which raises (logged, dropped) where the SDK's encoding would
+        return length_delimited(_ATTRIBUTE, pair.SerializeToString()) if pair is not None else None
 
     def _scalar_field(self, key: str, any_value: bytes) -> bytes:
         prefix = self._keys.get(key)
         if prefix is None:
             name = key.encode()
-            prefix = _field(_KEY, name) + _VALUE
+            prefix = length_delimited(_KEY, name) + _VALUE
             if len(self._keys) < _CACHE_LIMIT:
                 self._keys[key] = prefix
-        return _field(_ATTRIBUTE, prefix + _varint(len(any_value)) + any_value)
+                if len(prefix) < _SHORT_PREFIX:
+                    self._short_keys[key] = prefix
+        return length_delimited(_ATTRIBUTE, prefix + varint(len(any_value)) + any_value)
 
     def span(self, span: ReadableSpan | EncodedSpan) -> bytes:
         """`span` as a ScopeSpans.spans field on the wire. Protobuf keeps a repeated field's order across the
         whole message, so the leading attributes written first come first when upb parses the span."""
         if type(span) is EncodedSpan:
-            return _field(_SCOPE_SPANS_SPAN, b"".join(self._fields(span.leading)) + span.body)
-        return _field(_SCOPE_SPANS_SPAN, self.body(span))  # type: ignore[arg-type]
+            return length_delimited(_SCOPE_SPANS_SPAN, b"".join(self._fields(span.leading)) + span.body)
+        return length_delimited(_SCOPE_SPANS_SPAN, self.body(span))  # type: ignore[arg-type]
 
     def body(self, span: ReadableSpan) -> bytes:
         """The fields of a Span message: `span` on the wire, without the ScopeSpans.spans field's tag and length."""
@@ -246,12 +222,12 @@ class SpanEncoder:
         parent = span.parent
         parts = [_TRACE_ID, context.trace_id.to_bytes(16, "big"), _SPAN_ID, context.span_id.to_bytes(8, "big")]
         if context.trace_state:
-            parts.append(_field(_TRACE_STATE, _trace_state(context.trace_state).encode()))  # type: ignore[union-attr]
+            parts.append(length_delimited(_TRACE_STATE, _trace_state(context.trace_state).encode()))  # type: ignore[union-attr]
         if parent is not None:
             parts += (_PARENT_SPAN_ID, parent.span_id.to_bytes(8, "big"))
         name = self._names.get(span.name)
         if name is None:
-            name = _field(_NAME, span.name.encode()) if span.name else b""
+            name = length_delimited(_NAME, span.name.encode()) if span.name else b""
             if len(self._names) < _CACHE_LIMIT:
                 self._names[span.name] = name
         parts += (name, _KIND_BYTES[span.kind])
@@ -261,16 +237,16 @@ class SpanEncoder:
             parts += (_END, span.end_time.to_bytes(8, "little"))
         parts += self._fields(span.attributes)
         if span.dropped_attributes:
-            parts += (_DROPPED_ATTRIBUTES, _varint(span.dropped_attributes))
+            parts += (_DROPPED_ATTRIBUTES, varint(span.dropped_attributes))
         events, links = span.events, span.links
         if events:
-            parts += [_field(_EVENT, self._event(event).SerializeToString()) for event in events]
+            parts += [length_delimited(_EVENT, self._event(event).SerializeToString()) for event in events]
         if span.dropped_events:  # with a limit of 0, events are dropped and none is left
-            parts += (_DROPPED_EVENTS, _varint(span.dropped_events))
+            parts += (_DROPPED_EVENTS, varint(span.dropped_events))
         if links:
-            parts += [_field(_LINK, self._link(link).SerializeToString()) for link in links]
+            parts += [length_delimited(_LINK, self._link(link).SerializeToString()) for link in links]
         if span.dropped_links:
-            parts += (_DROPPED_LINKS, _varint(span.dropped_links))
+            parts += (_DROPPED_LINKS, varint(span.dropped_links))
         status = span.status
         if status is not None:
             parts.append(self._status(status))
@@ -282,7 +258,7 @@ class SpanEncoder:
         field = self._statuses.get(key)
         if field is None:
             message = _status(status)
-            field = self._statuses[key] = _field(_STATUS, message.SerializeToString() if message else b"")
+            field = self._statuses[key] = length_delimited(_STATUS, message.SerializeToString() if message else b"")
         return field
 
     def _event(self, event: Event) -> PbSpan.Event:
@@ -337,8 +313,8 @@ def encode_request(spans: Sequence[ReadableSpan | EncodedSpan]) -> bytes:
             # A message's fields may come in any order on the wire, and a repeated field keeps its order: the spans
             # follow the skeleton's scope and schema url, as upb would read them into it.
             body = b"".join([scope_spans.SerializeToString(), *[encoder.span(span) for span in members]])
-            resource_spans.append(_field(_RESOURCE_SCOPE_SPANS, body))
-        request.append(_field(_REQUEST_RESOURCE_SPANS, b"".join(resource_spans)))
+            resource_spans.append(length_delimited(_RESOURCE_SCOPE_SPANS, body))
+        request.append(length_delimited(_REQUEST_RESOURCE_SPANS, b"".join(resource_spans)))
     return b"".join(request)
 
 
