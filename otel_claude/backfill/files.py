@@ -10,6 +10,7 @@ recorded (the ledger, cross-file dedup, batches) stays in the calling process, u
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import operator
 import os
@@ -212,7 +213,8 @@ class FileReads:
             from concurrent.futures import ProcessPoolExecutor
 
             context = multiprocessing.get_context(start_method())
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            # A forked reader's collector would walk (and so copy, page by page) every object it inherited: frozen.
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=gc.freeze)
             self._submit()
         return self
 
