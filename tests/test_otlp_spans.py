@@ -127,7 +127,7 @@ def test_an_attribute_the_sdk_cannot_encode_is_dropped_and_logged_as_the_sdk_doe
     span = _span(0, Resource({}), None, attributes)  # type: ignore[arg-type]
     with caplog.at_level(logging.ERROR):
         assert_same_request([span])
-    assert [r.getMessage().split(":")[0] for r in caplog.records if "otlp_spans" in r.name] == [
+    assert [r.getMessage().split(":")[0] for r in caplog.records if r.name.startswith("otel_claude.export.")] == [
         "Failed to encode key bad",
         "Failed to encode key nested_bad",
     ]
@@ -189,7 +189,7 @@ def test_values_at_the_edges_of_the_wire_format_encode_as_the_sdk_encodes_them(
     ]
     with caplog.at_level(logging.ERROR):
         assert_same_request(spans)
-    failed = sorted(r.getMessage().split(":")[0] for r in caplog.records if "otlp_spans" in r.name)
+    failed = sorted(r.getMessage().split(":")[0] for r in caplog.records if r.name.startswith("otel_claude.export."))
     assert failed == ["Failed to encode key past_max", "Failed to encode key surrogate"]
 
 
@@ -210,5 +210,5 @@ def test_keys_the_sdk_cannot_encode_drop_only_their_attribute_as_in_the_sdk(capl
     span = _span(0, Resource({}), None, odd)  # type: ignore[arg-type]
     with caplog.at_level(logging.ERROR):
         assert_same_request([span])
-    failed = [r.getMessage() for r in caplog.records if "otlp_spans" in r.name]
+    failed = [r.getMessage() for r in caplog.records if r.name.startswith("otel_claude.export.")]
     assert len(failed) == 4 and all(message.startswith("Failed to encode key") for message in failed)

@@ -22,7 +22,7 @@ __all__ = [
     "varint",
 ]
 
-_log = logging.getLogger("otel_claude.export.otlp_spans")  # what it logs is the span encoding's (tests look there)
+_log = logging.getLogger(__name__)
 
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 
