@@ -19,7 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
@@ -66,44 +66,11 @@ class FileRead:
     from_start: bool = False  # read from the file's first byte: its calls and cost states are all of it
     span_bodies: list[SpanBody | None] = field(default_factory=list)  # calls[i]'s, when asked (backfill/span_bodies)
 
-    # From a worker, calls travel as tuples of their fields: pickle handles those in C, where a frozen dataclass
-    # goes through copyreg and a __setstate__ per call (four times slower to receive). So do span bodies.
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["calls"] = [_row(call) for call in self.calls]
-        state["span_bodies"] = [(b.body, b.overrides) if b is not None else None for b in self.span_bodies]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state["calls"] = [_call(row) for row in state["calls"]]
-        if state["span_bodies"]:
-            from otel_claude.backfill.span_bodies import SpanBody
-
-            state["span_bodies"] = [SpanBody(*row) if row is not None else None for row in state["span_bodies"]]
-        self.__dict__.update(state)
-
 
 _CALL_FIELDS = tuple(f.name for f in fields(LlmCall))
-_USAGE_FIELDS = tuple(f.name for f in fields(Usage))
-_USAGE_AT, _REPLACES_AT = _CALL_FIELDS.index("usage"), _CALL_FIELDS.index("replaces")
+_REPLACES_AT = _CALL_FIELDS.index("replaces")
 _END_AT = _CALL_FIELDS.index("end_ns")
 _values = operator.attrgetter(*_CALL_FIELDS)  # a call's fields in order, read at C speed
-
-
-def _row(call: LlmCall) -> tuple[Any, ...]:
-    row = list(_values(call))
-    for at in (_USAGE_AT, _REPLACES_AT):
-        if row[at] is not None:
-            row[at] = tuple(getattr(row[at], name) for name in _USAGE_FIELDS)
-    return tuple(row)
-
-
-def _call(row: tuple[Any, ...]) -> LlmCall:
-    values = list(row)
-    for at in (_USAGE_AT, _REPLACES_AT):
-        if values[at] is not None:
-            values[at] = Usage(*values[at])
-    return LlmCall(*values)
 
 
 def read_file(

@@ -24,7 +24,7 @@ from otel_claude.export.otlp_spans import SpanEncoder
 from otel_claude.transcripts.attributes import session_attributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.llm_calls import llm_attributes, llm_span_id, turn_trace_id
-from otel_claude.transcripts.model import LlmCall
+from otel_claude.transcripts.model import LlmCall, pickled_by_fields
 from otel_claude.transcripts.prices import PriceTable
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -49,6 +49,7 @@ class SpanBodies:
         return cls(table, table.version, hashlib.blake2b(pickle.dumps(table), digest_size=16).hexdigest())
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SpanBody:
     body: bytes

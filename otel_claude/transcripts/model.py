@@ -16,11 +16,11 @@ SPEED_FAST = "fast"
 _T = TypeVar("_T")
 
 
-def _pickled_by_fields(cls: type[_T]) -> type[_T]:
+def pickled_by_fields(cls: type[_T]) -> type[_T]:
     """Pickled as a call of the class with its field values. Python 3.11's slots dataclasses pickle through a
     `fields()` call and a setattr per field for every object: backfill's reader processes send every call they
-    read to the exporting process, and that cost twice what reading the call did (tests/test_transcript_model.py
-    holds the round trip equal)."""
+    read (and its span body) to the exporting process, where that cost as much as reading the call did
+    (tests/test_transcript_model.py holds the round trip equal)."""
     values: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*(item.name for item in fields(cls)))  # type: ignore[arg-type]
 
     def __reduce__(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
@@ -30,7 +30,7 @@ def _pickled_by_fields(cls: type[_T]) -> type[_T]:
     return cls
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts of one API response, as `message.usage` reports them."""
@@ -169,7 +169,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class LlmCall:
     """One API response of Claude Code, as its transcript shows it."""
@@ -201,7 +201,7 @@ class LlmCall:
         return (self.session_id, self.uuid or f"{self.path}@{self.offset}")
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Interrupt:
     """Tool calls the user stopped (Esc) or refused in a dialog: Claude Code fires no hook for an Esc, but writes
@@ -213,7 +213,7 @@ class Interrupt:
     prompt_id: str | None = None  # the turn it ended
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class RefusedCall:
     """A tool call Claude Code refused before running it (a `<tool_use_error>` result, e.g. "Blocked: standalone
@@ -228,7 +228,7 @@ class RefusedCall:
     offset: int = 0
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ApiError:
     """A request that failed: Claude Code writes a synthetic assistant line (`isApiErrorMessage`) for it."""
@@ -250,7 +250,7 @@ class ApiError:
         return self.message_id or self.request_id or f"{session_id}@{self.offset}"
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ModelUsage:
     """One model's entry in a cost-state line (`modelUsage`)."""
@@ -264,7 +264,7 @@ class ModelUsage:
     cache_creation_1h_tokens: int = 0
 
 
-@_pickled_by_fields
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class CostState:
     """Claude Code's own running cost of the session (`type: cost-state` lines, 2.1.330; undocumented)."""
