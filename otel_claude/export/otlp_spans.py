@@ -127,6 +127,7 @@ class SpanEncoder:
         self._keys: dict[str, bytes] = {}  # an attribute key's KeyValue.key field and the value field's tag
         self._short_keys: dict[str, bytes] = {}  # those of _keys under _SHORT_PREFIX bytes
         self._names: dict[str, bytes] = {}  # a span name's field
+        self._leading: dict[int, tuple[Attributes, bytes]] = {}  # EncodedSpan.leading (its identity) -> its fields
 
     def attributes(self, attributes: Attributes) -> list[KeyValue]:
         """The KeyValue messages of a resource's, a scope's, an event's or a link's attributes (a few per request)."""
@@ -213,7 +214,15 @@ class SpanEncoder:
         """`span` as a ScopeSpans.spans field on the wire. Protobuf keeps a repeated field's order across the
         whole message, so the leading attributes written first come first when upb parses the span."""
         if type(span) is EncodedSpan:
-            return length_delimited(_SCOPE_SPANS_SPAN, b"".join(self._fields(span.leading)) + span.body)
+            # A session's spans share one mapping of its attributes: written once. Keyed by identity, and the
+            # mapping kept with its bytes, so its id cannot be another's while the entry lives.
+            leading = span.leading
+            known = self._leading.get(id(leading))
+            if known is None or known[0] is not leading:
+                known = (leading, b"".join(self._fields(leading)))
+                if len(self._leading) < _CACHE_LIMIT:
+                    self._leading[id(leading)] = known
+            return length_delimited(_SCOPE_SPANS_SPAN, known[1] + span.body)
         return length_delimited(_SCOPE_SPANS_SPAN, self.body(span))  # type: ignore[arg-type]
 
     def body(self, span: ReadableSpan) -> bytes:
