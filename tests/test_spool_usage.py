@@ -7,6 +7,9 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
+from otel_claude.agent import spool_usage
 from otel_claude.agent.spool_usage import SpoolUsage
 from otel_claude.handoff import spool
 
@@ -85,6 +88,27 @@ def test_near_the_bound_every_entry_is_stat_ed_at_every_scan(tmp_path: Path) -> 
     far.measure()
     far.measure()
     assert far.stats == 4
+
+
+def test_every_few_scans_stat_every_entry_and_the_schedule_is_that_of_a_full_stat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = _spool(tmp_path)
+    names = [spool.append(where, 1, b"x") for _ in range(300)]
+    _settle(where, *names)
+    usage = SpoolUsage(where, max_bytes=10**9)
+    monkeypatch.setattr(spool_usage.time, "monotonic", lambda: usage.stats * 0.001)  # a stat takes 1 ms
+    usage.measure()
+    assert usage.stats == 300 and usage.full_cost_s == pytest.approx(0.3)
+    for _ in range(10):
+        spool.append(where, 1, b"y")  # young: stat'ed at every scan
+    usage.measure()
+    assert usage.stats == 310
+    assert usage.full_cost_s == pytest.approx(0.31)  # what stat'ing all 310 would have taken: the agent's schedule
+    usage.measure()
+    assert usage.stats == 320
+    usage.measure()  # the fourth: every entry again
+    assert usage.stats == 630 and usage.full_cost_s == pytest.approx(0.31)
 
 
 def test_an_unreadable_spool_counts_nothing(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ HOUSEKEEPING_INTERVAL_S = 2.0
 INCOMPLETE_GRACE_NS = 30 * 10**9
 # Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
 # backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost
-# (a scan stats only the records it has not measured before while the spool is far from its bound: spool_usage.py).
+# (the cost of one that stats every record: a scan far from the bound stats only what is new, spool_usage.py).
 QUEUE_BATCHES = 16
 SCAN_COST_FACTOR = 20.0
 # How long past the next spool scan the agent's heartbeat promises hooks that it keeps the full marker: longer than
@@ -298,7 +298,7 @@ class Agent:
         self._last_housekeeping = now
         if now >= self._next_scan_at:
             self._backlog = self._spool_usage.measure()
-            self._next_scan_at = now + SCAN_COST_FACTOR * (time.monotonic() - now)
+            self._next_scan_at = now + SCAN_COST_FACTOR * max(time.monotonic() - now, self._spool_usage.full_cost_s)
             try:
                 spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes or self._disk_low())
             except OSError as exc:
