@@ -24,6 +24,7 @@ from otel_claude.agent.pipeline_metrics import PipelineMetrics
 from otel_claude.agent.records import BadRecord, decode_record, write_dead_letter, written_session_id
 from otel_claude.agent.reporting import agent_status
 from otel_claude.agent.shutdown import shut_down
+from otel_claude.agent.spool_usage import SpoolUsage
 from otel_claude.agent.status import AgentStatus, dropped_count, write_status
 from otel_claude.config import AgentConfig
 from otel_claude.export.constant_labels import ConstantLabelsMeter
@@ -58,7 +59,8 @@ HOUSEKEEPING_INTERVAL_S = 2.0
 # then it holds back only the later records of its own session.
 INCOMPLETE_GRACE_NS = 30 * 10**9
 # Listing and sizing the spool costs time in proportion to its backlog (100k records: ~0.3 s a scan), so a big
-# backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost.
+# backlog is listed once per QUEUE_BATCHES batches, and sized at most once per SCAN_COST_FACTOR times a scan's cost
+# (the cost of one that stats every record: a scan far from the bound stats only what is new, spool_usage.py).
 QUEUE_BATCHES = 16
 SCAN_COST_FACTOR = 20.0
 # How long past the next spool scan the agent's heartbeat promises hooks that it keeps the full marker: longer than
@@ -95,6 +97,7 @@ class Agent:
         self.ctx = SpanFactory(spans, HookMetrics(meter), settings)
         usage = usage_factory(meter, self.state) if usage_factory else None
         self.processor = EventProcessor(self.ctx, self.state, usage)
+        self._spool_usage = SpoolUsage(self.paths, config.spool_max_bytes)
         self._backlog = (0, 0)
         self._dropped = 0
         self.pipeline = PipelineMetrics(meter, lambda: self._backlog, lambda: self._dropped)
@@ -294,9 +297,8 @@ class Agent:
             return
         self._last_housekeeping = now
         if now >= self._next_scan_at:
-            sizes = list(spool.iter_sizes(self.paths))
-            self._backlog = (len(sizes), sum(sizes))
-            self._next_scan_at = now + SCAN_COST_FACTOR * (time.monotonic() - now)
+            self._backlog = self._spool_usage.measure()
+            self._next_scan_at = now + SCAN_COST_FACTOR * max(time.monotonic() - now, self._spool_usage.full_cost_s)
             try:
                 spool.set_full(self.paths, self._backlog[1] > self.config.spool_max_bytes or self._disk_low())
             except OSError as exc:

@@ -15,7 +15,7 @@ encoded by json as before; a NaN or infinite float is written as null (json wrot
 It is a view, not a delivery record: nothing is released or marked delivered because of it, and a batch the
 BatchSpanProcessor drops under load is only missing from the view. Bounded: once it holds 2 * keep spans or
 max_bytes, it is rewritten (atomically, mode 0600, never through a link) with the newest `keep` spans, within
-half of max_bytes.
+half of max_bytes; those lines are kept in memory (at most that much), so a compaction does not read the file back.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,46 +52,53 @@ class RecentSpansExporter(SpanExporter):
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
         self._lines: int | None = None  # counted lazily from the file an earlier agent left
+        self._tail: deque[bytes] = deque()  # the newest lines, what a compaction keeps (see _keep_tail)
+        self._tail_bytes = 0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        data = b"".join(map(_line, spans))
+        lines = list(map(_line, spans))
         try:
             with self._lock:
-                self._append(data, len(spans))
+                self._append(lines)
         except OSError as exc:  # a view only: never stop the agent over it
             _log.warning("cannot write %s: %s", self._path, exc)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
-    def _append(self, data: bytes, count: int) -> None:
+    def _append(self, lines: list[bytes]) -> None:
         if self._lines is None:
-            self._lines = sum(1 for _ in _read_lines(self._path))
+            self._tail, self._tail_bytes = deque(), 0
+            self._lines = self._keep_tail([line.encode("utf-8") for line in _read_lines(self._path)])
         fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
         try:
-            os.write(fd, data)
+            os.write(fd, b"".join(lines))
             size = os.fstat(fd).st_size
         finally:
             os.close(fd)
-        self._lines += count
+        self._lines += self._keep_tail(lines)
         if self._lines > 2 * self._keep or size > self._max_bytes:
             self._compact()
 
+    def _keep_tail(self, lines: list[bytes]) -> int:
+        """Keeps the newest lines in memory, as many as a compaction writes (`keep`, within half of max_bytes): a
+        compaction then rewrites the file from them instead of reading it back. Returns len(lines)."""
+        tail, budget = self._tail, self._max_bytes // 2
+        for line in lines[-self._keep :]:
+            tail.append(line)
+            self._tail_bytes += len(line)
+        while len(tail) > self._keep or self._tail_bytes > budget:
+            self._tail_bytes -= len(tail.popleft())
+        return len(lines)
+
     def _compact(self) -> None:
-        kept: list[str] = []
-        budget = self._max_bytes // 2
-        for line in reversed(list(_read_lines(self._path))[-self._keep :]):
-            budget -= len(line.encode("utf-8"))
-            if budget < 0:
-                break
-            kept.append(line)
         tmp = self._path + ".tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
         try:
-            os.write(fd, "".join(reversed(kept)).encode("utf-8"))
+            os.write(fd, b"".join(self._tail))
         finally:
             os.close(fd)
         os.replace(tmp, self._path)
-        self._lines = len(kept)
+        self._lines = len(self._tail)
 
     def shutdown(self) -> None:
         return None
