@@ -44,6 +44,19 @@ TARGET_EVENTS_PER_S = 4000.0
 RSS_GROWTH_LIMIT = 0.15
 RSS_GROWTH_SLACK_BYTES = 16 << 20
 BREAKDOWN_EVENTS = 10_000
+REFERENCE_LOOPS = 5_000_000
+
+
+def reference_cpu_s(cpu: int | None) -> float:
+    """CPU seconds of a fixed pure-Python loop on `cpu`: how fast this machine runs Python now. On a shared VM this
+    changes by 2x within hours, and the agent's events per CPU-second with it; printed beside them."""
+    import subprocess
+
+    loop = f"x=0\nfor i in range({REFERENCE_LOOPS}): x+=i\n"
+    code = f"import time\nt=time.process_time()\n{loop}print(time.process_time()-t)"
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    done = subprocess.run([*pin, sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout)
 
 
 def rss_bytes(pid: int) -> tuple[int, int]:
@@ -83,6 +96,7 @@ class Result:
     open_sessions: int | None = None
     dead_letters: int = 0
     cpu: str = ""
+    reference_s: tuple[float, float] = (0.0, 0.0)  # CPU s of REFERENCE_LOOPS, on the agent's CPU, before and after
     agent_cpu_s: float = 0.0  # CPU time the agent used from its start to the empty spool
     steady_cpu_s: float = 0.0  # ... from the 25 % mark to the empty spool (start-up left out)
     breakdown: list[str] = field(default_factory=list)
@@ -124,6 +138,7 @@ def run(events: int, concurrency: int, cpu: int | None, profile: str | None) -> 
     try:
         with tempfile.TemporaryDirectory(prefix="bench-agent-") as root:
             sandbox = Sandbox(Path(root), endpoint=receiver.endpoint)
+            _as_installed(sandbox)
             start_ns = time.time_ns() - 3_600_000_000_000
             records = list(interleaved(events, concurrency, start_ns, Path(root) / "transcripts"))
             sessions = len({json.loads(payload)["session_id"] for _, payload in records})
@@ -141,6 +156,18 @@ def run(events: int, concurrency: int, cpu: int | None, profile: str | None) -> 
     finally:
         receiver.stop()
     return result
+
+
+def _as_installed(sandbox: Sandbox) -> None:
+    """The agent runs with its bytecode compiled, as pip leaves an installed package. With PYTHONDONTWRITEBYTECODE
+    (some shells and sandboxes set it) and a module changed since its .pyc, every agent start would compile it again
+    (0.3-0.5 CPU s), counted as the agent's work."""
+    import compileall
+
+    import otel_claude
+
+    compileall.compile_dir(os.path.dirname(otel_claude.__file__), quiet=1)
+    sandbox.env.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def _drain(sandbox: Sandbox, result: Result, cpu: int | None, profile: str | None) -> None:
@@ -213,6 +240,9 @@ def render(result: Result) -> str:
         f"agent CPU:       {result.agent_cpu_s:.1f} s user+system, "
         f"{result.events_per_cpu_s:,.0f} events per CPU-second (target >= {TARGET_EVENTS_PER_S:,.0f}); "
         f"{result.steady_events_per_cpu_s:,.0f} from 25 % to 100 % (start-up left out)",
+        f"machine speed:   a {REFERENCE_LOOPS:,}-step Python loop took {result.reference_s[0]:.2f} and "
+        f"{result.reference_s[1]:.2f} CPU s on the agent's CPU before and after (the same code gives more events per "
+        "CPU-second when it is lower)",
         f"RSS:             {rss}; peak {result.peak_rss / mib:.1f} MiB; growth 25 %->100 % "
         f"{result.rss_growth / mib:+.1f} MiB ({'flat' if result.rss_ok else 'GROWING'})",
         f"spans received:  {result.spans}",
@@ -255,7 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     events = options.events or (5000 if options.short else 100_000)
     cpu = None if options.no_pin else (options.cpu if options.cpu is not None else max(os.sched_getaffinity(0)))
+    before = reference_cpu_s(cpu)
     result = run(events, options.concurrency, cpu, options.profile)
+    result.reference_s = (before, reference_cpu_s(cpu))
     if options.breakdown if options.breakdown is not None else not options.short:
         result.breakdown = profiled_breakdown(min(events, BREAKDOWN_EVENTS), options.concurrency, cpu)
     print(render(result))
