@@ -222,8 +222,10 @@ def start_method() -> str:
     """How reader processes start. Forked while this process has no thread but its own and has not loaded gRPC
     (backfill starts its readers before it loads its exporters): a fork starts in milliseconds with the modules
     already imported, where a spawned reader imports them again (about 0.1 to 0.2 CPU s each). Spawned otherwise:
-    a fork would copy the locks of threads and gRPC channels in whatever state they are in."""
-    if os.name == "posix" and "grpc" not in sys.modules and threading.active_count() == 1:
+    a fork would copy the locks of threads and gRPC channels in whatever state they are in. On Linux only, where
+    fork is Python's own default: macOS's system frameworks are not safe to use in a forked child (Python spawns
+    there by default since 3.8)."""
+    if sys.platform.startswith("linux") and "grpc" not in sys.modules and threading.active_count() == 1:
         return "fork"
     return "spawn"
 

@@ -111,6 +111,9 @@ with files.FileReads(jobs, 2, None, bodies) as reads:
     there = list(reads)
 here = list(files.FileReads(jobs, 0, None, bodies))
 assert there == here and any(read.span_bodies for read in here)
+platform, sys.platform = sys.platform, "darwin"
+assert files.start_method() == "spawn"  # macOS's frameworks are not fork-safe: Python's own default there
+sys.platform = platform
 stop = threading.Event()
 thread = threading.Thread(target=stop.wait)
 thread.start()
