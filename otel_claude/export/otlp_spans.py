@@ -125,7 +125,6 @@ class SpanEncoder:
         self._pairs: dict[tuple[str, type, Any], bytes] = {}
         self._statuses: dict[tuple[int, str | None], bytes] = {}
         self._keys: dict[str, bytes] = {}  # an attribute key's KeyValue.key field and the value field's tag
-        self._short_keys: dict[str, bytes] = {}  # those of _keys under _SHORT_PREFIX bytes
         self._names: dict[str, bytes] = {}  # a span name's field
         self._leading: dict[int, tuple[Attributes, bytes]] = {}  # EncodedSpan.leading (its identity) -> its fields
 
@@ -141,30 +140,29 @@ class SpanEncoder:
         if not attributes:
             return []
         encoded: list[bytes] = []
-        pairs, keys, short = self._pairs, self._keys, self._short_keys
+        pairs, keys = self._pairs, self._keys
         for key, value in attributes.items():
             kind = type(value)
-            if kind is int and 0 <= value < 0x200000:  # type: ignore[operator]
-                # Counts rarely repeat: written inline, not cached, as pieces of the span's join (no concatenation).
-                # A count under 2**21 takes at most 3 varint bytes; a short key's prefix keeps every length one byte.
-                prefix = short.get(key)
-                if prefix is not None:
-                    if value < 0x80:  # type: ignore[operator]
-                        number = SMALL_VARINTS[value]  # type: ignore[index]
-                    elif value < 0x4000:  # type: ignore[operator]
-                        number = bytes((value & 0x7F | 0x80, value >> 7))  # type: ignore[operator]
-                    else:
-                        number = bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))  # type: ignore[operator]
-                    size = len(number) + 1
-                    encoded += (_ATTRIBUTE, SMALL_VARINTS[len(prefix) + 1 + size], prefix, SMALL_VARINTS[size])
-                    encoded += (_INT_VALUE, number)
-                    continue
-            elif kind is int and _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
+            if kind is int and _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
+                # Counts rarely repeat: written inline, not cached.
                 prefix = keys.get(key)
                 if prefix is not None:
-                    number = _INT_VALUE + varint(value & _UINT64_MASK)  # type: ignore[operator]
-                    inner = prefix + SMALL_VARINTS[len(number)] + number
-                    encoded.append(_ATTRIBUTE + varint(len(inner)) + inner)
+                    if 0 <= value < 0x200000 and len(prefix) < _SHORT_PREFIX:  # type: ignore[operator]
+                        # At most 3 varint bytes under a short key: every length is one byte, and the field goes
+                        # as pieces of the span's join (no concatenation).
+                        if value < 0x80:  # type: ignore[operator]
+                            number = SMALL_VARINTS[value]  # type: ignore[index]
+                        elif value < 0x4000:  # type: ignore[operator]
+                            number = bytes((value & 0x7F | 0x80, value >> 7))  # type: ignore[operator]
+                        else:
+                            number = bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))  # type: ignore[operator]
+                        size = len(number) + 1
+                        encoded += (_ATTRIBUTE, SMALL_VARINTS[len(prefix) + 1 + size], prefix, SMALL_VARINTS[size])
+                        encoded += (_INT_VALUE, number)
+                    else:
+                        number = _INT_VALUE + varint(value & _UINT64_MASK)  # type: ignore[operator]
+                        inner = prefix + SMALL_VARINTS[len(number)] + number
+                        encoded.append(_ATTRIBUTE + varint(len(inner)) + inner)
                     continue
             elif kind is float:  # not shared: -0.0 equals 0.0, yet each encodes differently
                 field = self._new_field(key, value, kind)
@@ -206,8 +204,6 @@ class SpanEncoder:
             prefix = length_delimited(_KEY, name) + _VALUE
             if len(self._keys) < _CACHE_LIMIT:
                 self._keys[key] = prefix
-                if len(prefix) < _SHORT_PREFIX:
-                    self._short_keys[key] = prefix
         return length_delimited(_ATTRIBUTE, prefix + varint(len(any_value)) + any_value)
 
     def span(self, span: ReadableSpan | EncodedSpan) -> bytes:
