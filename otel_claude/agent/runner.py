@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import logging.handlers
 import os
@@ -12,6 +11,7 @@ import sys
 import time
 
 from otel_claude import config as config_module
+from otel_claude import gc_tuning
 from otel_claude.handoff import agent_lock, env, paths, spool
 
 _log = logging.getLogger(__name__)
@@ -44,23 +44,6 @@ def yield_cpu(niceness: int) -> None:
             os.nice(niceness - current)
     except OSError:
         pass  # a platform or sandbox that refuses it: the agent runs as started
-
-
-# The cyclic collector's youngest generation is collected after this many new container objects (Python's default:
-# 700). The agent allocates a few thousand per record and makes almost no cycles (reference counting frees nearly
-# everything), so at the default it collected hundreds of times per batch, each pass traversing the batch's big young
-# lists (the spool listing, the queue): about 3 % of its CPU under a backlog. Cycles still go, a few thousand
-# objects later: memory stays bounded.
-GC_YOUNG_THRESHOLD = 20_000
-
-
-def _tune_gc() -> None:
-    """Start-up is over (imports, providers, the snapshot loaded): what it made lives as long as the agent, so it is
-    moved out of the collector's sight (gc.freeze), and the youngest generation is collected less often."""
-    gc.collect()
-    gc.freeze()
-    _, middle, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, oldest)
 
 
 def run_agent(*, background: bool, state_dir: str | None = None) -> int:
@@ -101,7 +84,7 @@ def run_agent(*, background: bool, state_dir: str | None = None) -> int:
     providers = build(config)
     agent = Agent(config, providers, usage_tracker_factory(config))
     agent.install_signal_handlers()
-    _tune_gc()
+    gc_tuning.start_up_done()  # what start-up made lives as long as the agent
     _log.info(
         "agent %s started: state %s, OTLP %s, Prometheus %s",
         os.getpid(),

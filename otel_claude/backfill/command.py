@@ -216,12 +216,17 @@ def _print_text(summary: BackfillSummary) -> None:
         print(f"models without a price (tokens counted, cost unknown): {', '.join(sorted(summary.unknown_models))}")
 
 
-def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None = None) -> int:
-    """Runs the command; `delivery` replaces the exporters built from the environment (tests inject one)."""
+def backfill_main(
+    argv: Sequence[str] | None = None, delivery: Delivery | None = None, *, own_process: bool = False
+) -> int:
+    """Runs the command; `delivery` replaces the exporters built from the environment (tests inject one).
+    `own_process`: this process is the command's alone (the `otel-claude` program), so its cyclic collector is
+    tuned for the run (gc_tuning.py) and what the exporters loaded is left out of the exit's collection."""
     args = build_parser().parse_args(argv)
     if args.batch_size < 1:
         build_parser().error("--batch-size must be at least 1")
     from otel_claude import config as agent_config
+    from otel_claude import gc_tuning
     from otel_claude.backfill.run import run_backfill
     from otel_claude.transcripts.prices import load_table
 
@@ -233,6 +238,8 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
 
     def make_delivery() -> Delivery:  # called by the run once its readers started: imports overlap reading
         made.append(injected or _delivery(cfg, args))
+        if own_process:
+            gc_tuning.start_up_done(collect=False)  # the SDK and gRPC live as long as the run
         return made[-1]
 
     exports = injected.exports if injected is not None else any(_exports(cfg, args))
@@ -259,6 +266,8 @@ def backfill_main(argv: Sequence[str] | None = None, delivery: Delivery | None =
         for made_delivery in made:
             made_delivery.shutdown()
     _print(summary, args.json)
+    if own_process:
+        gc_tuning.before_exit()
     if summary.failure:
         return 1
     return 1 if summary.errors and not summary.calls_new else 0

@@ -2,25 +2,25 @@
 
 A file's read is a pure function of its path and cursor (`read_file`), so it can run in another process: with
 `workers`, files are read by that many processes (forked before this one loads gRPC, see `start_method`) while this
-one builds, exports and records. Results come back in file order, at most two files per worker ahead of the
-consumer, so memory stays bounded whatever the corpus size, and everything that decides what is exported and
-recorded (the ledger, cross-file dedup, batches) stays in the calling process, unchanged.
+one builds, exports and records. Results come back in file order, a bounded number of files and bytes ahead of the
+consumer (AHEAD_*), so memory stays bounded whatever the corpus size, and everything that decides what is exported
+and recorded (the ledger, cross-file dedup, batches) stays in the calling process, unchanged.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import operator
 import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
+from otel_claude import gc_tuning
 from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.model import ApiError, CostState, LlmCall, Usage
@@ -36,6 +36,11 @@ _log = logging.getLogger(__name__)
 _DEDUP_WINDOW = 4096  # message ids remembered within a file: the lines of one response are adjacent
 MAX_AUTO_WORKERS = 4  # the default's cap: reading outpaces one exporting process with a few
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting a worker costs more than it saves
+# Files given to the readers ahead of the consumer: at least AHEAD_FILES per reader, and more while what they have yet
+# to read stays under AHEAD_BYTES (at most AHEAD_MAX_FILES per reader). The readers read on while this process loads
+# its exporters or waits for an acknowledgement, and what is held stays bounded: a file's calls take a fraction of its
+# size.
+AHEAD_FILES, AHEAD_MAX_FILES, AHEAD_BYTES = 2, 16, 24 << 20
 
 
 def auto_workers(span_bodies: bool = False) -> int:
@@ -166,13 +171,16 @@ class FileReads:
         workers: int,
         on_progress: Callable[[str, int], None] | None = None,
         bodies: SpanBodies | None = None,
+        sizes: Mapping[str, int] | None = None,
     ) -> None:
         self._jobs = deque(jobs)
+        self._sizes = sizes or {}  # a file's size, where known: what it has left to read counts toward AHEAD_BYTES
+        self._ahead_bytes = 0
         self._bodies = bodies
         self._workers = workers if len(jobs) > 1 else 0
         self._on_progress = on_progress
         self._pool: ProcessPoolExecutor | None = None
-        self._pending: deque[tuple[str, Cursor, Future[FileRead]]] = deque()
+        self._pending: deque[tuple[str, Cursor, Future[FileRead], int]] = deque()
 
     def __enter__(self) -> FileReads:
         if self._workers > 0:
@@ -181,7 +189,7 @@ class FileReads:
 
             context = multiprocessing.get_context(start_method())
             # A forked reader's collector would walk (and so copy, page by page) every object it inherited: frozen.
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=gc.freeze)
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=context, initializer=_reader_started)
             self._submit()
         return self
 
@@ -195,19 +203,31 @@ class FileReads:
 
     def _submit(self) -> None:
         assert self._pool is not None
-        while self._jobs and len(self._pending) < 2 * self._workers:  # the bound on results held in memory
+        while self._jobs and self._room():
             path, cursor = self._jobs.popleft()
-            self._pending.append((path, cursor, self._pool.submit(read_file, path, cursor, None, self._bodies)))
+            size = max(self._sizes.get(path, 0) - cursor.offset, 0)
+            self._ahead_bytes += size
+            future = self._pool.submit(read_file, path, cursor, None, self._bodies)
+            self._pending.append((path, cursor, future, size))
+
+    def _room(self) -> bool:
+        """Whether another file may be given to the readers: the bound on results held in memory."""
+        pending = len(self._pending)
+        if pending < AHEAD_FILES * self._workers:
+            return True
+        return pending < AHEAD_MAX_FILES * self._workers and self._ahead_bytes < AHEAD_BYTES
 
     def __iter__(self) -> Iterator[FileRead]:
         while self._pending:
-            path, cursor, future = self._pending.popleft()
+            path, cursor, future, size = self._pending.popleft()
+            self._ahead_bytes -= size
             try:
                 read = future.result()
             except Exception as exc:  # a worker that died (killed, out of memory, unable to start): read here
                 _log.warning("backfill: a reader process failed (%r); reading the remaining files here", exc)
-                self._jobs.extendleft(reversed([(path, cursor), *((p, c) for p, c, _ in self._pending)]))
+                self._jobs.extendleft(reversed([(path, cursor), *((p, c) for p, c, _, _ in self._pending)]))
                 self._pending.clear()
+                self._ahead_bytes = 0
                 self._stop_pool()
                 break
             self._submit()
@@ -216,6 +236,10 @@ class FileReads:
             path, cursor = self._jobs.popleft()
             progress = None if self._on_progress is None else functools.partial(self._on_progress, path)
             yield read_file(path, cursor, progress, self._bodies)
+
+
+def _reader_started() -> None:
+    gc_tuning.start_up_done(collect=False)  # what it inherited lives as long as the reader
 
 
 def start_method() -> str:

@@ -30,14 +30,12 @@ from otel_claude.backfill.openmetrics import DailyTotals
 from otel_claude.backfill.progress import Progress
 from otel_claude.backfill.summary import BackfillSummary
 from otel_claude.backfill.unseen import SessionCostStates, is_subagent_transcript, session_id_of
-from otel_claude.export.summed_counters import SummingMeter
 from otel_claude.live.unseen_calls import SOURCE
 from otel_claude.transcripts.attributes import SessionAttributes, model_labels, project_label, session_attributes
 from otel_claude.transcripts.cost import cost_of_call, day_of
 from otel_claude.transcripts.model import ApiError, LlmCall
 from otel_claude.transcripts.prices import PriceTable, load_table
 from otel_claude.transcripts.reader import Cursor
-from otel_claude.transcripts.usage_metrics import UsageMetrics
 from otel_claude.version import __version__
 
 if TYPE_CHECKING:
@@ -47,6 +45,8 @@ if TYPE_CHECKING:
     from otel_claude.backfill.span_bodies import SpanBody
     from otel_claude.backfill.spans import LlmSpans
     from otel_claude.export.otlp_spans import EncodedSpan
+    from otel_claude.export.summed_counters import SummingMeter
+    from otel_claude.transcripts.usage_metrics import UsageMetrics
 
 __all__ = ["DEFAULT_ROOT", "BackfillSummary", "discover", "run_backfill"]
 
@@ -90,11 +90,16 @@ class _Backfill:
         meter_provider = delivery.meter_provider if delivery.flush_metrics is not None else None
         # Tens of thousands of calls between two metric exports: counter increments are summed per label set until
         # the batch's metrics go out (the same totals, for a fraction of the SDK's work per measurement).
-        self._summing = None
+        self._summing: SummingMeter | None = None
+        self.metrics: UsageMetrics | None = None
         if meter_provider is not None:
+            # Imported here, once the readers have started: they need neither (nor the redaction rules behind them).
+            from otel_claude.export.summed_counters import SummingMeter
+            from otel_claude.transcripts.usage_metrics import UsageMetrics
+
             meter = meter_provider.get_meter(METER_NAME, __version__)
             self._summing = SummingMeter(delivery.histograms.meter(meter) if delivery.histograms else meter)
-        self.metrics = UsageMetrics(self._summing) if self._summing is not None else None
+            self.metrics = UsageMetrics(self._summing)
         self.to_span = _span_builder(delivery, table.version)
         # Spans whose bodies the readers wrote go out only through an exporter that takes them (export/otlp_spans.py)
         self.encoded_spans = self.to_span is not None and getattr(delivery.span_exporter, "accepts_encoded", False)
@@ -308,7 +313,7 @@ def run_backfill(
         from otel_claude.backfill.span_bodies import SpanBodies
 
         bodies = SpanBodies.of(table)
-    with FileReads(jobs, workers if to_read >= PARALLEL_MIN_BYTES else 0, reading, bodies) as reads:
+    with FileReads(jobs, workers if to_read >= PARALLEL_MIN_BYTES else 0, reading, bodies, sizes) as reads:
         if callable(delivery):
             delivery = delivery()  # the workers read meanwhile
         daily = DailyTotals() if openmetrics_path else None

@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Its own parser sees every argument (an argparse.REMAINDER refused options before the first path).
         from otel_claude.backfill.command import backfill_main
 
-        return backfill_main(args[1:])
+        return backfill_main(args[1:], own_process=argv is None)  # None: the program's own process
     return _main(args)
 
 

@@ -129,6 +129,24 @@ def test_cli_dry_run_prints_a_summary(
     assert not (tmp_path / "state" / "backfill").exists()  # a dry run records nothing
 
 
+@pytest.mark.parametrize("own_process", [True, False])
+def test_the_collector_is_tuned_only_in_the_programs_own_process(
+    own_process: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`otel-claude backfill` freezes what its exporters loaded once they are made, and everything before it exits;
+    a caller's process (a test, an embedding program) keeps its collector as it was."""
+    from otel_claude import gc_tuning
+
+    monkeypatch.setenv("OTEL_CLAUDE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("OTEL_CLAUDE_CONFIG_FILE", str(tmp_path / "none.env"))
+    steps: list[str] = []
+    monkeypatch.setattr(gc_tuning, "start_up_done", lambda collect=True: steps.append(f"start-up done {collect}"))
+    monkeypatch.setattr(gc_tuning, "before_exit", lambda: steps.append("before exit"))
+    assert backfill_main([str(fixture_projects(tmp_path)), "--dry-run"], own_process=own_process) == 0
+    assert "cost of these calls" in capsys.readouterr().out
+    assert steps == (["start-up done False", "before exit"] if own_process else [])
+
+
 def test_help_lists_every_option_with_a_sentence(capsys: pytest.CaptureFixture[str]) -> None:
     from otel_claude.backfill.command import build_parser
     from otel_claude.cli.main import main
@@ -204,3 +222,60 @@ def test_a_failed_reader_process_leaves_its_files_to_this_one(tmp_path: Path) ->
     with FileReads(jobs, 2) as reads:
         got = [(read.path, read.calls) for read in reads]
     assert got == [(path, read_file(path, Cursor(path=path)).calls) for path in paths]
+
+
+class _HeldPool:
+    """A stand-in for the reader pool whose results wait until the test says: what was given out is what is held."""
+
+    def __init__(self) -> None:
+        self.given: list[str] = []
+
+    def submit(self, _read: object, path: str, cursor: object, *_args: object) -> object:
+        from concurrent.futures import Future
+
+        from otel_claude.backfill.files import FileRead
+
+        self.given.append(path)
+        future: Future[FileRead] = Future()
+        future.set_result(FileRead(path, cursor))  # type: ignore[arg-type]
+        return future
+
+    def shutdown(self, **_kwargs: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("sizes_mib", "ahead", "after_one"),
+    [
+        ([1] * 40, 24, 25),  # small files: more than one per reader, until 24 MiB are ahead
+        ([30] * 6, 2, 3),  # big files: one per reader, however many bytes they hold
+        ([0] * 60, 32, 33),  # empty files: the file count caps it (16 per reader)
+        ([10, 10, 1, 1, 1, 1, 1, 1, 1], 6, 9),  # 20 MiB in two files, then 1 MiB files up to 24 MiB
+    ],
+)
+def test_readers_get_a_bounded_number_of_files_and_bytes_ahead(
+    sizes_mib: list[int], ahead: int, after_one: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files go to the readers ahead of the consumer while fewer than AHEAD_FILES per reader are given out, or while
+    what they have yet to read is under AHEAD_BYTES and fewer than AHEAD_MAX_FILES per reader are; each file taken
+    frees its place (its bytes counted from its cursor)."""
+    from otel_claude.backfill import files
+    from otel_claude.transcripts.reader import Cursor
+
+    monkeypatch.setattr(files, "AHEAD_FILES", 1)
+    monkeypatch.setattr(files, "AHEAD_MAX_FILES", 16)
+    monkeypatch.setattr(files, "AHEAD_BYTES", 24 << 20)
+    paths = [f"/t/{index:03d}.jsonl" for index in range(len(sizes_mib))]
+    sizes = {path: mib << 20 for path, mib in zip(paths, sizes_mib, strict=True)}
+    reads = files.FileReads([(path, Cursor(path=path)) for path in paths], 2, sizes=sizes)
+    pool = _HeldPool()
+    reads._pool = pool  # type: ignore[assignment]
+    reads._submit()
+    assert len(pool.given) == ahead
+    taken = next(iter(reads))  # one file taken: its place and its bytes are given to the next
+    assert taken.path == paths[0] and len(pool.given) == after_one
+    # read from its cursor: a file already read to its end takes no bytes of the budget
+    done = files.FileReads([(path, Cursor(path=path, offset=64 << 20)) for path in paths[:3]], 2, sizes=sizes)
+    done._pool = _HeldPool()  # type: ignore[assignment]
+    done._submit()
+    assert done._ahead_bytes == 0
