@@ -8,11 +8,12 @@ totals end up those of the kept line, as ccusage counts them.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import Counter, Meter
 
 from otel_claude import semconv as sc
 from otel_claude.redaction.names import bounded_name
@@ -29,15 +30,6 @@ _UNBOUNDED = frozenset({sc.SESSION_ID, sc.GEN_AI_CONVERSATION_ID, sc.CC_PROMPT_I
 _KINDS = (sc.TOKEN_KIND_INPUT, sc.TOKEN_KIND_OUTPUT, sc.TOKEN_KIND_CACHE_READ, sc.TOKEN_KIND_CACHE_CREATION)
 
 
-def _kinds(usage: Usage) -> dict[str, int]:
-    return {
-        sc.TOKEN_KIND_INPUT: usage.input_tokens,
-        sc.TOKEN_KIND_OUTPUT: usage.output_tokens,
-        sc.TOKEN_KIND_CACHE_READ: usage.cache_read_tokens,
-        sc.TOKEN_KIND_CACHE_CREATION: usage.cache_creation_tokens,
-    }
-
-
 def _bounded(labels: Labels) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k not in _UNBOUNDED}
 
@@ -45,7 +37,29 @@ def _bounded(labels: Labels) -> dict[str, str]:
 _MAX_LABEL_SETS = 1024
 
 
-@dataclass(frozen=True, slots=True)
+Add = Callable[[int | float], None]
+
+
+def _bound(counter: Counter, labels: Mapping[str, str]) -> Add:
+    """`counter.add` for one label set: bound once where the counter sums its increments (export/summed_counters.py),
+    so a call's six increments skip making and hashing their series' keys."""
+    bind = getattr(counter, "bind", None)
+    if bind is not None:
+        bound: Add = bind(labels)
+        return bound
+    return functools.partial(counter.add, attributes=labels)
+
+
+@dataclass(slots=True)
+class _Adds:
+    """A label set's counter increments: calls and cost by model, tokens in _KINDS order."""
+
+    call: Add
+    cost: Add
+    tokens: tuple[Add, ...]
+
+
+@dataclass(slots=True)
 class _LabelSets:
     """The label sets one call's points carry: counters (`model`, and by token kind), the histogram's two."""
 
@@ -53,6 +67,7 @@ class _LabelSets:
     kinds: Mapping[str, Mapping[str, str]]
     input: Mapping[str, str]
     output: Mapping[str, str]
+    adds: _Adds = field(init=False)  # set by UsageMetrics, which owns the counters
 
     @classmethod
     def of(cls, labels: Labels, model: str, requested_model: str | None, known: bool) -> _LabelSets:
@@ -108,32 +123,43 @@ class UsageMetrics:
     ) -> None:
         """Counts one call; for a call that replaces a counted line (`call.replaces`), only what it adds."""
         sets = self._label_sets(labels, call.model, call.requested_model, cost.known)
-        new_kinds = _kinds(call.usage)
-        if call.replaces is None:
-            added = new_kinds
+        adds, usage, old = sets.adds, call.usage, call.replaces
+        if old is None:
+            adds.call(1)
+            self._histogram(usage, sets)
             added_usd = cost.usd
-            self._calls.add(1, sets.model)
-            self._histogram(call.usage, sets)
+            added = (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_creation_tokens)
         else:
-            old_kinds = _kinds(call.replaces)
-            added = {kind: new_kinds[kind] - old_kinds[kind] for kind in new_kinds}
+            added = (
+                usage.input_tokens - old.input_tokens,
+                usage.output_tokens - old.output_tokens,
+                usage.cache_read_tokens - old.cache_read_tokens,
+                usage.cache_creation_tokens - old.cache_creation_tokens,
+            )
             added_usd = cost.usd - (previous_cost.usd if previous_cost is not None else 0.0)
-        for kind, count in added.items():
+        for add, count, kind in zip(adds.tokens, added, _KINDS, strict=True):
             if count > 0:
-                self._tokens.add(count, sets.kinds[kind])
+                add(count)
             elif count < 0:
                 _log.debug("a replacing line of %s has fewer %s tokens (%d); not subtracted", call.model, kind, count)
         # Adding zero for an unknown model still creates its series, so a dashboard can list unpriced models.
-        self._cost.add(max(added_usd, 0.0), sets.model)
+        adds.cost(max(added_usd, 0.0))
 
     def _label_sets(self, labels: Labels, model: str, requested_model: str | None, known: bool) -> _LabelSets:
-        """The label sets of a call's points, made once per session labels, model and known cost (a handful)."""
+        """The label sets of a call's points, made once per session labels, model and known cost (a handful), with
+        their counter increments bound."""
         key = (tuple(labels.items()), model, requested_model, known)
         sets = self._label_cache.get(key)
         if sets is None:
             if len(self._label_cache) >= _MAX_LABEL_SETS:
                 self._label_cache.clear()
-            sets = self._label_cache[key] = _LabelSets.of(labels, model, requested_model, known)
+            sets = _LabelSets.of(labels, model, requested_model, known)
+            sets.adds = _Adds(
+                _bound(self._calls, sets.model),
+                _bound(self._cost, sets.model),
+                tuple(_bound(self._tokens, sets.kinds[kind]) for kind in _KINDS),
+            )
+            self._label_cache[key] = sets
         return sets
 
     def _histogram(self, usage: Usage, sets: _LabelSets) -> None:
