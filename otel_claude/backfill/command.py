@@ -150,7 +150,7 @@ def _delivery(cfg: AgentConfig, args: argparse.Namespace) -> Delivery:
     traces, metrics = _exports(cfg, args)
     if not traces and not metrics:
         return Delivery(endpoint="")  # touches no endpoint, imports no exporter
-    from otel_claude.export.providers import build_resource
+    from otel_claude.export.resource import build_resource
 
     return otlp_delivery(
         build_resource(cfg), cfg.otlp_endpoint, traces, metrics, args.retry_for, cfg.metric_cardinality_limit

@@ -133,7 +133,7 @@ def otlp_delivery(
 
     from otel_claude.export import metric_preferences
     from otel_claude.export.aggregated_histogram import AggregatedHistograms, with_aggregated
-    from otel_claude.export.providers import cardinality_limits
+    from otel_claude.export.resource import cardinality_limits
 
     preferences = metric_preferences.from_environment(os.environ)
     limits = cardinality_limits(cardinality_limit)

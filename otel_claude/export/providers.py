@@ -7,21 +7,11 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.metrics import (
-    Counter,
-    Histogram,
-    MeterProvider,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    UpDownCounter,
-)
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import CardinalityLimits, MetricReader, PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from otel_claude import semconv as sc
 from otel_claude.config import AgentConfig
 from otel_claude.export import metric_preferences
 from otel_claude.export.direct_spans import span_sink
@@ -29,8 +19,8 @@ from otel_claude.export.id_generator import DeterministicIdGenerator
 from otel_claude.export.outbox import ExportResult, OutboxSpanProcessor, TrackingMetricExporter
 from otel_claude.export.prometheus_server import PrometheusServer
 from otel_claude.export.recent_spans import RecentSpansExporter, recent_spans_path
+from otel_claude.export.resource import build_resource, cardinality_limits, identity
 from otel_claude.export.span_emitter import SpanSink
-from otel_claude.handoff import env
 from otel_claude.version import __version__
 
 if TYPE_CHECKING:
@@ -53,41 +43,11 @@ class Providers:
     spans: SpanSink | None = None  # where the agent's finished spans go: through redaction to the outbox
 
 
-def identity(config: AgentConfig) -> dict[str, str]:
-    """Who and where: user.name, host.name and, where the organisation opted in, claude_code.team. The same values
-    go on the resource and, as labels, on every metric (export/constant_labels.py), so the two never disagree."""
-    values = {sc.USER_NAME: config.user_name, sc.HOST_NAME: config.host_name, sc.CC_TEAM: config.team}
-    return {key: value for key, value in values.items() if value}
-
-
-def build_resource(config: AgentConfig) -> Resource:
-    """service.name (OTEL_SERVICE_NAME, default claude-code), version, identity, plus OTEL_RESOURCE_ATTRIBUTES."""
-    base = {
-        sc.SERVICE_NAME: env.DEFAULT_SERVICE_NAME,
-        sc.SERVICE_VERSION: __version__,
-        **identity(config),
-        sc.TELEMETRY_DISTRO_NAME: "otel-claude",
-        sc.TELEMETRY_DISTRO_VERSION: __version__,
-    }
-    # Resource.create overlays OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME from the environment.
-    return Resource.create(base)
-
-
 def wrap_span_processor(next_processor: SpanProcessor) -> SpanProcessor:
     """Every span passes the redacting processor before anything else sees it."""
     from otel_claude.redaction.processor import RedactingSpanProcessor
 
     return RedactingSpanProcessor(next_processor)
-
-
-HISTOGRAM_SHARE = 4
-
-
-def cardinality_limits(limit: int) -> CardinalityLimits:
-    """`limit` distinct label sets for every kind of instrument the agent uses (the SDK's default: 2000), a quarter
-    of it for histograms: a histogram series is a line per bucket on /metrics, twenty times a counter's."""
-    kinds = (Counter, UpDownCounter, ObservableCounter, ObservableUpDownCounter, ObservableGauge)
-    return {**dict.fromkeys(kinds, limit), Histogram: max(1, limit // HISTOGRAM_SHARE)}
 
 
 def build(config: AgentConfig) -> Providers:

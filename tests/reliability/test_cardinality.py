@@ -18,7 +18,7 @@ from support.otlp_receiver import OtlpReceiver
 
 from otel_claude import semconv as sc
 from otel_claude.export.counter_totals import CounterTotals, TotalsKeepingMeter
-from otel_claude.export.providers import HISTOGRAM_SHARE, cardinality_limits
+from otel_claude.export.resource import HISTOGRAM_SHARE, cardinality_limits
 from otel_claude.handoff import env
 from otel_claude.live.metrics import HookMetrics
 

@@ -174,7 +174,7 @@ def _traceql_queries() -> list[tuple[str, str]]:
 
 def _emitted_resource_attributes(tmp_path: Path) -> set[str]:
     from otel_claude.config import load
-    from otel_claude.export.providers import build_resource
+    from otel_claude.export.resource import build_resource
 
     return set(build_resource(load({"HOME": str(tmp_path), "OTEL_CLAUDE_STATE_DIR": str(tmp_path)})).attributes)
 

@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from otel_claude import config
 from otel_claude import semconv as sc
-from otel_claude.export import providers
+from otel_claude.export import resource as providers_resource
 from otel_claude.export.constant_labels import ConstantLabelsMeter
 
 
@@ -34,7 +34,7 @@ def test_identity_comes_from_resource_attributes_then_the_login(
     monkeypatch.setenv("OTEL_CLAUDE_TEAM", "payments")
     loaded = config.load()
     assert (loaded.user_name, loaded.host_name, loaded.team) == ("alice@example.com", "laptop-7", "payments")
-    assert providers.identity(loaded) == {
+    assert providers_resource.identity(loaded) == {
         sc.USER_NAME: "alice@example.com",
         sc.HOST_NAME: "laptop-7",
         sc.CC_TEAM: "payments",
@@ -43,7 +43,7 @@ def test_identity_comes_from_resource_attributes_then_the_login(
     monkeypatch.delenv("OTEL_CLAUDE_TEAM")
     plain = config.load()
     assert plain.user_name and plain.host_name and plain.team == ""
-    assert sc.CC_TEAM not in providers.identity(plain), "no team label unless the organisation opted in"
+    assert sc.CC_TEAM not in providers_resource.identity(plain), "no team label unless the organisation opted in"
 
 
 def test_an_overlong_team_is_refused_with_a_problem(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,7 +55,7 @@ def test_an_overlong_team_is_refused_with_a_problem(isolated_home: Path, monkeyp
 def test_the_resource_carries_the_identity(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_CLAUDE_TEAM", "search")
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "host.name=build-3")
-    resource = providers.build_resource(config.load())
+    resource = providers_resource.build_resource(config.load())
     assert resource.attributes[sc.CC_TEAM] == "search"
     assert resource.attributes[sc.HOST_NAME] == "build-3"
     assert resource.attributes[sc.USER_NAME]
