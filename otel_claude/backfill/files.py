@@ -217,6 +217,10 @@ class FileReads:
             return True
         return pending < AHEAD_MAX_FILES * self._workers and self._ahead_bytes < AHEAD_BYTES
 
+    def ready(self) -> bool:
+        """Whether the next file's read is done (or made here when asked for): False while a reader is still on it."""
+        return not self._pending or self._pending[0][2].done()
+
     def __iter__(self) -> Iterator[FileRead]:
         while self._pending:
             path, cursor, future, size = self._pending.popleft()

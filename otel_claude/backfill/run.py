@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from otel_claude import semconv as sc
-from otel_claude.backfill.delivery import METER_NAME, Delivery
+from otel_claude.backfill.delivery import METER_NAME, SPANS_PER_EXPORT, Delivery
 from otel_claude.backfill.files import PARALLEL_MIN_BYTES, FileReads, discover, file_size
 from otel_claude.backfill.ledger import ExportedCallsLedger, key_hash
 from otel_claude.backfill.openmetrics import DailyTotals
@@ -61,6 +61,7 @@ _MAX_SESSIONS = 65_536  # sessions whose attributes are remembered (least recent
 class _Batch:
     spans: list[ReadableSpan | EncodedSpan] = field(default_factory=list)
     span_hashes: list[int] = field(default_factory=list)  # span_hashes[i] is the call of spans[i]
+    sent: int = 0  # spans[:sent] were acknowledged already (sent while the readers had nothing ready)
     metric_hashes: list[int] = field(default_factory=list)  # calls whose metrics alone go out (span sent before)
     cursors: dict[str, Cursor] = field(default_factory=dict)  # files whose every call is in this batch or earlier
     metrics_only_changes: bool = False  # a better line for a response sent before changed the metrics
@@ -215,7 +216,10 @@ class _Backfill:
             self.ledger.record((), (), batch.cursors)
             self.ledger.save()
             return True
-        acked = self.delivery.export_spans(batch.spans) if batch.spans else len(batch.span_hashes)
+        if batch.spans:
+            acked = batch.sent + self.delivery.export_spans(batch.spans[batch.sent :])
+        else:
+            acked = len(batch.span_hashes)
         if acked < len(batch.span_hashes):
             self._stop(batch, spans_acked=batch.span_hashes[:acked])
             return False
@@ -229,6 +233,20 @@ class _Backfill:
         self.summary.calls_exported += len(batch) - batch.api_errors
         self.summary.api_errors_exported += batch.api_errors
         return True
+
+    def send_spans_while_waiting(self) -> None:
+        """Exports the batch's whole requests of spans not sent yet: called while the readers have nothing ready, so
+        this process sends what it would otherwise send at the batch's commit, and the run's last commit, which
+        nothing overlaps, has less to send. They enter the ledger with their batch, once its metrics went out too."""
+        batch = self.batch
+        whole = (len(batch.spans) - batch.sent) // SPANS_PER_EXPORT * SPANS_PER_EXPORT
+        if self.stopped or not whole:
+            return
+        acked = self.delivery.export_spans(batch.spans[batch.sent : batch.sent + whole])
+        batch.sent += acked
+        if acked < whole:
+            self.batch = _Batch()
+            self._stop(batch, spans_acked=batch.span_hashes[: batch.sent])
 
     def finish_session(self, session: SessionCostStates, windowed: bool) -> None:
         """The calls only the session's cost-state lines show, then its main transcript's cursor: recorded together,
@@ -343,6 +361,8 @@ def run_backfill(
             bar.update(done_before)
             if len(run.batch) >= batch_calls:
                 run.commit()
+            elif not reads.ready():
+                run.send_spans_while_waiting()
         if session is not None:
             run.finish_session(session, windowed)
     run.commit()

@@ -7,6 +7,7 @@ import json
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -279,3 +280,90 @@ def test_readers_get_a_bounded_number_of_files_and_bytes_ahead(
     done._pool = _HeldPool()  # type: ignore[assignment]
     done._submit()
     assert done._ahead_bytes == 0
+
+
+class _Requests(InMemorySpanExporter):
+    """Keeps each request's size; fails every request from the `fail_from`th on (counted from 1)."""
+
+    def __init__(self, fail_from: int | None = None) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+        self._fail_from = fail_from
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        if self._fail_from is not None and len(self.sizes) + 1 >= self._fail_from:
+            return SpanExportResult.FAILURE
+        self.sizes.append(len(spans))
+        return super().export(spans)
+
+
+def _bulk_projects(tmp_path: Path) -> Path:
+    from cost.transcript_gen import corpus_lines
+
+    projects = tmp_path / "projects"
+    for index in range(3):
+        path = projects / "-home-dev-bulk" / f"0000000{index}-0000-4000-8000-000000000000.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in corpus_lines(path.stem, 600_000, seed=index)))
+    return projects
+
+
+def test_spans_go_out_while_the_readers_have_nothing_ready_and_the_run_is_the_same(
+    tmp_path: Path, meter_provider: MeterProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting on a reader, the exporting process sends the batch's whole requests of spans; the commit sends the
+    rest. Spans, summary and ledger are those of a run that sends everything at the commit."""
+    from otel_claude.backfill import delivery as delivery_module
+    from otel_claude.backfill import run as run_module
+    from otel_claude.backfill.files import FileReads
+
+    monkeypatch.setattr(delivery_module, "SPANS_PER_EXPORT", 16)
+    monkeypatch.setattr(run_module, "SPANS_PER_EXPORT", 16)
+    commit = run_module._Backfill.commit
+    projects = _bulk_projects(tmp_path)
+    results = []
+    for waiting in (False, True):
+        monkeypatch.setattr(FileReads, "ready", lambda self, waiting=waiting: not waiting)
+        exporter = _Requests()
+        before_commits: list[int] = []  # requests made before each commit began
+
+        def counted(run: Any, exporter: _Requests = exporter, before: list[int] = before_commits) -> bool:
+            before.append(len(exporter.sizes))
+            return commit(run)
+
+        monkeypatch.setattr(run_module._Backfill, "commit", counted)
+        state = tmp_path / f"state-{waiting}"
+        summary = run_backfill([str(projects)], memory_delivery(exporter, meter_provider), str(state), False)
+        ledger = {p.name: p.read_bytes() for p in (state / "backfill").iterdir()}
+        results.append(({**summary.to_json(), "seconds": 0}, _exported(exporter), ledger, before_commits))
+    (plain, plain_spans, plain_ledger, plain_before), (early, early_spans, early_ledger, early_before) = results
+    assert plain["calls_exported"] > 3 * 16 and (plain, plain_spans, plain_ledger) == (early, early_spans, early_ledger)
+    assert plain_before == [0] and early_before[0] >= 2, "no request went out while waiting on the readers"
+
+
+def test_a_failed_send_while_waiting_stops_the_run_and_a_rerun_exports_the_rest_once(
+    tmp_path: Path, meter_provider: MeterProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otel_claude.backfill import delivery as delivery_module
+    from otel_claude.backfill import run as run_module
+    from otel_claude.backfill.files import FileReads
+
+    monkeypatch.setattr(delivery_module, "SPANS_PER_EXPORT", 64)
+    monkeypatch.setattr(run_module, "SPANS_PER_EXPORT", 64)
+    monkeypatch.setattr(FileReads, "ready", lambda self: False)
+    projects, state = _bulk_projects(tmp_path), tmp_path / "state"
+    failing = _Requests(fail_from=3)  # two requests get through while waiting, then the receiver goes away
+    delivery = memory_delivery(failing, meter_provider)
+    delivery.retry_for_s, delivery.sleep = 0.01, lambda _seconds: None
+    first = run_backfill([str(projects)], delivery, str(state), False)
+    assert first.failure is not None and first.calls_exported == 0 and first.calls_remaining == first.calls_new
+    assert failing.sizes == [64, 64]
+    working = _Requests()
+    second = run_backfill([str(projects)], memory_delivery(working, meter_provider), str(state), False)
+    assert second.failure is None and second.calls_exported == first.calls_new
+    # the 128 spans acknowledged before the failure are not sent again; their metrics are
+    assert len(_exported(working)) == first.calls_new - 128
+    third = run_backfill([str(projects)], memory_delivery(_Requests(), meter_provider), str(state), False)
+    assert third.calls_new == 0 and third.calls_exported == 0
