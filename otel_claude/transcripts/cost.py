@@ -12,11 +12,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from otel_claude.transcripts.model import SPEED_FAST, Usage
-from otel_claude.transcripts.prices import PriceTable, Rates, find_price
+from otel_claude.transcripts.prices import ModelPrice, PriceTable, Rates, find_price
 
 TIER_STANDARD = "standard"
 TIER_LONG_CONTEXT = "long_context"
@@ -52,7 +53,10 @@ def _sum(usage: Usage, rates: Rates) -> float:
 
 def cost_of(usage: Usage, model: str, table: PriceTable, on: date | None = None) -> CostResult:
     """USD for one response of `model` with `usage`, at the prices in force on day `on` (default: latest)."""
-    price = find_price(table, model, on)
+    return _priced(usage, find_price(table, model, on))
+
+
+def _priced(usage: Usage, price: ModelPrice | None) -> CostResult:
     if price is None:
         return UNKNOWN
     rates, tier = price.rates, TIER_STANDARD
@@ -69,6 +73,16 @@ def cost_of(usage: Usage, model: str, table: PriceTable, on: date | None = None)
     return CostResult(_sum(usage, rates) * multiplier, known, tier, multiplier)
 
 
+_NS_PER_DAY = 86_400 * 10**9
+_UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@functools.lru_cache(maxsize=4096)  # a model's price on a day: a handful of models, one entry per day used
+def _price_on(table: PriceTable, model: str, day: int) -> ModelPrice | None:
+    return find_price(table, model, date.fromordinal(_UNIX_EPOCH_ORDINAL + day))
+
+
 def cost_of_call(usage: Usage, model: str, timestamp_ns: int, table: PriceTable) -> CostResult:
-    """`cost_of` at the prices in force on the call's (UTC) day."""
-    return cost_of(usage, model, table, day_of(timestamp_ns))
+    """`cost_of` at the prices in force on the call's (UTC) day. Backfill and the agent price every call: the
+    price of a model on a day is looked up once (a table is not changed once made; tables compare by identity)."""
+    return _priced(usage, _price_on(table, model, timestamp_ns // _NS_PER_DAY))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -96,6 +96,22 @@ def test_prices_in_force_on_the_call_day() -> None:
     usage = Usage(cache_read_tokens=M)
     assert cost_of(usage, "claude-sonnet-5-5", TABLE, date(2026, 10, 6)).usd == pytest.approx(0.2)
     assert cost_of(usage, "claude-sonnet-5-5", TABLE, date(2026, 10, 7)).usd == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("offset_ns", [-(10**9), -1, 0, 1, 10**9])
+@pytest.mark.parametrize("model", ["claude-sonnet-5-5", "claude-sonnet-5-5-20260101", "no-such-model"])
+def test_a_calls_price_is_the_one_in_force_on_its_utc_day_at_the_days_edges(offset_ns: int, model: str) -> None:
+    """cost_of_call finds a model's price on a day once (cached by whole UTC days since 1970): at the nanoseconds
+    around midnight and around a price change it prices as cost_of on the call's datetime day."""
+    usage = Usage(input_tokens=3, cache_read_tokens=M)
+    for midnight in (
+        datetime(2026, 10, 7, tzinfo=UTC),
+        datetime(2026, 11, 30, tzinfo=UTC),
+        datetime(1969, 12, 31, tzinfo=UTC),
+    ):
+        stamp = int(midnight.timestamp()) * 10**9 + offset_ns
+        day = (midnight if offset_ns >= 0 else midnight - timedelta(days=1)).date()
+        assert cost_of_call(usage, model, stamp, TABLE) == cost_of(usage, model, TABLE, day)
 
 
 def test_fixture_cost_equals_claude_codes_own_cost_state() -> None:
