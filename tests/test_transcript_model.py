@@ -44,3 +44,49 @@ def test_a_pickle_round_trip_gives_an_equal_object_through_the_constructor(origi
     cls, values = original.__reduce__()
     assert cls is type(original) and cls(*values) == original
     assert copy.copy(original) == original and copy.deepcopy(original) == original
+
+
+def test_set_through_slots_keeps_the_dataclass_signature_and_defaults() -> None:
+    import inspect
+
+    from otel_claude.transcripts.model import set_through_slots
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Plain:  # the dataclass's own __init__, for comparison
+        a: int
+        b: str | None = None
+        c: int = 3
+
+    @set_through_slots
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Fast:
+        a: int
+        b: str | None = None
+        c: int = 3
+
+    assert str(inspect.signature(Fast)) == str(inspect.signature(Plain))
+    assert [getattr(Fast(1, c=5), n) for n in "abc"] == [getattr(Plain(1, c=5), n) for n in "abc"] == [1, None, 5]
+    assert Fast(2) == Fast(a=2, b=None, c=3) and hash(Fast(2)) == hash(Fast(2))
+    with pytest.raises(TypeError):
+        Fast()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Fast(1, d=2)  # type: ignore[call-arg]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Fast(1).a = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cls", [Usage, LlmCall])
+def test_model_classes_set_through_slots_build_what_their_fields_say(cls: type) -> None:
+    """Usage and LlmCall are built by `set_through_slots`: every field as given, every default the dataclass's,
+    and the object frozen, hashable and compared field by field."""
+    assert cls.__init__.__qualname__ == f"{cls.__qualname__}.__init__"
+    for original in (o for o in OBJECTS if type(o) is cls):
+        values = {f.name: getattr(original, f.name) for f in dataclasses.fields(original)}  # type: ignore[arg-type]
+        assert cls(**values) == original and cls(*values.values()) == original
+        assert hash(cls(**values)) == hash(original)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(original, dataclasses.fields(original)[0].name, None)  # type: ignore[arg-type]
+    defaults = cls(*(["s", "m", Usage(), 1, 2] if cls is LlmCall else []))
+    for item in dataclasses.fields(cls):
+        if item.default is not dataclasses.MISSING:
+            assert getattr(defaults, item.name) == item.default, item.name
