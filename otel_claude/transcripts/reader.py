@@ -211,10 +211,10 @@ def _read(
     # The lines are parsed in place, between newlines found by memchr: cutting the buffer into a bytes object per
     # line (split) copied every byte once more, most of them in lines that are never decoded.
     find = data.find
-    length = len(data)
+    length = consumed  # the complete lines: the read may hold the start of the next line after them
     start = 0
     while start < length:
-        end = find(b"\n", start)
+        end = find(b"\n", start, length)
         if end < 0:
             end = length
         line_start, start = start, end + 1
@@ -260,21 +260,22 @@ def _read(
 
 
 def _complete_lines(fd: int, offset: int, size: int, max_bytes: int, max_line_bytes: int) -> tuple[bytes, int, bool]:
-    """The complete lines from `offset`: (bytes, how many, whether the first line is over the cap)."""
+    """The complete lines from `offset`: (bytes read, how many of them are complete lines, whether the first line is
+    over the cap). The bytes after the last newline are left in place (not cut off, which copied the whole read)."""
     available = size - offset
     if available <= 0:
         return b"", 0, False
     chunk = os.pread(fd, min(available, max_bytes), offset)
     end = chunk.rfind(b"\n")
     if end >= 0:
-        return chunk[: end + 1], end + 1, False
+        return chunk, end + 1, False
     if available <= len(chunk):
         return b"", 0, False  # the last line is still being written
     # One line longer than a read: take it whole if it is under the line cap.
     chunk = os.pread(fd, min(available, max_line_bytes), offset)
     end = chunk.find(b"\n")
     if end >= 0:
-        return chunk[: end + 1], end + 1, False
+        return chunk, end + 1, False
     if len(chunk) >= max_line_bytes:
         return b"", 0, True
     return b"", 0, False
