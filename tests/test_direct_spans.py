@@ -114,10 +114,12 @@ def _odd_span(attributes: dict[str, Any], events: int = 1) -> FinishedSpan:
     [
         {"plain": "x", "n": 1, "f": 0.5, "b": True, "seq": ["a", "b"], "tup": (1, 2)},
         {"none": None, "map": {"k": "v"}, "mixed": ["a", 1], "bytes": b"x", "obj": object()},
+        {"plain": "x", "n": 1, "seq": ["a", "b"], "odd_seq": ["a", None]},  # one sequence the SDK cleans
+        {"plain": "x", "empty": [], "empty_tuple": (), "floats": [0.5, 1.5], "bools": (True,)},
         {f"k{i}": i for i in range(200)},  # past the SDK's attribute count limit
         {"secret": "password=hunter2hunter2", "": "empty key"},
     ],
-    ids=["plain", "cleaned", "over-limit", "scrubbed"],
+    ids=["plain", "cleaned", "sequence-cleaned", "sequences", "over-limit", "scrubbed"],
 )
 def test_spans_the_sdk_would_change_are_the_sdks(attributes: dict[str, Any], paths: tuple[Path_, Path_]) -> None:
     sdk, direct = paths

@@ -212,3 +212,33 @@ def test_keys_the_sdk_cannot_encode_drop_only_their_attribute_as_in_the_sdk(capl
         assert_same_request([span])
     failed = [r.getMessage() for r in caplog.records if r.name.startswith("otel_claude.export.")]
     assert len(failed) == 4 and all(message.startswith("Failed to encode key") for message in failed)
+
+
+def test_events_written_by_hand_encode_as_the_sdk_encodes_them(caplog: pytest.LogCaptureFixture) -> None:
+    """A span's events are written field by field too: a time of 0 and the largest, an empty and a non-ASCII name,
+    every attribute type (an int under a key seen before: the inline path), attributes past a limit (their dropped
+    count), a value and a key the SDK cannot encode (dropped and logged by both), and a name or time upb refuses."""
+    limited = BoundedAttributes(maxlen=2, attributes={f"k{i}": i for i in range(5)}, immutable=False)
+    events = [
+        Event("PostToolUse", {**VALUES, "cc.event.fields": ("cwd", "session_id")}, 1),
+        Event("PostToolUse", {"one": 2, "k" * 130: 3, "strs": ("a", "b")}, 2**64 - 1),
+        Event("", None, 0),
+        Event("café ☕", limited, 3),
+        Event("odd", {"bad": object(), "k\ud800": "x", "fine": "y"}, 4),  # type: ignore[dict-item]
+    ]
+    resource = Resource({"service.name": "events"})
+    spans = [
+        ReadableSpan(name=f"s{i}", context=_context(5, 10 + i), resource=resource, events=events[i:], start_time=1)
+        for i in range(len(events))
+    ]
+    with caplog.at_level(logging.ERROR):
+        assert_same_request(spans)
+    failed = [r.getMessage() for r in caplog.records if r.name.startswith("otel_claude.export.")]
+    assert len(failed) == 2 * len(events) and all(message.startswith("Failed to encode key") for message in failed)
+    for refused in (Event("bad \ud800 name", {"a": 1}, 1), Event("late", {"a": 1}, 2**64)):
+        span = ReadableSpan(name="r", context=_context(6, 1), resource=resource, events=(refused,), start_time=1)
+        with pytest.raises(Exception) as ours:
+            encode_request([span])
+        with pytest.raises(Exception) as sdk:
+            sdk_encode_spans([span])
+        assert type(ours.value) is type(sdk.value)

@@ -23,6 +23,7 @@ from otel_claude.export.readable import built_span
 from otel_claude.export.span_emitter import FinishedSpan, SpanEvent, SpanSink, emit, tracer_sink
 
 _PLAIN = frozenset({str, bool, int, float})  # values the SDK stores as they are
+_STORABLE = _PLAIN | {list, tuple}  # ... and sequences of them, which it stores as tuples
 _KEY = frozenset({str})
 
 
@@ -31,22 +32,21 @@ def _as_stored(attributes: Mapping[str, object], limit: int | None) -> dict[str,
     cleans, a key it drops, more attributes than its limit."""
     if limit is not None and len(attributes) > limit:
         return None
-    # Most spans hold plain values under plain keys only: checked by type sets at C speed, copied whole.
-    if set(map(type, attributes.values())) <= _PLAIN and set(map(type, attributes)) <= _KEY and "" not in attributes:
+    # Checked by type sets at C speed (exact types: a subclass, an enum or a str subclass, is the SDK's to clean).
+    if not set(map(type, attributes)) <= _KEY or "" in attributes:
+        return None
+    kinds = set(map(type, attributes.values()))
+    if kinds <= _PLAIN:  # most spans: copied whole
         return dict(attributes)  # type: ignore[arg-type]
-    stored: dict[str, AttributeValue] = {}
+    if not kinds <= _STORABLE:
+        return None
+    # Every event's attributes hold a list (its fields' names): only the sequences are looked at one by one.
+    stored: dict[str, AttributeValue] = dict(attributes)  # type: ignore[arg-type]
     for key, value in attributes.items():
-        kind = type(value)  # exact types: a subclass (an enum, a str subclass) is the SDK's to clean
-        if kind in _PLAIN and isinstance(value, str | bool | int | float):
-            stored[key] = value
-        elif (kind is list or kind is tuple) and isinstance(value, list | tuple):
-            if not all(type(item) in _PLAIN for item in value):
+        if type(value) is list or type(value) is tuple:
+            if not set(map(type, value)) <= _PLAIN:
                 return None
             stored[key] = tuple(value)
-        else:
-            return None
-        if type(key) is not str or not key:
-            return None
     return stored
 
 

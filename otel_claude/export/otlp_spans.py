@@ -85,6 +85,10 @@ _END = tag(PbSpan, "end_time_unix_nano", FIXED64)
 _ATTRIBUTE = tag(PbSpan, "attributes", LENGTH)
 _DROPPED_ATTRIBUTES = tag(PbSpan, "dropped_attributes_count", VARINT)
 _EVENT = tag(PbSpan, "events", LENGTH)
+_EVENT_TIME = tag(PbSpan.Event, "time_unix_nano", FIXED64)
+_EVENT_NAME = tag(PbSpan.Event, "name", LENGTH)
+_EVENT_ATTRIBUTE = tag(PbSpan.Event, "attributes", LENGTH)
+_EVENT_DROPPED_ATTRIBUTES = tag(PbSpan.Event, "dropped_attributes_count", VARINT)
 _DROPPED_EVENTS = tag(PbSpan, "dropped_events_count", VARINT)
 _LINK = tag(PbSpan, "links", LENGTH)
 _DROPPED_LINKS = tag(PbSpan, "dropped_links_count", VARINT)
@@ -121,7 +125,11 @@ class EncodedSpan(NamedTuple):
 class SpanEncoder:
     """One request's encoding state (or a reader process's, for all its bodies): attribute pairs written once."""
 
-    def __init__(self) -> None:
+    def __init__(self, attribute_tag: bytes = _ATTRIBUTE) -> None:
+        # The field each attribute is written as: a Span's, or (for the encoder of a span's events) an Event's.
+        self._tag = attribute_tag
+        self._events: SpanEncoder | None = None  # writes events' attributes, with caches of their own
+        self._event_names: dict[str, bytes] = {}
         self._pairs: dict[tuple[str, type, Any], bytes] = {}
         self._statuses: dict[tuple[int, str | None], bytes] = {}
         self._keys: dict[str, bytes] = {}  # an attribute key's KeyValue.key field and the value field's tag
@@ -140,7 +148,7 @@ class SpanEncoder:
         if not attributes:
             return []
         encoded: list[bytes] = []
-        pairs, keys = self._pairs, self._keys
+        pairs, keys, attribute = self._pairs, self._keys, self._tag
         for key, value in attributes.items():
             kind = type(value)
             if kind is int and _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
@@ -157,12 +165,12 @@ class SpanEncoder:
                         else:
                             number = bytes((value & 0x7F | 0x80, value >> 7 & 0x7F | 0x80, value >> 14))  # type: ignore[operator]
                         size = len(number) + 1
-                        encoded += (_ATTRIBUTE, SMALL_VARINTS[len(prefix) + 1 + size], prefix, SMALL_VARINTS[size])
+                        encoded += (attribute, SMALL_VARINTS[len(prefix) + 1 + size], prefix, SMALL_VARINTS[size])
                         encoded += (_INT_VALUE, number)
                     else:
                         number = _INT_VALUE + varint(value & _UINT64_MASK)  # type: ignore[operator]
                         inner = prefix + SMALL_VARINTS[len(number)] + number
-                        encoded.append(_ATTRIBUTE + varint(len(inner)) + inner)
+                        encoded.append(attribute + varint(len(inner)) + inner)
                     continue
             elif kind is float:  # not shared: -0.0 equals 0.0, yet each encodes differently
                 field = self._new_field(key, value, kind)
@@ -195,7 +203,7 @@ class SpanEncoder:
         except (UnicodeEncodeError, AttributeError, TypeError):  # a key or text not UTF-8, a key not a str
             pass
         pair = key_value(key, value)  # upb, which raises (logged, dropped) where the SDK's encoding would
-        return length_delimited(_ATTRIBUTE, pair.SerializeToString()) if pair is not None else None
+        return length_delimited(self._tag, pair.SerializeToString()) if pair is not None else None
 
     def _scalar_field(self, key: str, any_value: bytes) -> bytes:
         prefix = self._keys.get(key)
@@ -204,7 +212,7 @@ class SpanEncoder:
             prefix = length_delimited(_KEY, name) + _VALUE
             if len(self._keys) < _CACHE_LIMIT:
                 self._keys[key] = prefix
-        return length_delimited(_ATTRIBUTE, prefix + varint(len(any_value)) + any_value)
+        return length_delimited(self._tag, prefix + varint(len(any_value)) + any_value)
 
     def span(self, span: ReadableSpan | EncodedSpan) -> bytes:
         """`span` as a ScopeSpans.spans field on the wire. Protobuf keeps a repeated field's order across the
@@ -245,7 +253,7 @@ class SpanEncoder:
             parts += (_DROPPED_ATTRIBUTES, varint(span.dropped_attributes))
         events, links = span.events, span.links
         if events:
-            parts += [length_delimited(_EVENT, self._event(event).SerializeToString()) for event in events]
+            parts += [self._event_field(event) for event in events]
         if span.dropped_events:  # with a limit of 0, events are dropped and none is left
             parts += (_DROPPED_EVENTS, varint(span.dropped_events))
         if links:
@@ -265,6 +273,29 @@ class SpanEncoder:
             message = _status(status)
             field = self._statuses[key] = length_delimited(_STATUS, message.SerializeToString() if message else b"")
         return field
+
+    def _event_field(self, event: Event) -> bytes:
+        """`event` as a Span.events field: written here as upb writes a Span.Event (fields in number order, those
+        at their default left out), its attributes as a span's are; through upb when a value does not fit."""
+        encoder = self._events
+        if encoder is None:
+            encoder = self._events = SpanEncoder(_EVENT_ATTRIBUTE)
+        try:
+            parts: list[bytes] = []
+            if event.timestamp:
+                parts += (_EVENT_TIME, event.timestamp.to_bytes(8, "little"))
+            name = self._event_names.get(event.name)
+            if name is None:
+                name = length_delimited(_EVENT_NAME, event.name.encode()) if event.name else b""
+                if len(self._event_names) < _CACHE_LIMIT:
+                    self._event_names[event.name] = name
+            parts.append(name)
+            parts += encoder._fields(event.attributes)
+            if event.dropped_attributes:
+                parts += (_EVENT_DROPPED_ATTRIBUTES, varint(event.dropped_attributes))
+        except (OverflowError, UnicodeEncodeError, AttributeError, TypeError):  # a time or name upb judges itself
+            return length_delimited(_EVENT, self._event(event).SerializeToString())
+        return length_delimited(_EVENT, b"".join(parts))
 
     def _event(self, event: Event) -> PbSpan.Event:
         return PbSpan.Event(
