@@ -129,11 +129,10 @@ class SpanEncoder:
         # The field each attribute is written as: a Span's, or (for the encoder of a span's events) an Event's.
         self._tag = attribute_tag
         self._events: SpanEncoder | None = None  # writes events' attributes, with caches of their own
-        self._event_names: dict[str, bytes] = {}
         self._pairs: dict[tuple[str, type, Any], bytes] = {}
         self._statuses: dict[tuple[int, str | None], bytes] = {}
         self._keys: dict[str, bytes] = {}  # an attribute key's KeyValue.key field and the value field's tag
-        self._names: dict[str, bytes] = {}  # a span name's field
+        self._names: dict[str, bytes] = {}  # a span's (or, in the events' encoder, an event's) name field
         self._leading: dict[int, tuple[Attributes, bytes]] = {}  # EncodedSpan.leading (its identity) -> its fields
 
     def attributes(self, attributes: Attributes) -> list[KeyValue]:
@@ -238,12 +237,7 @@ class SpanEncoder:
             parts.append(length_delimited(_TRACE_STATE, _trace_state(context.trace_state).encode()))  # type: ignore[union-attr]
         if parent is not None:
             parts += (_PARENT_SPAN_ID, parent.span_id.to_bytes(8, "big"))
-        name = self._names.get(span.name)
-        if name is None:
-            name = length_delimited(_NAME, span.name.encode()) if span.name else b""
-            if len(self._names) < _CACHE_LIMIT:
-                self._names[span.name] = name
-        parts += (name, _KIND_BYTES[span.kind])
+        parts += (self._name(_NAME, span.name), _KIND_BYTES[span.kind])
         if span.start_time:
             parts += (_START, span.start_time.to_bytes(8, "little"))
         if span.end_time:
@@ -266,6 +260,15 @@ class SpanEncoder:
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 
+    def _name(self, tag: bytes, name: str) -> bytes:
+        """A name's field (none for an empty name, as upb leaves a default out), written once per name."""
+        field = self._names.get(name)
+        if field is None:
+            field = length_delimited(tag, name.encode()) if name else b""
+            if len(self._names) < _CACHE_LIMIT:
+                self._names[name] = field
+        return field
+
     def _status(self, status: SdkStatus) -> bytes:
         key = (status.status_code.value, status.description)
         field = self._statuses.get(key)
@@ -284,12 +287,7 @@ class SpanEncoder:
             parts: list[bytes] = []
             if event.timestamp:
                 parts += (_EVENT_TIME, event.timestamp.to_bytes(8, "little"))
-            name = self._event_names.get(event.name)
-            if name is None:
-                name = length_delimited(_EVENT_NAME, event.name.encode()) if event.name else b""
-                if len(self._event_names) < _CACHE_LIMIT:
-                    self._event_names[event.name] = name
-            parts.append(name)
+            parts.append(encoder._name(_EVENT_NAME, event.name))
             parts += encoder._fields(event.attributes)
             if event.dropped_attributes:
                 parts += (_EVENT_DROPPED_ATTRIBUTES, varint(event.dropped_attributes))
