@@ -8,10 +8,11 @@ request blobs and attachments, most of a transcript's bytes, are never decoded.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from otel_claude.transcripts import notice_lines
 from otel_claude.transcripts.line_bytes import (
@@ -45,6 +46,13 @@ _log = logging.getLogger(__name__)
 _MAX_PENDING_REQUESTS = 32
 _MAX_TOOL_USES = 64
 SYNTHETIC_MODEL = "<synthetic>"
+
+
+class _Skipped(enum.Enum):
+    REPEAT = "repeat"  # a line repeating the open response's call: it extends the response and builds nothing
+
+
+_REPEAT = _Skipped.REPEAT
 
 
 class LineParser:
@@ -139,6 +147,8 @@ class LineParser:
             line = data[start:end]
             decoded = self._json(line)
             call = self._llm_call(decoded, offset) if decoded is not None else None
+            if call is _REPEAT:  # the open response's own later line: it goes on, nothing closes
+                return None
             if call is not None and decoded is not None:  # (with a call, decoded is a dict, its message too)
                 self._extend_message(call)
                 self._note_tool_uses(decoded["message"].get("content"), call.timestamp_ns)
@@ -151,7 +161,6 @@ class LineParser:
                 stopped = self._stopped_stream(self._json(line), offset)
                 if stopped is not None:
                     return None if self._calls_only else stopped
-            # A repeat of the open response's line has `"type":"assistant"` too, and closes it (as ever).
             if (
                 user
                 or find(ASSISTANT, start, head) >= 0
@@ -227,7 +236,7 @@ class LineParser:
             while len(requests) > _MAX_PENDING_REQUESTS:
                 del requests[next(iter(requests))]
 
-    def _llm_call(self, data: dict[str, Any], offset: int) -> LlmCall | None:
+    def _llm_call(self, data: dict[str, Any], offset: int) -> LlmCall | Literal[_Skipped.REPEAT] | None:
         # Every line with usage comes here: plain dict lookups and `type(...) is` tests, no helper per field.
         get = data.get
         prompt_id = get("promptId")
@@ -243,16 +252,22 @@ class LineParser:
         message_id, request_id, sidechain = message.get("id"), get("requestId"), get("isSidechain") is True
         # Claude Code writes a response once per content block, with the same usage: the repeat needs no call built.
         repeat_key = (message_id, request_id, sidechain, model, raw_usage)
-        if self._skip_repeats and message_id and repeat_key == self._last and self.open_message is not None:
-            # The response's own later line: no call to build, but the response lasts until this line.
-            timestamp = parse_timestamp_ns(get("timestamp"))
-            if timestamp is not None:
-                self.open_message = (self.open_message[0], max(self.open_message[1], timestamp))
-                self._note_tool_uses(message.get("content"), timestamp)  # a content block's own tool_use ids
-            return None
-        usage = usage_from_json(raw_usage)
         timestamp = parse_timestamp_ns(get("timestamp"))
         session_id = get("sessionId")
+        if (
+            self._skip_repeats
+            and repeat_key == self._last
+            and self.open_message is not None
+            and timestamp is not None
+            and type(session_id) is str
+            and session_id
+        ):
+            # The response's own later line (the last call's key, valid as that call was): no call to build, but
+            # the response lasts until this line, as it does where the call is built and the dedup drops it.
+            self.open_message = (self.open_message[0], max(self.open_message[1], timestamp))
+            self._note_tool_uses(message.get("content"), timestamp)  # a content block's own tool_use ids
+            return _REPEAT
+        usage = usage_from_json(raw_usage)
         # Not a transcript line without a session (e.g. `claude -p --output-format stream-json` output).
         if usage is None or timestamp is None or type(session_id) is not str or not session_id:
             return None
@@ -262,7 +277,8 @@ class LineParser:
             sent = self._requests.pop(request_ref, None)
             if sent is not None:
                 self._requests[request_ref] = sent  # later lines of the same response need it too
-        self._last = repeat_key
+        # Only a call keyed by its message id is repeated by its later lines (other keys differ per line).
+        self._last = repeat_key if type(message_id) is str and message_id else None
         requested, stop, agent, uuid, cwd = (
             get("requestedModel"),
             message.get("stop_reason"),

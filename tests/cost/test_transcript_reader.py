@@ -265,6 +265,7 @@ def test_skipping_exact_repeats_changes_no_result(tmp_path: Path, monkeypatch: p
     from otel_claude.transcripts import lines as lines_module
 
     session = _session(n_responses=4)  # two lines per response, the same usage
+    session.response("claude-opus-4-6", T0 + timedelta(seconds=30), usage(7, 8), blocks=4)  # and one of four
     generated = tmp_path / "generated.jsonl"
     generated.write_text("\n".join(session.lines) + "\n", encoding="utf-8")
     paths = [str(generated), *discover([str(fixture_projects(tmp_path))])]
@@ -276,7 +277,8 @@ def test_skipping_exact_repeats_changes_no_result(tmp_path: Path, monkeypatch: p
         return real_usage(raw)
 
     monkeypatch.setattr(lines_module, "usage_from_json", counting)
-    skipped = [read_all_new(Cursor(path=path), Dedup()).calls for path in paths]
+    skipped_reads = [read_all_new(Cursor(path=path), Dedup()) for path in paths]
+    skipped = [read.calls for read in skipped_reads]
     built_when_skipping = len(built)
     original_init = lines_module.LineParser.__init__
 
@@ -284,9 +286,38 @@ def test_skipping_exact_repeats_changes_no_result(tmp_path: Path, monkeypatch: p
         original_init(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(lines_module.LineParser, "__init__", never_skip)
-    unskipped = [read_all_new(Cursor(path=path), Dedup()).calls for path in paths]
+    unskipped_reads = [read_all_new(Cursor(path=path), Dedup()) for path in paths]
+    unskipped = [read.calls for read in unskipped_reads]
     assert skipped == unskipped and sum(map(len, skipped)) > 4
+    # The responses close at the same lines and times: a skipped repeat extends its response as a built one does.
+    assert [read.closed_messages for read in skipped_reads] == [read.closed_messages for read in unskipped_reads]
     assert built_when_skipping < len(built) - built_when_skipping  # the repeats were really skipped
+
+
+@pytest.mark.parametrize("split_after", [None, 1, 2, 3])
+def test_a_three_line_response_closes_once_at_its_last_line(tmp_path: Path, split_after: int | None) -> None:
+    """Three content blocks, three lines with the same usage: one response, closed once by the next prompt at its
+    third line's time, whether all its lines come in one read or the reads fall between them. (A skipped repeat used
+    to close the response itself: closed at its second line, then again at its third.)"""
+    session = SessionWriter("sess-0001")
+    session.prompt("prompt-1", T0)
+    message_id, request_id = session.response("claude-opus-4-6", T0 + timedelta(seconds=1), usage(10, 20), blocks=3)
+    session.prompt("prompt-2", T0 + timedelta(seconds=5))
+    lines = [line + "\n" for line in session.lines]  # prompt, api-request, three response lines, prompt
+    path = tmp_path / "t.jsonl"
+    cut = len(lines) if split_after is None else 2 + split_after
+    path.write_text("".join(lines[:cut]))
+    dedup = Dedup()
+    first = read_new(Cursor(path=str(path)), dedup)
+    _append(path, "".join(lines[cut:]))
+    second = read_new(first.cursor, dedup)
+    last_line_ns = int(T0.timestamp()) * 10**9 + 1_010_000_000
+    assert first.closed_messages + second.closed_messages == [((message_id, request_id), last_line_ns)]
+    assert len(first.calls + second.calls) == 1
+    # What live does with a first read that ends inside the response: nothing closed yet, the response still open.
+    if split_after in (1, 2):
+        assert first.closed_messages == []
+        assert first.cursor.context["open_message"][0] == [message_id, request_id]
 
 
 def test_timestamp_fast_path_agrees_with_the_general_parser() -> None:
