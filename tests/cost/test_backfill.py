@@ -315,13 +315,13 @@ def test_spans_go_out_while_the_readers_have_nothing_ready_and_the_run_is_the_sa
 ) -> None:
     """Waiting on a reader, the exporting process sends the batch's whole requests of spans; the commit sends the
     rest. Spans, summary and ledger are those of a run that sends everything at the commit."""
+    from otel_claude.backfill import batches
     from otel_claude.backfill import delivery as delivery_module
-    from otel_claude.backfill import run as run_module
     from otel_claude.backfill.files import FileReads
 
     monkeypatch.setattr(delivery_module, "SPANS_PER_EXPORT", 16)
-    monkeypatch.setattr(run_module, "SPANS_PER_EXPORT", 16)
-    commit = run_module._Backfill.commit
+    monkeypatch.setattr(batches, "SPANS_PER_EXPORT", 16)
+    commit = batches.CallExport.commit
     projects = _bulk_projects(tmp_path)
     results = []
     for waiting in (False, True):
@@ -333,7 +333,7 @@ def test_spans_go_out_while_the_readers_have_nothing_ready_and_the_run_is_the_sa
             before.append(len(exporter.sizes))
             return commit(run)
 
-        monkeypatch.setattr(run_module._Backfill, "commit", counted)
+        monkeypatch.setattr(batches.CallExport, "commit", counted)
         state = tmp_path / f"state-{waiting}"
         summary = run_backfill([str(projects)], memory_delivery(exporter, meter_provider), str(state), False)
         ledger = {p.name: p.read_bytes() for p in (state / "backfill").iterdir()}
@@ -346,12 +346,12 @@ def test_spans_go_out_while_the_readers_have_nothing_ready_and_the_run_is_the_sa
 def test_a_failed_send_while_waiting_stops_the_run_and_a_rerun_exports_the_rest_once(
     tmp_path: Path, meter_provider: MeterProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from otel_claude.backfill import batches
     from otel_claude.backfill import delivery as delivery_module
-    from otel_claude.backfill import run as run_module
     from otel_claude.backfill.files import FileReads
 
     monkeypatch.setattr(delivery_module, "SPANS_PER_EXPORT", 64)
-    monkeypatch.setattr(run_module, "SPANS_PER_EXPORT", 64)
+    monkeypatch.setattr(batches, "SPANS_PER_EXPORT", 64)
     monkeypatch.setattr(FileReads, "ready", lambda self: False)
     projects, state = _bulk_projects(tmp_path), tmp_path / "state"
     failing = _Requests(fail_from=3)  # two requests get through while waiting, then the receiver goes away
