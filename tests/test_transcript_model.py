@@ -49,7 +49,7 @@ def test_a_pickle_round_trip_gives_an_equal_object_through_the_constructor(origi
 def test_set_through_slots_keeps_the_dataclass_signature_and_defaults() -> None:
     import inspect
 
-    from otel_claude.transcripts.model import set_through_slots
+    from otel_claude.transcripts.slotted import set_through_slots
 
     @dataclasses.dataclass(frozen=True, slots=True)
     class Plain:  # the dataclass's own __init__, for comparison

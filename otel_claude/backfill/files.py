@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import operator
 import os
 import sys
 import threading
@@ -25,6 +24,7 @@ from otel_claude.transcripts.dedup import Dedup
 from otel_claude.transcripts.lines import open_message
 from otel_claude.transcripts.model import ApiError, CostState, LlmCall, Usage
 from otel_claude.transcripts.reader import Cursor, read_new
+from otel_claude.transcripts.slotted import field_values
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -75,7 +75,7 @@ class FileRead:
 _CALL_FIELDS = tuple(f.name for f in fields(LlmCall))
 _REPLACES_AT = _CALL_FIELDS.index("replaces")
 _END_AT = _CALL_FIELDS.index("end_ns")
-_values = operator.attrgetter(*_CALL_FIELDS)  # a call's fields in order, read at C speed
+_values = field_values(LlmCall)  # a call's fields in order, read at C speed
 
 
 def read_file(

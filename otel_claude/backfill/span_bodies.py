@@ -24,8 +24,9 @@ from otel_claude.export.otlp_spans import SpanEncoder
 from otel_claude.transcripts.attributes import session_attributes
 from otel_claude.transcripts.cost import CostResult, cost_of_call
 from otel_claude.transcripts.llm_calls import llm_attributes, llm_span_id, turn_trace_id
-from otel_claude.transcripts.model import LlmCall, pickled_by_fields
+from otel_claude.transcripts.model import LlmCall
 from otel_claude.transcripts.prices import PriceTable
+from otel_claude.transcripts.slotted import pickled_by_fields
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSET = Status(StatusCode.UNSET)
