@@ -120,6 +120,22 @@ def test_values_equal_in_python_but_not_on_the_wire_are_not_shared() -> None:
     assert_same_request([_span(i, resource, None, attributes) for i, attributes in enumerate(pairs)])
 
 
+def test_a_key_with_a_new_value_per_span_stops_filling_the_pair_cache() -> None:
+    """A response id differs on every span: past a bound of values per key its pairs are written, not cached, so
+    a backfill reader's encoder (one for its whole corpus) keeps its cache for the values that repeat. Same bytes."""
+    from otel_claude.export import otlp_spans
+
+    resource = Resource({})
+    count = otlp_spans._VALUES_PER_KEY + 500
+    spans = [_span(i, resource, None, {"response.id": f"msg_{i:06d}", "model": "m"}) for i in range(count)]
+    assert_same_request(spans)  # one request, past the bound
+    encoder = otlp_spans.SpanEncoder()
+    bodies = [encoder.body(span) for span in spans]
+    cached_keys = [key for key, _kind, _value in encoder._pairs]
+    assert cached_keys.count("response.id") == otlp_spans._VALUES_PER_KEY and cached_keys.count("model") == 1
+    assert bodies == [otlp_spans.SpanEncoder().body(span) for span in spans]
+
+
 def test_an_attribute_the_sdk_cannot_encode_is_dropped_and_logged_as_the_sdk_does(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

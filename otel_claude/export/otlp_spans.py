@@ -57,6 +57,9 @@ _KIND = {
 _HAS_IS_REMOTE = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
 _IS_REMOTE = _HAS_IS_REMOTE | SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 _CACHE_LIMIT = 65_536  # distinct attribute pairs kept per request: a bound whatever the spans carry
+# Distinct values of one key kept: a key past it (a response id, a request id: one value per span) is one that does
+# not repeat, and caching it would only fill the cache (a backfill reader's encoder lives for its whole corpus).
+_VALUES_PER_KEY = 1024
 _SHORT_PREFIX = 120  # a key prefix this short, with an int of up to 3 varint bytes, keeps its field under 128 bytes
 _SHARED = frozenset({str, int, bool})  # attribute value types whose equal values encode equally
 
@@ -130,6 +133,7 @@ class SpanEncoder:
         self._tag = attribute_tag
         self._events: SpanEncoder | None = None  # writes events' attributes, with caches of their own
         self._pairs: dict[tuple[str, type, Any], bytes] = {}
+        self._values_cached: dict[str, int] = {}  # per key, how many of its pairs `_pairs` holds
         self._statuses: dict[tuple[int, str | None], bytes] = {}
         self._keys: dict[str, bytes] = {}  # an attribute key's KeyValue.key field and the value field's tag
         self._names: dict[str, bytes] = {}  # a span's (or, in the events' encoder, an event's) name field
@@ -184,7 +188,10 @@ class SpanEncoder:
                 if field is None:
                     continue
                 if shared and kind is not int and len(pairs) < _CACHE_LIMIT:
-                    pairs[(key, kind, value)] = field
+                    cached = self._values_cached.get(key, 0)
+                    if cached < _VALUES_PER_KEY:
+                        pairs[(key, kind, value)] = field
+                        self._values_cached[key] = cached + 1
             encoded.append(field)
         return encoded
 
