@@ -10,10 +10,11 @@ stdin. Three Collector states, each with the agent running (started by the first
 OTLP receiver), down (a closed port) and hanging (a port that accepts and never replies). The commands run
 in a shuffled order at every step, so that machine noise hits all alike.
 
-Targets (from the issues): hook p50 <= 2x the p50 of `python -S -c pass` (the fast paths on the fixture events: 0.5x;
-for the 1 MiB payload, 2x the p50 of the script that only reads it, which every Python hook pays for),
-hook p99 <= 4x the p50 of `pass` (the tail of the hook in units of a typical interpreter start, which is stricter
-than p99/p99).
+Targets (from the issues): hook p50 <= 2x the p50 of `python -S -c pass` (on the fixture events the hook install
+registers here 0.5x, and hook.sh, where it is only the fallback, 0.65x: see SHELL_FALLBACK_P50_TARGET; for the 1 MiB
+payload, 2x the p50 of the script that only reads it, which every Python hook pays for), hook p99 <= 4x the p50 of
+`pass` (the tail of the hook in units of a typical interpreter start, which is stricter than p99/p99). A third
+baseline, `bash -c 'cat >/dev/null'` (the bash+cat column), is hook.sh's floor: bash's start and one exec.
 
     .venv/bin/python benchmarks/bench_hook_latency.py            # 300 small + 60 big calls per state
     .venv/bin/python benchmarks/bench_hook_latency.py --short    # 40 + 10, for CI (a state whose p99 alone
@@ -48,9 +49,13 @@ from reliability.synthetic import big_tool_response, fixture_payloads
 from support.otlp_receiver import OtlpReceiver, free_port
 
 P50_TARGET = 2.0
-# The fast paths install registers, on the events Claude Code sends (issue 12: their identity and spool-bound checks
-# must not cost them): p50 at most half a bare interpreter start.
-SHELL_P50_TARGET = 0.5
+# The hook install registers here, on the events Claude Code sends (issue 12: its identity and spool-bound checks
+# must not cost it): p50 at most half a bare interpreter start. That is the compiled hook where a C compiler exists.
+REGISTERED_P50_TARGET = 0.5
+# hook.sh where it is only the fallback (no compiler): its floor is bash's start and one `cat` exec, measured beside
+# it (`bash -c 'cat >/dev/null'`, the bash+cat column: about 0.4x `pass`), so it runs at about half `pass`. Held to
+# this bound, against a regression such as one more exec, rather than to the registered hook's 0.5x at its edge.
+SHELL_FALLBACK_P50_TARGET = 0.65
 P99_TARGET = 4.0
 READ_STDIN_SCRIPT = "import os\nwhile os.read(0, 1 << 20):\n    pass\n"
 
@@ -83,6 +88,7 @@ class Row:
     pass_p99: float
     read_p50: float
     read_p99: float
+    shell_floor_p50: float  # `bash -c 'cat >/dev/null'` with the same payload: what any bash hook that copies it pays
     hook_p50: float
     hook_p99: float
     agent_alive: bool
@@ -97,8 +103,10 @@ class Row:
 
     @property
     def p50_target(self) -> float:
-        fast = self.hook in FAST_PATHS and self.payload.startswith("fixtures")
-        return SHELL_P50_TARGET if fast else P50_TARGET
+        if self.hook not in FAST_PATHS or not self.payload.startswith("fixtures"):
+            return P50_TARGET
+        registered = self.hook == "hook.bin" or REGISTERED_IS_SHELL
+        return REGISTERED_P50_TARGET if registered else SHELL_FALLBACK_P50_TARGET
 
     @property
     def p50_baseline(self) -> float:
@@ -117,6 +125,9 @@ class Row:
 
 HOOK_VARIANTS = {"hook.bin": registered_hook_command, "hook.sh": shell_hook_command, "hook.py": hook_command}
 FAST_PATHS = ("hook.bin", "hook.sh")
+# Without a C compiler install registers hook.sh, and the "hook.bin" row runs it too: then it is the registered hook.
+REGISTERED_IS_SHELL = registered_hook_command("/state") == shell_hook_command("/state")
+SHELL_FLOOR = ["bash", "-c", "cat >/dev/null"]
 
 
 def measure(state: str, sandbox: Sandbox, label: str, payloads: list[bytes], calls: int, reader: str) -> list[Row]:
@@ -125,6 +136,7 @@ def measure(state: str, sandbox: Sandbox, label: str, payloads: list[bytes], cal
     commands: dict[str, Callable[[bytes], float]] = {
         "pass": lambda _: timed_run([PYTHON, "-S", "-c", "pass"], None, env),
         "read": lambda p: timed_run([PYTHON, "-S", reader], p, env),
+        "bash+cat": lambda p: timed_run(SHELL_FLOOR, p, env),
     }
     for name, command in hooks.items():
         commands[name] = lambda p, command=command: timed_run(command, p, env)  # type: ignore[misc]
@@ -136,8 +148,8 @@ def measure(state: str, sandbox: Sandbox, label: str, payloads: list[bytes], cal
         for name in order:
             times[name].append(commands[name](payload))
     alive = sandbox.agent_pid() is not None
-    pass_p, read_p = _p50_p99(times["pass"]), _p50_p99(times["read"])
-    return [Row(state, label, name, calls, *pass_p, *read_p, *_p50_p99(times[name]), alive) for name in hooks]
+    pass_p, read_p, floor = _p50_p99(times["pass"]), _p50_p99(times["read"]), percentile(times["bash+cat"], 50)
+    return [Row(state, label, name, calls, *pass_p, *read_p, floor, *_p50_p99(times[name]), alive) for name in hooks]
 
 
 def run_state(state: str, endpoint: str, small: list[bytes], big: bytes, calls: int, big_calls: int) -> list[Row]:
@@ -169,7 +181,7 @@ def _ms(seconds: float) -> str:
 def render(rows: list[Row]) -> str:
     header = (
         f"{'collector':<9} {'payload':<32} {'hook':<7} {'calls':>5} | {'pass p50':>8} {'p99':>8} | "
-        f"{'read p50':>8} {'p99':>8} | "
+        f"{'read p50':>8} {'p99':>8} | {'bash+cat':>8} | "
         f"{'hook p50':>8} {'p99':>8} | {'p50/pass':>8} {'p99/pass':>8} | agent | target"
     )
     lines = [header, "-" * len(header)]
@@ -177,9 +189,10 @@ def render(rows: list[Row]) -> str:
         lines.append(
             f"{row.state:<9} {row.payload:<32} {row.hook:<7} {row.calls:>5} | "
             f"{_ms(row.pass_p50)} {_ms(row.pass_p99)} | "
-            f"{_ms(row.read_p50)} {_ms(row.read_p99)} | {_ms(row.hook_p50)} {_ms(row.hook_p99)} | "
+            f"{_ms(row.read_p50)} {_ms(row.read_p99)} | {_ms(row.shell_floor_p50)} | "
+            f"{_ms(row.hook_p50)} {_ms(row.hook_p99)} | "
             f"{row.ratio_p50:>7.2f}x {row.ratio_p99:>7.2f}x | {'up' if row.agent_alive else 'DOWN':<5} | "
-            f"{'ok' if row.ok else 'MISSED'}"
+            f"{'ok' if row.ok else 'MISSED'} (p50 <= {row.p50_target}x)"
         )
     return "\n".join(lines)
 
@@ -220,9 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         receiver.stop()
         blackhole.close()
     print(
-        f"python {sys.version.split()[0]}, targets: hook p50 <= {P50_TARGET}x (hook.bin and hook.sh on the fixtures: "
-        f"{SHELL_P50_TARGET}x; the 1 MiB payload against the read-only script) and p99 <= {P99_TARGET}x the p50 of "
-        "`python -S -c pass`"
+        f"python {sys.version.split()[0]}, targets: hook p50 <= {P50_TARGET}x (on the fixtures the registered hook "
+        f"{REGISTERED_P50_TARGET}x, hook.sh as its fallback {SHELL_FALLBACK_P50_TARGET}x; the 1 MiB payload against "
+        f"the read-only script) and p99 <= {P99_TARGET}x the p50 of `python -S -c pass`; registered here: "
+        f"{'hook.sh' if REGISTERED_IS_SHELL else 'hook.bin'}"
     )
     print(render(rows))
     if options.json:
