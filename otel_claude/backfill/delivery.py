@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from otel_claude.handoff import env
 from otel_claude.version import __version__
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # a run that exports nothing never imports the SDK
     from otel_claude.export.otlp_spans import EncodedSpan
 
 _log = logging.getLogger(__name__)
+_Exporter = TypeVar("_Exporter")
 
 METER_NAME = "otel_claude"
 
@@ -37,6 +38,7 @@ DEFAULT_RETRY_FOR_S = 30.0
 SPANS_PER_EXPORT = 512  # keeps one OTLP request well under gRPC's 4 MiB default message limit
 _FIRST_BACKOFF_S = 0.5
 _MAX_BACKOFF_S = 8.0
+_MIN_ATTEMPT_S = 1.0  # an export attempt's own deadline never goes below this (a slow receiver that is up)
 
 
 @dataclass
@@ -123,7 +125,7 @@ def otlp_delivery(
     if traces:
         from otel_claude.export.otlp_exporter import otlp_span_exporter
 
-        span_exporter = otlp_span_exporter()
+        span_exporter = _attempts_within(otlp_span_exporter(), retry_for_s)
     if not metrics:
         return Delivery(None, resource, span_exporter, None, endpoint, retry_for_s=retry_for_s)
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -139,10 +141,13 @@ def otlp_delivery(
     limits = cardinality_limits(cardinality_limit)
     temporality, aggregation = preferences.temporality, preferences.aggregation
     # Split: one request over gRPC's 4 MiB limit would lose every metric, not only the wide ones.
-    exporter = OTLPMetricExporter(
-        preferred_temporality=temporality,
-        preferred_aggregation=aggregation,
-        max_export_batch_size=env.DEFAULT_METRIC_EXPORT_BATCH_SIZE,
+    exporter = _attempts_within(
+        OTLPMetricExporter(
+            preferred_temporality=temporality,
+            preferred_aggregation=aggregation,
+            max_export_batch_size=env.DEFAULT_METRIC_EXPORT_BATCH_SIZE,
+        ),
+        retry_for_s,
     )
     histograms = None
     if isinstance(preferences.aggregation[Histogram], ExplicitBucketHistogramAggregation):
@@ -171,6 +176,17 @@ def otlp_delivery(
 
     meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
     return Delivery(meter_provider, resource, span_exporter, flush, endpoint, histograms, retry_for_s)
+
+
+def _attempts_within(exporter: _Exporter, retry_for_s: float) -> _Exporter:
+    """The SDK's OTLP exporter retries one export on its own until its timeout (OTEL_EXPORTER_OTLP[_signal]_TIMEOUT,
+    10 s by default), before `Delivery._retry` sees a failure: that timeout is capped at the run's retry budget, so
+    `--retry-for 2` stops after about 2 s against a dead endpoint, not 10. A shorter configured timeout stays."""
+    timeout = getattr(exporter, "_timeout", None)  # the SDK's resolved timeout (argument, then environment)
+    budget = max(retry_for_s, _MIN_ATTEMPT_S)
+    if isinstance(timeout, int | float) and timeout > budget:
+        exporter._timeout = budget  # type: ignore[attr-defined]
+    return exporter
 
 
 def metrics_scope() -> InstrumentationScope:

@@ -12,6 +12,7 @@ import sys
 import time
 from array import array
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.flaky_otlp import DyingOtlpReceiver
@@ -96,6 +97,46 @@ def test_unreachable_endpoint_records_nothing_and_says_what_remains(
     assert _ledger(state, "exported.u64") == [] and _ledger(state, "spans-only.u64") == []
     files = json.loads((state / "backfill" / "files.json").read_text())["files"]
     assert files == {}  # no cursor moved: the next run reads every file again
+
+
+@pytest.mark.parametrize(
+    ("configured", "retry_for", "expected"),
+    [(None, 2.0, 2.0), (None, 30.0, 10.0), ("1.5", 2.0, 1.5), ("20", 5.0, 5.0), (None, 0.2, 1.0)],
+)
+def test_an_export_attempt_ends_within_the_retry_budget(
+    monkeypatch: pytest.MonkeyPatch, configured: str | None, retry_for: float, expected: float
+) -> None:
+    """The SDK's OTLP exporters retry an export on their own until their timeout (10 s by default) before the run's
+    retry loop sees a failure, so `--retry-for 2` against a dead endpoint took 6.8 s: their timeout is capped at the
+    run's budget (never under a second), and a shorter one configured stays."""
+    from opentelemetry.exporter.otlp.proto.grpc import metric_exporter
+    from opentelemetry.sdk.resources import Resource
+
+    from otel_claude.backfill.delivery import otlp_delivery
+
+    made: list[metric_exporter.OTLPMetricExporter] = []
+
+    class Recorded(metric_exporter.OTLPMetricExporter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(metric_exporter, "OTLPMetricExporter", Recorded)
+    for name in (
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    if configured is not None:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", configured)
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    delivery = otlp_delivery(Resource.create({}), endpoint, True, True, retry_for)
+    try:
+        assert [delivery.span_exporter._timeout, made[-1]._timeout] == [expected, expected]  # type: ignore[union-attr]
+    finally:
+        delivery.shutdown()
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
