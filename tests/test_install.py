@@ -109,9 +109,31 @@ def test_second_install_changes_nothing(settings: Path) -> None:
 
 
 def test_uninstall_removes_exactly_what_install_added(settings: Path) -> None:
+    original = settings.read_text()
     main(["install", "--claude-version", "2.1.330"])
     assert main(["uninstall"]) == 0
-    assert json.loads(settings.read_text()) == ORIGINAL
+    assert settings.read_text() == original  # the very bytes: nothing else changed since, so the original comes back
+
+
+@pytest.mark.parametrize("indent", ["    ", "\t", "  "])
+def test_the_files_own_formatting_is_kept(settings: Path, indent: str) -> None:
+    """Install writes the file with its own indentation, and uninstall gives back the original bytes (its key order
+    and spacing too); a change the user made meanwhile is kept, in the file's indentation."""
+    original = json.dumps({"permissions": ORIGINAL["permissions"], "model": "opus"}, indent=indent) + "\n"
+    settings.write_text(original)
+    main(["install", "--claude-version", "2.1.330"])
+    installed = settings.read_text()
+    assert installed.startswith("{\n" + indent + '"permissions": {\n' + indent * 2 + '"allow": [')
+    main(["uninstall"])
+    assert settings.read_text() == original
+    main(["install", "--claude-version", "2.1.330"])
+    edited = json.loads(settings.read_text())
+    edited["model"] = "sonnet"  # the user's own change, after install
+    settings.write_text(json.dumps(edited, indent=indent))
+    main(["uninstall"])
+    after = settings.read_text()
+    assert json.loads(after) == {"permissions": ORIGINAL["permissions"], "model": "sonnet"}
+    assert after == json.dumps(json.loads(after), indent=indent) + "\n"
 
 
 def test_older_or_unknown_versions_get_only_events_they_know(settings: Path) -> None:

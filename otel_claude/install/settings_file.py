@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -134,8 +135,24 @@ def _load(path: Path) -> tuple[str | None, dict[str, Any]]:
     return text, data
 
 
-def _render(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+_INDENT = re.compile(r'^([ \t]+)["{\[\]}]', re.MULTILINE)  # the first indented line of a pretty-printed file
+
+
+def _render(data: dict[str, Any], like: str | None = None) -> str:
+    """`data` as JSON, indented as the file it replaces was (its first indented line's whitespace; 2 spaces for a
+    new or one-line file), so an edit shows as the lines it changed, not as the whole file re-indented."""
+    found = _INDENT.search(like or "")
+    return json.dumps(data, indent=found.group(1) if found else 2, ensure_ascii=False) + "\n"
+
+
+def _original(path: Path, data: dict[str, Any]) -> str | None:
+    """The backup's text (the file before otel-claude first changed it) when it holds exactly `data`: uninstall then
+    writes those bytes back, formatting and key order included. None when the file changed since in anything else."""
+    try:
+        text = path.with_name(path.name + BACKUP_SUFFIX).read_text(encoding="utf-8")
+        return text if json.loads(text) == data else None
+    except (OSError, ValueError):
+        return None
 
 
 def plan_install(path: Path, events: list[str], command: str) -> Change:
@@ -154,7 +171,7 @@ def plan_install(path: Path, events: list[str], command: str) -> Change:
         groups.append({"hooks": [{"type": "command", "command": command, "timeout": HOOK_TIMEOUT_S}]})
     if before is not None and not _has_changes(before, data):
         return Change(path, before, before)
-    return Change(path, before, _render(data))
+    return Change(path, before, _render(data, like=before))
 
 
 def _has_changes(before: str, data: dict[str, Any]) -> bool:
@@ -189,7 +206,7 @@ def plan_uninstall(path: Path) -> Change:
             del data["hooks"]
     if not _has_changes(before, data):
         return Change(path, before, before)
-    return Change(path, before, _render(data))
+    return Change(path, before, _original(path, data) or _render(data, like=before))
 
 
 def apply(change: Change, mode: int | None = None) -> None:
