@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,54 @@ def test_the_files_own_formatting_is_kept(settings: Path, indent: str) -> None:
     after = settings.read_text()
     assert json.loads(after) == {"permissions": ORIGINAL["permissions"], "model": "sonnet"}
     assert after == json.dumps(json.loads(after), indent=indent) + "\n"
+
+
+def test_a_settings_file_linked_from_a_dotfiles_checkout_is_edited_where_it_lives(
+    settings: Path, tmp_path: Path
+) -> None:
+    """~/.claude/settings.json as a link into a dotfiles checkout: install and uninstall edit the checkout's file and
+    leave the link a link (replacing it would cut the settings off from the checkout)."""
+    kept = tmp_path / "dotfiles" / "claude-settings.json"
+    kept.parent.mkdir()
+    shutil.move(settings, kept)
+    settings.symlink_to(kept)
+    original = kept.read_text()
+    assert main(["install", "--claude-version", "2.1.330"]) == 0
+    assert settings.is_symlink() and _ours(json.loads(kept.read_text()))
+    assert main(["uninstall"]) == 0
+    assert settings.is_symlink() and kept.read_text() == original
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "dangling", "someone else's"])
+def test_a_settings_path_that_is_no_regular_file_of_ours_is_refused_without_waiting(
+    settings: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    settings.unlink()
+    target = tmp_path / "target"
+    if kind == "fifo":
+        os.mkfifo(settings)  # a read would block until a writer came
+    elif kind == "directory":
+        settings.mkdir()
+    else:
+        if kind == "someone else's":
+            if os.getuid() != 0:
+                pytest.skip("needs root to make a file of another user")
+            target.write_text("{}")
+            os.chown(target, 4242, 4242)
+        settings.symlink_to(target)
+
+    def waited(*_: object) -> None:
+        raise AssertionError("install waited on the settings path")
+
+    previous = signal.signal(signal.SIGALRM, waited)
+    signal.alarm(10)  # a regression fails here instead of hanging the suite
+    try:
+        assert main(["install", "--claude-version", "2.1.330"]) == 1
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert "not touching it" in capsys.readouterr().err
+    assert kind != "someone else's" or target.read_text() == "{}"
 
 
 def test_older_or_unknown_versions_get_only_events_they_know(settings: Path) -> None:

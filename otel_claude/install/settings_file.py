@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,10 @@ def _is_ours(handler: Any) -> bool:
 
 
 def _load(path: Path) -> tuple[str | None, dict[str, Any]]:
+    _write_target(path)  # refused now, before anything is planned, if it could not be written in place
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read; a directory cannot be edited
+            raise SettingsError(f"{path} is not a regular file; not touching it")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, {}
@@ -217,10 +221,31 @@ def apply(change: Change, mode: int | None = None) -> None:
     backup = change.path.with_name(change.path.name + BACKUP_SUFFIX)
     if change.before is not None and not backup.exists():
         shutil.copy2(change.path, backup)
-    tmp = change.path.with_name(f".{change.path.name}.{os.getpid()}.tmp")
+    target = _write_target(change.path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(change.after, encoding="utf-8")
-    if change.path.exists():
-        shutil.copymode(change.path, tmp)
+    if target.exists():
+        shutil.copymode(target, tmp)
     elif mode is not None:
         os.chmod(tmp, mode)
-    os.replace(tmp, change.path)
+    os.replace(tmp, target)
+
+
+def _write_target(path: Path) -> Path:
+    """The file to replace: `path`, or the file it links to (a dotfiles checkout's, say), since replacing the link
+    itself would cut the settings off from where they are kept. Only a link of the running user's to a regular file
+    of theirs is followed; anything else is refused, not written through."""
+    try:
+        link = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    if not stat.S_ISLNK(link.st_mode):
+        return path
+    target = Path(os.path.realpath(path))
+    try:
+        info = os.stat(target)
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode) or not link.st_uid == info.st_uid == os.getuid():
+        raise SettingsError(f"{path} links to {target}, which is not a regular file of yours; not touching it")
+    return target
