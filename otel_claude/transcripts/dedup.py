@@ -8,12 +8,17 @@ mod.rs, `push_deduped_entry` and `should_replace_deduped_entry`), so our totals 
 - among lines of one response the kept one is: the non-sidechain one, else the one with the larger token total,
   else the one that carries `speed`; otherwise the first.
 Memory is bounded (least recently seen message ids are forgotten) and the state serializes to JSON, so the agent
-keeps it in its snapshot beside the transcript cursors.
+keeps it in its snapshot beside the transcript cursors. The snapshot holds the newest FULL_ROWS responses whole, and
+older ones as an 8-byte digest of their message id: a line of such a response is a duplicate, whatever its request
+id or usage, in an agent restarted from the snapshot. Their later lines come within a few lines of the first; an
+older one comes back only when a file is read again from its start, every line of it seen before.
 """
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +27,13 @@ from typing import Any
 from otel_claude.transcripts.model import LlmCall, Usage
 
 DEFAULT_MAX_MESSAGES = 512  # per session: repeats come within a few lines of each other
-_STATE_VERSION = 1
+# Responses saved whole in the snapshot; the older ones as digests (about 11 bytes each instead of about 130): a
+# snapshot of 256 transcripts of 512 responses each is rewritten at every commit of the agent. Whole rows matter for
+# a response whose better or repeated lines may still come: the last few of a transcript (its lines come together).
+FULL_ROWS = 16
+_STATE_VERSION = 2
+_READABLE_VERSIONS = (1, 2)  # 1: every response whole
+_DIGEST_BYTES = 8
 
 
 class Outcome(enum.Enum):
@@ -46,6 +57,11 @@ class _Entry:
     usage: Usage
 
 
+def _digest(message_id: str) -> bytes:
+    """A message id as the snapshot keeps an older response: stable across processes (unlike `hash`)."""
+    return hashlib.blake2b(message_id.encode("utf-8", "surrogatepass"), digest_size=_DIGEST_BYTES).digest()
+
+
 # The verdicts without a previous usage, made once: frozen, so sharing them is safe (observe runs per call).
 _NEW = DedupVerdict(Outcome.NEW)
 _DUPLICATE = DedupVerdict(Outcome.DUPLICATE)
@@ -65,9 +81,11 @@ class Dedup:
     def __init__(self, max_messages: int = DEFAULT_MAX_MESSAGES) -> None:
         self._max = max(1, max_messages)
         self._by_message: OrderedDict[str, list[_Entry]] = OrderedDict()
+        self._sealed: dict[bytes, None] = {}  # digests of older responses, from a snapshot; oldest first
+        self._digests: dict[str, bytes] = {}  # digests computed for to_dict, of messages still in _by_message
 
     def __len__(self) -> int:
-        return len(self._by_message)
+        return len(self._by_message) + len(self._sealed)
 
     def observe(self, call: LlmCall) -> DedupVerdict:
         """Records `call` and says whether it is a new response, a repeat, or a better line for a known one."""
@@ -77,8 +95,10 @@ class Dedup:
         by_message = self._by_message
         entries = by_message.get(message_id)
         if entries is None:
+            if self._sealed and _digest(message_id) in self._sealed:
+                return _DUPLICATE  # an older response of the snapshot's: seen, and none of its lines counts again
             by_message[message_id] = [_Entry(call.request_id, call.is_sidechain, call.model, call.usage)]
-            if len(by_message) > self._max:
+            if len(by_message) + len(self._sealed) > self._max:
                 self._evict()
             return _NEW
         by_message.move_to_end(message_id)
@@ -104,17 +124,31 @@ class Dedup:
         return _Entry(call.request_id, call.is_sidechain, call.model, call.usage)
 
     def _evict(self) -> None:
-        while len(self._by_message) > self._max:
-            self._by_message.popitem(last=False)
+        sealed, by_message = self._sealed, self._by_message
+        while sealed and len(by_message) + len(sealed) > self._max:
+            del sealed[next(iter(sealed))]  # the sealed responses are the oldest
+        while len(by_message) > self._max:
+            message_id, _ = by_message.popitem(last=False)
+            self._digests.pop(message_id, None)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serializable state, oldest first."""
-        rows = [
-            [message_id, e.request_id, e.is_sidechain, e.model, e.usage.to_list()]
-            for message_id, entries in self._by_message.items()
-            for e in entries
-        ]
-        return {"version": _STATE_VERSION, "max": self._max, "entries": rows}
+        """JSON-serializable state, oldest first: the newest FULL_ROWS responses whole, the older as digests."""
+        by_message, digests = self._by_message, self._digests
+        older = len(by_message) - FULL_ROWS
+        sealed = list(self._sealed)
+        rows: list[list[Any]] = []
+        for index, (message_id, entries) in enumerate(by_message.items()):
+            if index < older:
+                digest = digests.get(message_id)
+                if digest is None:
+                    digest = digests[message_id] = _digest(message_id)
+                sealed.append(digest)
+                continue
+            rows += ([message_id, e.request_id, e.is_sidechain, e.model, e.usage.to_list()] for e in entries)
+        state: dict[str, Any] = {"version": _STATE_VERSION, "max": self._max, "entries": rows}
+        if sealed:
+            state["sealed"] = base64.b64encode(b"".join(sealed)).decode("ascii")
+        return state
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, max_messages: int | None = None) -> Dedup:
@@ -123,8 +157,14 @@ class Dedup:
         if data and isinstance(data.get("max"), int) and max_messages is None:
             limit = data["max"]
         dedup = cls(limit)
-        if not data or data.get("version") != _STATE_VERSION:
+        if not data or data.get("version") not in _READABLE_VERSIONS:
             return dedup
+        try:
+            packed = base64.b64decode(data.get("sealed") or "", validate=True)
+        except (TypeError, ValueError):
+            packed = b""
+        usable = len(packed) - len(packed) % _DIGEST_BYTES
+        dedup._sealed = dict.fromkeys(packed[at : at + _DIGEST_BYTES] for at in range(0, usable, _DIGEST_BYTES))
         for row in data.get("entries") or ():
             try:
                 message_id, request_id, sidechain, model, usage = row
