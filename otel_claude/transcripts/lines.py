@@ -254,22 +254,17 @@ class LineParser:
         repeat_key = (message_id, request_id, sidechain, model, raw_usage)
         timestamp = parse_timestamp_ns(get("timestamp"))
         session_id = get("sessionId")
-        if (
-            self._skip_repeats
-            and repeat_key == self._last
-            and self.open_message is not None
-            and timestamp is not None
-            and type(session_id) is str
-            and session_id
-        ):
-            # The response's own later line (the last call's key, valid as that call was): no call to build, but
-            # the response lasts until this line, as it does where the call is built and the dedup drops it.
+        # Not a transcript line without a session (e.g. `claude -p --output-format stream-json` output).
+        if timestamp is None or type(session_id) is not str or not session_id:
+            return None
+        if self._skip_repeats and repeat_key == self._last and self.open_message is not None:
+            # The response's own later line (the last call's key, its usage valid as that call's was): no call to
+            # build, but the response lasts until this line, as it does where the call is built and the dedup drops it.
             self.open_message = (self.open_message[0], max(self.open_message[1], timestamp))
             self._note_tool_uses(message.get("content"), timestamp)  # a content block's own tool_use ids
             return _REPEAT
         usage = usage_from_json(raw_usage)
-        # Not a transcript line without a session (e.g. `claude -p --output-format stream-json` output).
-        if usage is None or timestamp is None or type(session_id) is not str or not session_id:
+        if usage is None:
             return None
         request_ref = get("requestRef")
         sent = None
