@@ -38,7 +38,7 @@ _MAX_SESSIONS = 65_536  # sessions whose attributes are remembered (least recent
 
 
 @dataclass
-class Batch:
+class _Batch:
     spans: list[ReadableSpan | EncodedSpan] = field(default_factory=list)
     span_hashes: list[int] = field(default_factory=list)  # span_hashes[i] is the call of spans[i]
     sent: int = 0  # spans[:sent] were acknowledged already (sent while the readers had nothing ready)
@@ -81,10 +81,10 @@ class CallExport:
             meter = meter_provider.get_meter(METER_NAME, __version__)
             self._summing = SummingMeter(delivery.histograms.meter(meter) if delivery.histograms else meter)
             self.metrics = UsageMetrics(self._summing)
-        self.to_span = span_builder(delivery, table.version)
+        self.to_span = _span_builder(delivery, table.version)
         # Spans whose bodies the readers wrote go out only through an exporter that takes them (export/otlp_spans.py)
         self.encoded_spans = self.to_span is not None and getattr(delivery.span_exporter, "accepts_encoded", False)
-        self.batch = Batch()
+        self.batch = _Batch()
         self.seen: set[int] = set()  # hashes handled in this run: a response repeated in a later file is skipped
         self.sessions: OrderedDict[str, SessionAttributes] = OrderedDict()
         self.stopped = False  # an export failed for good: from here on, only count what remains
@@ -186,7 +186,7 @@ class CallExport:
 
     def commit(self) -> bool:
         """Sends the batch; records in the ledger what every receiver acknowledged. False: the run must stop."""
-        batch, self.batch = self.batch, Batch()
+        batch, self.batch = self.batch, _Batch()
         if self.stopped:
             return False
         if not self.delivery.exports:
@@ -225,7 +225,7 @@ class CallExport:
         acked = self.delivery.export_spans(batch.spans[batch.sent : batch.sent + whole])
         batch.sent += acked
         if acked < whole:
-            self.batch = Batch()
+            self.batch = _Batch()
             self._stop(batch, spans_acked=batch.span_hashes[: batch.sent])
 
     def finish_session(self, session: SessionCostStates, windowed: bool) -> None:
@@ -245,7 +245,7 @@ class CallExport:
                     self.metrics.record_reported(state, labels)
                 self.batch.metrics_only_changes = True
 
-    def _stop(self, batch: Batch, spans_acked: Sequence[int]) -> None:
+    def _stop(self, batch: _Batch, spans_acked: Sequence[int]) -> None:
         self.stopped = True
         self.summary.failure = self.delivery.failure or "the receiver did not acknowledge the export"
         self.summary.calls_remaining += len(batch) - batch.api_errors
@@ -254,7 +254,7 @@ class CallExport:
         self.ledger.save()
 
 
-def span_builder(delivery: Delivery, price_table_version: str) -> LlmSpans | None:
+def _span_builder(delivery: Delivery, price_table_version: str) -> LlmSpans | None:
     """Call -> ReadableSpan for the delivery's exporter; None when spans go nowhere (no SDK import)."""
     if delivery.span_exporter is None:
         return None
